@@ -1,0 +1,1 @@
+"""The MR.Rec agent: prompts, action parsing, the reasoning-retrieval loop."""

@@ -1,0 +1,229 @@
+"""The reasoning-retrieval loop of MR.Rec (paper §3.2) as a generator of typed events.
+
+1. Global memory for the request goes into the system prompt.
+2. The policy reasons and calls the memory tool (`<search>`); each query returns the user's
+   top-k local memories, appended as a `<memory>` observation; up to `max_rounds` rounds.
+3. The final answer is an ideal item profile plus the memory ids it used. Broken output is
+   parsed tolerantly, retried once with an explicit instruction, and finally replaced by a
+   deterministic profile built from the request and the retrieved memories.
+4. The profile is grounded to catalog items (retrieval.CatalogIndex) with reasons citing memory.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from mrrec_chat.agent import events as ev
+from mrrec_chat.agent.parser import parse_step
+from mrrec_chat.agent.prompts import (ANSWER_NOW, STOP_AFTER_SEARCH, render_observation, system_prompt,
+                                      user_prompt)
+from mrrec_chat.agent.safety import filter_model_text
+from mrrec_chat.llm.base import LLMBackend
+from mrrec_chat.memory.schema import LOCAL_LEVELS, RetrievedMemory
+from mrrec_chat.retrieval import CatalogIndex
+
+
+@dataclass
+class AgentOptions:
+    """Knobs of one run; the evaluator's ablations are settings of these."""
+
+    top_k: int = 3
+    global_top_k: int = 3
+    max_rounds: int = 3
+    n_items: int = 5
+    use_global: bool = True
+    local_levels: tuple[str, ...] = LOCAL_LEVELS
+    max_new_tokens: int = 96
+    answer_max_new_tokens: int = 160
+    temperature: float = 0.0
+    forced_first_search: bool = True  # search with the request when the model never calls the tool
+
+
+@dataclass
+class TurnContext:
+    """What the caller knows about the user for this turn."""
+
+    user_id: str
+    request: str
+    earlier_requests: list[str] = field(default_factory=list)
+    exclude_items: set[str] = field(default_factory=set)  # consumed or rejected
+    avoid_categories: set[str] = field(default_factory=set)  # current explicit dislikes
+
+
+def rough_tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+class MRRecAgent:
+    def __init__(self, llm: LLMBackend | None, store, catalog: CatalogIndex, *,
+                 count_tokens: Callable[[str], int] = rough_tokens):
+        self.llm = llm
+        self.store = store
+        self.catalog = catalog
+        self.count_tokens = count_tokens
+
+    def run(self, turn: TurnContext, options: AgentOptions | None = None) -> Iterator[ev.Event]:
+        opts = options or AgentOptions()
+        stats = ev.TurnStats()
+        started = time.perf_counter()
+        request_vector = self.store.embedder.embed_one(turn.request)
+
+        global_memories: list[RetrievedMemory] = []
+        if opts.use_global and opts.global_top_k > 0:
+            t0 = time.perf_counter()
+            global_memories = self.store.search_global(turn.request, opts.global_top_k, query_embedding=request_vector)
+            stats.seconds_global = time.perf_counter() - t0
+            stats.memory_tokens += sum(self.count_tokens(m.entry.text) for m in global_memories)
+            yield ev.GlobalMemoryUsed(global_memories, stats.seconds_global)
+
+        messages = [{"role": "system", "content": system_prompt(global_memories)},
+                    {"role": "user", "content": user_prompt(turn.request, turn.earlier_requests)}]
+        trajectory = ""
+        retrieved: dict[str, RetrievedMemory] = {}
+        answer: ev.FinalAnswer | None = None
+        problems: list[str] = []
+        asked: set[str] = set()
+
+        for round_no in range(1, opts.max_rounds + 1):
+            if self.llm is None:
+                break
+            completion = self.llm.continue_chat(messages, trajectory, max_new_tokens=opts.max_new_tokens,
+                                                stop=STOP_AFTER_SEARCH, temperature=opts.temperature)
+            self._count(stats, completion)
+            step = parse_step(completion.text)
+            shown, withheld = filter_model_text(step.thought)
+            yield ev.ReasoningStep(round_no, shown, completion.seconds, completion.prompt_tokens,
+                                   completion.completion_tokens, withheld, step.problems)
+            if step.action == "answer" and step.answer is not None:
+                answer = ev.FinalAnswer(step.answer.ideal_item_profile, step.answer.useful_memory_ids,
+                                        problems=step.problems)
+                break
+            queries = [q for q in (step.queries if step.action == "search" else []) if q.lower() not in asked]
+            fallback = False
+            if not queries:
+                if asked or not opts.forced_first_search:
+                    break  # no new query: go to the answer step
+                queries, fallback = [turn.request[:200]], True
+            asked.update(q.lower() for q in queries)
+            yield ev.ToolCall(round_no, queries, fallback)
+            stats.tool_calls += 1
+            observation: list[RetrievedMemory] = []
+            for query in queries:
+                t0 = time.perf_counter()
+                found = self.store.search(turn.user_id, query, opts.top_k, levels=opts.local_levels) if opts.local_levels else []
+                seconds = time.perf_counter() - t0
+                stats.seconds_memory += seconds
+                yield ev.MemoriesRetrieved(round_no, query, found, seconds)
+                observation += [m for m in found if m.memory_id not in {o.memory_id for o in observation}]
+            for memory in observation:
+                retrieved.setdefault(memory.memory_id, memory)
+            rendered = render_observation(observation)
+            stats.memory_tokens += self.count_tokens(rendered)
+            think = f"<think>{step.thought.strip()[:400]}</think>\n" if step.thought.strip() else ""
+            trajectory += f"{think}<search>{'; '.join(queries)}</search>\n{rendered}"
+
+        if answer is None and self.llm is not None:
+            completion = self.llm.continue_chat(
+                messages + [], trajectory + "\n" + ANSWER_NOW + "\n<answer>",
+                max_new_tokens=opts.answer_max_new_tokens, stop=["</answer>"], temperature=opts.temperature)
+            self._count(stats, completion)
+            step = parse_step("<answer>" + completion.text + "</answer>")
+            if step.answer is not None:
+                answer = ev.FinalAnswer(step.answer.ideal_item_profile, step.answer.useful_memory_ids,
+                                        problems=step.problems + ["answer after explicit instruction"])
+            else:
+                problems += step.problems
+        if answer is not None and not usable_profile(answer.ideal_item_profile):
+            problems += answer.problems + ["model profile rejected (refusal, junk or too short)"]
+            answer = None
+        if answer is None:
+            answer = ev.FinalAnswer(fallback_profile(turn.request, list(retrieved.values())),
+                                    list(retrieved), fallback=True,
+                                    problems=problems + ["deterministic profile (model output unusable)"])
+            if self.llm is not None:
+                yield ev.Notice("The model's answer was unusable, so the profile was built from your "
+                                "request and your memories.", "warning")
+        # Cite only memories this turn actually retrieved (never invented or foreign ids).
+        answer.useful_memory_ids = [i for i in dict.fromkeys(answer.useful_memory_ids) if i in retrieved] \
+            or list(retrieved)
+        yield answer
+
+        t0 = time.perf_counter()
+        items = self.ground(answer, turn, list(retrieved.values()), global_memories, opts.n_items)
+        stats.seconds_grounding = time.perf_counter() - t0
+        yield ev.ItemsRecommended(items, stats.seconds_grounding)
+        stats.seconds_total = time.perf_counter() - started
+        yield ev.TurnDone(stats)
+
+    def ground(self, answer: ev.FinalAnswer, turn: TurnContext, retrieved: list[RetrievedMemory],
+               global_memories: list[RetrievedMemory], n_items: int) -> list[ev.Recommendation]:
+        vector = self.store.embedder.embed_one(answer.ideal_item_profile)
+        ranked = self.catalog.rank(vector, n_items, exclude=turn.exclude_items,
+                                   avoid_categories=turn.avoid_categories)
+        cited = [m for m in retrieved if m.memory_id in answer.useful_memory_ids] or retrieved
+        cited = [m for m in cited if m.entry.extra.get("polarity") != "negative"] or cited
+        memory_vectors = self.store.embedder.embed([m.entry.text for m in cited]) if cited else None
+        recommendations = []
+        for scored in ranked:
+            item = scored.item
+            basis = " · ".join(filter(None, [", ".join(item.categories[:3]), str(item.year or "")]))
+            if memory_vectors is not None:
+                sims = memory_vectors @ self.catalog.vector(item.item_id)
+                best = cited[int(np.argmax(sims))]
+                reason = f"{basis} — fits your memory: “{_gist(best.entry.text)}” [{best.memory_id}]"
+                ids = [best.memory_id]
+            elif global_memories:
+                best = global_memories[0]
+                reason = f"{basis} — matches your request; {_gist(best.entry.text)} [{best.memory_id}]"
+                ids = [best.memory_id]
+            else:
+                reason, ids = f"{basis} — matches your request.", []
+            recommendations.append(ev.Recommendation(item, scored.score, reason, ids))
+        return recommendations
+
+    @staticmethod
+    def _count(stats: ev.TurnStats, completion) -> None:
+        stats.llm_calls += 1
+        stats.prompt_tokens += completion.prompt_tokens
+        stats.generated_tokens += completion.completion_tokens
+        stats.seconds_llm += completion.seconds
+
+
+_REFUSAL = re.compile(r"\b(i'?m sorry|i am sorry|i can(?:no|')t|i'?m (?:not|unable)|unable to|as an ai|"
+                      r"language model|i don'?t have|please provide|misunderstanding)\b", re.IGNORECASE)
+
+
+def usable_profile(profile: str) -> bool:
+    """Reject refusals, apologies and fragments; they would ground to arbitrary items."""
+    text = profile.strip()
+    return len(text) >= 12 and len(text.split()) >= 3 and not _REFUSAL.search(text)
+
+
+def fallback_profile(request: str, memories: list[RetrievedMemory]) -> str:
+    """A deterministic ideal item profile: the request plus positive evidence from memory.
+
+    Negative evidence is left out on purpose: dense embeddings do not model negation, so
+    "not horror" would pull horror items closer. Dislikes act in grounding instead.
+    """
+    positives = []
+    for memory in memories:
+        entry = memory.entry
+        if entry.level == "behavior" and float(entry.extra.get("rating", 0)) < 4:
+            continue
+        if entry.extra.get("part") == "dislikes" or entry.extra.get("polarity") == "negative":
+            continue
+        positives.append(entry.text)
+    profile = request.strip()
+    if positives:
+        profile += " Similar to what the user enjoys: " + " ".join(positives[:4])
+    return profile[:1200]
+
+
+def _gist(text: str, limit: int = 110) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"

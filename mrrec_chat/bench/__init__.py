@@ -1,0 +1,1 @@
+"""Benchmarks of speed and resource use (not part of pytest)."""

@@ -1,0 +1,434 @@
+"""MovieLens loaders (ml-100k in RecBole or GroupLens layout, Latest-Small CSV) and title matching.
+
+Every loader maps its files to the one schema (`Item`, `Interaction`, `Dataset`); titles are kept
+exactly as published ("American President, The") and `normalise_title` gives the form used for
+matching across sources ("american president"). `TitleIndex` finds catalog items by title (for
+mapping ReDial movies to MovieLens ids) and in free text (for "I loved Heat and The Matrix").
+
+The files themselves are never part of the repository: ml-100k's license forbids redistribution,
+and the product obtains its data at first use (docs/DESIGN.md, "Data").
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+from mrrec_chat.data.jsonl import DatasetError, require_file
+from mrrec_chat.data.schema import Dataset, Interaction, Item
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------
+# Titles
+# ---------------------------------------------------------------------------------------------
+
+# MovieLens moves leading articles to the end, in several languages ("Misérables, Les").
+# "I" (Italian) is left out on purpose: "Me, Myself & I" would lose its last word.
+_MOVED_ARTICLE = re.compile(
+    r"^(?P<body>.+), (?P<article>The|A|An|Les|La|Le|L'|Il|El|Los|Las|Das|Der|Die|Den|Det|De|"
+    r"Un|Une|Una|Lo|Gli)$"
+)
+# Only English articles are dropped from the front: dropping "Die"/"La" would turn
+# "Die Hard" into "hard" and "La La Land" into "la land".
+_LEADING_ARTICLES = frozenset({"the", "a", "an"})
+_TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[–-]\s*(?:\d{4})?)?\)\s*$")
+_TRAILING_PARENTHETICAL = re.compile(r"^(?P<head>.*\S)\s*\((?P<inner>[^()]*)\)\s*$")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|&")
+# Spelling variants that sources disagree on: "Rocky II"/"Rocky 2", "Kill Bill: Volume 1"/"Vol. 1"
+# and "Guardians of the Galaxy Vol. 2"/"2". "i", "v" and "x" stay words ("X-Men", "I, Robot").
+_TOKEN_MAP = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+_SILENT_TOKENS = frozenset({"vol", "volume"})
+
+
+def strip_accents(text: str) -> str:
+    """'Misérables' -> 'Miserables' (case is kept; used before both indexing and scanning)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def split_title_year(raw: str) -> tuple[str, int | None]:
+    """'Heat (1995)' -> ('Heat', 1995); series ranges '(2006–2007)' give the first year."""
+    cleaned = " ".join(raw.split())
+    match = _TITLE_YEAR.match(cleaned)
+    if match and match.group("title"):
+        return match.group("title"), int(match.group("year"))
+    return cleaned, None
+
+
+def natural_title(title: str) -> str:
+    """'American President, The' -> 'The American President' (for display and prompts)."""
+    match = _MOVED_ARTICLE.match(title.strip())
+    if not match:
+        return title.strip()
+    article = match.group("article")
+    joiner = "" if article.endswith("'") else " "
+    return f"{article}{joiner}{match.group('body')}"
+
+
+def _word_tokens(text: str) -> list[str]:
+    # Apostrophes vanish ("Schindler's" -> "schindlers") and "&" reads as "and", so that the
+    # same tokens come out of a catalog title and a person's spelling of it.
+    return [
+        "and" if word == "&" else word.lower().replace("'", "").replace("’", "")
+        for word in _WORD.findall(strip_accents(text))
+    ]
+
+
+def _drop_leading_article(tokens: list[str]) -> list[str]:
+    return tokens[1:] if len(tokens) > 1 and tokens[0] in _LEADING_ARTICLES else tokens
+
+
+def _key(tokens: list[str]) -> str:
+    """Join tokens into an index key (after the article is dropped), ignoring silent tokens."""
+    return " ".join(_TOKEN_MAP.get(t, t) for t in tokens if t not in _SILENT_TOKENS)
+
+
+def normalise_title(title: str) -> str:
+    """The matching form of a title: no year, no accents, no punctuation, no English article.
+
+    >>> normalise_title("American President, The (1995)")
+    'american president'
+    >>> normalise_title("The American President")
+    'american president'
+    >>> normalise_title("Misérables, Les")
+    'les miserables'
+    """
+    text, _ = split_title_year(title)
+    # Alternate titles in trailing parentheses are normalised part by part, so that the
+    # article of "City of Lost Children, The (Cité des enfants perdus, La)" is found.
+    parts: list[str] = []
+    while match := _TRAILING_PARENTHETICAL.match(text):
+        parts.insert(0, match.group("inner"))
+        text = match.group("head")
+    parts.insert(0, text)
+    keys = [_key(_drop_leading_article(_word_tokens(natural_title(part)))) for part in parts]
+    return " ".join(k for k in keys if k)
+
+
+def title_variants(title: str) -> tuple[str, list[str]]:
+    """(primary key, alias keys) of a catalog title.
+
+    The primary key is the title without its alternate-title parentheses. Aliases are the full
+    title, each alternate ("Seven (a.k.a. Se7en)" -> "se7en"), and the part before a colon,
+    because people and ReDial shorten "Borat: Cultural Learnings of ..." to "Borat" and
+    "Dr. Strangelove or: How I Learned ..." to "Dr. Strangelove".
+    """
+    text, _ = split_title_year(title)
+    alternates: list[str] = []
+    while match := _TRAILING_PARENTHETICAL.match(text):
+        inner = re.sub(r"^\s*a\.?k\.?a\.?\s+", "", match.group("inner"), flags=re.IGNORECASE)
+        alternates.insert(0, inner)
+        text = match.group("head")
+    primary = normalise_title(text)
+    aliases = [normalise_title(title)] + [normalise_title(alt) for alt in alternates]
+    if ":" in text:
+        aliases.append(normalise_title(re.sub(r"\s+or$", "", text.split(":")[0].strip())))
+    return primary, [a for a in dict.fromkeys(aliases) if a and a != primary]
+
+
+class TitleIndex:
+    """Finds catalog item ids by title (`lookup`) and in free text (`find_mentions`).
+
+    Keys are `normalise_title` forms; each key keeps its items most popular first, so a bare
+    mention of a remade title ("Heat") resolves to the version people actually rated.
+    """
+
+    MAX_WORDS = 8
+
+    def __init__(self, dataset: Dataset) -> None:
+        popularity = dataset.popularity
+        self._years = {item_id: item.year for item_id, item in dataset.items.items()}
+        self._primary: dict[str, list[str]] = defaultdict(list)
+        self._alias: dict[str, list[str]] = defaultdict(list)
+        # Keys without spaces, for lookup only: "Chain Saw"/"Chainsaw", "Old Boy"/"Oldboy".
+        self._compact: dict[str, list[str]] = defaultdict(list)
+        for item_id, item in dataset.items.items():
+            primary, aliases = title_variants(item.title)
+            if primary:
+                self._primary[primary].append(item_id)
+            for alias in aliases:
+                self._alias[alias].append(item_id)
+            for key in dict.fromkeys([primary, *aliases]):
+                if key:
+                    self._compact[key.replace(" ", "")].append(item_id)
+        for table in (self._primary, self._alias, self._compact):
+            for ids in table.values():
+                ids.sort(key=lambda i: -popularity.get(i, 0))
+
+    def _pools(self, key: str) -> list[list[str]]:
+        return [self._primary.get(key, []), self._alias.get(key, [])]
+
+    def lookup(self, title: str, year: int | None = None) -> str | None:
+        """The item id for a title, or None when there is no match or it is ambiguous.
+
+        Order: normalised title + exact year; then year ±1 (sources disagree on release years)
+        or a catalog item without a year, if that leaves one item; with no year given, the title
+        alone if it names exactly one item. A title with a year never matches a different film
+        of another year: "Halloween (2018)" must not become "Halloween (1978)".
+        """
+        text, parsed_year = split_title_year(title)
+        year = parsed_year if year is None else year
+        key = normalise_title(text)
+        if not key:
+            return None
+        pools = [*self._pools(key), self._compact.get(key.replace(" ", ""), [])]
+        if year is not None:
+            for pool in pools:
+                exact = [i for i in pool if self._years[i] == year]
+                if exact:
+                    return exact[0]
+            for pool in pools:
+                near = {
+                    i for i in pool if self._years[i] is None or abs(self._years[i] - year) <= 1
+                }
+                if len(near) == 1:
+                    return near.pop()
+            return None
+        for pool in pools:
+            if pool:  # the first pool that knows the title decides; ambiguity means no answer
+                return pool[0] if len(set(pool)) == 1 else None
+        return None
+
+    @staticmethod
+    def _eligible(key: str, token: str, sentence_start: bool, dated: bool) -> bool:
+        # Short one-word titles ("Up", "It", "Heat") are ordinary words; they count only when
+        # written like a name (capitalised but not shouted, and not merely because a sentence
+        # starts there) or followed by the film's year ("heat 1986").
+        if " " in key or len(key) >= 5 or dated:
+            return True
+        return len(key) >= 2 and token[:1].isupper() and not token.isupper() and not sentence_start
+
+    def find_mentions(self, text: str) -> list[str]:
+        """Item ids of catalog titles mentioned in `text`, in order, longest match first.
+
+        Word n-grams of up to `MAX_WORDS` words are looked up in the key dictionaries, so the
+        cost is independent of the catalog size. A year right after a title ("Heat (1995)",
+        "Heat 1995") picks that version; otherwise the most rated version is taken.
+        """
+        source = strip_accents(text)
+        words = list(_WORD.finditer(source))
+        tokens = _word_tokens(source)
+        starts = [
+            index == 0 or bool(re.search(r"[.!?\n|]", source[words[index - 1].end():m.start()]))
+            for index, m in enumerate(words)
+        ]
+        found: list[str] = []
+        position = 0
+        while position < len(tokens):
+            step = 1
+            for length in range(min(self.MAX_WORDS, len(tokens) - position), 0, -1):
+                key_tokens = _drop_leading_article(tokens[position:position + length])
+                key = _key(key_tokens)
+                candidates = [i for pool in self._pools(key) for i in pool]
+                if not candidates:
+                    continue
+                after = position + length
+                year = int(tokens[after]) if after < len(tokens) and re.fullmatch(r"\d{4}", tokens[after]) else None
+                dated = [i for i in candidates if year is not None and self._years[i] == year]
+                first = position + length - len(key_tokens)
+                if not self._eligible(key, words[first].group(), starts[first], bool(dated)):
+                    continue
+                chosen = dated[0] if dated else candidates[0]
+                if chosen not in found:
+                    found.append(chosen)
+                step = length + 1 if dated else length
+                break
+            position += step
+        return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Loaders
+# ---------------------------------------------------------------------------------------------
+
+# The 19 genre flags of GroupLens u.item, in column order (used when u.genre is absent).
+ML100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
+    "Sci-Fi", "Thriller", "War", "Western",
+)
+_UNKNOWN = {"unknown", "unkonwn", ""}  # "unkonwn" is RecBole's spelling for item 267
+
+
+def _bad_line(path: Path, line_number: int, problem: str) -> DatasetError:
+    return DatasetError(
+        f"{path.name} line {line_number}: {problem}. Fix: the file looks damaged or edited; "
+        "obtain a fresh copy of the dataset."
+    )
+
+
+def _float(value: str, path: Path, line_number: int, field: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise _bad_line(path, line_number, f"{field} {value!r} is not a number") from None
+
+
+def _finish(name: str, items: dict[str, Item], interactions: list[Interaction],
+            scale: tuple[float, float]) -> Dataset:
+    kept = [x for x in interactions if x.item_id in items]
+    if len(kept) < len(interactions):
+        logger.info("%s: skipped %d ratings of items without a usable title",
+                    name, len(interactions) - len(kept))
+    return Dataset(name=name, items=items, interactions=kept, rating_scale=scale)
+
+
+def _atomic_rows(path: Path, needed: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a RecBole atomic file keyed by field name (header `name:type`, tab-separated)."""
+    with path.open(encoding="utf-8") as handle:
+        header = [column.split(":")[0] for column in handle.readline().rstrip("\n").split("\t")]
+        missing = [field for field in needed if field not in header]
+        if missing:
+            raise DatasetError(
+                f"{path.name} line 1: header lacks {missing}. Fix: use RecBole atomic files "
+                f"whose header names {list(needed)}."
+            )
+        for line_number, line in enumerate(handle, start=2):
+            if not line.strip():
+                continue
+            values = line.rstrip("\n").split("\t")
+            if len(values) != len(header):
+                raise _bad_line(path, line_number, f"{len(values)} columns, expected {len(header)}")
+            yield line_number, dict(zip(header, values))
+
+
+def load_ml100k_recbole(directory: Path, name: str = "ml-100k") -> Dataset:
+    """MovieLens-100K as RecBole ships it: `{name}.inter` and `{name}.item` (`.user` is unused:
+    the schema has no place for demographics)."""
+    directory = Path(directory)
+    item_path = require_file(directory / f"{name}.item", "RecBole's item file")
+    inter_path = require_file(directory / f"{name}.inter", "RecBole's interaction file")
+    items: dict[str, Item] = {}
+    fields = ("item_id", "movie_title", "release_year", "class")
+    for line_number, row in _atomic_rows(item_path, fields):
+        title = " ".join(row["movie_title"].split())
+        if title.lower() in _UNKNOWN:
+            continue  # a placeholder entry; recommending "unkonwn" would be nonsense
+        year = row["release_year"].strip()
+        genres = tuple(g for g in row["class"].split() if g.lower() not in _UNKNOWN)
+        items[row["item_id"]] = Item(
+            item_id=row["item_id"], title=title, categories=genres,
+            year=int(year) if year.isdigit() else None,
+        )
+    interactions = [
+        Interaction(
+            user_id=row["user_id"], item_id=row["item_id"],
+            rating=_float(row["rating"], inter_path, line_number, "rating"),
+            timestamp=_float(row["timestamp"], inter_path, line_number, "timestamp"),
+        )
+        for line_number, row in _atomic_rows(inter_path, ("user_id", "item_id", "rating", "timestamp"))
+    ]
+    return _finish(name, items, interactions, (1.0, 5.0))
+
+
+def load_ml100k_grouplens(directory: Path, name: str = "ml-100k") -> Dataset:
+    """MovieLens-100K as GroupLens publishes it: `u.data` (tab) and `u.item` (pipe, latin-1)."""
+    directory = Path(directory)
+    item_path = require_file(directory / "u.item", "GroupLens's u.item (pipe-separated)")
+    data_path = require_file(directory / "u.data", "GroupLens's u.data (tab-separated)")
+    genres = ML100K_GENRES
+    genre_path = directory / "u.genre"
+    if genre_path.is_file():
+        listed = [line.split("|")[0] for line in genre_path.read_text("latin-1").splitlines() if "|" in line]
+        genres = tuple(listed) if len(listed) == len(ML100K_GENRES) else genres
+    items: dict[str, Item] = {}
+    for line_number, line in enumerate(item_path.read_text("latin-1").splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != 5 + len(genres):
+            raise _bad_line(item_path, line_number, f"{len(fields)} fields, expected {5 + len(genres)}")
+        title, year = split_title_year(fields[1])
+        if title.lower() in _UNKNOWN:
+            continue
+        if year is None and re.search(r"\d{4}$", fields[2]):
+            year = int(fields[2][-4:])  # release date like 01-Jan-1995
+        flags = fields[5:]
+        categories = tuple(g for g, flag in zip(genres, flags) if flag == "1" and g.lower() not in _UNKNOWN)
+        items[fields[0]] = Item(item_id=fields[0], title=title, categories=categories, year=year)
+    interactions: list[Interaction] = []
+    for line_number, line in enumerate(data_path.read_text("latin-1").splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 4:
+            raise _bad_line(data_path, line_number, f"{len(fields)} fields, expected 4")
+        interactions.append(Interaction(
+            user_id=fields[0], item_id=fields[1],
+            rating=_float(fields[2], data_path, line_number, "rating"),
+            timestamp=_float(fields[3], data_path, line_number, "timestamp"),
+        ))
+    return _finish(name, items, interactions, (1.0, 5.0))
+
+
+def load_ml100k(directory: Path, name: str = "ml-100k") -> Dataset:
+    """MovieLens-100K from `directory` (or its `ml-100k/` subfolder), in either layout."""
+    directory = Path(directory)
+    for folder in (directory, directory / "ml-100k"):
+        if (folder / f"{name}.inter").is_file():
+            return load_ml100k_recbole(folder, name)
+        if (folder / "u.data").is_file():
+            return load_ml100k_grouplens(folder, name)
+    raise DatasetError(
+        f"{directory}: no MovieLens-100K files. Fix: point to a folder holding either RecBole's "
+        f"{name}.inter and {name}.item, or GroupLens's u.data and u.item."
+    )
+
+
+def _csv_rows(path: Path, needed: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in needed if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DatasetError(
+                f"{path.name} line 1: header lacks {missing}. Fix: use the MovieLens CSV layout "
+                f"with columns {list(needed)}."
+            )
+        for row in reader:
+            # reader.line_num is the physical line just read, which is what an editor shows.
+            if any(row.get(c) is None for c in needed):
+                raise _bad_line(path, reader.line_num, "too few columns")
+            yield reader.line_num, row
+
+
+def load_movielens_csv(directory: Path, name: str = "ml-latest-small") -> Dataset:
+    """MovieLens Latest (Small or full) CSVs: movies.csv, ratings.csv and optional tags.csv.
+
+    Titles lose their "(Year)" suffix into `Item.year` and are otherwise kept as published;
+    genres are pipe-separated and "(no genres listed)" means none; tags become item tags,
+    lowercased, deduplicated, most frequent first (ties alphabetical, for stable output).
+    """
+    directory = Path(directory)
+    movies_path = require_file(directory / "movies.csv", "MovieLens movies.csv")
+    ratings_path = require_file(directory / "ratings.csv", "MovieLens ratings.csv")
+    tag_counts: dict[str, Counter[str]] = defaultdict(Counter)
+    tags_path = directory / "tags.csv"
+    if tags_path.is_file():
+        for _, row in _csv_rows(tags_path, ("movieId", "tag")):
+            tag = " ".join(row["tag"].lower().split())
+            if tag:
+                tag_counts[row["movieId"]][tag] += 1
+    items: dict[str, Item] = {}
+    for _, row in _csv_rows(movies_path, ("movieId", "title", "genres")):
+        title, year = split_title_year(row["title"])
+        genres = tuple(g for g in row["genres"].split("|") if g and g != "(no genres listed)")
+        counts = tag_counts.get(row["movieId"], Counter())
+        tags = tuple(sorted(counts, key=lambda t: (-counts[t], t)))
+        items[row["movieId"]] = Item(
+            item_id=row["movieId"], title=title, categories=genres, year=year, tags=tags
+        )
+    interactions = [
+        Interaction(
+            user_id=row["userId"], item_id=row["movieId"],
+            rating=_float(row["rating"], ratings_path, line_number, "rating"),
+            timestamp=_float(row["timestamp"], ratings_path, line_number, "timestamp"),
+        )
+        for line_number, row in _csv_rows(ratings_path, ("userId", "movieId", "rating", "timestamp"))
+    ]
+    return _finish(name, items, interactions, (0.5, 5.0))

@@ -1,0 +1,53 @@
+"""The LLM interface the agent needs: continue an assistant turn from a prefix, with stop strings.
+
+The MR.Rec trajectory is one assistant turn (`<think>`, `<search>`, the tool's `<memory>`
+observation, more reasoning, `<answer>`), continued after each tool call. Keeping it one turn
+keeps the prompt prefix identical across rounds (the KV cache can be reused) and matches the
+training format, in which the `<memory>` spans are masked out of the loss.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+class LLMError(RuntimeError):
+    """The LLM could not answer; the message says what to do next."""
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    prefill_seconds: float = 0.0
+    stop_reason: str = ""  # "stop" (a stop string), "length", or ""
+
+
+class LLMBackend(ABC):
+    name: str = "llm"
+
+    @abstractmethod
+    def continue_chat(self, messages: list[dict[str, str]], assistant_prefix: str = "", *,
+                      max_new_tokens: int = 96, stop: list[str] | None = None,
+                      temperature: float = 0.0) -> Completion:
+        """Generate the continuation of an assistant message that starts with `assistant_prefix`.
+
+        The returned text excludes the prefix and ends at (and excludes) the first stop string.
+        """
+
+    def chat(self, messages: list[dict[str, str]], **kwargs) -> Completion:
+        return self.continue_chat(messages, "", **kwargs)
+
+    def warm_up(self) -> None:
+        self.chat([{"role": "user", "content": "Hi"}], max_new_tokens=2)
+
+
+def cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:
+    """Cut `text` at the earliest stop string; return (text, whether a stop string was found)."""
+    positions = [text.find(s) for s in (stop or []) if s and s in text]
+    if not positions:
+        return text, False
+    return text[:min(positions)], True

@@ -1,0 +1,307 @@
+"""Lexicons for the deterministic preference extractor (English plus basic Spanish, French, German).
+
+Every pattern is a regex fragment matched against *folded* text: lower-cased, accents stripped and
+curly quotes straightened (see `extract._fold`), so "Comédies" and "comedies" need one entry.
+Keeping the word lists here keeps `extract.py` about the logic. Order matters inside each list:
+at one start position the first alternative that matches wins, so specific phrases come first.
+"""
+
+from __future__ import annotations
+
+DEFAULT_MOVIE_GENRES: tuple[str, ...] = (
+    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi",
+    "Thriller", "War", "Western",
+)
+
+# A trailing "movies"/"films" (in any of the four languages) is absorbed into the genre span, so
+# "horror movies" is one subject and the leftover-words check does not see a stray noun.
+MOVIE_NOUN = (r"(?:movies?|films?|flicks?|pictures?|shows?|series|ones|stuff|genre|cinema|"
+              r"peliculas?|pelis|filme?n?)")
+
+# Genre synonyms -> the catalog genres they name. Composite phrases first (see module docstring).
+GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
+    (r"rom[- ]?coms?|romantic comed(?:y|ies)|comedias? romanticas?|comedies? romantiques?"
+     r"|romantische komodien?", ("Romance", "Comedy")),
+    (r"comedies? musicales?|musicales|musicals?|sing[- ]?alongs?|broadway", ("Musical",)),
+    (r"film[- ]noirs?|neo[- ]noir|noirs?|cine negro", ("Film-Noir",)),
+    (r"science[- ]fiction|ciencia ficcion|sci[- ]?fi|scifi|space operas?|space|cyberpunk"
+     r"|dystopian|time travel", ("Sci-Fi",)),
+    (r"true crime|heists?|gangsters?|mafia|mob|crime|policiacas?|policiales?|policiers?|polars?"
+     r"|krimis?|cop", ("Crime",)),
+    (r"(?:peliculas?|pelis) de (?:terror|miedo|horror)|films? d'horreur|horrorfilme?n?"
+     r"|gruselfilme?n?|scary (?:movies?|films?|flicks?|stuff|ones)|slashers?|zombies?"
+     r"|creepy (?:movies|films|stuff)|horrors?|horreur|epouvante|terror", ("Horror",)),
+    (r"documentar(?:y|ies)|docs|docos?|docuseries|documentales?|documentaires?"
+     r"|dokumentarfilme?n?|dokumentationen|dokus?", ("Documentary",)),
+    (r"whodunn?its?|murder myster(?:y|ies)|detective (?:movies|stories|films|shows)"
+     r"|myster(?:y|ies)|misterios?|mysteres?", ("Mystery",)),
+    (r"kids'? (?:movies?|films?|flicks|stuff|shows)|children'?s (?:movies|films)"
+     r"|family (?:movies?|films?|flicks)|peliculas? infantiles|infantiles|films? pour enfants"
+     r"|kinderfilme?n?|familienfilme?n?", ("Children",)),
+    (r"animated|animation|animacion|cartoons?|anime|pixar|claymation|dibujos animados"
+     r"|dessins? animes?|zeichentrick(?:filme?n?)?|animationsfilme?n?", ("Animation",)),
+    (r"superheroe?s?|super[- ]heroe?s?|marvel|martial arts|kung[- ]fu|action|accion"
+     r"|actionfilme?n?", ("Action",)),
+    (r"adventures?|aventuras?|aventures?|abenteuer(?:filme?n?)?", ("Adventure",)),
+    (r"war (?:movies?|films?|flicks?|epics?|dramas?|stories)|peliculas? de guerra|belicas?"
+     r"|films? de guerre|kriegsfilme?n?", ("War",)),
+    (r"spaghetti westerns?|westerns?|cowboys?|(?:peliculas? )?del oeste|vaqueros", ("Western",)),
+    (r"thrillers?|suspense(?:ful)?|suspenso|spy (?:movies|films|thrillers)", ("Thriller",)),
+    (r"romance|romances|romantic|romanticas?|romantiques?|love stor(?:y|ies)|chick flicks?"
+     r"|films? d'amour|liebesfilme?n?|romanzen", ("Romance",)),
+    (r"comed(?:y|ies)|comedic|funny|hilarious|sitcoms?|slapstick|spoofs?|parod(?:y|ies)"
+     r"|comedias?|comedies?|komodien?", ("Comedy",)),
+    (r"dramas?|dramatic|melodramas?|biopics?|drames?|dramen", ("Drama",)),
+    (r"fantasy|fantasies|fairy[- ]?tales?|fantasia|fantastique|fantasyfilme?n?", ("Fantasy",)),
+    (r"imax", ("IMAX",)),
+]
+
+# Bare category names that are ordinary words ("my children", "star wars") are not genre mentions.
+BARE_NAME_BLOCKLIST = frozenset({"children", "war"})
+
+# Pre-cues come before their subject: (pattern, polarity, strength, kind).
+# polarity +1 like / -1 dislike / 0 seen; kind "pref", "want" (a request: "in the mood for") or
+# "seen". Negative phrases that *contain* a negation are listed whole so their own "not" is not
+# read as a second negation.
+PRE_CUES: list[tuple[str, int, float, str]] = [
+    (r"(?:i'd|id|i would|we'd|we would) (?:rather|prefer) not(?: to (?:watch|see))?"
+     r"|rather not|prefer not to", -1, 0.8, "pref"),
+    (r"nothing beats|nothing like a|nothing better than|(?:you )?can'?t beat", 1, 0.9, "pref"),
+    (r"can'?t stand|cannot stand|can'?t bear|cannot bear|can'?t stomach|can'?t handle"
+     r"|hard pass(?: on)?|sick (?:and tired )?of|fed up with|tired of|done with|spare me"
+     r"|no soporto|no aguanto|ne supporte (?:pas|plus)|supporte pas|j'ai horreur (?:des|du|de la|de)"
+     r"|j'en ai marre (?:des|du|de)|nicht ausstehen|kann \w+ nicht ausstehen", -1, 0.9, "pref"),
+    (r"hate[sd]?|hating|despise[sd]?|loathe[sd]?|detest(?:s|ed)?|abhor|odio|odia[n]?|detesto"
+     r"|deteste(?:nt|s)?|je hais|hais|hait|hasse|hassen|hasst|verabscheue", -1, 0.9, "pref"),
+    (r"dislike[sd]?|avoid|steer clear of|(?:i'm|im|i am) over|bored (?:of|by|with)|turned off by"
+     r"|pass on", -1, 0.8, "pref"),
+    (r"(?:don'?t|do not) mind|(?:kind of|kinda|sort of|sorta|a bit|a little|somewhat|sometimes)"
+     r" (?:like|enjoy|into)|(?:ok|okay|fine) with|open to", 1, 0.6, "pref"),
+    (r"(?:i'd|id|i would|we'd|we would) (?:like|love|prefer|rather)|in the mood for|looking for"
+     r"|(?:i|we) want|wants? (?:to (?:watch|see) )?(?:something|some|a|an)\b|feel like(?: watching)?"
+     r"|craving|up for|recommend(?: me)?|suggest|show me|give me|(?:let'?s) (?:watch|do|go with|try)"
+     r"|how about|what about|any good|got any|quiero|busco|me apetece|je cherche|je veux"
+     r"|j'ai envie d(?:e|')|je voudrais|ich (?:will|mochte|suche)|lust auf", 1, 0.7, "want"),
+    (r"(?:big|huge|massive|biggest|great|die[- ]hard) fan of|obsessed with|crazy about|mad about"
+     r"|passionate about|can'?t get enough of|hooked on|addicted to|(?:a )?sucker for"
+     r"|(?:really|totally|absolutely|genuinely|so|super) (?:into|like[sd]?|enjoy(?:s|ed)?|dig)"
+     r"|my (?:all[- ]time )?favou?rite(?: \w+)?(?: (?:is|are|was))?|love[sd]?|loving|adore[sd]?"
+     r"|me encanta(?:n|ba|ban)?|adoro|amo|me fascina(?:n)?|me apasiona(?:n)?"
+     r"|soy (?:muy )?fan de|j'adore|adore(?:nt|s)?|je kiffe|raffole (?:des|de)"
+     r"|ich liebe|liebe|lieben|steh(?:e)? (?:total |voll )?auf"
+     r"|finde? (?:ich )?(?:super|toll|klasse|genial)", 1, 0.9, "pref"),
+    (r"like[sd]?|liking|enjoy(?:s|ed)?|fan of|(?:i'm|im|i am|we're|we are|been|getting|mostly"
+     r"|also|quite|are|is) into|prefer(?:s|red)?|partial to|keen on|fond of|appreciate"
+     r"|me gusta(?:n|ba|ban)?|le gusta(?:n)?|disfruto|prefiero|j'aime(?: bien| beaucoup)?"
+     r"|aime(?:nt|s)?(?: bien)?|je prefere|prefere|fan de|ich mag|mag ich|mag|mogen"
+     r"|gefall(?:t|en) mir|(?:schaue|gucke|sehe) gerne|fan von", 1, 0.8, "pref"),
+    (r"(?:i've|ive|i have|i had|we've|we have|i|we|already|just|finally|recently)"
+     r"(?: already| just| finally)? (?:seen|watched|saw|finished|rewatched|re-watched|caught)"
+     r"|seen|watched|saw|rewatched|sat through|ya (?:vi|he visto)|j'ai (?:deja )?vu"
+     r"|(?:schon )?gesehen", 0, 0.9, "seen"),
+]
+
+# Post-cues follow their subject ("Horror is the best", "Docs are boring").
+POST_LEAD = (r"[\s,:-]*(?:(?:movies?|films?|flicks?|stuff|ones|in general|generally)\s+)?"
+             r"(?:(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
+             r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son)"
+             r"|is|are|was|were|'s|'re|seems?|feels?|sind|ist|son|es|sont)?\s*"
+             r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda"
+             r"|kind of|too|very|super|quite|generally|usually|actually|seriously|totally|mostly"
+             r"|often|getting|a bit|such)\s+){0,3}")
+POST_WORDS: list[tuple[str, int, float]] = [
+    (r"the best|amazing|incredible|fantastic|brilliant|awesome|a masterpiece|masterpieces|perfect"
+     r"|(?:one of )?my (?:all[- ]time )?favou?rites?|my jam|my go-to|the greatest|phenomenal"
+     r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?", 1, 0.9),
+    (r"great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
+     r"|gripping|my thing|my kind of thing|my style|my cup of tea|(?:always )?cheers? me up"
+     r"|makes? me (?:laugh|smile|happy)|rocks?|rules?|person|guy|girl|fan|buff|nerd|junkie"
+     r"|lover|addict|fanatic|yes|please", 1, 0.8),
+    (r"ok|okay|alright|all right|fine|not bad|decent|watchable", 1, 0.6),
+    (r"the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
+     r"|painful|insufferable|atrocious|unbearable|(?:gives?|gave) me nightmares"
+     r"|makes? me (?:sick|cringe)", -1, 0.9),
+    (r"boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
+     r"|pretentious|not for me|for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
+     r"|lo mio|mein ding|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
+     r"|(?:freak|freaks|creep|creeps) me out|scares? me|(?:don'?t|doesn'?t|never) (?:do it|work)"
+     r" for me|no|nope|no thanks|no way|never", -1, 0.8),
+]
+# "for me" / "lo mio" / "mein ding" only mean something when negated ("isn't for me").
+POST_NEEDS_NEGATION = frozenset({"for me", "lo mio", "mein ding"})
+POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never"})
+
+NEGATOR = (r"(?:\b(?:not|no|never|hardly|barely|cannot|can'?t|don'?t|doesn'?t|didn'?t|won'?t"
+           r"|wouldn'?t|isn'?t|aren'?t|wasn'?t|haven'?t|hasn'?t|ain'?t|ne|nicht|kein\w*|nunca"
+           r"|jamas|jamais|nie|niemals)\b|\bn')")
+HEDGE = r"\b(?:really|that|too|so|particularly|exactly|big|huge|much|entirely|totally)\b"
+# Negators directly before a subject: "no horror", "anything but horror", "pas de westerns".
+SUBJECT_NEGATOR = (r"(?:\b(?:no|not|nothing|without|except|never|minus|anything but|everything but"
+                   r"|all but|other than|apart from|sin|excepto|menos|pas d'|pas de|sans|sauf"
+                   r"|kein\w*|ohne|ausser|nicht)\s+(?:(?:a|an|the|any|more|de|des|les|los|las|el"
+                   r"|la|le|too|very|so|that|overly|super|really|good|of)\s+){0,3}$)")
+PAST = (r"\b(?:used to|use to|back in the day|in the past|once upon a time|solia|solias|antes"
+        r"|autrefois|fruher)\b")
+CHANGE = (r"\b(?:now|these days|nowadays|anymore|any more|no longer(?! than)|ya no|ahora"
+          r"|maintenant|mittlerweile|nicht mehr)\b")
+CONTRAST = (r"(?<!anything )(?<!everything )(?<!all )\b(?:but|however|though|although|whereas"
+            r"|while|yet|except that|pero|sino|aunque|mais|cependant|pourtant|aber|sondern"
+            r"|jedoch)\b")
+RELATION = (r"(?:wife|husband|partner|spouse|girlfriend|boyfriend|gf|bf|fiancee?|son|sons|daughter"
+            r"|daughters|kids?|children|child|mom|mum|mother|dad|father|parents|brother|sister"
+            r"|siblings?|friends?|buddy|roommate|flatmate|family|grandma|grandpa|aunt|uncle|cousin"
+            r"|nephew|niece|colleague|coworker|boss|esposa|esposo|mujer|marido|novia|novio|pareja"
+            r"|hijos?|hijas?|hermanos?|hermanas?|madre|padre|padres|amigos?|amigas?|femme|mari"
+            r"|copain|copine|enfants?|fils|fille|frere|soeur|mere|pere|amis?|amies?|frau|mann"
+            r"|freundin|freund|kinder|kind|sohn|tochter|bruder|schwester|mutter|vater|eltern)")
+OTHER_HOLDER = (rf"\b(?:(?:my|our|mi|mis|ma|mon|mes|meine?[nmrs]?|unsere?[nmrs]?)\s+(?:\w+\s+)?"
+                rf"{RELATION}|the kids|the children|he|she|they|he's|she's|they're|ella|ellos"
+                rf"|il|elle|ils|elles)\b")
+USER_HOLDER = (rf"\b(?:(?:me|i)\s+and\s+(?:my|our)\s+(?:\w+\s+)?{RELATION}"
+               rf"|(?:my|our)\s+(?:\w+\s+)?{RELATION}\s+and\s+(?:i|me|myself)|we both|both of us"
+               rf"|i|i'm|im|i've|ive|i'd|me|we|we're|we've|us|myself|yo|je|moi|ich|wir)\b")
+YOU_HOLDER = r"\b(?:you|you're|youre|you've|u|tu|usted|vous)\b"
+# A holder mention after "with"/"for" is company ("watching with my kids"), not who holds the view.
+COMPANY_PREFIX = r"(?:with|for|con|para|avec|pour|mit|fur)\s+$"
+PRONOUN = (r"\b(?:it|them|they|those|these|'em|em|both|that one|this one|that movie|this movie"
+           r"|that film|this film|those movies|these movies)\b")
+# "..., but I do." / "and so do I" / "me too" repeat the last subject for the user.
+ELLIPSIS = (r"\b(?:(?P<pos>(?:i|we) (?:really |totally |definitely |actually |still )?(?:do|did))"
+            r"|(?P<neg>(?:i|we) (?:don'?t|do not|didn'?t))|(?P<same>so do i|me too|same here"
+            r"|so do we|moi aussi|yo tambien|ich auch))\b(?=\s*(?:too|though|tho)?\s*(?:[.,!;?]|$))")
+QUESTION_START = (r"^\s*(?:do|does|did|is|are|was|were|have|has|can|could|would|will|should|what"
+                  r"|which|who|how|why|when|where)\b")
+# Words allowed around a bare subject for it to count as a request ("Comedy please!").
+FILLER = frozenset("""
+please pls plz maybe perhaps tonight today now i guess think ok okay then or and a an some
+something anything good great nice movie movies film films flick flicks one ones yes yeah yep
+sure the how about whatever preferably ideally definitely probably let's lets go with do try
+actually hmm um well just more another other kind of type sort genre also again would be cool
+fine for me us we really quick watch to any bit little new fun en algo de una un quelque chose
+vielleicht etwas bitte por favor s'il vous plait svp no not without
+""".split())
+
+# Self-contained constraint/context phrases: (pattern, kind, canonical subject).
+SELF_CONTAINED: list[tuple[str, str, str]] = [
+    (r"(?:with|for) (?:my|the|our) (?:\w+ )?(?:kids|children|little ones|sons?|daughters?"
+     r"|toddlers?|nephews?|nieces?|kid|boys|girls)|(?:with|for) (?:my|our) \d+[- ]year[- ]olds?"
+     r"|(?:con|para) (?:mis|los) (?:hijos|hijas|ninos)|(?:avec|pour) (?:mes|les) enfants"
+     r"|(?:mit|fur) (?:meinen|den|meine) kindern?", "context", "watching with kids"),
+    (r"(?:with|for) (?:my|the|our) (?:whole )?(?:family|parents|folks|grandparents|mom|mum|dad"
+     r"|in-laws)|family (?:movie )?night|con mi familia|en famille|avec ma famille"
+     r"|mit (?:meiner|der) familie", "context", "watching with family"),
+    (r"(?:with|for) (?:my|our) (?:\w+ )?(?:wife|husband|partner|girlfriend|boyfriend|gf|bf"
+     r"|fiancee?|spouse|significant other|other half)|(?:con|para) mi (?:esposa|esposo|mujer"
+     r"|marido|novia|novio|pareja)|(?:avec|pour) (?:ma|mon) (?:femme|mari|copine|copain"
+     r"|partenaire|fiancee?)|mit (?:meiner|meinem) (?:frau|mann|freundin|freund|partnerin"
+     r"|partner)", "context", "watching with partner"),
+    (r"date night|(?:on|for) a date|first date|romantic (?:evening|night)|cita romantica"
+     r"|soiree romantique", "context", "date night"),
+    (r"(?:with|for) (?:my |some |a few |a couple of |a bunch of |the )?(?:friends|buddies|mates"
+     r"|roommates|flatmates|pals|the guys|the girls|the gang|coworkers|colleagues)"
+     r"|(?:a |at a )?(?:party|sleepover|get-together)|con (?:mis )?amigos|avec (?:mes |des )?"
+     r"(?:amis|potes)|mit (?:meinen |den )?freunden", "context", "watching with friends"),
+    (r"by myself|on my own|alone|yo solo|tout seule?|allein", "context", "watching alone"),
+    (r"on (?:a|the) (?:plane|flight)|(?:long|long-haul) flight|flying|en (?:el |un )?avion"
+     r"|dans l'avion|im flugzeug", "context", "on a plane"),
+    (r"on (?:a|the|my) (?:train|bus|commute)|road trip|commuting", "context", "travelling"),
+    (r"home sick|sick (?:in bed|at home|day)|under the weather|feeling ill", "context", "home sick"),
+    (r"in the background|background noise|while (?:i )?(?:work|cook|clean)(?:ing)?",
+     "context", "background viewing"),
+    (r"late (?:at )?night|can'?t sleep|insomnia", "context", "late night"),
+    (r"rainy (?:day|sunday|night|afternoon)", "context", "rainy day"),
+    (r"for halloween|halloween (?:night|party)", "context", "halloween"),
+    (r"for christmas|christmas eve|christmas movie night", "context", "christmas"),
+    (r"family[- ]friendly|kid[- ]friendly|kids?[- ]safe|suitable for (?:kids|children|the whole"
+     r" family|the family)|appropriate for (?:kids|children)|for the whole family|rated (?:g|pg)"
+     r"|pg[- ]rated|para toda la familia|pour toute la famille|familienfreundlich",
+     "constraint", "family-friendly"),
+    (r"in english|english[- ]language|english only|en ingles|en anglais|auf englisch",
+     "constraint", "in English"),
+    (r"(?:something |nothing )?(?:recent|newer|latest|modern|new releases?|new (?:movies|films"
+     r"|stuff|ones))", "constraint", "recent"),
+    (r"highly[- ]rated|well[- ]reviewed|critically[- ]acclaimed|award[- ]winning"
+     r"|oscar[- ]winn(?:ing|ers?)|top[- ]rated|good reviews", "constraint", "highly rated"),
+    (r"based on (?:a true story|true events|real events)", "constraint", "based on a true story"),
+    (r"feel[- ]good|uplifting|light[- ]?hearted|heartwarming|cheerful|upbeat|happy endings?"
+     r"|something light", "constraint", "feel-good"),
+    (r"short and sweet|something short|a short (?:one|movie|film)|quick watch", "constraint",
+     "not too long"),
+]
+
+# Polar attributes: (pattern, canonical subject when avoided, canonical when wanted).
+# A wanted canonical of "Genre:X" means "wanting it" is a like of genre X ("something scary").
+POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
+    (r"(?:reading )?subtit(?:les?|led)|subs|subtitulos|sous-titres|untertiteln?",
+     "no subtitles", None),
+    (r"foreign(?:[- ]language)?(?: (?:films?|movies?|stuff))?", "in English", None),
+    (r"violen(?:t|ce)|gor(?:e|y)|bloody|blood|brutal(?:ity)?|violencia|gewalt",
+     "not too violent", None),
+    (r"scary|frightening|creepy|spooky|intense|de miedo|effrayants?|gruselig",
+     "not too scary", "Genre:Horror"),
+    (r"sad|depressing|bleak|heavy|dark|tragic|grim|downers?|a downer|tear[- ]?jerkers?|tristes?"
+     r"|deprimente|deprimierend", "not depressing", None),
+    (r"long|lengthy", "not too long", None),
+    (r"short", None, "not too long"),
+    (r"old(?:er)? (?:movies|films|stuff)|oldies|classics|old[- ]school|old hollywood", "recent",
+     "classic"),
+    (r"old|dated", "recent", None),
+    (r"black[- ]and[- ]white", "no black-and-white", "classic"),
+    (r"sequels?", "no sequels", None),
+    (r"remakes?|reboots?", "no remakes", None),
+    (r"sex(?: scenes)?|nudity|explicit(?: content| scenes)?|steamy|raunchy|racy",
+     "no explicit content", None),
+]
+
+# Runtime and era patterns; numbers are parsed in extract.py.
+NUM = (r"(?P<num>\d+(?:[.,]\d+)?|an?|one|two|three|four|five|half an?|a couple of|couple of|un|une"
+       r"|uno|una|dos|tres|deux|trois|ein|eine|einer|zwei|drei)")
+NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+                "half a": 0.5, "half an": 0.5, "a couple of": 2, "couple of": 2, "un": 1,
+                "une": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "deux": 2, "trois": 3, "ein": 1,
+                "eine": 1, "einer": 1, "zwei": 2, "drei": 3}
+DURATION = (NUM + r"(?P<half1>\s+and\s+a\s+half|\s+y\s+media|\s+et\s+demie|einhalb)?[\s-]*"
+            r"(?P<unit>hours?|hrs?|h|minutes?|mins?|min|horas?|heures?|stunden?|std|minutos?"
+            r"|minuten?)\b(?P<half2>\s+and\s+a\s+half)?")
+RUNTIME_MAX = (r"(?:(?:nothing|no|not|nada|rien|nicht)\s+(?:any\s+)?(?:longer|more|over|above)"
+               r"(?:\s+(?:than|que|als))?|under|less than|shorter than|at most|max(?:imum)?|up to"
+               r"|within|below|menos de|moins de|unter|weniger als|kurzer als|hochstens)\s+")
+RUNTIME_MIN = (r"(?:at least|longer than|more than|over|minimum|mindestens|au moins|al menos"
+               r"|mas de|plus de)\s+")
+RUNTIME_MAX_AFTER = r"\s+(?:or less|or shorter|max|tops|at most|at the most|or under)\b"
+DECADE = (r"\b(?:(?P<pre>(?:from|in|of|during|set in)\s+the|the|los(?: anos)?|anos|annees"
+          r"|de los|des annees|aus den)\s+)?(?:(?P<full>(?:19|20)\d)0'?s|'?(?P<short>\d)0'?s"
+          r"|(?P<word>fifties|sixties|seventies|eighties|nineties)|(?P<de>\d)0er(?:n|\s+jahren?)?"
+          r"|(?P<bare>\d)0)\b")
+DECADE_WORDS = {"fifties": 1950, "sixties": 1960, "seventies": 1970, "eighties": 1980,
+                "nineties": 1990}
+YEAR_AFTER = (r"(?:released\s+|made\s+)?(?:after|since|post|newer than|later than|no older than"
+              r"|not older than|nothing older than|despues de|apres|nach)[\s-]+(?P<y>(?:19|20)\d\d)")
+YEAR_BEFORE = (r"(?:released\s+|made\s+)?(?:before|pre|older than|earlier than|prior to|antes de"
+               r"|avant|vor)[\s-]+(?P<y>(?:19|20)\d\d)")
+
+# Canonical memory sentences for constraint/context subjects.
+CONSTRAINT_TEXT = {
+    "no subtitles": "Wants nothing with subtitles.", "in English": "Wants English-language films.",
+    "not too violent": "Wants nothing too violent.", "not too scary": "Wants nothing too scary.",
+    "not depressing": "Wants nothing sad or depressing.", "not too long": "Wants something short.",
+    "recent": "Wants something recent.", "classic": "Wants an older classic.",
+    "no black-and-white": "Wants nothing in black and white.", "no sequels": "Wants no sequels.",
+    "no remakes": "Wants no remakes.", "no explicit content": "Wants nothing sexually explicit.",
+    "family-friendly": "Wants something family-friendly.",
+    "highly rated": "Wants something highly rated.",
+    "based on a true story": "Wants something based on a true story.",
+    "feel-good": "Wants something feel-good.",
+}
+CONTEXT_TEXT = {
+    "watching with kids": "Is watching with their kids.",
+    "watching with family": "Is watching with family.",
+    "watching with partner": "Is watching with their partner.",
+    "date night": "Is planning a date night.", "watching with friends": "Is watching with friends.",
+    "watching alone": "Is watching alone.", "on a plane": "Is watching on a plane.",
+    "travelling": "Is watching while travelling.", "home sick": "Is home sick.",
+    "background viewing": "Wants something to have on in the background.",
+    "late night": "Is watching late at night.", "rainy day": "Is watching on a rainy day.",
+    "halloween": "Is watching for Halloween.", "christmas": "Is watching for Christmas.",
+}

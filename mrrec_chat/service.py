@@ -1,0 +1,204 @@
+"""The Assistant: wires settings, dataset, embedder, memory, catalog and LLM into chat turns.
+
+One Assistant is shared by all browser sessions (the model is loaded once); everything per user
+is keyed by user id and passed in by the caller — no per-user state lives on this object, so
+sessions cannot leak into each other. The UI, the evaluator and the benchmarks all use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+import uuid
+from typing import Iterator
+
+from mrrec_chat.agent import events as ev
+from mrrec_chat.agent.loop import AgentOptions, MRRecAgent, TurnContext
+from mrrec_chat.config import Settings
+from mrrec_chat.data.schema import Dataset
+from mrrec_chat.memory.builders import build_user_memory, global_memory
+from mrrec_chat.memory.schema import MemoryEntry, validate_user_id
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def clean_message(message: object, max_chars: int) -> tuple[str, list[str]]:
+    """Normalise user input; return (text, notices). Never raises."""
+    notices: list[str] = []
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", errors="replace")
+    text = message if isinstance(message, str) else str(message or "")
+    text = text.encode("utf-8", errors="replace").decode("utf-8")  # lone surrogates -> U+FFFD
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
+    if len(text) > max_chars:
+        notices.append(f"Your message was {len(text):,} characters; only the first {max_chars:,} were used.")
+        text = text[:max_chars]
+    return text, notices
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, *, dataset: Dataset | None = None,
+                 embedder=None, llm=None, load_llm: bool = True):
+        self.settings = settings or Settings.from_env()
+        self._dataset = dataset
+        self._embedder = embedder
+        self._llm = llm
+        self._load_llm = load_llm
+        self._started = False
+        self._start_lock = threading.Lock()
+        self._user_locks: dict[str, threading.Lock] = {}
+        self._user_locks_guard = threading.Lock()
+        self.startup_seconds: dict[str, float] = {}
+
+    # --- start-up -------------------------------------------------------------------------
+    def start(self) -> "Assistant":
+        with self._start_lock:
+            if self._started:
+                return self
+            from mrrec_chat.data.movielens import TitleIndex
+            from mrrec_chat.data.sources import load_dataset
+            from mrrec_chat.embedding import Embedder
+            from mrrec_chat.memory.history import MemoryHistory
+            from mrrec_chat.memory.store import MemoryStore, make_client
+            from mrrec_chat.memory.writeback import MemoryWriter
+            from mrrec_chat.retrieval import CatalogIndex
+
+            s = self.settings
+            t = time.perf_counter()
+            if self._dataset is None:
+                self._dataset = load_dataset(s.dataset, s.cache_dir)
+            self.startup_seconds["dataset"] = time.perf_counter() - t
+            t = time.perf_counter()
+            if self._embedder is None:
+                self._embedder = Embedder(s.embedding_model)
+            self.startup_seconds["embedder"] = time.perf_counter() - t
+            t = time.perf_counter()
+            client, lock = make_client(s.memory_dir, s.chroma_host, s.chroma_port)
+            self.client = client
+            self.store = MemoryStore(client, self.dataset.name, self._embedder, lock)
+            self.history = MemoryHistory(f"{s.memory_dir}/history.sqlite3")
+            if self.store.count_global() == 0:
+                self.store.add(global_memory(self.dataset))
+            self.catalog = CatalogIndex(self.dataset, self._embedder, client)
+            self.titles = TitleIndex(self.dataset)
+            self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
+            self.startup_seconds["memory_and_catalog"] = time.perf_counter() - t
+            t = time.perf_counter()
+            if self._llm is None and self._load_llm:
+                from mrrec_chat.llm import build_llm
+
+                self._llm = build_llm(s)
+                self._llm.warm_up()
+            self.startup_seconds["llm"] = time.perf_counter() - t
+            self.agent = MRRecAgent(self._llm, self.store, self.catalog, count_tokens=self._count_tokens)
+            self._started = True
+            return self
+
+    def close(self) -> None:
+        if self._started:
+            self.history.close()
+            self.store.close()
+            self._started = False
+
+    @property
+    def dataset(self) -> Dataset:
+        assert self._dataset is not None
+        return self._dataset
+
+    @property
+    def llm(self):
+        return self._llm
+
+    def _count_tokens(self, text: str) -> int:
+        tokenizer = getattr(self._llm, "tokenizer", None)
+        return len(tokenizer.encode(text, add_special_tokens=False)) if tokenizer else max(1, len(text) // 4)
+
+    def _title_lookup(self, text: str) -> list[tuple[str, str]]:
+        return [(i, self.dataset.items[i].display_title) for i in self.titles.find_mentions(text)]
+
+    # --- users ----------------------------------------------------------------------------
+    def dataset_users(self, limit: int = 50) -> list[str]:
+        return self.dataset.user_ids[:limit]
+
+    @staticmethod
+    def new_user_id() -> str:
+        return f"new-{uuid.uuid4().hex[:12]}"
+
+    def user_lock(self, user_id: str) -> threading.Lock:
+        with self._user_locks_guard:
+            return self._user_locks.setdefault(user_id, threading.Lock())
+
+    def ensure_user(self, user_id: str) -> int:
+        """Build a dataset user's memory on first use; return the number of current entries."""
+        self.start()
+        validate_user_id(user_id)
+        with self.user_lock(user_id):
+            if user_id in self.dataset.by_user and self.store.count_user(user_id, "profile") == 0 \
+                    and self.store.count_user(user_id, "behavior") == 0:
+                entries = build_user_memory(self.dataset, user_id, max_records=self.settings.max_behavior_records)
+                self.store.add(entries)
+                for entry in entries:
+                    if entry.level != "behavior":
+                        self.history.record(user_id, entry.memory_id, "add", source="builder",
+                                            level=entry.level, text=entry.text)
+            return self.store.count_user(user_id)
+
+    def turn_context(self, user_id: str, request: str, earlier: list[str] | None = None) -> TurnContext:
+        exclude = {i.item_id for i in self.dataset.history(user_id)}
+        avoid: set[str] = set()
+        for entry in self.store.list_user(user_id, "behavior"):
+            if entry.extra.get("item_id"):
+                exclude.add(str(entry.extra["item_id"]))
+        for entry in self.store.list_user(user_id, "chat"):
+            if entry.extra.get("kind") == "dislike" and entry.extra.get("holder", "user") == "user":
+                if entry.extra.get("subject_type") == "category":
+                    avoid.add(entry.category)
+                elif entry.extra.get("item_id"):
+                    exclude.add(str(entry.extra["item_id"]))
+            if entry.extra.get("kind") == "seen" and entry.extra.get("item_id"):
+                exclude.add(str(entry.extra["item_id"]))
+        return TurnContext(user_id, request, list(earlier or []), exclude, avoid)
+
+    def options(self, **overrides) -> AgentOptions:
+        s = self.settings
+        base = AgentOptions(top_k=s.memory_top_k, global_top_k=s.global_top_k, max_rounds=s.max_rounds,
+                            n_items=s.top_n_items, max_new_tokens=s.max_new_tokens,
+                            answer_max_new_tokens=s.answer_max_new_tokens, temperature=s.temperature)
+        for key, value in overrides.items():
+            setattr(base, key, value)
+        return base
+
+    # --- chat -----------------------------------------------------------------------------
+    def chat(self, user_id: str, message: object, earlier: list[str] | None = None,
+             options: AgentOptions | None = None, write_back: bool = True) -> Iterator[ev.Event]:
+        """One chat turn: agent events, then the write-back (after the answer is complete)."""
+        self.start()
+        text, notices = clean_message(message, self.settings.max_message_chars)
+        for notice in notices:
+            yield ev.Notice(notice, "warning")
+        if not text:
+            yield ev.Notice("Please type what you would like a recommendation for, e.g. "
+                            "“a funny movie for a rainy evening”.", "warning")
+            return
+        self.ensure_user(user_id)
+        turn = self.turn_context(user_id, text, earlier)
+        yield from self.agent.run(turn, options or self.options())
+        if write_back:
+            t0 = time.perf_counter()
+            with self.user_lock(user_id):
+                result = self.writer.write_message(user_id, text, turn_id=uuid.uuid4().hex[:8])
+            yield ev.MemoryWritten(result.added, result.reinforced, result.superseded, time.perf_counter() - t0)
+
+    def feedback(self, user_id: str, item_id: str, kind: str) -> MemoryEntry:
+        self.start()
+        validate_user_id(user_id)
+        item = self.dataset.items.get(str(item_id))
+        if item is None:
+            raise KeyError(f"Unknown item id {item_id!r}.")
+        with self.user_lock(user_id):
+            return self.writer.feedback(user_id, item, kind)

@@ -1,0 +1,1 @@
+"""The Gradio user interface (the only place Gradio is imported)."""
