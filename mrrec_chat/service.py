@@ -24,6 +24,7 @@ from mrrec_chat.memory.schema import MemoryEntry, validate_user_id
 
 log = logging.getLogger(__name__)
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
@@ -33,7 +34,7 @@ def clean_message(message: object, max_chars: int) -> tuple[str, list[str]]:
     if isinstance(message, bytes):
         message = message.decode("utf-8", errors="replace")
     text = message if isinstance(message, str) else str(message or "")
-    text = text.encode("utf-8", errors="replace").decode("utf-8")  # lone surrogates -> U+FFFD
+    text = _SURROGATE.sub("\ufffd", text)  # lone surrogates cannot be encoded or stored
     text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
     if len(text) > max_chars:
         notices.append(f"Your message was {len(text):,} characters; only the first {max_chars:,} were used.")
@@ -190,8 +191,13 @@ class Assistant:
         yield from self.agent.run(turn, options or self.options())
         if write_back:
             t0 = time.perf_counter()
-            with self.user_lock(user_id):
-                result = self.writer.write_message(user_id, text, turn_id=uuid.uuid4().hex[:8])
+            try:
+                with self.user_lock(user_id):
+                    result = self.writer.write_message(user_id, text, turn_id=uuid.uuid4().hex[:8])
+            except Exception:  # noqa: BLE001 - the answer stands even if learning from it failed
+                log.exception("write-back failed for %s", user_id)
+                yield ev.Notice("I could not update your memory from this message; nothing was changed.", "warning")
+                return
             yield ev.MemoryWritten(result.added, result.reinforced, result.superseded, time.perf_counter() - t0)
 
     def feedback(self, user_id: str, item_id: str, kind: str) -> MemoryEntry:

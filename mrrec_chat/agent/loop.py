@@ -90,20 +90,22 @@ class MRRecAgent:
         asked: set[str] = set()
 
         for round_no in range(1, opts.max_rounds + 1):
-            if self.llm is None:
-                break
-            completion = self.llm.continue_chat(messages, trajectory, max_new_tokens=opts.max_new_tokens,
-                                                stop=STOP_AFTER_SEARCH, temperature=opts.temperature)
-            self._count(stats, completion)
-            step = parse_step(completion.text)
-            shown, withheld = filter_model_text(step.thought)
-            yield ev.ReasoningStep(round_no, shown, completion.seconds, completion.prompt_tokens,
-                                   completion.completion_tokens, withheld, step.problems)
-            if step.action == "answer" and step.answer is not None:
-                answer = ev.FinalAnswer(step.answer.ideal_item_profile, step.answer.useful_memory_ids,
-                                        problems=step.problems)
-                break
-            queries = [q for q in (step.queries if step.action == "search" else []) if q.lower() not in asked]
+            thought, proposed = "", []
+            if self.llm is not None:
+                completion = self.llm.continue_chat(messages, trajectory, max_new_tokens=opts.max_new_tokens,
+                                                    stop=STOP_AFTER_SEARCH, temperature=opts.temperature)
+                self._count(stats, completion)
+                step = parse_step(completion.text)
+                thought = step.thought
+                shown, withheld = filter_model_text(step.thought)
+                yield ev.ReasoningStep(round_no, shown, completion.seconds, completion.prompt_tokens,
+                                       completion.completion_tokens, withheld, step.problems)
+                if step.action == "answer" and step.answer is not None:
+                    answer = ev.FinalAnswer(step.answer.ideal_item_profile, step.answer.useful_memory_ids,
+                                            problems=step.problems)
+                    break
+                proposed = step.queries if step.action == "search" else []
+            queries = [q for q in proposed if q.lower() not in asked]
             fallback = False
             if not queries:
                 if asked or not opts.forced_first_search:
@@ -124,7 +126,7 @@ class MRRecAgent:
                 retrieved.setdefault(memory.memory_id, memory)
             rendered = render_observation(observation)
             stats.memory_tokens += self.count_tokens(rendered)
-            think = f"<think>{step.thought.strip()[:400]}</think>\n" if step.thought.strip() else ""
+            think = f"<think>{thought.strip()[:400]}</think>\n" if thought.strip() else ""
             trajectory += f"{think}<search>{'; '.join(queries)}</search>\n{rendered}"
 
         if answer is None and self.llm is not None:
@@ -166,7 +168,8 @@ class MRRecAgent:
         ranked = self.catalog.rank(vector, n_items, exclude=turn.exclude_items,
                                    avoid_categories=turn.avoid_categories)
         cited = [m for m in retrieved if m.memory_id in answer.useful_memory_ids] or retrieved
-        cited = [m for m in cited if m.entry.extra.get("polarity") != "negative"] or cited
+        # A reason must rest on something the user likes; dislikes act through exclusion instead.
+        cited = [m for m in cited if not is_negative(m)]
         memory_vectors = self.store.embedder.embed([m.entry.text for m in cited]) if cited else None
         recommendations = []
         for scored in ranked:
@@ -175,7 +178,7 @@ class MRRecAgent:
             if memory_vectors is not None:
                 sims = memory_vectors @ self.catalog.vector(item.item_id)
                 best = cited[int(np.argmax(sims))]
-                reason = f"{basis} — fits your memory: “{_gist(best.entry.text)}” [{best.memory_id}]"
+                reason = f"{basis} — because: “{_gist(best.entry.text)}” [{best.memory_id}]"
                 ids = [best.memory_id]
             elif global_memories:
                 best = global_memories[0]
@@ -204,6 +207,13 @@ def usable_profile(profile: str) -> bool:
     return len(text) >= 12 and len(text.split()) >= 3 and not _REFUSAL.search(text)
 
 
+def is_negative(memory: RetrievedMemory) -> bool:
+    entry = memory.entry
+    if entry.extra.get("polarity") == "negative" or entry.extra.get("part") == "dislikes":
+        return True
+    return entry.level == "behavior" and float(entry.extra.get("rating", 5)) <= 2.5
+
+
 def fallback_profile(request: str, memories: list[RetrievedMemory]) -> str:
     """A deterministic ideal item profile: the request plus positive evidence from memory.
 
@@ -213,9 +223,7 @@ def fallback_profile(request: str, memories: list[RetrievedMemory]) -> str:
     positives = []
     for memory in memories:
         entry = memory.entry
-        if entry.level == "behavior" and float(entry.extra.get("rating", 0)) < 4:
-            continue
-        if entry.extra.get("part") == "dislikes" or entry.extra.get("polarity") == "negative":
+        if is_negative(memory) or (entry.level == "behavior" and float(entry.extra.get("rating", 0)) < 4):
             continue
         positives.append(entry.text)
     profile = request.strip()

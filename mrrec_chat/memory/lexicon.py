@@ -47,11 +47,13 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
     (r"war (?:movies?|films?|flicks?|epics?|dramas?|stories)|peliculas? de guerra|belicas?"
      r"|films? de guerre|kriegsfilme?n?", ("War",)),
     (r"spaghetti westerns?|westerns?|cowboys?|(?:peliculas? )?del oeste|vaqueros", ("Western",)),
+    (r"(?:studio )?ghibli|dreamworks|disney animation", ("Animation",)),
     (r"thrillers?|suspense(?:ful)?|suspenso|spy (?:movies|films|thrillers)", ("Thriller",)),
     (r"romance|romances|romantic|romanticas?|romantiques?|love stor(?:y|ies)|chick flicks?"
      r"|films? d'amour|liebesfilme?n?|romanzen", ("Romance",)),
     (r"comed(?:y|ies)|comedic|funny|hilarious|sitcoms?|slapstick|spoofs?|parod(?:y|ies)"
-     r"|comedias?|comedies?|komodien?", ("Comedy",)),
+     r"|comedias?|comedies?|komodien?|a (?:good )?laugh|some laughs|something to laugh at"
+     r"|a few laughs", ("Comedy",)),
     (r"dramas?|dramatic|melodramas?|biopics?|drames?|dramen", ("Drama",)),
     (r"fantasy|fantasies|fairy[- ]?tales?|fantasia|fantastique|fantasyfilme?n?", ("Fantasy",)),
     (r"imax", ("IMAX",)),
@@ -76,23 +78,39 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|deteste(?:nt|s)?|je hais|hais|hait|hasse|hassen|hasst|verabscheue", -1, 0.9, "pref"),
     (r"dislike[sd]?|avoid|steer clear of|(?:i'm|im|i am) over|bored (?:of|by|with)|turned off by"
      r"|pass on", -1, 0.8, "pref"),
+    (r"(?:never|rarely|seldom) watch(?:es)?", -1, 0.8, "pref"),
+    (r"(?:couldn'?t|could not|can'?t|cannot) (?:get through|finish|do|take|deal with|watch)"
+     r"|gave up on|walked out of|(?:had|have) enough of|enough (?:of|with)|me aburre(?:n)?"
+     r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich", -1, 0.9, "pref"),
+    (r"what an? (?:film|movie|masterpiece|ride|gem|classic)|mind[- ]?blown|blew my mind", 1, 0.9, "pref"),
+    (r"(?:scared|afraid|terrified) of|forget(?: about)?", -1, 0.7, "pref"),
+    (r"(?:i'd|id|i would|we'd|we would) (?:happily |gladly )?watch|(?:anything|something|more|others?)"
+     r" like", 1, 0.7, "want"),
+    (r"stop (?:recommending|suggesting|showing)(?: me)?", -1, 0.8, "want"),
+    (r"(?:mostly|only|usually|always|often|mainly|generally) watch(?:es)?|watches|je regarde"
+     r"|regarde(?:nt)?|veo|(?:ich )?(?:schaue|gucke)"
+     r"|(?:i|we) (?:mostly |usually |often |always )?watch(?! \w+ (?:with|for)\b)", 1, 0.6, "pref"),
+    (r"not (?:really|that|too|so|super|very) into", -1, 0.7, "pref"),
+    (r"not into", -1, 0.8, "pref"),
     (r"(?:don'?t|do not) mind|(?:kind of|kinda|sort of|sorta|a bit|a little|somewhat|sometimes)"
      r" (?:like|enjoy|into)|(?:ok|okay|fine) with|open to", 1, 0.6, "pref"),
     (r"(?:i'd|id|i would|we'd|we would) (?:like|love|prefer|rather)|in the mood for|looking for"
      r"|(?:i|we) want|wants? (?:to (?:watch|see) )?(?:something|some|a|an)\b|feel like(?: watching)?"
-     r"|craving|up for|recommend(?: me)?|suggest|show me|give me|(?:let'?s) (?:watch|do|go with|try)"
+     r"|craving|up for|recommend(?: me)?|suggest|show me|give me|gimme|give us|(?:let'?s) (?:watch|do|go with|try)"
      r"|how about|what about|any good|got any|quiero|busco|me apetece|je cherche|je veux"
      r"|j'ai envie d(?:e|')|je voudrais|ich (?:will|mochte|suche)|lust auf", 1, 0.7, "want"),
     (r"(?:big|huge|massive|biggest|great|die[- ]hard) fan of|obsessed with|crazy about|mad about"
      r"|passionate about|can'?t get enough of|hooked on|addicted to|(?:a )?sucker for"
      r"|(?:really|totally|absolutely|genuinely|so|super) (?:into|like[sd]?|enjoy(?:s|ed)?|dig)"
      r"|my (?:all[- ]time )?favou?rite(?: \w+)?(?: (?:is|are|was))?|love[sd]?|loving|adore[sd]?"
+     r"|mis? (?:\w+ )?favorit[oa]s?(?: (?:es|son))?|(?:mon|ma|mes) (?:\w+ )?(?:prefere?e?s?|favori(?:te)?s?)"
+     r"(?: (?:est|sont|c'est))?|(?:mein|meine) lieblings\w*(?: (?:ist|sind))?"
      r"|me encanta(?:n|ba|ban)?|adoro|amo|me fascina(?:n)?|me apasiona(?:n)?"
      r"|soy (?:muy )?fan de|j'adore|adore(?:nt|s)?|je kiffe|raffole (?:des|de)"
      r"|ich liebe|liebe|lieben|steh(?:e)? (?:total |voll )?auf"
      r"|finde? (?:ich )?(?:super|toll|klasse|genial)", 1, 0.9, "pref"),
     (r"like[sd]?|liking|enjoy(?:s|ed)?|fan of|(?:i'm|im|i am|we're|we are|been|getting|mostly"
-     r"|also|quite|are|is) into|prefer(?:s|red)?|partial to|keen on|fond of|appreciate"
+     r"|also|quite|are|is|got|get) into|(?<='s )into|(?<='re )into|care (?:much )?for|prefer(?:s|red)?|partial to|keen on|fond of|appreciate|(?:big|huge) on"
      r"|me gusta(?:n|ba|ban)?|le gusta(?:n)?|disfruto|prefiero|j'aime(?: bien| beaucoup)?"
      r"|aime(?:nt|s)?(?: bien)?|je prefere|prefere|fan de|ich mag|mag ich|mag|mogen"
      r"|gefall(?:t|en) mir|(?:schaue|gucke|sehe) gerne|fan von", 1, 0.8, "pref"),
@@ -113,20 +131,26 @@ POST_LEAD = (r"[\s,:-]*(?:(?:movies?|films?|flicks?|stuff|ones|in general|genera
 POST_WORDS: list[tuple[str, int, float]] = [
     (r"the best|amazing|incredible|fantastic|brilliant|awesome|a masterpiece|masterpieces|perfect"
      r"|(?:one of )?my (?:all[- ]time )?favou?rites?|my jam|my go-to|the greatest|phenomenal"
-     r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?", 1, 0.9),
+     r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?|timeless|iconic"
+     r"|legendary|a must(?:-see)?|a gem|one of the best|favou?rites? of mine|(?:all[- ]time )?favou?rites"
+     r"|mind[- ]?blowing", 1, 0.9),
     (r"great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
-     r"|gripping|my thing|my kind of thing|my style|my cup of tea|(?:always )?cheers? me up"
+     r"|gripping|my thing|my kind of thing|my style|my cup of tea|for me|lo mio|mein ding|cheers? me up"
      r"|makes? me (?:laugh|smile|happy)|rocks?|rules?|person|guy|girl|fan|buff|nerd|junkie"
-     r"|lover|addict|fanatic|yes|please", 1, 0.8),
+     r"|lover|addict|fanatic|yes|(?:our|my) (?:thing|jam|go-to|style|cup of tea)"
+     r"|(?:a )?(?:safe|good) bet|welcome|a treat|a winner|(?:my|a) guilty pleasure|please|pls"
+     r"|keeps? me (?:hooked|guessing|on the edge of my seat)", 1, 0.8),
     (r"ok|okay|alright|all right|fine|not bad|decent|watchable", 1, 0.6),
     (r"the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
      r"|painful|insufferable|atrocious|unbearable|(?:gives?|gave) me nightmares"
      r"|makes? me (?:sick|cringe)", -1, 0.9),
     (r"boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
-     r"|pretentious|not for me|for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
-     r"|lo mio|mein ding|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
+     r"|pretentious|not for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
+     r"|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
      r"|(?:freak|freaks|creep|creeps) me out|scares? me|(?:don'?t|doesn'?t|never) (?:do it|work)"
-     r" for me|no|nope|no thanks|no way|never", -1, 0.8),
+     r" for me|not so much|not really|not at all|disappointing|a letdown|a let-down|forgettable"
+     r"|confusing|disturbing|a bit heavy|(?:tres )?peu pour moi|pas pour moi|too (?:intense|much|dark|sad|violent|scary|slow|long|weird|heavy)"
+     r"|no|nope|no thanks|no way|never", -1, 0.8),
 ]
 # "for me" / "lo mio" / "mein ding" only mean something when negated ("isn't for me").
 POST_NEEDS_NEGATION = frozenset({"for me", "lo mio", "mein ding"})
@@ -138,13 +162,17 @@ NEGATOR = (r"(?:\b(?:not|no|never|hardly|barely|cannot|can'?t|don'?t|doesn'?t|di
 HEDGE = r"\b(?:really|that|too|so|particularly|exactly|big|huge|much|entirely|totally)\b"
 # Negators directly before a subject: "no horror", "anything but horror", "pas de westerns".
 SUBJECT_NEGATOR = (r"(?:\b(?:no|not|nothing|without|except|never|minus|anything but|everything but"
-                   r"|all but|other than|apart from|sin|excepto|menos|pas d'|pas de|sans|sauf"
-                   r"|kein\w*|ohne|ausser|nicht)\s+(?:(?:a|an|the|any|more|de|des|les|los|las|el"
+                   r"|all but|other than|apart from|less|fewer|sin|excepto|menos|pas d'|pas de|sans"
+                   r"|sauf|kein\w*|ohne|ausser|nicht|nichts)\s+(?:(?:a|an|the|any|more|another|de|des"
+                   r"|les|los|las|el"
                    r"|la|le|too|very|so|that|overly|super|really|good|of)\s+){0,3}$)")
 PAST = (r"\b(?:used to|use to|back in the day|in the past|once upon a time|solia|solias|antes"
         r"|autrefois|fruher)\b")
-CHANGE = (r"\b(?:now|these days|nowadays|anymore|any more|no longer(?! than)|ya no|ahora"
-          r"|maintenant|mittlerweile|nicht mehr)\b")
+# After a past marker, "now"/"these days" starts the current view again.
+CURRENT = (r"\b(?:now|these days|nowadays|today|currently|lately|ahora|maintenant|jetzt|heute"
+           r"|aujourd'hui)\b")
+# Only wording that itself says the view changed; "now"/"these days" count only after a "used to".
+CHANGE = r"\b(?:anymore|any more|no longer(?! than)|ya no|nicht mehr|n'\w+ plus)\b"
 CONTRAST = (r"(?<!anything )(?<!everything )(?<!all )\b(?:but|however|though|although|whereas"
             r"|while|yet|except that|pero|sino|aunque|mais|cependant|pourtant|aber|sondern"
             r"|jedoch)\b")
@@ -170,7 +198,7 @@ PRONOUN = (r"\b(?:it|them|they|those|these|'em|em|both|that one|this one|that mo
 ELLIPSIS = (r"\b(?:(?P<pos>(?:i|we) (?:really |totally |definitely |actually |still )?(?:do|did))"
             r"|(?P<neg>(?:i|we) (?:don'?t|do not|didn'?t))|(?P<same>so do i|me too|same here"
             r"|so do we|moi aussi|yo tambien|ich auch))\b(?=\s*(?:too|though|tho)?\s*(?:[.,!;?]|$))")
-QUESTION_START = (r"^\s*(?:do|does|did|is|are|was|were|have|has|can|could|would|will|should|what"
+QUESTION_START = (r"\s*(?:do|does|did|is|are|was|were|have|has|can|could|would|will|should|what"
                   r"|which|who|how|why|when|where)\b")
 # Words allowed around a bare subject for it to count as a request ("Comedy please!").
 FILLER = frozenset("""
@@ -185,7 +213,7 @@ vielleicht etwas bitte por favor s'il vous plait svp no not without
 # Self-contained constraint/context phrases: (pattern, kind, canonical subject).
 SELF_CONTAINED: list[tuple[str, str, str]] = [
     (r"(?:with|for) (?:my|the|our) (?:\w+ )?(?:kids|children|little ones|sons?|daughters?"
-     r"|toddlers?|nephews?|nieces?|kid|boys|girls)|(?:with|for) (?:my|our) \d+[- ]year[- ]olds?"
+     r"|toddlers?|nephews?|nieces?|kid)|(?:with|for) (?:my|our) (?:little )?(?:boys|girls)|(?:with|for) (?:my|our) \d+[- ]year[- ]olds?"
      r"|(?:con|para) (?:mis|los) (?:hijos|hijas|ninos)|(?:avec|pour) (?:mes|les) enfants"
      r"|(?:mit|fur) (?:meinen|den|meine) kindern?", "context", "watching with kids"),
     (r"(?:with|for) (?:my|the|our) (?:whole )?(?:family|parents|folks|grandparents|mom|mum|dad"
@@ -200,7 +228,7 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
      r"|soiree romantique", "context", "date night"),
     (r"(?:with|for) (?:my |some |a few |a couple of |a bunch of |the )?(?:friends|buddies|mates"
      r"|roommates|flatmates|pals|the guys|the girls|the gang|coworkers|colleagues)"
-     r"|(?:a |at a )?(?:party|sleepover|get-together)|con (?:mis )?amigos|avec (?:mes |des )?"
+     r"|(?:a |at a )?(?:party|sleepover|get-together)|(?:girls|guys|boys|lads)'? night(?: in)?|con (?:mis )?amigos|avec (?:mes |des )?"
      r"(?:amis|potes)|mit (?:meinen |den )?freunden", "context", "watching with friends"),
     (r"by myself|on my own|alone|yo solo|tout seule?|allein", "context", "watching alone"),
     (r"on (?:a|the) (?:plane|flight)|(?:long|long-haul) flight|flying|en (?:el |un )?avion"
@@ -213,19 +241,21 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
     (r"rainy (?:day|sunday|night|afternoon)", "context", "rainy day"),
     (r"for halloween|halloween (?:night|party)", "context", "halloween"),
     (r"for christmas|christmas eve|christmas movie night", "context", "christmas"),
+    (r"(?:something |a movie |a film )?(?:the )?whole family (?:can|could|will|would) (?:enjoy|watch|like)",
+     "context+constraint", "watching with family+family-friendly"),
     (r"family[- ]friendly|kid[- ]friendly|kids?[- ]safe|suitable for (?:kids|children|the whole"
      r" family|the family)|appropriate for (?:kids|children)|for the whole family|rated (?:g|pg)"
      r"|pg[- ]rated|para toda la familia|pour toute la famille|familienfreundlich",
      "constraint", "family-friendly"),
     (r"in english|english[- ]language|english only|en ingles|en anglais|auf englisch",
      "constraint", "in English"),
-    (r"(?:something |nothing )?(?:recent|newer|latest|modern|new releases?|new (?:movies|films"
+    (r"(?:something )?(?:recent|newer|latest|modern|new releases?|new (?:movies|films"
      r"|stuff|ones))", "constraint", "recent"),
     (r"highly[- ]rated|well[- ]reviewed|critically[- ]acclaimed|award[- ]winning"
      r"|oscar[- ]winn(?:ing|ers?)|top[- ]rated|good reviews", "constraint", "highly rated"),
     (r"based on (?:a true story|true events|real events)", "constraint", "based on a true story"),
     (r"feel[- ]good|uplifting|light[- ]?hearted|heartwarming|cheerful|upbeat|happy endings?"
-     r"|something light", "constraint", "feel-good"),
+     r"|(?:something|anything|fun and|nice and|keep it) light", "constraint", "feel-good"),
     (r"short and sweet|something short|a short (?:one|movie|film)|quick watch", "constraint",
      "not too long"),
 ]
@@ -236,9 +266,10 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
     (r"(?:reading )?subtit(?:les?|led)|subs|subtitulos|sous-titres|untertiteln?",
      "no subtitles", None),
     (r"foreign(?:[- ]language)?(?: (?:films?|movies?|stuff))?", "in English", None),
-    (r"violen(?:t|ce)|gor(?:e|y)|bloody|blood|brutal(?:ity)?|violencia|gewalt",
+    (r"violen(?:t|ce)|gor(?:e|y)|bloody|blood|brutal(?:ity)?|violencia|gewalt|shoot(?:ing|outs?)"
+     r"|gunfights?",
      "not too violent", None),
-    (r"scary|frightening|creepy|spooky|intense|de miedo|effrayants?|gruselig",
+    (r"scary|frightening|creepy|spooky|intense|de miedo|effrayants?|gruselig\w*",
      "not too scary", "Genre:Horror"),
     (r"sad|depressing|bleak|heavy|dark|tragic|grim|downers?|a downer|tear[- ]?jerkers?|tristes?"
      r"|deprimente|deprimierend", "not depressing", None),
@@ -246,7 +277,6 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
     (r"short", None, "not too long"),
     (r"old(?:er)? (?:movies|films|stuff)|oldies|classics|old[- ]school|old hollywood", "recent",
      "classic"),
-    (r"old|dated", "recent", None),
     (r"black[- ]and[- ]white", "no black-and-white", "classic"),
     (r"sequels?", "no sequels", None),
     (r"remakes?|reboots?", "no remakes", None),
@@ -264,7 +294,8 @@ NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fiv
 DURATION = (NUM + r"(?P<half1>\s+and\s+a\s+half|\s+y\s+media|\s+et\s+demie|einhalb)?[\s-]*"
             r"(?P<unit>hours?|hrs?|h|minutes?|mins?|min|horas?|heures?|stunden?|std|minutos?"
             r"|minuten?)\b(?P<half2>\s+and\s+a\s+half)?")
-RUNTIME_MAX = (r"(?:(?:nothing|no|not|nada|rien|nicht)\s+(?:any\s+)?(?:longer|more|over|above)"
+RUNTIME_MAX = (r"(?:(?:only|just) (?:have|got)(?: about| around)?|have (?:only|just|about|around)"
+               r"|(?:nothing|no|not|nada|rien|nicht)\s+(?:any\s+)?(?:longer|more|over|above)"
                r"(?:\s+(?:than|que|als))?|under|less than|shorter than|at most|max(?:imum)?|up to"
                r"|within|below|menos de|moins de|unter|weniger als|kurzer als|hochstens)\s+")
 RUNTIME_MIN = (r"(?:at least|longer than|more than|over|minimum|mindestens|au moins|al menos"
@@ -276,7 +307,8 @@ DECADE = (r"\b(?:(?P<pre>(?:from|in|of|during|set in)\s+the|the|los(?: anos)?|an
           r"|(?P<bare>\d)0)\b")
 DECADE_WORDS = {"fifties": 1950, "sixties": 1960, "seventies": 1970, "eighties": 1980,
                 "nineties": 1990}
-YEAR_AFTER = (r"(?:released\s+|made\s+)?(?:after|since|post|newer than|later than|no older than"
+YEAR_AFTER = (r"(?:released\s+|made\s+)?(?:(?:nothing|no|not) (?:from |released |made )?before|after|since"
+              r"|post|newer than|later than|no older than"
               r"|not older than|nothing older than|despues de|apres|nach)[\s-]+(?P<y>(?:19|20)\d\d)")
 YEAR_BEFORE = (r"(?:released\s+|made\s+)?(?:before|pre|older than|earlier than|prior to|antes de"
                r"|avant|vor)[\s-]+(?P<y>(?:19|20)\d\d)")

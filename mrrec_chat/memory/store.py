@@ -34,8 +34,11 @@ def user_filter(user_id: str, *, current_only: bool = True, **equals: Any) -> di
     the status filter and any extra equality conditions under `$and` (Chroma needs `$and` for
     more than one key).
     """
-    if user_id != GLOBAL_USER:
-        validate_user_id(user_id)
+    validate_user_id(user_id)
+    return _where(user_id, current_only, equals)
+
+
+def _where(user_id: str, current_only: bool, equals: dict[str, Any]) -> dict[str, Any]:
     clauses: list[dict[str, Any]] = [{"user_id": {"$eq": user_id}}]
     if current_only:
         clauses.append({"status": {"$eq": "current"}})
@@ -201,7 +204,7 @@ class MemoryStore:
 
     def search_global(self, query: str, k: int = 3, query_embedding: np.ndarray | None = None) -> list[RetrievedMemory]:
         vector = self.embedder.embed_one(query) if query_embedding is None else query_embedding
-        return self._query(self.collections["global"], vector, k, user_filter(GLOBAL_USER))
+        return self._query(self.collections["global"], vector, k, _where(GLOBAL_USER, True, {}))
 
     def count_global(self) -> int:
         return self.collections["global"].count()

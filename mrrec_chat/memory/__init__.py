@@ -1,0 +1,1 @@
+"""Hierarchical memory: schema, Chroma store, builders, extraction and write-back."""

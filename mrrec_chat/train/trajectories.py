@@ -1,0 +1,221 @@
+"""Hindsight trajectories for the cold-start SFT stage, and their loss masks.
+
+No teacher model exists offline, so trajectories are written with hindsight: knowing the case's
+ground-truth item, we pick the aspect queries whose *real* memory search returns the entries
+most similar to that item, run that search through `MemoryEnvironment` (the app's store and
+renderer, so the `<memory>` block is exactly what the loop would show), and write an answer
+whose ideal item profile describes the item — era, genres, tags, and a liked title the user's
+memory actually showed — citing the retrieved memories closest to it. The title of the target
+itself appears only in a small share of profiles (`title_rate`), so the model learns to
+describe the ideal item rather than to name films it cannot know.
+
+One trajectory is one assistant turn in the tag protocol of `mrrec_chat.agent.prompts`:
+
+    <think>…</think>\\n<search>q1; q2</search>   <- model (loss)
+    \\n<memory>\\n[id] (level) text\\n…</memory>\\n   <- environment (masked, labels -100)
+    <answer>{"ideal_item_profile": …, "useful_memory_ids": […]}</answer><|im_end|>   <- model
+
+The `\\n` after `</search>` and the whole observation are written by the loop, so they are
+masked; the prompt (system + user) is masked too. Each step fits the loop's default budget of
+96 new tokens (`AgentOptions.max_new_tokens`), which is why the answer step has no `<think>`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from mrrec_chat.data.schema import Item
+from mrrec_chat.eval.cases import BenchmarkCase
+from mrrec_chat.memory.schema import RetrievedMemory
+from mrrec_chat.train.data import decade_of, genre_word, request_genres
+from mrrec_chat.train.env import MemoryEnvironment
+
+
+@dataclass
+class Trajectory:
+    """Prompt messages plus the assistant turn as (text, written_by_model) segments."""
+
+    case_id: str
+    messages: list[dict[str, str]]
+    segments: list[tuple[str, bool]]
+    cited: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+
+    @property
+    def assistant_text(self) -> str:
+        return "".join(text for text, _ in self.segments)
+
+    def to_dict(self) -> dict:
+        return {"case_id": self.case_id, "messages": self.messages,
+                "segments": [[t, m] for t, m in self.segments], "cited": self.cited, "queries": self.queries}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Trajectory":
+        return cls(data["case_id"], data["messages"], [(t, bool(m)) for t, m in data["segments"]],
+                   data.get("cited", []), data.get("queries", []))
+
+
+# --- query choice ------------------------------------------------------------------------------
+
+def candidate_queries(request: str, target: Item, known_genres: set[str]) -> list[tuple[str, bool]]:
+    """(query, grounded_in_request) candidates: aspects a model could ask about for this request."""
+    asked = request_genres(request, known_genres)
+    candidates: list[tuple[str, bool]] = []
+    for genre in asked[:2]:
+        word = genre_word(genre)
+        candidates += [(f"liked {word} movies", True), (f"favourite {word} films", True)]
+    for genre in [g for g in target.categories if g not in asked][:2]:
+        candidates.append((f"liked {genre_word(genre)} movies", False))
+    if target.year:
+        candidates.append((f"favourite {decade_of(target.year)} movies", False))
+    candidates += [("disliked genres", True), ("favourite movies", True), ("favourite categories", True)]
+    return list(dict.fromkeys(candidates))
+
+
+def _usefulness(memories: list[RetrievedMemory], env: MemoryEnvironment, target_vector: np.ndarray) -> float:
+    if not memories:
+        return 0.0
+    return float(np.max(env.embed([m.entry.text for m in memories]) @ target_vector))
+
+
+def choose_queries(env: MemoryEnvironment, user_id: str, request: str, target: Item,
+                   rng: random.Random, n_queries: int = 2) -> list[str]:
+    """The `n_queries` candidate queries whose real retrieval is most similar to the target.
+
+    The first query is taken from those grounded in the request when there are any (the model
+    can only learn queries it could have inferred); the rest are the most useful remaining ones
+    that retrieve something new.
+    """
+    target_vector = env.embed([target.text])[0]
+    scored = []
+    for query, grounded in candidate_queries(request, target, set(env.dataset.categories)):
+        found = env.search(user_id, [query])
+        scored.append((_usefulness(found, env, target_vector) + rng.uniform(0, 0.02), grounded, query,
+                       {m.memory_id for m in found}))
+    scored.sort(key=lambda s: -s[0])
+    grounded = [s for s in scored if s[1]]
+    first = grounded[0] if grounded and grounded[0][0] >= scored[0][0] - 0.15 else scored[0]
+    chosen, covered = [first[2]], set(first[3])
+    for _, _, query, ids in scored:
+        if len(chosen) >= n_queries:
+            break
+        if query not in chosen and (not ids or not ids <= covered):
+            chosen.append(query)
+            covered |= ids
+    return chosen
+
+
+# --- answer ------------------------------------------------------------------------------------
+
+def _is_negative(memory: RetrievedMemory) -> bool:
+    entry = memory.entry
+    if entry.level == "behavior":
+        return float(entry.extra.get("rating", 5)) < 3
+    return entry.extra.get("part") == "dislikes" or entry.extra.get("polarity") == "negative"
+
+
+def cite(env: MemoryEnvironment, memories: list[RetrievedMemory], target: Item, limit: int = 2,
+         min_similarity: float = 0.25) -> list[RetrievedMemory]:
+    """The positive retrieved memories most similar to the target (at most `limit`)."""
+    positive = [m for m in memories if not _is_negative(m)]
+    if not positive:
+        return []
+    sims = env.embed([m.entry.text for m in positive]) @ env.embed([target.text])[0]
+    order = np.argsort(-sims, kind="stable")
+    return [positive[i] for i in order[:limit] if sims[i] >= min_similarity]
+
+
+def ideal_profile(target: Item, request: str, cited: list[RetrievedMemory], env: MemoryEnvironment,
+                  rng: random.Random, title_rate: float = 0.1, n_tags: int = 3) -> str:
+    """A short description of `target` (era, genres, tags) plus a liked title shown in memory."""
+    genres = [genre_word(g) for g in target.categories if g != "IMAX"][:3] or ["drama"]
+    decade = decade_of(target.year)
+    head = f"A {decade} " if decade else "A "
+    head += (" ".join(genres[:-1]) + " and " + genres[-1] if len(genres) > 1 else genres[0]) + " movie"
+    parts = [head]
+    tags = [t for t in target.tags[:6] if t.isascii() and 3 <= len(t) <= 24][:n_tags]
+    if tags:
+        parts.append("with " + ", ".join(tags))
+    asked = [genre_word(g) for g in request_genres(request, set(env.dataset.categories)) if genre_word(g) not in genres]
+    if asked:
+        parts.append(f"that still fits a {asked[0]} mood")
+    liked_titles = []
+    for memory in cited:
+        item_id = memory.entry.extra.get("item_id")
+        if memory.entry.level == "behavior" and item_id in env.dataset.items and item_id != target.item_id:
+            liked_titles.append(env.dataset.items[item_id].display_title)
+    profile = ", ".join(parts)
+    if rng.random() < title_rate:
+        profile += f", like {target.display_title}"
+    elif liked_titles:
+        profile += f", for someone who loved {liked_titles[0]}"
+    return profile + "."
+
+
+def think_text(request: str, queries: list[str], env: MemoryEnvironment, rng: random.Random) -> str:
+    asked = [genre_word(g) for g in request_genres(request, set(env.dataset.categories))]
+    want = " and ".join(asked[:2]) + " movies" if asked else "a movie"
+    templates = ("They want {want}. Check their taste: {aspects}.",
+                 "Request: {want}. Look up {aspects} in memory.",
+                 "They ask for {want}; memory should show {aspects}.")
+    return rng.choice(templates).format(want=want, aspects=" and ".join(queries[:2]))
+
+
+def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Random, *,
+                     title_rate: float = 0.1, n_queries: int = 2, max_step_tokens: int = 92,
+                     count_tokens: Callable[[str], int] = lambda text: len(text) // 3) -> Trajectory:
+    """One hindsight trajectory for `case` (its memory is loaded into the store here).
+
+    The answer step is shortened (fewer tags, then fewer cited ids) until it fits
+    `max_step_tokens` by `count_tokens`, so the loop's per-step budget never truncates it.
+    """
+    user = env.load(case)
+    target = env.dataset.items[case.ground_truth[0]]
+    queries = choose_queries(env, user, case.request, target, rng, n_queries)
+    observed = env.search(user, queries)
+    cited = cite(env, observed, target)
+    with_title = rng.random() < title_rate
+    answer_text = ""
+    for n_ids, n_tags in ((2, 3), (2, 2), (1, 3), (1, 2), (1, 1), (1, 0), (0, 1), (0, 0)):
+        answer = {"ideal_item_profile": ideal_profile(target, case.request, cited[:n_ids], env, rng,
+                                                      1.0 if with_title else 0.0, n_tags),
+                  "useful_memory_ids": [m.memory_id for m in cited[:n_ids]]}
+        answer_text = f"<answer>{json.dumps(answer, ensure_ascii=False)}</answer>"
+        if count_tokens(answer_text) <= max_step_tokens:
+            break
+    segments = [
+        (f"<think>{think_text(case.request, queries, env, rng)}</think>\n<search>{'; '.join(queries)}</search>", True),
+        ("\n" + env.render(observed), False),
+        (answer_text, True),
+    ]
+    return Trajectory(case.case_id, env.messages(case.request), segments, answer["useful_memory_ids"], queries)
+
+
+# --- tokenization with masks -------------------------------------------------------------------
+
+def tokenize(tokenizer, trajectory: Trajectory, end_token: str = "<|im_end|>") -> dict[str, list[int]]:
+    """`input_ids` and `assistant_masks` (1 = model-written token, trained on; 0 = masked).
+
+    The text is the chat template's prompt with the generation header, then the assistant turn,
+    then `end_token` (trained on: it teaches the model to stop). It is tokenized in one piece, as
+    `LocalLLM.render_prompt` + prefix is at run time; a token counts as the model's only if it
+    lies entirely inside a model-written segment.
+    """
+    prompt = tokenizer.apply_chat_template(trajectory.messages, add_generation_prompt=True, tokenize=False)
+    spans: list[tuple[int, int]] = []
+    text = prompt
+    for segment, by_model in trajectory.segments:
+        if by_model:
+            spans.append((len(text), len(text) + len(segment)))
+        text += segment
+    spans.append((len(text), len(text) + len(end_token)))
+    text += end_token
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    mask = [int(any(lo <= start and end <= hi for lo, hi in spans)) if end > start else 0
+            for start, end in encoded["offset_mapping"]]
+    return {"input_ids": list(encoded["input_ids"]), "assistant_masks": mask}

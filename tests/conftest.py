@@ -1,0 +1,149 @@
+"""Shared fixtures: a tiny hand-written catalog, the real embedder, real Chroma, the real small LLM.
+
+Self-contained: nothing here reads ../shared. The LLM fixture obtains the embedded default model
+(SmolLM2-135M from the PyPI wheel, cached under ~/.cache/mrrec_chat) exactly as the app does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# (id, title, year, genres) — well-known films; facts, written for these tests.
+MOVIES = [
+    ("1", "Heat", 1995, ["Action", "Crime", "Thriller"]),
+    ("2", "Casino", 1995, ["Crime", "Drama"]),
+    ("3", "Fargo", 1996, ["Comedy", "Crime", "Drama", "Thriller"]),
+    ("4", "The Godfather", 1972, ["Crime", "Drama"]),
+    ("5", "Goodfellas", 1990, ["Crime", "Drama"]),
+    ("6", "Pulp Fiction", 1994, ["Comedy", "Crime", "Drama", "Thriller"]),
+    ("7", "Se7en", 1995, ["Mystery", "Thriller"]),
+    ("8", "The Usual Suspects", 1995, ["Crime", "Mystery", "Thriller"]),
+    ("9", "Reservoir Dogs", 1992, ["Crime", "Mystery", "Thriller"]),
+    ("10", "L.A. Confidential", 1997, ["Crime", "Film-Noir", "Mystery", "Thriller"]),
+    ("11", "The Shining", 1980, ["Horror"]),
+    ("12", "Halloween", 1978, ["Horror"]),
+    ("13", "Scream", 1996, ["Comedy", "Horror", "Mystery", "Thriller"]),
+    ("14", "The Exorcist", 1973, ["Horror", "Mystery"]),
+    ("15", "A Nightmare on Elm Street", 1984, ["Horror", "Thriller"]),
+    ("16", "Toy Story", 1995, ["Adventure", "Animation", "Children", "Comedy", "Fantasy"]),
+    ("17", "The Lion King", 1994, ["Adventure", "Animation", "Children", "Drama", "Musical"]),
+    ("18", "Aladdin", 1992, ["Adventure", "Animation", "Children", "Comedy", "Musical"]),
+    ("19", "Finding Nemo", 2003, ["Adventure", "Animation", "Children", "Comedy"]),
+    ("20", "Shrek", 2001, ["Adventure", "Animation", "Children", "Comedy", "Fantasy", "Romance"]),
+    ("21", "When Harry Met Sally...", 1989, ["Comedy", "Romance"]),
+    ("22", "Notting Hill", 1999, ["Comedy", "Romance"]),
+    ("23", "Pretty Woman", 1990, ["Comedy", "Romance"]),
+    ("24", "Sleepless in Seattle", 1993, ["Comedy", "Drama", "Romance"]),
+    ("25", "Groundhog Day", 1993, ["Comedy", "Fantasy", "Romance"]),
+    ("26", "The Matrix", 1999, ["Action", "Sci-Fi", "Thriller"]),
+    ("27", "Alien", 1979, ["Horror", "Sci-Fi"]),
+    ("28", "Blade Runner", 1982, ["Action", "Sci-Fi", "Thriller"]),
+    ("29", "Star Wars", 1977, ["Action", "Adventure", "Sci-Fi"]),
+    ("30", "Terminator 2: Judgment Day", 1991, ["Action", "Sci-Fi"]),
+    ("31", "Back to the Future", 1985, ["Adventure", "Comedy", "Sci-Fi"]),
+    ("32", "Airplane!", 1980, ["Comedy"]),
+    ("33", "The Naked Gun", 1988, ["Action", "Comedy", "Crime"]),
+    ("34", "Ghostbusters", 1984, ["Action", "Comedy", "Sci-Fi"]),
+    ("35", "Unforgiven", 1992, ["Drama", "Western"]),
+    ("36", "The Good, the Bad and the Ugly", 1966, ["Action", "Adventure", "Western"]),
+    ("37", "Saving Private Ryan", 1998, ["Action", "Drama", "War"]),
+    ("38", "Schindler's List", 1993, ["Drama", "War"]),
+    ("39", "Titanic", 1997, ["Drama", "Romance"]),
+    ("40", "Forrest Gump", 1994, ["Comedy", "Drama", "Romance", "War"]),
+]
+
+# Users with distinct tastes: crime lover / horror hater, family-comedy fan, sci-fi fan.
+RATINGS = {
+    "alice": {"1": 5, "2": 5, "4": 5, "5": 4, "11": 1, "12": 1, "21": 3, "26": 4, "32": 3, "39": 2},
+    "bob": {"16": 5, "17": 5, "18": 4, "21": 4, "22": 5, "13": 1, "14": 1, "4": 2, "32": 5, "25": 4},
+    "carol": {"26": 5, "28": 5, "29": 5, "27": 4, "30": 4, "21": 2, "22": 1, "35": 3, "11": 4, "31": 5},
+}
+
+
+def write_tiny_dataset(directory: Path) -> Path:
+    """Write the tiny catalog as a generic JSONL dataset (items.jsonl, interactions.jsonl)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "items.jsonl", "w") as out:
+        for item_id, title, year, genres in MOVIES:
+            out.write(json.dumps({"item_id": item_id, "title": title, "year": year, "categories": genres}) + "\n")
+    with open(directory / "interactions.jsonl", "w") as out:
+        t = 1_000_000_000
+        for user, ratings in RATINGS.items():
+            for item_id, rating in ratings.items():
+                t += 3600
+                out.write(json.dumps({"user_id": user, "item_id": item_id, "rating": rating, "timestamp": t}) + "\n")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset_dir(tmp_path_factory) -> Path:
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny") / "tiny-movies")
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tiny_dataset_dir):
+    from mrrec_chat.data.jsonl import load_jsonl_dataset
+
+    return load_jsonl_dataset(tiny_dataset_dir, "tiny-movies")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from mrrec_chat.embedding import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def cache_dir() -> str:
+    from mrrec_chat.config import Settings
+
+    return Settings.from_env().cache_dir
+
+
+@pytest.fixture(scope="session")
+def small_llm(cache_dir):
+    """The real embedded default LLM (SmolLM2-135M-Instruct), CPU bf16, no adapter."""
+    from mrrec_chat.config import Settings
+    from mrrec_chat.llm.local import LocalLLM
+
+    return LocalLLM.from_settings(Settings.from_env(cache_dir=cache_dir, llm_adapter="none", llm_device="cpu"))
+
+
+@pytest.fixture
+def store(tmp_path, tiny_dataset, embedder):
+    from mrrec_chat.memory.store import MemoryStore, make_client
+
+    client, lock = make_client(str(tmp_path / "store"))
+    memory = MemoryStore(client, tiny_dataset.name, embedder, lock)
+    yield memory
+    memory.close()
+
+
+@pytest.fixture
+def assistant_factory(tmp_path, tiny_dataset, embedder):
+    """Build Assistants on the tiny dataset with a fresh store; llm=None means no model."""
+    from mrrec_chat.config import Settings
+    from mrrec_chat.service import Assistant
+
+    made = []
+
+    def make(llm=None, load_llm=False, **overrides):
+        settings = Settings.from_env(memory_dir=str(tmp_path / f"store{len(made)}"), **overrides)
+        assistant = Assistant(settings, dataset=tiny_dataset, embedder=embedder, llm=llm, load_llm=load_llm).start()
+        made.append(assistant)
+        return assistant
+
+    yield make
+    for assistant in made:
+        assistant.close()

@@ -1,0 +1,167 @@
+"""Behaviour tests for the deterministic preference extractor used by memory write-back."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+
+import pytest
+
+from mrrec_chat.memory.extract import DEFAULT_MOVIE_GENRES, Preference, _extract, extract_preferences
+from mrrec_chat.memory.extract_eval import evaluate, fake_title_lookup
+
+
+def triples(message: str, **kwargs) -> set[tuple[str, str, str]]:
+    return {(p.kind, p.subject, p.holder) for p in extract_preferences(message, **kwargs)}
+
+
+@pytest.mark.parametrize("message, genre", [
+    ("I don't like horror", "Horror"),
+    ("not really into musicals", "Musical"),
+    ("I've never liked westerns", "Western"),
+    ("no horror please", "Horror"),
+    ("anything but horror", "Horror"),
+    ("i dont like westerns", "Western"),
+])
+def test_negation_gives_dislike(message: str, genre: str) -> None:
+    assert triples(message) == {("dislike", genre, "user")}
+
+
+def test_intensity_sets_confidence() -> None:
+    strong = extract_preferences("I adore comedies")[0]
+    mild = extract_preferences("I kind of like mysteries")[0]
+    assert (strong.kind, strong.subject, strong.confidence) == ("like", "Comedy", 0.9)
+    assert (mild.kind, mild.subject, mild.confidence) == ("like", "Mystery", 0.6)
+    assert extract_preferences("I can't stand horror")[0].confidence == 0.9
+
+
+def test_used_to_but_now_keeps_only_current_view() -> None:
+    prefs = extract_preferences("I used to love horror but now I can't stand it.")
+    assert [(p.kind, p.subject, p.supersedes_past) for p in prefs] == [("dislike", "Horror", True)]
+    assert extract_preferences("I used to love westerns.") == []  # past only: nothing about now
+    assert extract_preferences("I'm not into westerns anymore.")[0].supersedes_past
+
+
+def test_mixed_likes_and_dislikes() -> None:
+    assert triples("I love comedies but hate romance") == {("like", "Comedy", "user"),
+                                                           ("dislike", "Romance", "user")}
+    assert triples("I can't stand romcoms") == {("dislike", "Romance", "user"), ("dislike", "Comedy", "user")}
+
+
+def test_other_person_is_flagged() -> None:
+    prefs = extract_preferences("My wife hates westerns")
+    assert [(p.kind, p.subject, p.holder) for p in prefs] == [("dislike", "Western", "other")]
+    assert prefs[0].confidence == 0.5 and "wife" in prefs[0].text
+    assert triples("Correction: I love westerns, it's my wife who hates them.") == {
+        ("like", "Western", "user"), ("dislike", "Western", "other")}
+    assert triples("My wife and I love thrillers") == {("like", "Thriller", "user")}
+
+
+@pytest.mark.parametrize("message", ["hi", "what's up", "thanks!", "What do you recommend?", "forget it",
+                                     "", "   ", "Do you like horror movies?", "Have you seen Heat?"])
+def test_chit_chat_and_questions_give_nothing(message: str) -> None:
+    assert extract_preferences(message, title_lookup=fake_title_lookup) == []
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("me encantan las películas de terror", ("like", "Horror")),
+    ("je déteste les westerns", ("dislike", "Western")),
+    ("ich liebe Komödien", ("like", "Comedy")),
+    ("No me gustan los musicales", ("dislike", "Musical")),
+    ("Ich mag keine Horrorfilme", ("dislike", "Horror")),
+    ("j'aime pas les westerns", ("dislike", "Western")),
+])
+def test_multilingual(message: str, expected: tuple[str, str]) -> None:
+    assert triples(message) == {(*expected, "user")}
+
+
+def test_constraints_context_and_seen() -> None:
+    assert triples("Nothing longer than two hours, no subtitles, something from the 90s") == {
+        ("constraint", "at most 120 minutes", "user"), ("constraint", "no subtitles", "user"),
+        ("constraint", "from the 1990s", "user")}
+    assert triples("Under 100 minutes and not too violent, it's family-friendly night") >= {
+        ("constraint", "at most 100 minutes", "user"), ("constraint", "not too violent", "user"),
+        ("constraint", "family-friendly", "user")}
+    assert triples("watching with my kids on a plane, it's date night") == {
+        ("context", "watching with kids", "user"), ("context", "on a plane", "user"),
+        ("context", "date night", "user")}
+    prefs = extract_preferences("I've seen Heat and already watched The Matrix", title_lookup=fake_title_lookup)
+    assert [(p.kind, p.subject, p.item_id) for p in prefs] == [
+        ("seen", "Heat (1995)", "m1"), ("seen", "The Matrix (1999)", "m2")]
+    assert extract_preferences("Haven't seen The Godfather yet.", title_lookup=fake_title_lookup) == []
+
+
+def test_titles_without_lookup_are_items_without_id() -> None:
+    prefs = extract_preferences('I loved The Matrix and hated "Cats"')
+    assert [(p.kind, p.subject, p.subject_type, p.item_id) for p in prefs] == [
+        ("like", "The Matrix", "item", None), ("dislike", "Cats", "item", None)]
+
+
+def test_broken_lookup_does_not_raise() -> None:
+    def lookup(text: str) -> list[tuple[str, str]]:
+        raise RuntimeError("catalog down")
+    assert triples("I love horror and Heat", title_lookup=lookup) == {("like", "Horror", "user")}
+
+
+def test_custom_categories() -> None:
+    cats = ("Fiction", "Poetry")
+    assert triples("I love poetry", categories=cats) == {("like", "Poetry", "user")}
+    assert triples("I love horror", categories=cats) == set()
+    assert extract_preferences("I love horror", categories=None)[0].subject == "Horror"
+
+
+def test_preference_is_frozen_and_well_formed() -> None:
+    pref = extract_preferences("I love horror")[0]
+    assert isinstance(pref, Preference)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pref.kind = "dislike"  # type: ignore[misc]
+    assert pref.text == "Loves Horror movies." and 0.0 <= pref.confidence <= 1.0
+    assert "Horror" in DEFAULT_MOVIE_GENRES
+
+
+def test_500_preferences_are_capped_quickly() -> None:
+    titles = [(f"i{i}", f"Movie Number {i} ({1950 + i % 70})") for i in range(500)]
+    message = " ".join(f"I love Movie Number {i}." for i in range(500))
+    start = time.perf_counter()
+    prefs = extract_preferences(message, title_lookup=lambda text: titles)
+    assert time.perf_counter() - start < 5.0
+    assert len(prefs) == 50 and prefs[0].subject == "Movie Number 0 (1950)"
+    assert len(extract_preferences(message, title_lookup=lambda text: titles, max_preferences=500)) == 500
+    assert extract_preferences(message, max_preferences=0) == []
+
+
+@pytest.mark.parametrize("message", [
+    "a" * 1_000_000,
+    ("I love horror but hate westerns. Nothing longer than two hours. " * 20_000)[:1_000_000],
+    ("love horror " * 90_000)[:1_000_000],  # one giant clause: must stay linear
+])
+def test_huge_input_does_not_raise_and_is_fast(message: str) -> None:
+    start = time.perf_counter()
+    prefs = _extract(message, DEFAULT_MOVIE_GENRES, None, 50)  # unguarded core: a bug must surface
+    assert time.perf_counter() - start < 10.0
+    assert isinstance(prefs, list)
+
+
+def test_fuzz_random_strings_never_raise() -> None:
+    rng = random.Random(1234)
+    alphabet = ("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ .,!?;:'\"()-\n\t0123456789"
+                "éüñçßİ😀\u0301\u200b\u202e\ud800“”’«»—…") + "".join(chr(c) for c in range(0x370, 0x3a0))
+    words = ["love", "hate", "horror", "not", "no", "but", "used to", "now", "it", "them", "my wife",
+             "Heat", "under", "two hours", "seen", "'", '"', "90s", "I do", "anything but"]
+    for i in range(300):
+        if i % 2:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+        else:
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
+        prefs = _extract(text, DEFAULT_MOVIE_GENRES, fake_title_lookup, 50)
+        assert all(isinstance(p, Preference) and 0.0 <= p.confidence <= 1.0 for p in prefs)
+    for odd in (None, 42, b"bytes", ["list"]):
+        assert extract_preferences(odd) == []  # type: ignore[arg-type]
+
+
+def test_labelled_set_precision_and_recall() -> None:
+    result = evaluate()
+    assert result["messages"] >= 70
+    assert result["overall"]["precision"] >= 0.85
+    assert result["overall"]["recall"] >= 0.85
