@@ -188,12 +188,29 @@ class Assistant:
             return
         self.ensure_user(user_id)
         turn = self.turn_context(user_id, text, earlier)
+        # What this very message says ("...but I hate horror") applies to this turn already; it is
+        # extracted up front (regex, ~1 ms) and stored only after the answer has been shown.
+        try:
+            preferences = self.writer.extract(text)
+        except Exception:  # noqa: BLE001
+            log.exception("preference extraction failed")
+            preferences = []
+        for pref in preferences:
+            if pref.holder != "user":
+                continue
+            if pref.kind == "dislike" and pref.subject_type == "category":
+                turn.avoid_categories.add(pref.subject)
+            elif pref.kind == "like" and pref.subject_type == "category":
+                turn.avoid_categories.discard(pref.subject)
+            elif pref.kind in ("dislike", "seen") and pref.item_id:
+                turn.exclude_items.add(pref.item_id)
         yield from self.agent.run(turn, options or self.options())
         if write_back:
             t0 = time.perf_counter()
             try:
                 with self.user_lock(user_id):
-                    result = self.writer.write_message(user_id, text, turn_id=uuid.uuid4().hex[:8])
+                    result = self.writer.write_preferences(user_id, preferences, source="chat",
+                                                           turn_id=uuid.uuid4().hex[:8])
             except Exception:  # noqa: BLE001 - the answer stands even if learning from it failed
                 log.exception("write-back failed for %s", user_id)
                 yield ev.Notice("I could not update your memory from this message; nothing was changed.", "warning")

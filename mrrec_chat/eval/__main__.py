@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--exclude-memory-items", action="store_true",
                        help="exclude the case's memory items from every ranking (consumption-style "
                             "memory; off for ReDial, whose memory is mentions and likes)")
+    bench.add_argument("--exclude-request-mentions", action="store_true",
+                       help="exclude catalog titles named in the request from every ranking")
     bench.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     Settings.add_arguments(parser.add_argument_group("settings (as for app.py)"))
@@ -74,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = EvalConfig(out_dir=out, systems=systems, limit=args.limit, llm_limit=args.llm_limit,
                         seed=args.seed, resume=args.resume, depth=args.depth,
-                        exclude_memory=args.exclude_memory_items, bootstrap=args.bootstrap)
+                        exclude_memory=args.exclude_memory_items,
+                        exclude_request_mentions=args.exclude_request_mentions, bootstrap=args.bootstrap)
     results = run_evaluation(benchmark, config, settings, progress=not args.quiet)
     print((out / "results.md").read_text(encoding="utf-8"))
     for name, why in results["skipped"].items():

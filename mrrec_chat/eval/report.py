@@ -61,7 +61,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         f"{bench['llm_subset_cases']} of the same seeded order (seed {bench['seed']}).",
         f"- Catalog: {bench['catalog_items']:,} items; every system ranks the top {bench['depth']}. "
         f"Memory items {'are' if bench['exclude_memory_items'] else 'are NOT'} excluded from rankings "
-        "(ReDial memory is mentions and likes, not consumption; see mrrec_chat/eval/PROTOCOL.md).",
+        "(ReDial memory is mentions and likes, not consumption; see mrrec_chat/eval/PROTOCOL.md); "
+        f"titles named in the request {'are' if bench.get('exclude_request_mentions') else 'are NOT'} excluded.",
         f"- Encoder {results['settings']['embedding_model']}; LLM {results['settings']['llm_model']} "
         f"({results['settings']['llm_backend']}, temperature {results['settings']['temperature']}); "
         f"memory top-k {results['settings']['memory_top_k']}, max rounds {results['settings']['max_rounds']}.",
@@ -76,8 +77,10 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
     for slice_name in ("warm", "cold_start"):
         lines += [f"**{slice_name.replace('_', ' ')}**", "",
                   *_metric_rows(results, slice_name, list(HEADLINE), on_all), ""]
-    lines += [f"## Same {bench['llm_subset_cases']} cases for every system (the LLM subset)", "",
-              *_metric_rows(results, "llm_subset", metrics, names), ""]
+    if bench["llm_subset_cases"] < bench["cases_evaluated"]:
+        lines += [f"## Same {bench['llm_subset_cases']} cases for every system (the LLM subset)", "",
+                  "The only apples-to-apples view of LLM and non-LLM systems: every row is the same cases.", "",
+                  *_metric_rows(results, "llm_subset", metrics, names), ""]
     lines += ["## Cost per request", "",
               "Memory tokens: memory text put into the query or prompt (~4 characters per token, the "
               "same rule for every system). Seconds: wall time per case on this machine "
@@ -123,7 +126,9 @@ def write_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")  # headless: no display on servers or in CI
     written = []
-    for slice_name in ("all", "llm_subset"):
+    bench = results["benchmark"]
+    slices = ["all"] + (["llm_subset"] if bench["llm_subset_cases"] < bench["cases_evaluated"] else [])
+    for slice_name in slices:
         path = Path(out_dir) / f"metrics_{slice_name}.png"
         if _plot_metrics(results, slice_name, path):
             written.append(path)

@@ -77,6 +77,7 @@ class EvalConfig:
     resume: bool = False
     depth: int = 100
     exclude_memory: bool = False
+    exclude_request_mentions: bool = False
     ks: tuple[int, ...] = (10, 50, 100)
     bootstrap: int = 1000
 
@@ -174,6 +175,7 @@ def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings,
     runlog = RunLog(out / RUNS_FILE, config.resume)
     try:
         ctx = EvalContext(assistant, depth=config.depth, exclude_memory=config.exclude_memory,
+                          exclude_request_mentions=config.exclude_request_mentions,
                           max_behavior_records=settings.max_behavior_records)
         names, skipped, llms = _prepare_llms(config.systems, settings, llm_factory or default_llm_factory(settings))
         systems = build_systems(names, ctx, assistant.options(n_items=config.depth), **llms)
@@ -301,14 +303,16 @@ def summarise(benchmark: Benchmark, config: EvalConfig, runlog: RunLog, systems:
                       "catalog_items": len(benchmark.dataset.items), "cases_total": len(benchmark.cases),
                       "cases_evaluated": len(evaluated), "cold_start_evaluated": len(slice_cases["cold_start"]),
                       "llm_subset_cases": len(llm_subset), "seed": config.seed, "depth": config.depth,
-                      "exclude_memory_items": config.exclude_memory},
+                      "exclude_memory_items": config.exclude_memory,
+                      "exclude_request_mentions": config.exclude_request_mentions},
         "settings": {k: getattr(settings, k) for k in (
             "llm_backend", "llm_model", "llm_quantization", "embedding_model", "memory_top_k", "global_top_k",
             "max_rounds", "max_new_tokens", "answer_max_new_tokens", "temperature", "max_behavior_records")},
         "metrics": [f"{m}@{k}" for k in config.ks for m in ("recall", "ndcg")],
         "bootstrap": config.bootstrap,
         "systems": out_systems,
-        "comparisons": _comparisons(per_case, config),
+        "comparisons": _comparisons(per_case, config, ("all", "llm_subset") if len(llm_subset) < len(evaluated)
+                                    else ("all",)),
         "memory_build": {"cases": len(builds),
                          "entries_mean": _mean([b["entries"] for b in builds]),
                          "seconds_mean": _mean([b["seconds"] for b in builds])},
@@ -346,10 +350,11 @@ def _costs(records: list[dict[str, Any]]) -> dict[str, Any]:
     return costs
 
 
-def _comparisons(per_case: dict[str, dict[str, dict[str, Any]]], config: EvalConfig) -> dict[str, Any]:
+def _comparisons(per_case: dict[str, dict[str, dict[str, Any]]], config: EvalConfig,
+                 slices: tuple[str, ...]) -> dict[str, Any]:
     """Each MR.Rec system minus the best baseline (per metric and slice), paired over cases."""
     comparisons: dict[str, Any] = {}
-    for slice_name in ("all", "llm_subset"):
+    for slice_name in slices:
         baselines = {n: per_case[n][slice_name] for n in BASELINES if slice_name in per_case.get(n, {})}
         for name, slices in per_case.items():
             if name in BASELINES or slice_name not in slices:

@@ -27,7 +27,8 @@ Exclusion: by default nothing is excluded. ReDial memory records what a seeker m
 liked in earlier dialogues, often suggestions not yet seen, not consumption, and 315 dev cases
 have ground truth in earlier memory (mrrec_chat/eval/PROTOCOL.md); excluding remembered items
 would make those cases unwinnable. `exclude_memory=True` applies consumption-style exclusion to
-every system alike, for datasets whose memory is consumption.
+every system alike, for datasets whose memory is consumption. `exclude_request_mentions=True`
+removes titles named in the request (off by default; the effect is reported in analysis.md).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class EvalContext:
     """
 
     def __init__(self, assistant, *, depth: int = 100, exclude_memory: bool = False,
-                 max_behavior_records: int = 200):
+                 exclude_request_mentions: bool = False, max_behavior_records: int = 200):
         self.assistant = assistant
         self.dataset: Dataset = assistant.dataset
         self.store = assistant.store
@@ -96,6 +97,7 @@ class EvalContext:
         self.embedder = assistant.store.embedder
         self.depth = min(depth, len(self.catalog.item_ids))
         self.exclude_memory = exclude_memory
+        self.exclude_request_mentions = exclude_request_mentions
         self.max_behavior_records = max_behavior_records
         self._vectors: dict[str, np.ndarray] = {}
 
@@ -104,7 +106,12 @@ class EvalContext:
         return "eval-" + id_segment(case.case_id)[:100]
 
     def exclusions(self, case: BenchmarkCase) -> set[str]:
-        return {i.item_id for i in case.memory_interactions} if self.exclude_memory else set()
+        excluded = {i.item_id for i in case.memory_interactions} if self.exclude_memory else set()
+        if self.exclude_request_mentions:
+            # Titles the user names as examples ("like Heat") are known to them, and ReDial's
+            # ground truth drops them, so ranking them is a sure miss for every system.
+            excluded.update(self.assistant.titles.find_mentions(case.request))
+        return excluded
 
     def case_entries(self, case: BenchmarkCase) -> list[MemoryEntry]:
         """The case's local memory: builder levels over its interactions, plus its statements."""
@@ -173,7 +180,8 @@ class System(ABC):
     description: str = ""
 
     def signature(self, ctx: EvalContext) -> str:
-        return f"{self.name}|depth={ctx.depth}|exclude={ctx.exclude_memory}|emb={ctx.embedder.fingerprint}"
+        return (f"{self.name}|depth={ctx.depth}|exclude={ctx.exclude_memory}|"
+                f"mentions={ctx.exclude_request_mentions}|emb={ctx.embedder.fingerprint}")
 
     def run(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
         started = time.perf_counter()

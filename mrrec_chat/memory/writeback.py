@@ -46,12 +46,13 @@ class MemoryWriter:
         self.categories = categories
         self.title_lookup = title_lookup
 
-    def write_message(self, user_id: str, message: str, turn_id: str = "") -> WriteResult:
+    def extract(self, message: str) -> list[Preference]:
         from mrrec_chat.memory.extract import extract_preferences
 
-        prefs = extract_preferences(message, categories=self.categories or None, title_lookup=self.title_lookup) \
-            if self.categories else extract_preferences(message, title_lookup=self.title_lookup)
-        return self.write_preferences(user_id, prefs, source="chat", turn_id=turn_id)
+        return extract_preferences(message, categories=self.categories or None, title_lookup=self.title_lookup)
+
+    def write_message(self, user_id: str, message: str, turn_id: str = "") -> WriteResult:
+        return self.write_preferences(user_id, self.extract(message), source="chat", turn_id=turn_id)
 
     def write_preferences(self, user_id: str, prefs: list[Preference], *, source: str = "chat",
                           turn_id: str = "") -> WriteResult:

