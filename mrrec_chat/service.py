@@ -90,7 +90,7 @@ class Assistant:
             self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
             self.startup_seconds["memory_and_catalog"] = time.perf_counter() - t
             t = time.perf_counter()
-            if self._llm is None and self._load_llm:
+            if self._llm is None and self._load_llm and s.llm_backend != "none":
                 from mrrec_chat.llm import build_llm
 
                 self._llm = build_llm(s)
