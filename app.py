@@ -1,6 +1,7 @@
 """MR.Rec Chat entry point: `python app.py [--flags]` (see README "Configuration").
 
-Thin on purpose: parse settings, build the Assistant and the Gradio app, launch.
+Thin on purpose: parse settings, build the Assistant and the Gradio app, launch. On Hugging Face
+Spaces (SPACE_ID set) it listens on 0.0.0.0; memory goes under /data when that exists (config).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mrrec_chat.memory.store import StoreError
     from mrrec_chat.service import Assistant
-    from mrrec_chat.ui.app import build_app
+    from mrrec_chat.ui.app import build_app, launch_kwargs
 
     try:
         assistant = Assistant(settings).start()
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"Ready in {sum(assistant.startup_seconds.values()):.1f} s "
           f"({', '.join(f'{k} {v:.1f}s' for k, v in assistant.startup_seconds.items())}).", flush=True)
-    build_app(assistant).launch(server_name=settings.host, server_port=settings.port, show_error=True)
+    build_app(assistant).launch(server_name=settings.host, server_port=settings.port, show_error=True,
+                                footer_links=["api", "settings"], **launch_kwargs())
     return 0
 
 

@@ -21,6 +21,7 @@ from mrrec_chat.config import Settings
 from mrrec_chat.data.schema import Dataset
 from mrrec_chat.memory.builders import build_user_memory, global_memory
 from mrrec_chat.memory.schema import MemoryEntry, validate_user_id
+from mrrec_chat.memory.writeback import MAX_PREFERENCES_PER_MESSAGE
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Assistant:
             from mrrec_chat.data.sources import load_dataset
             from mrrec_chat.embedding import Embedder
             from mrrec_chat.memory.history import MemoryHistory
+            from mrrec_chat.memory.refresh import SummaryRefresher
             from mrrec_chat.memory.store import MemoryStore, make_client
             from mrrec_chat.memory.writeback import MemoryWriter
             from mrrec_chat.retrieval import CatalogIndex
@@ -88,6 +90,7 @@ class Assistant:
             self.catalog = CatalogIndex(self.dataset, self._embedder, client)
             self.titles = TitleIndex(self.dataset)
             self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
+            self.refresher = SummaryRefresher(self.dataset, self.store, self.history)
             self.startup_seconds["memory_and_catalog"] = time.perf_counter() - t
             t = time.perf_counter()
             if self._llm is None and self._load_llm and s.llm_backend != "none":
@@ -115,6 +118,15 @@ class Assistant:
     def llm(self):
         return self._llm
 
+    @property
+    def memory(self):
+        """The memory API (list, search, add, edit, delete, forget, export, history) for the UI."""
+        from mrrec_chat.memory.api import MemoryAPI
+
+        if getattr(self, "_memory_api", None) is None:
+            self._memory_api = MemoryAPI(self)
+        return self._memory_api
+
     def _count_tokens(self, text: str) -> int:
         tokenizer = getattr(self._llm, "tokenizer", None)
         return len(tokenizer.encode(text, add_special_tokens=False)) if tokenizer else max(1, len(text) // 4)
@@ -134,13 +146,22 @@ class Assistant:
         with self._user_locks_guard:
             return self._user_locks.setdefault(user_id, threading.Lock())
 
-    def ensure_user(self, user_id: str) -> int:
-        """Build a dataset user's memory on first use; return the number of current entries."""
+    def ensure_user(self, user_id: str, explicit: bool = False) -> int:
+        """Build a dataset user's memory on first use; return the number of current entries.
+
+        Built once: entries the user later deletes are not rebuilt behind their back. A dataset
+        user who asked to be forgotten is not rebuilt either, unless `explicit` (the person picked
+        that dataset user again), which clears the tombstone (see memory/api.py).
+        """
         self.start()
         validate_user_id(user_id)
         with self.user_lock(user_id):
+            if user_id in self.dataset.by_user and explicit and self.history.is_forgotten(self.dataset.name, user_id):
+                self.history.clear_forgotten(self.dataset.name, user_id)
             if user_id in self.dataset.by_user and self.store.count_user(user_id, "profile") == 0 \
-                    and self.store.count_user(user_id, "behavior") == 0:
+                    and self.store.count_user(user_id, "behavior") == 0 \
+                    and not self.history.has_source(user_id, "builder") \
+                    and not self.history.is_forgotten(self.dataset.name, user_id):
                 entries = build_user_memory(self.dataset, user_id, max_records=self.settings.max_behavior_records)
                 self.store.add(entries)
                 for entry in entries:
@@ -150,7 +171,8 @@ class Assistant:
             return self.store.count_user(user_id)
 
     def turn_context(self, user_id: str, request: str, earlier: list[str] | None = None) -> TurnContext:
-        exclude = {i.item_id for i in self.dataset.history(user_id)}
+        forgotten = self.history.is_forgotten(self.dataset.name, user_id)
+        exclude = set() if forgotten else {i.item_id for i in self.dataset.history(user_id)}
         avoid: set[str] = set()
         for entry in self.store.list_user(user_id, "behavior"):
             if entry.extra.get("item_id"):
@@ -211,10 +233,14 @@ class Assistant:
                 with self.user_lock(user_id):
                     result = self.writer.write_preferences(user_id, preferences, source="chat",
                                                            turn_id=uuid.uuid4().hex[:8])
+                    self._refresh_summaries(user_id, result.entries, result.superseded)
             except Exception:  # noqa: BLE001 - the answer stands even if learning from it failed
                 log.exception("write-back failed for %s", user_id)
                 yield ev.Notice("I could not update your memory from this message; nothing was changed.", "warning")
                 return
+            if result.truncated:
+                yield ev.Notice(f"Your message listed more preferences than I keep from one message; "
+                                f"I remembered the first {MAX_PREFERENCES_PER_MESSAGE}.", "info")
             yield ev.MemoryWritten(result.added, result.reinforced, result.superseded, time.perf_counter() - t0)
 
     def feedback(self, user_id: str, item_id: str, kind: str) -> MemoryEntry:
@@ -223,5 +249,18 @@ class Assistant:
         item = self.dataset.items.get(str(item_id))
         if item is None:
             raise KeyError(f"Unknown item id {item_id!r}.")
+        # A dataset user's memory is built before their first feedback: built afterwards, it would
+        # be skipped for good (ensure_user builds only while the user has no behavior records).
+        self.ensure_user(user_id)
         with self.user_lock(user_id):
-            return self.writer.feedback(user_id, item, kind)
+            entry = self.writer.feedback(user_id, item, kind)
+            self._refresh_summaries(user_id, [entry], [])
+            return entry
+
+    def _refresh_summaries(self, user_id: str, entries: list[MemoryEntry], stale: list[str]) -> None:
+        """Summary refresh after a write (memory/refresh.py). The write itself already stands, so
+        a failed refresh is logged, not reported as a failed write; the next evidence retries it."""
+        try:
+            self.refresher.note(user_id, entries, stale=stale)
+        except Exception:  # noqa: BLE001
+            log.exception("summary refresh failed for %s", user_id)

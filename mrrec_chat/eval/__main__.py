@@ -9,7 +9,7 @@
         --llm-model Qwen/Qwen2.5-1.5B-Instruct
 
 Outputs in --out: runs.jsonl (one line per system and case; what --resume reads), results.json,
-results.md, metrics_all.png, metrics_llm_subset.png, cost_quality.png, and memory/ (the eval's
+results.md, metrics_all.png, metrics_same_<N>_cases.png, cost_quality.png, and memory/ (the eval's
 own Chroma store: the app's memory is never touched). Every Settings flag (--llm-model,
 --llm-backend, --llm-base-url, --memory-top-k, --max-rounds, ...) applies to the LLM systems.
 --llm-adapter DIR selects the adapter of `mrrec-tuned`; the other MR.Rec systems run the base model.

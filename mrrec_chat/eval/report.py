@@ -1,8 +1,8 @@
 """Turns results.json's content into results.md (Markdown tables) and PNG plots (matplotlib, Agg).
 
-Tables: every system on all evaluated cases; warm vs cold start; every system on the LLM
-subset (the only apples-to-apples view of LLM and non-LLM systems when --llm-limit is set);
-costs; paired differences against the best baseline. Plots: metrics per system with 95%
+Tables: every system on all evaluated cases; warm vs cold start; for each set of cases the
+LLM systems ran (--llm-limit), every system on exactly those cases (the only apples-to-apples
+view of LLM and non-LLM systems), with costs and paired differences against the best baseline. Plots: metrics per system with 95%
 bootstrap error bars, and cost (memory tokens, latency) against quality.
 """
 
@@ -45,6 +45,30 @@ def _metric_rows(results: dict[str, Any], slice_name: str, metrics: list[str], n
     return rows
 
 
+def _group_rows(results: dict[str, Any], group: dict[str, Any], metrics: list[str]) -> list[str]:
+    rows = ["| system | " + " | ".join(_short(m) for m in metrics) + " | memory tokens | LLM calls | "
+            "generated tokens | median s |",
+            "|---|" + "---|" * (len(metrics) + 4)]
+    for name, entry in group["systems"].items():
+        mark = " (LLM)" if results["systems"][name]["llm"] else ""
+        cost = entry["cost"]
+        rows.append(f"| {name}{mark} | " + " | ".join(_cell(entry["metrics"].get(m)) for m in metrics)
+                    + f" | {_num(cost['memory_tokens_mean'])} | {_num(cost['llm_calls_mean'], 2)} | "
+                    f"{_num(cost['generated_tokens_mean'])} | {_num(cost['seconds_median'], 2)} |")
+    return rows
+
+
+def _comparison_rows(comparisons: dict[str, Any]) -> list[str]:
+    rows = ["| system | " + " | ".join(_short(m) for m in HEADLINE) + " |", "|---|" + "---|" * len(HEADLINE)]
+    for name, by_metric in comparisons.items():
+        cells = []
+        for metric in HEADLINE:
+            c = by_metric.get(metric)
+            cells.append("–" if not c else f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] vs {c['best_baseline']}")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def write_markdown(results: dict[str, Any], path: Path) -> None:
     bench, systems = results["benchmark"], results["systems"]
     metrics = results["metrics"]
@@ -67,20 +91,23 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         f"({results['settings']['llm_backend']}, temperature {results['settings']['temperature']}); "
         f"memory top-k {results['settings']['memory_top_k']}, max rounds {results['settings']['max_rounds']}.",
         "",
-        f"## All evaluated cases ({bench['cases_evaluated']})",
-        "",
-        *_metric_rows(results, "all", metrics, on_all),
-        "",
-        "## Warm vs cold start (all evaluated cases)",
-        "",
     ]
-    for slice_name in ("warm", "cold_start"):
-        lines += [f"**{slice_name.replace('_', ' ')}**", "",
-                  *_metric_rows(results, slice_name, list(HEADLINE), on_all), ""]
-    if bench["llm_subset_cases"] < bench["cases_evaluated"]:
-        lines += [f"## Same {bench['llm_subset_cases']} cases for every system (the LLM subset)", "",
-                  "The only apples-to-apples view of LLM and non-LLM systems: every row is the same cases.", "",
-                  *_metric_rows(results, "llm_subset", metrics, names), ""]
+    if on_all:
+        lines += [f"## All evaluated cases ({bench['cases_evaluated']})", "",
+                  *_metric_rows(results, "all", metrics, on_all), "",
+                  "## Warm vs cold start (all evaluated cases)", ""]
+        for slice_name in ("warm", "cold_start"):
+            lines += [f"**{slice_name.replace('_', ' ')}**", "",
+                      *_metric_rows(results, slice_name, list(HEADLINE), on_all), ""]
+    for group in results.get("groups", []):
+        lines += [f"## Same {group['n']} cases for every system ({group['cold_start']} cold start; "
+                  f"LLM systems that ran exactly these: {', '.join(group['llm_systems']) or '–'})", "",
+                  "Apples to apples: every row is scored on exactly these cases (the first cases of the "
+                  "seeded order).", "",
+                  *_group_rows(results, group, metrics), ""]
+        if group["comparisons"]:
+            lines += ["Minus the best baseline on these cases (paired bootstrap, 95% CI):", "",
+                      *_comparison_rows(group["comparisons"]), ""]
     lines += ["## Cost per request", "",
               "Memory tokens: memory text put into the query or prompt (~4 characters per token, the "
               "same rule for every system). Seconds: wall time per case on this machine "
@@ -96,19 +123,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                      f"{_num(cost['llm_calls_mean'], 2)} | {_num(cost['generated_tokens_mean'])} | "
                      f"{_num(cost['seconds_median'], 3)} | {_num(cost['seconds_p90'], 3)} | "
                      f"{_num(cost.get('fallback_profile_rate'), 2)} | {_num(cost.get('model_called_tool_rate'), 2)} |")
-    comparisons = results.get("comparisons", {})
-    if comparisons:
-        lines += ["", "## MR.Rec minus the best baseline (paired bootstrap over the same cases)", "",
-                  "| slice | system | " + " | ".join(_short(m) for m in HEADLINE) + " |",
-                  "|---|---|" + "---|" * len(HEADLINE)]
-        for slice_name, by_system in comparisons.items():
-            for name, by_metric in by_system.items():
-                cells = []
-                for metric in HEADLINE:
-                    c = by_metric.get(metric)
-                    cells.append("–" if not c else
-                                 f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] vs {c['best_baseline']}")
-                lines.append(f"| {slice_name} | {name} | " + " | ".join(cells) + " |")
+    if results.get("comparisons_all"):
+        lines += ["", f"## Minus the best baseline on all {bench['cases_evaluated']} cases (paired bootstrap)", "",
+                  *_comparison_rows(results["comparisons_all"])]
     if results.get("skipped"):
         lines += ["", "## Skipped", ""] + [f"- {n}: {why}" for n, why in results["skipped"].items()]
     if any(e["count"] for e in results.get("errors", {}).values()):
@@ -121,16 +138,20 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
 
 
 def write_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
-    """metrics_all.png, metrics_llm_subset.png, cost_quality.png (whichever have data)."""
+    """metrics_all.png, metrics_same_<n>_cases.png per same-case group, cost_quality.png."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display on servers or in CI
     written = []
-    bench = results["benchmark"]
-    slices = ["all"] + (["llm_subset"] if bench["llm_subset_cases"] < bench["cases_evaluated"] else [])
-    for slice_name in slices:
-        path = Path(out_dir) / f"metrics_{slice_name}.png"
-        if _plot_metrics(results, slice_name, path):
+    path = Path(out_dir) / "metrics_all.png"
+    names = [n for n, s in results["systems"].items() if "all" in s["slices"] and not s["subset_only"]]
+    stats = {n: results["systems"][n]["slices"]["all"] for n in names}
+    if names and _plot_metrics(stats, f"all {results['benchmark']['cases_evaluated']} cases", results, path):
+        written.append(path)
+    for group in results.get("groups", []):
+        path = Path(out_dir) / f"metrics_same_{group['n']}_cases.png"
+        stats = {n: e["metrics"] for n, e in group["systems"].items()}
+        if _plot_metrics(stats, f"the same {group['n']} cases", results, path):
             written.append(path)
     path = Path(out_dir) / "cost_quality.png"
     if _plot_cost_quality(results, path):
@@ -138,27 +159,26 @@ def write_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
     return written
 
 
-def _plot_metrics(results: dict[str, Any], slice_name: str, path: Path) -> bool:
+def _plot_metrics(stats: dict[str, dict[str, Any]], title: str, results: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    names = [n for n, s in results["systems"].items() if slice_name in s["slices"]
-             and (slice_name != "all" or not s["subset_only"])]
+    names = list(stats)
     if not names:
         return False
     width = 0.8 / len(HEADLINE)
     fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(names) + 3), 4.5))
     x = np.arange(len(names))
     for offset, metric in enumerate(HEADLINE):
-        stats = [results["systems"][n]["slices"][slice_name][metric] for n in names]
-        means = np.array([s["mean"] for s in stats])
-        errors = np.array([[s["mean"] - s["lo"] for s in stats], [s["hi"] - s["mean"] for s in stats]])
+        values = [stats[n][metric] for n in names]
+        means = np.array([v["mean"] for v in values])
+        errors = np.array([[v["mean"] - v["lo"] for v in values], [v["hi"] - v["mean"] for v in values]])
         ax.bar(x + (offset - (len(HEADLINE) - 1) / 2) * width, means, width, yerr=errors, capsize=2,
                label=_short(metric))
-    n = results["systems"][names[0]]["slices"][slice_name]["n"]
-    ax.set_xticks(x, names, rotation=35, ha="right", fontsize=8)
+    labels = [f"{n} (LLM)" if results["systems"][n]["llm"] else n for n in names]
+    ax.set_xticks(x, labels, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel("mean over cases (95% bootstrap CI)")
-    ax.set_title(f"{results['benchmark']['name']}: {slice_name.replace('_', ' ')} ({n} cases)")
+    ax.set_title(f"{results['benchmark']['name']}: {title}")
     ax.legend(ncols=len(HEADLINE), fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -168,21 +188,25 @@ def _plot_metrics(results: dict[str, Any], slice_name: str, path: Path) -> bool:
 
 
 def _plot_cost_quality(results: dict[str, Any], path: Path, metric: str = "ndcg@10") -> bool:
+    """Quality against memory tokens and latency, on the largest same-case group (or all cases)."""
     import matplotlib.pyplot as plt
 
-    slice_name = "llm_subset"
-    points = []
-    for name, s in results["systems"].items():
-        stats, cost = s["slices"].get(slice_name, {}).get(metric), s.get("cost_llm_subset") or {}
-        if stats and cost:
-            points.append((name, cost["memory_tokens_mean"] or 0.0, cost["seconds_median"], stats, s["llm"]))
+    groups = results.get("groups") or []
+    if groups:
+        entries = {n: (e["metrics"], e["cost"]) for n, e in groups[0]["systems"].items()}
+        scope = f"the same {groups[0]['n']} cases"
+    else:
+        entries = {n: (s["slices"]["all"], s["cost"]) for n, s in results["systems"].items() if "all" in s["slices"]}
+        scope = f"all {results['benchmark']['cases_evaluated']} cases"
+    points = [(n, cost["memory_tokens_mean"] or 0.0, max(cost["seconds_median"], 1e-4), stats[metric],
+               results["systems"][n]["llm"]) for n, (stats, cost) in entries.items() if cost]
     if not points:
         return False
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     for ax, index, label in ((axes[0], 1, "mean memory tokens per request"),
                              (axes[1], 2, "median seconds per request (log)")):
-        for name, *values, stats, llm in points:
-            x = values[index - 1]
+        for point in points:
+            name, x, stats, llm = point[0], point[index], point[3], point[4]
             ax.errorbar(x, stats["mean"], yerr=[[stats["mean"] - stats["lo"]], [stats["hi"] - stats["mean"]]],
                         fmt="s" if llm else "o", color="tab:red" if llm else "tab:blue", capsize=2)
             ax.annotate(name, (x, stats["mean"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -190,8 +214,7 @@ def _plot_cost_quality(results: dict[str, Any], path: Path, metric: str = "ndcg@
         ax.grid(alpha=0.3)
     axes[1].set_xscale("log")
     axes[0].set_ylabel(f"{_short(metric)} (95% CI)")
-    fig.suptitle(f"Cost vs quality on the same {results['benchmark']['llm_subset_cases']} cases "
-                 "(red squares: LLM systems)")
+    fig.suptitle(f"Cost vs quality on {scope} (red squares: LLM systems)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -30,11 +30,11 @@ from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.eval.metrics import bootstrap_ci, metric_table, paired_bootstrap_diff
 from mrrec_chat.eval.systems import (BASELINES, LLM_VARIANTS, EvalContext, System, SystemResult,
                                      build_systems)
+from mrrec_chat.llm.base import LLMBackend
 
 log = logging.getLogger(__name__)
 
 RUNS_FILE = "runs.jsonl"
-SLICES = ("all", "warm", "cold_start", "llm_subset")
 
 
 @dataclass
@@ -135,6 +135,19 @@ class RunLog:
 LLMFactory = Callable[[str | None], Any]
 
 
+class LazyLLM(LLMBackend):
+    """Loads the model on first use, so a resumed run with nothing left to generate (or one
+    that only re-summarises) never loads it."""
+
+    def __init__(self, factory: LLMFactory, adapter: str | None):
+        self._factory, self._adapter, self._llm = factory, adapter, None
+
+    def continue_chat(self, messages, assistant_prefix="", **kwargs):
+        if self._llm is None:
+            self._llm = self._factory(self._adapter)
+        return self._llm.continue_chat(messages, assistant_prefix, **kwargs)
+
+
 def default_llm_factory(settings: Settings) -> LLMFactory:
     def make(adapter: str | None):
         from mrrec_chat.llm import build_llm
@@ -171,6 +184,12 @@ def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings,
     out.mkdir(parents=True, exist_ok=True)
     evaluated, llm_subset = select_cases(benchmark.cases, config.seed, config.limit, config.llm_limit)
     started = time.perf_counter()
+    if settings.llm_threads:
+        import torch
+
+        # Process-wide: the encoder obeys it too. On a shared CPU, one thread per process avoids
+        # the oversubscription that made decoding 10x slower here (see results analysis).
+        torch.set_num_threads(settings.llm_threads)
     assistant = Assistant(settings, dataset=benchmark.dataset, embedder=embedder, load_llm=False).start()
     runlog = RunLog(out / RUNS_FILE, config.resume)
     try:
@@ -197,7 +216,7 @@ def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings,
                 for case, pending in todo:
                     if pending:
                         _run_case(case, pending, ctx, runlog, signatures, errors, bar)
-        results = summarise(benchmark, config, runlog, systems, evaluated, llm_subset, settings)
+        results = summarise(benchmark, config, runlog, systems, signatures, evaluated, llm_subset, settings)
         results["skipped"] = skipped
         results["errors"] = {name: {"count": len(e), "examples": e[:3]} for name, e in errors.items()}
         results["wall_seconds"] = round(time.perf_counter() - started, 1)
@@ -217,14 +236,14 @@ def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory) -> 
     llms: dict[str, Any] = {}
     label = settings.llm_model if settings.llm_backend == "local" else f"{settings.llm_model}@{settings.llm_base_url}"
     if any(n in LLM_VARIANTS and n != "mrrec-tuned" for n in names):
-        llms.update(llm=factory(None), llm_label=label)
+        llms.update(llm=LazyLLM(factory, None), llm_label=label)
     if "mrrec-tuned" in names:
         adapter, reason = resolve_tuned_adapter(settings)
         if adapter is None:
             skipped["mrrec-tuned"] = reason
             log.warning("Skipping mrrec-tuned: %s", reason)
         else:
-            llms.update(tuned_llm=factory(adapter), tuned_label=f"{label}+{Path(adapter).name}")
+            llms.update(tuned_llm=LazyLLM(factory, adapter), tuned_label=f"{label}+{Path(adapter).name}")
     return [n for n in names if n not in skipped], skipped, llms
 
 
@@ -263,60 +282,83 @@ def _record(system: System, signature: str, case: BenchmarkCase, result: SystemR
 # --- aggregation ------------------------------------------------------------------------------
 
 def summarise(benchmark: Benchmark, config: EvalConfig, runlog: RunLog, systems: list[System],
-              evaluated: list[BenchmarkCase], llm_subset: list[BenchmarkCase], settings: Settings) -> dict[str, Any]:
-    """results.json's content: numbers with bootstrap CIs per slice, paired comparisons, costs."""
-    subset_ids = {c.case_id for c in llm_subset}
-    slice_cases = {
-        "all": evaluated,
-        "warm": [c for c in evaluated if not c.cold_start],
-        "cold_start": [c for c in evaluated if c.cold_start],
-        "llm_subset": llm_subset,
-    }
-    per_case: dict[str, dict[str, dict[str, Any]]] = {}  # system -> slice -> {"ids", metric arrays}
+              signatures: dict[str, str], evaluated: list[BenchmarkCase], llm_subset: list[BenchmarkCase],
+              settings: Settings) -> dict[str, Any]:
+    """results.json's content: numbers with bootstrap CIs per slice, same-case groups, costs.
+
+    Slices (per system, over the cases it ran): all, warm, cold_start. Same-case groups: for
+    each distinct set of cases an LLM system ran, every system that ran all of those cases,
+    scored on exactly them, with paired differences against the best baseline; this keeps
+    comparisons apples to apples when LLM systems ran on fewer cases than the others.
+    """
+    # Only runs of the current configuration count (a resumed run may hold older ones).
+    records = {system.name: {cid: r for (name, cid), r in runlog.records.items()
+                             if name == system.name and r.get("signature") == signatures[system.name]}
+               for system in systems}
     out_systems: dict[str, Any] = {}
     for system in systems:
-        records = {cid: r for (name, cid), r in runlog.records.items() if name == system.name}
-        ran = [c for c in evaluated if c.case_id in records]
-        slices: dict[str, Any] = {}
-        per_case[system.name] = {}
-        for slice_name, cases in slice_cases.items():
-            cases = [c for c in cases if c.case_id in records]
-            if not cases:
-                continue
-            table = metric_table([records[c.case_id]["ranked"] for c in cases],
-                                 [set(c.ground_truth) for c in cases], config.ks)
-            per_case[system.name][slice_name] = {"ids": [c.case_id for c in cases], **table}
-            slices[slice_name] = {"n": len(cases), **{
-                metric: _ci(values, config) for metric, values in table.items()}}
+        mine = records[system.name]
+        ran = [c for c in evaluated if c.case_id in mine]
+        slices = {}
+        for slice_name, cases in (("all", ran), ("warm", [c for c in ran if not c.cold_start]),
+                                  ("cold_start", [c for c in ran if c.cold_start])):
+            if cases:
+                slices[slice_name] = {"n": len(cases), **_scores(cases, mine, config)[1]}
         out_systems[system.name] = {
-            "description": system.description, "llm": system.uses_llm,
-            "n_cases": len(ran), "subset_only": bool(ran) and {c.case_id for c in ran} <= subset_ids
-            and len(ran) < len(evaluated),
-            "slices": slices, "cost": _costs([records[c.case_id] for c in ran]),
-            "cost_llm_subset": _costs([records[c.case_id] for c in ran if c.case_id in subset_ids]),
+            "description": system.description, "llm": system.uses_llm, "n_cases": len(ran),
+            "subset_only": 0 < len(ran) < len(evaluated), "slices": slices,
+            "cost": _costs([mine[c.case_id] for c in ran]),
         }
+    groups = []
+    ran_ids = {s.name: tuple(c.case_id for c in evaluated if c.case_id in records[s.name]) for s in systems}
+    case_sets = {ran_ids[s.name] for s in systems if s.uses_llm}
+    for ids in sorted((i for i in case_sets if i), key=len, reverse=True):
+        wanted = set(ids)
+        cases = [c for c in evaluated if c.case_id in wanted]
+        members = [s for s in systems if wanted <= records[s.name].keys()]
+        scored = {s.name: _scores(cases, records[s.name], config) for s in members}
+        groups.append({
+            "n": len(cases), "cold_start": sum(c.cold_start for c in cases),
+            "llm_systems": [s.name for s in systems if s.uses_llm and ran_ids[s.name] == ids],
+            "case_ids": list(ids),
+            "systems": {name: {"metrics": cis, "cost": _costs([records[name][c.case_id] for c in cases])}
+                        for name, (_, cis) in scored.items()},
+            "comparisons": _comparisons({name: values for name, (values, _) in scored.items()}, config),
+        })
+    all_cases = {s.name: _scores(evaluated, records[s.name], config)[0] for s in systems
+                 if len(ran_ids[s.name]) == len(evaluated)}
     builds = [b for cid, b in runlog.memory_builds.items() if cid in {c.case_id for c in evaluated}]
+    cold = sum(c.cold_start for c in evaluated)
     return {
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": " ".join(sys.argv),
         "benchmark": {"name": benchmark.name, "build_report": benchmark.build_report,
                       "catalog_items": len(benchmark.dataset.items), "cases_total": len(benchmark.cases),
-                      "cases_evaluated": len(evaluated), "cold_start_evaluated": len(slice_cases["cold_start"]),
+                      "cases_evaluated": len(evaluated), "cold_start_evaluated": cold,
                       "llm_subset_cases": len(llm_subset), "seed": config.seed, "depth": config.depth,
                       "exclude_memory_items": config.exclude_memory,
                       "exclude_request_mentions": config.exclude_request_mentions},
         "settings": {k: getattr(settings, k) for k in (
-            "llm_backend", "llm_model", "llm_quantization", "embedding_model", "memory_top_k", "global_top_k",
-            "max_rounds", "max_new_tokens", "answer_max_new_tokens", "temperature", "max_behavior_records")},
+            "llm_backend", "llm_model", "llm_quantization", "llm_threads", "embedding_model", "memory_top_k",
+            "global_top_k", "max_rounds", "max_new_tokens", "answer_max_new_tokens", "temperature",
+            "max_behavior_records")},
         "metrics": [f"{m}@{k}" for k in config.ks for m in ("recall", "ndcg")],
         "bootstrap": config.bootstrap,
         "systems": out_systems,
-        "comparisons": _comparisons(per_case, config, ("all", "llm_subset") if len(llm_subset) < len(evaluated)
-                                    else ("all",)),
+        "comparisons_all": _comparisons(all_cases, config),
+        "groups": groups,
         "memory_build": {"cases": len(builds),
                          "entries_mean": _mean([b["entries"] for b in builds]),
                          "seconds_mean": _mean([b["seconds"] for b in builds])},
     }
+
+
+def _scores(cases: list[BenchmarkCase], records: dict[str, dict[str, Any]],
+             config: EvalConfig) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    """(per-case metric arrays, their means with bootstrap CIs) over `cases`."""
+    table = metric_table([records[c.case_id]["ranked"] for c in cases], [set(c.ground_truth) for c in cases],
+                         config.ks)
+    return table, {metric: _ci(values, config) for metric, values in table.items()}
 
 
 def _ci(values, config: EvalConfig) -> dict[str, float]:
@@ -350,23 +392,19 @@ def _costs(records: list[dict[str, Any]]) -> dict[str, Any]:
     return costs
 
 
-def _comparisons(per_case: dict[str, dict[str, dict[str, Any]]], config: EvalConfig,
-                 slices: tuple[str, ...]) -> dict[str, Any]:
-    """Each MR.Rec system minus the best baseline (per metric and slice), paired over cases."""
+def _comparisons(per_case: dict[str, dict[str, Any]], config: EvalConfig) -> dict[str, Any]:
+    """Each non-baseline system minus the best baseline per metric, paired over the same cases."""
+    baselines = {n: v for n, v in per_case.items() if n in BASELINES}
     comparisons: dict[str, Any] = {}
-    for slice_name in slices:
-        baselines = {n: per_case[n][slice_name] for n in BASELINES if slice_name in per_case.get(n, {})}
-        for name, slices in per_case.items():
-            if name in BASELINES or slice_name not in slices:
-                continue
-            ours = slices[slice_name]
-            for metric in (k for k in ours if k != "ids"):
-                rivals = {n: b for n, b in baselines.items() if b["ids"] == ours["ids"]}
-                if not rivals:
-                    continue
-                best = max(rivals, key=lambda n: float(rivals[n][metric].mean()))
-                diff, low, high = paired_bootstrap_diff(ours[metric], rivals[best][metric],
-                                                        n=config.bootstrap, seed=config.seed)
-                comparisons.setdefault(slice_name, {}).setdefault(name, {})[metric] = {
-                    "best_baseline": best, "diff": round(diff, 5), "lo": round(low, 5), "hi": round(high, 5)}
+    if not baselines:
+        return comparisons
+    for name, ours in per_case.items():
+        if name in BASELINES:
+            continue
+        for metric, values in ours.items():
+            best = max(baselines, key=lambda n: float(baselines[n][metric].mean()))
+            diff, low, high = paired_bootstrap_diff(values, baselines[best][metric], n=config.bootstrap,
+                                                    seed=config.seed)
+            comparisons.setdefault(name, {})[metric] = {
+                "best_baseline": best, "diff": round(diff, 5), "lo": round(low, 5), "hi": round(high, 5)}
     return comparisons

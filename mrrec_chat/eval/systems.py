@@ -14,6 +14,7 @@ Baselines (paper §4, with our encoder all-MiniLM-L6-v2 instead of BLAIR/Qwen3-E
   dense-static-memory   request + a static profile (builders.user_profile over the memory)
 MR.Rec:
   mrrec-nollm           no LLM: the user's top-k memories for the request -> deterministic profile
+  mrrec-nollm-no-chat   the same without chat-level memory (statements), dataset levels only
   mrrec                 the agent with the real LLM (global + local memory, several rounds)
   mrrec-no-global, mrrec-no-local, mrrec-behavior, mrrec-pattern, mrrec-profile, mrrec-chat,
   mrrec-single-round    ablations, each one AgentOptions setting
@@ -52,7 +53,7 @@ from mrrec_chat.memory.schema import LOCAL_LEVELS, MemoryEntry, id_segment, make
 NAIVE_MEMORY_INTERACTIONS = 10  # the paper's "last 10 interactions"
 
 BASELINES = ("popularity", "bm25", "dense-no-memory", "dense-naive-memory", "dense-static-memory")
-NO_LLM_SYSTEMS = (*BASELINES, "mrrec-nollm")
+NO_LLM_SYSTEMS = (*BASELINES, "mrrec-nollm", "mrrec-nollm-no-chat")
 # name -> AgentOptions overrides; the ablations of the paper's §4 plus our chat level alone.
 LLM_VARIANTS: dict[str, dict[str, Any]] = {
     "mrrec": {},
@@ -136,9 +137,7 @@ class EvalContext:
         """Embed every memory text of `cases` in one pass (the encoder batches by length, and
         most texts repeat across a seeker's cases); returns the number of distinct texts."""
         texts = list(dict.fromkeys(e.text for case in cases for e in self.case_entries(case)))
-        missing = [t for t in texts if t not in self._vectors]
-        if missing:
-            self._vectors.update(zip(missing, self.embedder.embed(missing, show_progress=len(missing) > 500)))
+        self._embed(texts, show_progress=True)
         return len(texts)
 
     def load_case_memory(self, case: BenchmarkCase) -> int:
@@ -153,17 +152,18 @@ class EvalContext:
     def drop_case_memory(self, case: BenchmarkCase) -> None:
         self.store.delete_user(self.user_id(case))
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if missing:
             if len(self._vectors) > 200_000:
                 self._vectors.clear()  # bound memory on very large benchmarks
+            show_progress = show_progress and len(missing) > 500
             try:
-                vectors = self.embedder.embed(missing)
+                vectors = self.embedder.embed(missing, show_progress=show_progress)
             except KeyError:
                 # Embedder.embed loses earlier-cached texts when its cache overflows mid-call
                 # (reported to the lead); the retry finds them missing and embeds them again.
-                vectors = self.embedder.embed(missing)
+                vectors = self.embedder.embed(missing, show_progress=show_progress)
             self._vectors.update(zip(missing, vectors))
         return np.stack([self._vectors[t] for t in texts])
 
@@ -264,11 +264,12 @@ class MRRecNoLLM(System):
     """MR.Rec's memory path without the LLM: one memory search with the request, then the
     agent's deterministic `fallback_profile`. Separates what memory adds from what the LLM adds."""
 
-    name, needs_case_memory = "mrrec-nollm", True
-    description = "top-k local memories for the request -> deterministic profile (no LLM)"
+    needs_case_memory = True
 
-    def __init__(self, top_k: int = 3, levels: tuple[str, ...] = LOCAL_LEVELS):
-        self.top_k, self.levels = top_k, levels
+    def __init__(self, top_k: int = 3, levels: tuple[str, ...] = LOCAL_LEVELS, name: str = "mrrec-nollm"):
+        self.top_k, self.levels, self.name = top_k, levels, name
+        self.description = (f"top-{top_k} local memories ({'/'.join(levels)}) for the request -> "
+                            "deterministic profile (no LLM)")
 
     def signature(self, ctx: EvalContext) -> str:
         return f"{super().signature(ctx)}|k={self.top_k}|levels={','.join(self.levels)}"
@@ -323,7 +324,9 @@ class MRRec(System):
 
 
 def _describe(overrides: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={'/'.join(v) if isinstance(v, tuple) else v}" or "()" for k, v in overrides.items())
+    def show(value: Any) -> str:
+        return ("/".join(value) or "none") if isinstance(value, tuple) else str(value)
+    return ", ".join(f"{key}={show(value)}" for key, value in overrides.items())
 
 
 def build_systems(names: list[str], ctx: EvalContext, base_options: AgentOptions, *,
@@ -344,6 +347,10 @@ def build_systems(names: list[str], ctx: EvalContext, base_options: AgentOptions
                                   "dense-static-memory": "static"}[name]))
         elif name == "mrrec-nollm":
             systems.append(MRRecNoLLM(base_options.top_k))
+        elif name == "mrrec-nollm-no-chat":
+            # Without chat-level memory: for ReDial, the seeker's earlier utterances, which are
+            # phrased like requests and so win request-similarity retrieval.
+            systems.append(MRRecNoLLM(base_options.top_k, ("behavior", "pattern", "profile"), name))
         elif name == "mrrec-tuned":
             if tuned_llm is None:
                 raise ValueError("mrrec-tuned needs the tuned LLM (an adapter).")

@@ -22,7 +22,8 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
-    prefill_seconds: float = 0.0
+    prefill_seconds: float = 0.0  # time to the first new token (prompt prefill + one step), when known
+    cached_tokens: int = 0  # prompt tokens whose keys/values came from the previous call's cache
     stop_reason: str = ""  # "stop" (a stop string), "length", or ""
 
 

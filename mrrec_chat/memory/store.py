@@ -10,7 +10,9 @@ so a second process on the same directory is refused with a clear message instea
 from __future__ import annotations
 
 import logging
+import re
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -25,6 +27,10 @@ log = logging.getLogger(__name__)
 
 class StoreError(RuntimeError):
     pass
+
+
+class MemoryIdConflict(StoreError, ValueError):
+    """A write would overwrite an entry that belongs to another user (ids are upserted)."""
 
 
 def user_filter(user_id: str, *, current_only: bool = True, **equals: Any) -> dict[str, Any]:
@@ -49,13 +55,34 @@ def _where(user_id: str, current_only: bool, equals: dict[str, Any]) -> dict[str
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+# Retrieval prior ("retrieval prefers recent, confirmed entries"): a bonus added to the cosine
+# similarity when ranking, never stored. It is at most RECENCY_WEIGHT + CONFIDENCE_WEIGHT = 0.08:
+# with MiniLM, a relevant and an unrelated memory differ by 0.15-0.4 in cosine, so the prior only
+# reorders near-ties (e.g. yesterday's "can't stand horror" beats a 1998 rating of a horror film
+# that is equally similar) and never lets a fresh but off-topic entry outrank a relevant one.
+RECENCY_WEIGHT = 0.05
+RECENCY_HALF_LIFE_DAYS = 90.0
+CONFIDENCE_WEIGHT = 0.03
+
+
+def retrieval_prior(entry: MemoryEntry, now: float) -> float:
+    """Recency (exponential decay, 90-day half-life, by `created_at`, which a reinforcement
+    refreshes) plus confidence (1.0 for data and user-confirmed entries; the extractor's 0.5-1.0
+    for chat statements, raised by each repetition)."""
+    age_days = max(0.0, now - float(entry.created_at or 0.0)) / 86400.0
+    recency = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+    confidence = min(1.0, max(0.0, float(entry.confidence)))
+    return RECENCY_WEIGHT * recency + CONFIDENCE_WEIGHT * confidence
+
+
 def make_client(memory_dir: str, chroma_host: str = "", chroma_port: int = 8000):
     import chromadb
 
     settings = chromadb.Settings(anonymized_telemetry=False)
     if chroma_host:
+        host, ssl = _split_scheme(chroma_host)
         try:
-            client = chromadb.HttpClient(host=chroma_host, port=chroma_port, settings=settings)
+            client = chromadb.HttpClient(host=host, port=int(chroma_port), ssl=ssl, settings=settings)
             client.heartbeat()
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"Cannot reach the Chroma server at {chroma_host}:{chroma_port} ({exc}). "
@@ -63,16 +90,92 @@ def make_client(memory_dir: str, chroma_host: str = "", chroma_port: int = 8000)
                              f"MRREC_CHROMA_HOST to use the embedded store.") from exc
         return client, None
     path = Path(memory_dir)
+    check_store_dir(path)  # before anything is created: a foreign directory is never written to
+    _check_chroma_file(path)
     path.mkdir(parents=True, exist_ok=True)
     lock = _acquire_lock(path)
     try:
         client = chromadb.PersistentClient(path=str(path), settings=settings)
+    except StoreError:
+        lock.release()
+        raise
     except Exception as exc:  # noqa: BLE001
         lock.release()
         raise StoreError(f"The memory store at {path} could not be opened ({exc}). It may be corrupt "
                          f"or from another program: move it aside (nothing is deleted automatically) "
                          f"or point MRREC_MEMORY_DIR to another directory.") from exc
     return client, lock
+
+
+def _split_scheme(host: str) -> tuple[str, bool]:
+    """`https://h` -> (h, ssl=True); `http://h` or `h` -> (h, False); a trailing slash is dropped."""
+    host = host.strip().rstrip("/")
+    for scheme, ssl in (("https://", True), ("http://", False)):
+        if host.lower().startswith(scheme):
+            return host[len(scheme):], ssl
+    return host, False
+
+
+# What an MR.Rec memory directory may hold: Chroma's database and its segment folders (named by
+# UUID), the audit history, the process lock. Anything else means it is not (only) ours.
+_STORE_FILES = re.compile(r"^(chroma\.sqlite3|history\.sqlite3)(-wal|-shm|-journal)?$|^\.mrrec\.lock$|"
+                          r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def check_store_dir(path: Path) -> None:
+    """Refuse a memory directory that is not an MR.Rec store, without writing anything to it.
+
+    A missing or empty directory is fine (a new store). One that holds Chroma's database is an
+    existing store (its database is checked by `_check_chroma_file`). A directory with
+    other files and no Chroma database is someone else's: Chroma would silently create its
+    database among them, so it is refused with a clear message instead.
+    """
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"The memory store path {path} is a file, not a directory. Point "
+                         f"MRREC_MEMORY_DIR (--memory-dir) to a directory; nothing was changed.")
+    if not path.is_dir() or (path / "chroma.sqlite3").exists():
+        return
+    foreign = sorted(p.name for p in path.iterdir() if not _STORE_FILES.match(p.name))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise StoreError(f"{path} is not an MR.Rec memory store: it holds other files ({shown}) and no "
+                         f"Chroma database. Nothing was changed. Point MRREC_MEMORY_DIR (--memory-dir) "
+                         f"to an empty or new directory, or to an existing MR.Rec store.")
+
+
+def _check_chroma_file(path: Path) -> None:
+    """An existing `chroma.sqlite3` must be a readable SQLite database with Chroma's tables.
+
+    Chroma would otherwise create its tables inside any SQLite file of that name (another
+    program's data) or fail later with a low-level message. Only read: the one write SQLite may do
+    is rolling back a transaction a crash left open (a hot journal), as Chroma itself would.
+    """
+    import sqlite3
+
+    db_file = path / "chroma.sqlite3"
+    if not db_file.exists():
+        return
+    try:
+        db = sqlite3.connect(str(db_file), timeout=10)
+        try:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise StoreError(f"The memory store at {path} is corrupt or unreadable ({exc}). Nothing was changed "
+                             f"or deleted: restore it from a backup or move it aside, or point MRREC_MEMORY_DIR "
+                             f"(--memory-dir) to another directory.") from exc
+        raise StoreError(f"The memory store at {path} is locked by another program ({exc}); stop it and "
+                         f"try again. Nothing was changed.") from exc
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"The memory store at {path} is corrupt or not a Chroma database ({exc}). Nothing "
+                         f"was changed or deleted: restore it from a backup or move it aside, or point "
+                         f"MRREC_MEMORY_DIR (--memory-dir) to another directory.") from exc
+    if tables and not {"collections", "embeddings"} <= tables:
+        raise StoreError(f"{db_file} is an SQLite database of another program (tables: "
+                         f"{', '.join(sorted(tables)[:5])}), not an MR.Rec memory store. Nothing was changed. "
+                         f"Point MRREC_MEMORY_DIR (--memory-dir) to an empty or new directory.")
 
 
 def _acquire_lock(path: Path):
@@ -98,12 +201,17 @@ class MemoryStore:
         self._lock = lock
         self._write_lock = threading.RLock()
         prefix = "mrrec-" + id_segment(dataset).replace("_", "-").replace("'", "").replace("&", "")
-        self.collections = {
-            level: client.get_or_create_collection(
-                f"{prefix}-{level}-{embedder.fingerprint}", embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}})
-            for level in LEVELS
-        }
+        try:
+            self.collections = {
+                level: client.get_or_create_collection(
+                    f"{prefix}-{level}-{embedder.fingerprint}", embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}})
+                for level in LEVELS
+            }
+        except Exception as exc:  # noqa: BLE001 - Chroma's errors are not one class
+            self.close()
+            raise StoreError(f"The memory collections could not be opened ({exc}). The store may be corrupt "
+                             f"or the Chroma server unhealthy; nothing was deleted.") from exc
 
     def close(self) -> None:
         if self._lock is not None:
@@ -115,24 +223,43 @@ class MemoryStore:
         entries = list(entries)
         if not entries:
             return 0
+        unknown = {e.level for e in entries} - set(LEVELS)
+        if unknown:  # checked before anything is written: a batch is stored whole or not at all
+            raise ValueError(f"Unknown memory level(s): {sorted(unknown)}")
         if embeddings is None:
             embeddings = self.embedder.embed([e.text for e in entries], show_progress=len(entries) > 500)
         with self._write_lock:
+            batches = []
             for level in LEVELS:
                 idx = [i for i, e in enumerate(entries) if e.level == level]
-                if not idx:
-                    continue
                 for start in range(0, len(idx), 2000):
                     chunk = idx[start:start + 2000]
-                    self.collections[level].upsert(
-                        ids=[entries[i].memory_id for i in chunk],
-                        embeddings=embeddings[chunk],
-                        documents=[entries[i].text for i in chunk],
-                        metadatas=[entries[i].metadata() for i in chunk])
-            unknown = {e.level for e in entries} - set(LEVELS)
-            if unknown:
-                raise ValueError(f"Unknown memory level(s): {sorted(unknown)}")
+                    self._refuse_foreign_ids(level, [entries[i] for i in chunk])
+                    batches.append((level, chunk))
+            for level, chunk in batches:
+                self.collections[level].upsert(
+                    ids=[entries[i].memory_id for i in chunk],
+                    embeddings=embeddings[chunk],
+                    documents=[entries[i].text for i in chunk],
+                    metadatas=[entries[i].metadata() for i in chunk])
         return len(entries)
+
+    def _refuse_foreign_ids(self, level: str, entries: list[MemoryEntry]) -> None:
+        """Upserting by id must never take over another user's entry.
+
+        Two different user ids can map to the same id segment (`id_segment` turns `@` and `+` into
+        `_`, so `a@b` and `a_b` share `b:<dataset>:a_b:<item>`); without this check the second
+        user's write would silently replace the first user's entry.
+        """
+        ids = [e.memory_id for e in entries]
+        owner = {e.memory_id: e.user_id for e in entries}
+        found = self.collections[level].get(ids=ids, include=["metadatas"])
+        for memory_id, meta in zip(found["ids"], found["metadatas"]):
+            if (meta or {}).get("user_id") != owner[memory_id]:
+                # The message names no id: the caller must learn nothing about the other entry.
+                raise MemoryIdConflict("This memory entry could not be stored: its id is taken by another user "
+                                       "id that differs only in '@', '+' or '_'. Nothing was written; use "
+                                       "another user id.")
 
     def set_status(self, user_id: str, memory_id: str, status: str, **extra: Any) -> MemoryEntry | None:
         entry = self.get(user_id, memory_id)
@@ -153,15 +280,34 @@ class MemoryStore:
         return True
 
     def delete_user(self, user_id: str) -> int:
+        return sum(self.delete_user_counts(user_id).values())
+
+    def delete_user_counts(self, user_id: str) -> dict[str, int]:
+        """Delete every entry of `user_id` (current and superseded) from every local level.
+
+        Returns the number removed per level. Global memory holds no user data by construction
+        (it is built from aggregates and `user_id` there is always GLOBAL_USER).
+        """
         validate_user_id(user_id)
-        removed = 0
+        removed: dict[str, int] = {}
         with self._write_lock:
             for level in LOCAL_LEVELS:
-                ids = self.collections[level].get(where=user_filter(user_id, current_only=False))["ids"]
+                ids = self.collections[level].get(where=user_filter(user_id, current_only=False), include=[])["ids"]
                 if ids:
                     self.collections[level].delete(ids=ids)
-                    removed += len(ids)
+                removed[level] = len(ids)
         return removed
+
+    def update_metadata(self, entries: Iterable[MemoryEntry]) -> int:
+        """Rewrite metadata only (status, confidence, counts): the text and its vector are unchanged,
+        so reinforcing or superseding an entry costs no embedding."""
+        entries = list(entries)
+        with self._write_lock:
+            for level in {e.level for e in entries}:
+                chunk = [e for e in entries if e.level == level]
+                self.collections[level].update(ids=[e.memory_id for e in chunk],
+                                               metadatas=[e.metadata() for e in chunk])
+        return len(entries)
 
     # --- reads ----------------------------------------------------------------------------
     def get(self, user_id: str, memory_id: str, *, current_only: bool = False) -> MemoryEntry | None:
@@ -193,13 +339,14 @@ class MemoryStore:
         where = user_filter(user_id)
         vector = self.embedder.embed_one(query) if query_embedding is None else query_embedding
         found: list[RetrievedMemory] = []
+        # A few extra candidates per level so the prior below can reorder near-ties across levels.
+        fetch = k + min(k, 5) if k > 0 else 0
         for level in levels:
             if level not in LOCAL_LEVELS:
                 raise ValueError(f"{level!r} is not a local memory level")
-            found += self._query(self.collections[level], vector, k, where)
-        # Chat-learned entries are the user's own current words: a small boost makes them win
-        # ties against older dataset-derived entries (issue: "retrieval prefers recent, confirmed").
-        found.sort(key=lambda r: r.score + (0.05 if r.entry.level == "chat" else 0.0), reverse=True)
+            found += self._query(self.collections[level], vector, fetch, where)
+        now = time.time()
+        found.sort(key=lambda r: r.score + retrieval_prior(r.entry, now), reverse=True)
         return found[:k]
 
     def search_global(self, query: str, k: int = 3, query_embedding: np.ndarray | None = None) -> list[RetrievedMemory]:

@@ -1,6 +1,7 @@
-"""Command line of the training package: `python -m mrrec_chat.train {split,sft,grpo,validate,ship}`.
+"""Command line of the training package: `python -m mrrec_chat.train {split,trajectories,sft,grpo,validate,ship}`.
 
     python -m mrrec_chat.train split                     # write mrrec_chat/train/split_redial_dev.json
+    python -m mrrec_chat.train trajectories              # only build/cache the SFT trajectories
     python -m mrrec_chat.train sft --preset cpu          # cold-start SFT  -> runs/sft/final
     python -m mrrec_chat.train grpo --preset cpu         # GRPO from it    -> runs/grpo/final
     python -m mrrec_chat.train validate --adapter DIR    # real loop, LocalLLM with the adapter merged
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     split = commands.add_parser("split", help="split ReDial dev seekers into train/validation")
     split.add_argument("--force", action="store_true", help="overwrite an existing split file")
     add_arguments(split, SFTJob)
+    prepare = commands.add_parser("trajectories", help="build and cache the SFT hindsight trajectories only")
+    prepare.add_argument("--preset", default="cpu", choices=["cpu", "gpu"])
+    add_arguments(prepare, SFTJob)
     for name, job_type in (("sft", SFTJob), ("grpo", GRPOJob)):
         sub = commands.add_parser(name, help=job_type.__doc__.split("\n")[0])
         sub.add_argument("--preset", default="cpu", choices=["cpu", "gpu"])
@@ -47,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         from mrrec_chat.train import jobs
 
         print(json.dumps(jobs.make_split(apply_arguments(SFTJob.preset("cpu"), args).data, args.force)["counts"], indent=2))
+    elif args.command == "trajectories":
+        from mrrec_chat.train import sft
+
+        print(json.dumps(sft.prepare_only(apply_arguments(SFTJob.preset(args.preset), args)), indent=2))
     elif args.command == "sft":
         from mrrec_chat.train import sft
 

@@ -25,11 +25,11 @@ class DataOptions:
     movielens: str = str(SHARED_DATA / "ml-latest-small")
     validation_fraction: float = 0.2
     split_seed: int = 0
-    redial_train_cases: int = 220
+    redial_train_cases: int = 100
     """ReDial training cases used (round-robin over training seekers); 0 = all."""
-    movielens_cases: int = 100
+    movielens_cases: int = 40
     """MovieLens pseudo-requests added to training (see data.py)."""
-    validation_cases: int = 8
+    validation_cases: int = 6
     """Validation cases run through the real loop at each periodic validation."""
     memory_dir: str = str(REPO_ROOT / "runs" / "store")
     """Chroma store of the training environment (catalog vectors, global and per-case memory)."""
@@ -49,18 +49,21 @@ class SFTJob:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
-    learning_rate: float = 2e-4
+    learning_rate: float = 3e-4
     epochs: float = 1.0
     batch_size: int = 2
-    grad_accum: int = 4
+    grad_accum: int = 2
     max_length: int = 1280
     warmup_ratio: float = 0.05
     title_rate: float = 0.1
     """Share of hindsight profiles that name the target's title (see trajectories.py)."""
-    validate_every: int = 20
-    save_every: int = 10
+    validate_every: int = 18
+    validate_at_start: int = 0
+    """1 = also validate before the first step (costly on CPU: the untuned model rambles)."""
+    save_every: int = 5
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
+    """torch CPU threads (0 = all). 1 is fastest on a shared 2-core machine (see common.set_threads)."""
     data: DataOptions = field(default_factory=DataOptions)
 
     @classmethod
@@ -104,9 +107,11 @@ class GRPOJob:
     epsilon: float = 0.2
     """PPO clip range."""
     validate_every: int = 10
+    validate_at_start: int = 0
     save_every: int = 5
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
+    """torch CPU threads (0 = all). 1 is fastest on a shared 2-core machine (see common.set_threads)."""
     data: DataOptions = field(default_factory=lambda: DataOptions(redial_train_cases=0, movielens_cases=60))
 
     @classmethod

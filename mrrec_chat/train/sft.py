@@ -69,13 +69,31 @@ def prepare_trajectories(env: MemoryEnvironment, cases: list[BenchmarkCase], pat
     return [cached[c.case_id] for c in cases]
 
 
+def prepare_only(job: SFTJob) -> dict:
+    """Build (or complete) the cached trajectories without training."""
+    from transformers import AutoTokenizer
+
+    from mrrec_chat.train.common import base_model_dir
+
+    env = open_environment(job.data, job.threads)
+    sets = load_cases(env, job.data, job.seed)
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir(job.model, job.cache_dir))
+    started = time.time()
+    trajectories = prepare_trajectories(
+        env, sets.train, Path(job.out_dir) / "trajectories.jsonl", seed=job.seed, title_rate=job.title_rate,
+        count_tokens=lambda text: len(tokenizer.encode(text, add_special_tokens=False)))
+    env.close()
+    return {"trajectories": len(trajectories), "seconds": round(time.time() - started),
+            "redial": len(sets.train_redial), "movielens": len(sets.train_movielens)}
+
+
 def run(job: SFTJob, resume: bool = False) -> dict:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     started = time.time()
     out = Path(job.out_dir)
-    env = open_environment(job.data)
+    env = open_environment(job.data, job.threads)
     sets = load_cases(env, job.data, job.seed)
     model, tokenizer = load_policy(job.model, job.cache_dir, job.dtype, job.threads)
 
@@ -105,12 +123,15 @@ def run(job: SFTJob, resume: bool = False) -> dict:
         gradient_accumulation_steps=job.grad_accum, learning_rate=job.learning_rate, lr_scheduler_type="cosine",
         warmup_steps=max(1, round(total_steps * job.warmup_ratio)), logging_steps=1, save_steps=job.save_every,
         save_total_limit=2, report_to="none", seed=job.seed, max_length=job.max_length,
-        use_cpu=not torch.cuda.is_available(), bf16=False, dataloader_num_workers=0,
-        disable_tqdm=False)
+        use_cpu=not torch.cuda.is_available(), bf16=False, dataloader_num_workers=0, disable_tqdm=False,
+        # Checkpointing (TRL's default) turns off the KV cache, which makes the loop validation's
+        # generation quadratic; a 135M model with LoRA does not need the memory it saves.
+        activation_checkpointing=False)
     curves = CurveLog(RESULTS / "sft_curves.csv")
     if not resume:
         curves.rows = []  # a fresh run starts fresh curves
-    validation = LoopValidation(env, sets.validation, tokenizer, job.validate_every, curves, out / "validation", "sft")
+    validation = LoopValidation(env, sets.validation, tokenizer, job.validate_every, curves, out / "validation", "sft",
+                                at_start=bool(job.validate_at_start))
     trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=lora_config(job.lora_r, job.lora_alpha, job.lora_dropout),
                          callbacks=[validation, LogToCurves(curves, "sft")])
@@ -121,16 +142,16 @@ def run(job: SFTJob, resume: bool = False) -> dict:
     final = out / "final"
     trainer.model.save_pretrained(str(final))
     plot_curves(RESULTS / "sft_curves.csv", RESULTS / "sft_curves.png", ["loss"], "Cold-start SFT (hindsight trajectories)")
-    first, last = min(validation.reports), max(validation.reports)
     summary = {
         "stage": "sft", "model": job.model, "adapter": str(final), "steps": trainer.state.global_step,
         "examples": len(rows), "examples_redial": len(sets.train_redial),
         "examples_movielens": len(sets.train_movielens), "median_tokens": statistics.median(lengths),
         "epochs": job.epochs, "learning_rate": job.learning_rate, "lora_r": job.lora_r, "dtype": job.dtype,
-        "wall_seconds_total": round(time.time() - started), "wall_seconds_trajectories": round(trajectory_seconds),
+        "wall_seconds_total": round(time.time() - started),
+        "wall_seconds_trajectories_this_run": round(trajectory_seconds),  # 0 when all were cached
         "wall_seconds_training": round(train_seconds), "hardware": cpu_description(),
-        "validation_cases": len(sets.validation), "validation_before": validation.reports[first],
-        "validation_after": validation.reports[last], "validation_steps": sorted(validation.reports),
+        "validation_cases": len(sets.validation),
+        "validation_by_step": {str(k): v for k, v in sorted(validation.reports.items())},
         "split": sets.split["counts"],
     }
     write_json(out / "summary.json", summary)

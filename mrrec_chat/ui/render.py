@@ -1,89 +1,254 @@
-"""Turning agent events into chat messages (Gradio-free: plain dicts in Gradio's message format).
+"""Turning agent events and memory entries into what the chat shows (Gradio-free, unit-testable).
 
-Everything shown is escaped: memory entries and model text can contain HTML or markdown from
-users or datasets, and must be displayed as text, never rendered or executed.
+Messages are plain dicts in Gradio's message format (`role`, `content`, optional `metadata` with
+`title`, `id`, `parent_id`, `status`, `duration`); a message with a `title` renders as a
+collapsible thought. Everything shown is escaped: memory entries, item titles and model text can
+contain HTML or markdown written by users or datasets, and must be displayed literally, never
+rendered or executed.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from mrrec_chat.agent import events as ev
-from mrrec_chat.memory.schema import RetrievedMemory
+from mrrec_chat.memory.schema import MemoryEntry, RetrievedMemory
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$])")
+_WS = re.compile(r"\s+")
+
+# How memory levels are called in the UI (the store's names are terse).
+LEVEL_LABELS = {"behavior": "record", "pattern": "pattern", "profile": "profile", "chat": "chat-learned",
+                "global": "global"}
+# Shown in the chat: a user message longer than this is cut for display (the model gets the
+# service's own limit, with a notice).
+MAX_DISPLAY_CHARS = 4000
 
 
-def escape(text: str) -> str:
-    """Escape HTML and markdown so user- or model-written text shows literally."""
+def escape(text: object) -> str:
+    """Escape HTML and markdown so user- or model-written text shows literally in markdown."""
     return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
-def memory_lines(memories: list[RetrievedMemory]) -> str:
-    if not memories:
-        return "_No matching memory (new user or nothing relevant yet)._"
-    return "\n".join(f"- `{m.memory_id}` · {m.entry.level} · {escape(m.entry.text)}" for m in memories)
+def escape_html(text: object, limit: int | None = None) -> str:
+    """Escape text for use inside an HTML block: one line (a blank line would end the block)."""
+    flat = _WS.sub(" ", str(text)).strip()
+    if limit is not None and len(flat) > limit:
+        flat = flat[:limit - 1] + "…"
+    return html.escape(flat, quote=True)
 
 
-def item_cards(recommendations: list[ev.Recommendation]) -> str:
-    if not recommendations:
-        return "I could not find a catalog item that fits. Try describing it differently."
-    lines = ["**Recommendations** (real catalog items; reasons cite your memory ids):", ""]
-    for n, rec in enumerate(recommendations, 1):
-        item = rec.item
-        genres = ", ".join(item.categories) or "—"
-        lines.append(f"{n}. **{escape(item.display_title)}** · {escape(genres)}  ")
-        lines.append(f"   {escape(rec.reason)}")
-    return "\n".join(lines)
+def level_label(level: str) -> str:
+    return LEVEL_LABELS.get(level, level)
+
+
+def user_message(text: str) -> dict:
+    """The user's own message, escaped; very long pastes are cut for display with a note."""
+    shown = text if len(text) <= MAX_DISPLAY_CHARS else text[:MAX_DISPLAY_CHARS]
+    content = escape(shown)
+    if len(text) > MAX_DISPLAY_CHARS:
+        content += f"\n\n_… ({len(text):,} characters in total; the rest is not shown here)_"
+    return {"role": "user", "content": content}
 
 
 def message(content: str, title: str | None = None, status: str | None = None,
-            duration: float | None = None, msg_id: str | None = None) -> dict:
-    """A chat message dict; with `title` it renders as a collapsible thought."""
+            duration: float | None = None, msg_id: str | None = None, parent_id: str | None = None) -> dict:
+    """An assistant message dict; with `title` it renders as a collapsible thought."""
     out: dict = {"role": "assistant", "content": content}
     if title:
         meta: dict = {"title": title}
         if status:
             meta["status"] = status
         if duration is not None:
-            meta["duration"] = round(duration, 2)
+            meta["duration"] = round(float(duration), 2)
         if msg_id:
             meta["id"] = msg_id
+        if parent_id:
+            meta["parent_id"] = parent_id
         out["metadata"] = meta
     return out
 
 
-def event_messages(event: ev.Event, show_trace: bool = True) -> list[dict]:
-    """Messages to append for one event (tool calls are updated in place by the caller)."""
-    if isinstance(event, ev.GlobalMemoryUsed) and show_trace:
-        return [message(memory_lines(event.memories), "🌐 Global memory (what people weigh)", "done", event.seconds)]
-    if isinstance(event, ev.ReasoningStep) and show_trace:
-        text = escape(event.thought) if event.thought and not event.withheld else (event.thought or "_(no reasoning text)_")
-        return [message(text, f"💭 Reasoning, round {event.round}", "done", event.seconds)]
-    if isinstance(event, ev.ToolCall) and show_trace:
-        label = "🔎 Memory search" + (" (automatic)" if event.fallback else "")
-        return [message("Searching: " + "; ".join(escape(q) for q in event.queries), label, "pending",
-                        msg_id=f"tool-{event.round}")]
-    if isinstance(event, ev.MemoriesRetrieved) and show_trace:
-        return [message(memory_lines(event.memories), f"📚 Memory for “{escape(event.query[:60])}”", "done",
-                        event.seconds)]
-    if isinstance(event, ev.FinalAnswer) and show_trace:
-        source = "deterministic fallback" if event.fallback else "model"
-        cited = ", ".join(f"`{i}`" for i in event.useful_memory_ids) or "none"
-        return [message(f"{escape(event.ideal_item_profile)}\n\nCited memory: {cited}",
-                        f"📝 Ideal item profile ({source})", "done")]
-    if isinstance(event, ev.ItemsRecommended):
-        return [message(item_cards(event.items))]
-    if isinstance(event, ev.Notice):
-        return [message(("⚠️ " if event.level == "warning" else "ℹ️ ") + escape(event.text))]
-    if isinstance(event, ev.MemoryWritten) and (event.added or event.superseded or event.reinforced):
-        parts = []
-        if event.added:
-            parts.append(f"learned {len(event.added)}")
-        if event.reinforced:
-            parts.append(f"reinforced {len(event.reinforced)}")
-        if event.superseded:
-            parts.append(f"replaced {len(event.superseded)}")
-        return [message("🧠 Memory updated: " + ", ".join(parts) + ".")]
-    return []
+def memory_lines(memories: list[RetrievedMemory],
+                 empty: str = "_No matching memory (a new user, or nothing relevant yet)._") -> str:
+    """Retrieved memories as a markdown list: id, level, text (escaped), similarity."""
+    if not memories:
+        return empty
+    return "\n".join(f"- `{escape_code(m.memory_id)}` · **{level_label(m.entry.level)}** · "
+                     f"{escape(m.entry.text)} _(similarity {m.score:.2f})_" for m in memories)
+
+
+def escape_code(text: object) -> str:
+    """Text for inside a markdown code span (no backticks can close it early)."""
+    return str(text).replace("`", "'")
+
+
+def item_cards_html(recommendations: list[ev.Recommendation]) -> str:
+    """The answer as item cards (title, year, genres, reason, cited memory ids) in one HTML block.
+
+    Every dynamic value is HTML-escaped and kept on one line, so the block cannot be broken out of
+    and nothing in it is interpreted as markdown.
+    """
+    if not recommendations:
+        return "I could not find a catalog item that fits. Try describing it differently."
+    cards = []
+    for n, rec in enumerate(recommendations, 1):
+        item = rec.item
+        year = f'<span class="mr-year">{item.year}</span>' if item.year else ""
+        genres = " · ".join(escape_html(c) for c in item.categories) or "—"
+        cites = ", ".join(f"<code>{escape_html(m)}</code>" for m in rec.memory_ids) or "none"
+        cards.append(
+            f'<div class="mr-card"><div class="mr-card-title"><span class="mr-rank">{n}</span>'
+            f'<strong>{escape_html(item.title, 200)}</strong> {year}</div>'
+            f'<div class="mr-genres">{genres}</div>'
+            f'<div class="mr-reason">{escape_html(rec.reason, 600)}</div>'
+            f'<div class="mr-cites">Memory cited: {cites}</div></div>')
+    head = ('<div class="mr-cards-head"><strong>Recommendations</strong> — real catalog items; '
+            'rate them below the chat.</div>')
+    return '<div class="mr-cards">' + head + "".join(cards) + "</div>"
+
+
+def recommendation_rows(recommendations: list[ev.Recommendation]) -> list[dict[str, Any]]:
+    """What the feedback panel needs per recommended item (plain data, kept in session state)."""
+    return [{"item_id": r.item.item_id, "title": r.item.title, "year": r.item.year,
+             "genres": list(r.item.categories), "feedback": None} for r in recommendations]
+
+
+@dataclass
+class TurnView:
+    """The messages of one chat turn, built up event by event.
+
+    A memory search is a pending thought whose retrieved-memory results nest inside it; it turns
+    done (with its duration) when its results are in. While the assistant works a "Working…"
+    pending thought sits at the end, replaced by the next real event.
+    """
+
+    show_trace: bool = True
+    messages: list[dict] = field(default_factory=list)
+    items: list[ev.Recommendation] = field(default_factory=list)
+    finished: bool = False
+    _tools: dict[int, dict] = field(default_factory=dict)
+    _tool_started: dict[int, float] = field(default_factory=dict)
+
+    def apply(self, event: ev.Event) -> None:
+        t = self.show_trace
+        if isinstance(event, ev.GlobalMemoryUsed) and t:
+            self.messages.append(message(memory_lines(event.memories, "_No global memory matches this request._"),
+                                         "🌐 Global memory: what people weigh",
+                                         "done", event.seconds))
+        elif isinstance(event, ev.ReasoningStep) and t:
+            if event.withheld:
+                text = "_(The model's text was withheld by the output filter.)_"
+            else:
+                text = escape(event.thought) if event.thought.strip() else "_(no reasoning text)_"
+            self.messages.append(message(text, f"💭 Reasoning, round {event.round}", "done", event.seconds))
+        elif isinstance(event, ev.ToolCall) and t:
+            label = "🔎 Memory search, round %d" % event.round + (" (automatic)" if event.fallback else "")
+            msg = message("Queries: " + "; ".join(f"“{escape(q)}”" for q in event.queries), label, "pending",
+                          msg_id=f"tool-{event.round}")
+            self._tools[event.round] = msg
+            self._tool_started[event.round] = time.perf_counter()
+            self.messages.append(msg)
+        elif isinstance(event, ev.MemoriesRetrieved) and t:
+            parent = self._tools.get(event.round)
+            self.messages.append(message(memory_lines(event.memories),
+                                         f"📚 Memory for “{escape(event.query[:60])}”", "done", event.seconds,
+                                         parent_id=parent["metadata"]["id"] if parent else None))
+            if parent is not None:
+                parent["metadata"]["status"] = "done"
+                parent["metadata"]["duration"] = round(time.perf_counter() - self._tool_started[event.round], 2)
+        elif isinstance(event, ev.FinalAnswer) and t:
+            source = "deterministic fallback" if event.fallback else "model"
+            cited = ", ".join(f"`{escape_code(i)}`" for i in event.useful_memory_ids) or "none"
+            self.messages.append(message(f"{escape(event.ideal_item_profile)}\n\nCited memory: {cited}",
+                                         f"📝 Ideal item profile ({source})", "done"))
+        elif isinstance(event, ev.ItemsRecommended):
+            self.items = list(event.items)
+            self.messages.append(message(item_cards_html(event.items)))
+        elif isinstance(event, ev.Notice):
+            self.messages.append(message(("⚠️ " if event.level == "warning" else "ℹ️ ") + escape(event.text)))
+        elif isinstance(event, ev.MemoryWritten):
+            parts = []
+            if event.added:
+                parts.append(f"learned {len(event.added)}")
+            if event.reinforced:
+                parts.append(f"reinforced {len(event.reinforced)}")
+            if event.superseded:
+                parts.append(f"replaced {len(event.superseded)}")
+            if parts:
+                ids = ", ".join(f"`{escape_code(i)}`" for i in event.added[:5])
+                self.messages.append(message("🧠 Memory updated: " + ", ".join(parts) + "."
+                                             + (f" New: {ids}" if ids else "")))
+        elif isinstance(event, ev.TurnDone) and t:
+            s = event.stats
+            self.messages.append(message(
+                f"{s.llm_calls} model calls, {s.generated_tokens} tokens generated, {s.tool_calls} memory searches; "
+                f"model {s.seconds_llm:.1f} s, memory {s.seconds_memory:.2f} s, grounding {s.seconds_grounding:.2f} s.",
+                "⏱️ Turn statistics", "done", s.seconds_total))
+
+    def error(self, text: str) -> None:
+        self.messages.append(message("⚠️ " + escape(text)))
+
+    def stopped(self) -> None:
+        """The user pressed Stop: close open thoughts and say what happened."""
+        self._close_pending()
+        self.messages.append(message("⏹️ Stopped. Nothing from this message was written to your memory."))
+        self.finished = True
+
+    def finish(self) -> None:
+        self._close_pending()
+        self.finished = True
+
+    def _close_pending(self) -> None:
+        for msg in self.messages:
+            meta = msg.get("metadata") or {}
+            if meta.get("status") == "pending":
+                meta["status"] = "done"
+
+    def render(self) -> list[dict]:
+        """The turn's messages, plus a pending "Working…" thought while it is not finished."""
+        if self.finished:
+            return list(self.messages)
+        return list(self.messages) + [message("Reading your memory and reasoning…", "⏳ Working",
+                                              "pending", msg_id="working")]
+
+
+def stop_history(history: list[dict]) -> list[dict]:
+    """The chat after Stop: pending thoughts closed, the "Working…" placeholder replaced by a note."""
+    out: list[dict] = []
+    for msg in history or []:
+        msg = dict(msg)
+        meta = dict(msg.get("metadata") or {})
+        if meta.get("id") == "working":
+            continue
+        if meta.get("status") == "pending":
+            meta["status"] = "done"
+        if meta:
+            msg["metadata"] = meta
+        out.append(msg)
+    out.append(message("⏹️ Stopped. Nothing from this message was written to your memory."))
+    return out
+
+
+def memory_rows(entries: list[MemoryEntry] | list[RetrievedMemory]) -> list[list[str]]:
+    """Rows for the memory table: level, id, text (superseded entries are marked)."""
+    rows = []
+    for e in entries:
+        entry = e.entry if isinstance(e, RetrievedMemory) else e
+        text = entry.text if entry.status == "current" else f"(replaced) {entry.text}"
+        rows.append([level_label(entry.level), entry.memory_id, text])
+    return rows
+
+
+def memory_summary(counts: dict[str, int], user_id: str) -> str:
+    """One line: how many entries per level (markdown, user id escaped)."""
+    names = {"behavior": ("record", "records"), "pattern": ("pattern", "patterns"),
+             "profile": ("profile chunk", "profile chunks"), "chat": ("chat-learned", "chat-learned")}
+    parts = [f"{counts.get(level, 0)} {names[level][counts.get(level, 0) != 1]}" for level in names]
+    total = sum(counts.values())
+    return (f"**{total}** {'entry' if total == 1 else 'entries'} for `{escape_code(user_id)}`: "
+            + " · ".join(parts))

@@ -1,0 +1,381 @@
+"""Decode speed of the default model in each CPU mode, next to the memory-bandwidth bound.
+
+Modes (all from the same weights: the embedded SmolLM2-135M GGUF, converted once to the cached
+safetensors checkpoint):
+
+  fp32, bf16          transformers, plain dtypes (bf16 is the app's CPU default)
+  int8-dynamic        torch.ao quantize_dynamic, per-tensor int8 weights and activations (deprecated)
+  int8-dynamic-pc     the same with per-channel weight scales
+  bnb-nf4, bnb-int8   bitsandbytes on CPU (quantization_config, as the app loads them)
+  int8wo, int4wo      torch weight-only CPU kernels (`llm_quantization=int8wo|int4wo`; int4wo uses
+                      groups of 32 inputs, the GGUF's own Q4_1 grid, with an int8 output head)
+  llama.cpp           llama-cpp-python on the GGUF file itself (optional; skipped when absent)
+
+Per mode: decode tokens/s (greedy, a fixed number of new tokens after a chat prompt; prefill
+timed separately), bytes of weights read per generated token, the bound read-bandwidth / bytes
+with the bandwidth measured in the same run, and quality: mean negative log-likelihood of a fixed
+reference answer (teacher-forced) next to fp32's, how many greedy tokens match fp32's, and the
+greedy answer to a recommendation prompt.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from mrrec_chat.bench.common import markdown_table
+
+log = logging.getLogger(__name__)
+
+ALL_MODES = ("fp32", "bf16", "int8-dynamic", "int8-dynamic-pc", "bnb-nf4", "bnb-int8", "int8wo", "int4wo",
+             "llama.cpp")
+
+SPEED_PROMPT = "Write a short story about a lighthouse keeper who finds a stray cat."
+QUALITY_PROMPT = ("I loved Heat and The Usual Suspects but I can't stand horror. "
+                  "Recommend two movies and say why in one sentence each.")
+# A reference answer for the teacher-forced likelihood (written for this benchmark).
+REFERENCE_ANSWER = (
+    "Since you enjoyed Heat and The Usual Suspects, you like smart crime stories with strong "
+    "characters and a twist. Try L.A. Confidential (1997): three detectives uncover corruption in "
+    "1950s Los Angeles, and the plot keeps surprising you until the end. You could also watch "
+    "Reservoir Dogs (1992), a tense heist-gone-wrong film told out of order, with sharp dialogue "
+    "and no supernatural scares. Both are thrillers rather than horror, so they should suit you.")
+
+
+def _chat_ids(tokenizer, user: str, assistant: str = ""):
+    import torch
+
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": user}], add_generation_prompt=True,
+                                           tokenize=False)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(assistant, add_special_tokens=False)["input_ids"] if assistant else []
+    return torch.tensor([prompt_ids + answer_ids]), len(prompt_ids)
+
+
+# --- weight bytes ---------------------------------------------------------------------------
+
+def weight_bytes_per_token(model) -> int:
+    """Bytes of weights read to generate one token: every matrix that is multiplied, once.
+
+    The token-embedding table counts one row (a lookup), unless it is tied to the output head,
+    which reads all of it. Quantized layers count their packed weights plus scales.
+    """
+    import torch
+
+    seen: set[int] = set()
+    total = 0
+
+    def add(tensor) -> None:
+        nonlocal total
+        if tensor is None:
+            return
+        if tensor.is_quantized:
+            key = tensor.data_ptr()
+            if key in seen:
+                return
+            seen.add(key)
+            total += tensor.numel() * tensor.element_size()
+            if tensor.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
+                total += tensor.q_per_channel_scales().numel() * 4
+            return
+        key = tensor.data_ptr()
+        if key in seen:
+            return
+        seen.add(key)
+        total += tensor.numel() * tensor.element_size()
+
+    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    for module in model.modules():
+        kind = type(module).__name__
+        if kind == "WeightOnlyLinear":
+            total += module.weight_bytes()
+            if module.bias is not None:
+                add(module.bias)
+        elif kind == "Linear" and type(module).__module__.startswith("torch.ao.nn.quantized.dynamic"):
+            weight, bias = module._packed_params._weight_bias()
+            add(weight)
+            add(bias)
+        elif kind == "Linear4bit":
+            add(module.weight)
+            state = getattr(module.weight, "quant_state", None)
+            if state is not None:
+                add(state.absmax)
+                if getattr(state, "state2", None) is not None:
+                    add(state.state2.absmax)
+            add(module.bias)
+        elif kind == "Linear8bitLt":
+            add(module.weight)
+            add(getattr(module.weight, "SCB", None))
+            add(module.bias)
+        elif module is embeddings:
+            continue  # handled below
+        else:
+            for tensor in list(module.parameters(recurse=False)) + list(module.buffers(recurse=False)):
+                if tensor.dtype.is_floating_point and tensor.numel() > 1 and "rotary" not in kind.lower():
+                    add(tensor)
+    if embeddings is not None:
+        weight = embeddings.weight
+        if weight.data_ptr() not in seen:  # untied (or the head was quantized separately): one row
+            total += weight.shape[1] * weight.element_size()
+    return total
+
+
+def gguf_tensor_bytes(path: Path) -> int:
+    """Bytes of all tensors in a GGUF file (token_embd doubles as the output head: read in full)."""
+    from gguf import GGUFReader
+
+    return int(sum(int(t.n_bytes) for t in GGUFReader(str(path)).tensors))
+
+
+# --- transformers modes ---------------------------------------------------------------------
+
+def load_hf_mode(mode: str, model_dir: str, threads: int = 0):
+    """A LocalLLM in `mode` (the app's loader; the int8-dynamic variants are applied after it)."""
+    import torch
+
+    from mrrec_chat.llm.local import LocalLLM
+
+    quantization = {"fp32": "fp32", "bf16": "bf16", "int8-dynamic": "fp32", "int8-dynamic-pc": "fp32",
+                    "bnb-nf4": "nf4", "bnb-int8": "int8", "int8wo": "int8wo", "int4wo": "int4wo"}[mode]
+    llm = LocalLLM(model_dir, device="cpu", quantization=quantization, threads=threads)
+    if mode.startswith("int8-dynamic"):
+        import warnings
+
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        spec: Any = {torch.nn.Linear} if mode == "int8-dynamic" else {torch.nn.Linear: per_channel_dynamic_qconfig}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            llm.model = quantize_dynamic(llm.model, spec, dtype=torch.qint8)
+        llm.reset_cache()
+    return llm
+
+
+def hf_decode_speed(llm, new_tokens: int, repeats: int) -> dict[str, float]:
+    import torch
+
+    from mrrec_chat.llm.local import _FirstTokenClock
+
+    ids, _ = _chat_ids(llm.tokenizer, SPEED_PROMPT)
+    runs = []
+    for run in range(repeats + 1):  # the first run warms up
+        clock = _FirstTokenClock()
+        with torch.inference_mode():
+            started = time.perf_counter()
+            out = llm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
+                                     min_new_tokens=new_tokens, do_sample=False, temperature=None, top_p=None,
+                                     top_k=None, pad_token_id=llm.tokenizer.eos_token_id, stopping_criteria=[clock])
+            total = time.perf_counter() - started
+        generated = int(out.shape[1] - ids.shape[1])
+        prefill = clock.at - started
+        if run:
+            runs.append({"prefill_s": prefill, "decode_s": total - prefill, "decoded": generated - 1,
+                         "prompt_tokens": int(ids.shape[1])})
+    best = min(runs, key=lambda r: r["decode_s"] / max(1, r["decoded"]))
+    rates = [r["decoded"] / r["decode_s"] for r in runs]
+    return {"decode_tok_s": max(rates), "decode_tok_s_median": statistics.median(rates),
+            "prefill_tok_s": best["prompt_tokens"] / best["prefill_s"], "prompt_tokens": best["prompt_tokens"],
+            "new_tokens": new_tokens, "repeats": repeats}
+
+
+def hf_quality(llm) -> dict[str, Any]:
+    import torch
+
+    ids, n_prompt = _chat_ids(llm.tokenizer, QUALITY_PROMPT, REFERENCE_ANSWER)
+    with torch.inference_mode():
+        logits = llm.model(ids).logits[0].float()
+    nll = _mean_nll(logits, ids[0], n_prompt)
+    answer = llm.chat([{"role": "user", "content": QUALITY_PROMPT}], max_new_tokens=48)
+    speed_ids, _ = _chat_ids(llm.tokenizer, SPEED_PROMPT)
+    with torch.inference_mode():
+        out = llm.model.generate(speed_ids, attention_mask=torch.ones_like(speed_ids), max_new_tokens=48,
+                                 do_sample=False, temperature=None, top_p=None, top_k=None,
+                                 pad_token_id=llm.tokenizer.eos_token_id)
+    return {"nll": nll, "answer": answer.text.strip(), "greedy_ids": out[0, speed_ids.shape[1]:].tolist()}
+
+
+def _mean_nll(logits, ids, n_prompt: int) -> float:
+    import torch
+
+    log_probs = torch.log_softmax(logits[n_prompt - 1:-1], dim=-1)
+    target = ids[n_prompt:]
+    return float(-log_probs.gather(1, target[:, None]).mean())
+
+
+# --- llama.cpp ------------------------------------------------------------------------------
+
+def llama_cpp_available() -> bool:
+    try:
+        import llama_cpp  # noqa: F401
+    except Exception:  # noqa: BLE001 - ImportError or a broken native build
+        return False
+    return True
+
+
+def llama_cpp_mode(gguf: Path, tokenizer, new_tokens: int, repeats: int, threads: int) -> dict[str, Any]:
+    import numpy as np
+    from llama_cpp import Llama
+
+    started = time.perf_counter()
+    llm = Llama(model_path=str(gguf), n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False)
+    load_s = time.perf_counter() - started
+    ids, _ = _chat_ids(tokenizer, SPEED_PROMPT)
+    tokens = ids[0].tolist()
+    runs = []
+    for run in range(repeats + 1):
+        llm.reset()
+        started = time.perf_counter()
+        first = 0.0
+        count = 0
+        for _token in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0,
+                                   reset=True):
+            count += 1
+            if count == 1:
+                first = time.perf_counter()
+            if count >= new_tokens:
+                break
+        end = time.perf_counter()
+        if run:
+            runs.append({"prefill_s": first - started, "decode_s": end - first, "decoded": count - 1})
+    rates = [r["decoded"] / r["decode_s"] for r in runs]
+    best = min(runs, key=lambda r: r["decode_s"])
+    result: dict[str, Any] = {"decode_tok_s": max(rates), "decode_tok_s_median": statistics.median(rates),
+                              "prefill_tok_s": len(tokens) / best["prefill_s"], "prompt_tokens": len(tokens),
+                              "new_tokens": new_tokens, "repeats": repeats, "load_s": load_s}
+    # greedy tokens (for agreement with fp32) and the greedy answer
+    llm.reset()
+    greedy = []
+    for token in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0, reset=True):
+        greedy.append(int(token))
+        if len(greedy) >= 48:
+            break
+    q_ids, n_prompt = _chat_ids(tokenizer, QUALITY_PROMPT)
+    llm.reset()
+    answer = []
+    for token in llm.generate(q_ids[0].tolist(), temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0,
+                              reset=True):
+        if token == tokenizer.eos_token_id or len(answer) >= 48:
+            break
+        answer.append(int(token))
+    del llm
+    # teacher-forced likelihood needs the logits of every position
+    scorer = Llama(model_path=str(gguf), n_ctx=512, n_threads=threads, logits_all=True, verbose=False)
+    ref_ids, n_prompt = _chat_ids(tokenizer, QUALITY_PROMPT, REFERENCE_ANSWER)
+    ref = ref_ids[0].tolist()
+    scorer.eval(ref)
+    logits = np.asarray(scorer.scores[:len(ref)], dtype=np.float64)
+    shifted = logits[n_prompt - 1:-1]
+    shifted = shifted - shifted.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    nll = float(-np.mean(log_probs[np.arange(len(ref) - n_prompt), ref[n_prompt:]]))
+    del scorer
+    result.update(nll=nll, answer=tokenizer.decode(answer, skip_special_tokens=True).strip(), greedy_ids=greedy,
+                  bytes_per_token=gguf_tensor_bytes(gguf))
+    return result
+
+
+# --- the benchmark --------------------------------------------------------------------------
+
+def run_decode(modes: tuple[str, ...] = ALL_MODES, new_tokens: int = 64, repeats: int = 3,
+               threads: int = 0, bandwidth_bytes: int = 1 << 30,
+               progress: Callable[[str], None] = print) -> dict[str, Any]:
+    import torch
+
+    from mrrec_chat import assets
+    from mrrec_chat.bench.bandwidth import read_bandwidth
+    from mrrec_chat.bench.common import current_rss_mb
+    from mrrec_chat.config import Settings
+    from mrrec_chat.llm.local import resolve_model_dir
+
+    settings = Settings.from_env()
+    model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
+    gguf = assets.smollm2_gguf(settings.cache_dir)
+    threads = threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    progress(f"measuring read bandwidth ({bandwidth_bytes / 1e9:.1f} GB array, best of 5) ...")
+    bandwidth = read_bandwidth(bandwidth_bytes, threads=threads)
+    progress(f"  {bandwidth['gb_s']:.1f} GB/s (1 thread {bandwidth['gb_s_1_thread']:.1f}, "
+             f"{threads} threads {bandwidth['gb_s_all_threads']:.1f})")
+    results: dict[str, dict[str, Any]] = {}
+    tokenizer = None
+    for mode in modes:
+        progress(f"mode {mode} ...")
+        try:
+            if mode == "llama.cpp":
+                if not llama_cpp_available():
+                    results[mode] = {"skipped": "llama_cpp is not importable: `pip install llama-cpp-python==0.3.36` "
+                                                "(optional; compiles from source, ~9 min on 2 cores)"}
+                    progress("  skipped (llama_cpp not installed)")
+                    continue
+                if tokenizer is None:
+                    from transformers import AutoTokenizer
+
+                    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+                row = llama_cpp_mode(gguf, tokenizer, new_tokens, repeats, threads)
+                row["weights"] = "GGUF Q4_1 (token_embd/output Q8_0)"
+            else:
+                started = time.perf_counter()
+                llm = load_hf_mode(mode, model_dir, threads)
+                load_s = time.perf_counter() - started
+                tokenizer = llm.tokenizer
+                row = {"load_s": load_s, "bytes_per_token": weight_bytes_per_token(llm.model),
+                       "rss_mb_after_load": current_rss_mb()}
+                row.update(hf_decode_speed(llm, new_tokens, repeats))
+                row.update(hf_quality(llm))
+                del llm
+                gc.collect()
+        except Exception as exc:  # noqa: BLE001 - one broken mode must not end the benchmark
+            log.exception("mode %s failed", mode)
+            results[mode] = {"error": f"{type(exc).__name__}: {exc}"}
+            progress(f"  failed: {exc}")
+            continue
+        row["bound_tok_s"] = bandwidth["gb_s"] * 1e9 / row["bytes_per_token"]
+        row["fraction_of_bound"] = row["decode_tok_s"] / row["bound_tok_s"]
+        results[mode] = row
+        progress(f"  {row['decode_tok_s']:.1f} tok/s (bound {row['bound_tok_s']:.0f}), NLL {row['nll']:.3f}")
+    reference = results.get("fp32", {})
+    for mode, row in results.items():
+        if "greedy_ids" in row and "greedy_ids" in reference:
+            row["greedy_match_fp32"] = _common_prefix(row["greedy_ids"], reference["greedy_ids"])
+        if "nll" in row and "nll" in reference:
+            row["nll_delta_vs_fp32"] = row["nll"] - reference["nll"]
+    return {"bandwidth": bandwidth, "threads": threads, "model_dir": model_dir, "gguf": str(gguf),
+            "new_tokens": new_tokens, "repeats": repeats, "modes": results}
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def decode_markdown(data: dict[str, Any]) -> str:
+    bw = data["bandwidth"]
+    rows = []
+    for mode, row in data["modes"].items():
+        if "decode_tok_s" not in row:
+            rows.append([mode, row.get("skipped") or row.get("error"), "", "", "", "", "", "", ""])
+            continue
+        rows.append([mode, row["decode_tok_s"], row["prefill_tok_s"], row["bytes_per_token"] / 1e6,
+                     row["bound_tok_s"], f"{100 * row['fraction_of_bound']:.0f}%", row["nll"],
+                     f"{row.get('greedy_match_fp32', '–')}/{len(row.get('greedy_ids', []))}",
+                     row.get("load_s", math.nan)])
+    table = markdown_table(["mode", "decode tok/s", "prefill tok/s", "MB read/token", "bound tok/s",
+                            "of bound", "NLL (ref.)", "greedy = fp32", "load s"], rows)
+    answers = "\n".join(f"- **{mode}**: {row['answer'][:240]!r}" for mode, row in data["modes"].items()
+                        if "answer" in row)
+    return (f"Read bandwidth (numpy sum over {bw['bytes'] / 1e9:.1f} GB, best of 5): {bw['gb_s']:.1f} GB/s "
+            f"(1 thread {bw['gb_s_1_thread']:.1f}, {int(bw['threads'])} threads {bw['gb_s_all_threads']:.1f}); "
+            f"bound = bandwidth / weight bytes read per token. Decode: greedy, {data['new_tokens']} new tokens, "
+            f"best of {data['repeats']}, {data['threads']} threads. NLL: mean negative log-likelihood of a "
+            f"fixed reference answer (lower is better); greedy = fp32: leading greedy tokens identical "
+            f"to fp32's.\n\n{table}\n\nGreedy answers to {QUALITY_PROMPT!r} (48 tokens max):\n\n{answers}\n")

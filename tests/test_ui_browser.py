@@ -1,0 +1,199 @@
+"""End to end in a real headless Chromium (Debian `chromium`), driven by Playwright's Python API.
+
+The test starts the app itself (tiny catalog, fresh store, the real default LLM with small token
+budgets), then, as a person would: opens it, starts as a new user, tells it something to remember
+(with HTML in it), sends a request with the keyboard (Enter, twice in a row), sees the reasoning
+trace (with the remembered entry, its level and id) and the item cards, gives 👎 to an item, sees
+that in the memory panel, reloads the page and finds the same user and memory, then checks the
+dark theme. Along the way: no script in a message or memory entry ever runs (no dialog opens) and
+it shows as literal text, every control has a label, and text contrast is readable in light and
+dark. Screenshots of the main states go to test-output/screenshots/ (gitignored).
+
+Skipped only when /usr/bin/chromium is absent (`.ci/run` installs it).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from test_ui_api import AppProcess, app_args
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
+MEMORY_NOTE = "I love heist films <img src=x onerror=alert('memory')> **not bold**"
+REQUEST = "A tense crime thriller, please <script>alert('chat')</script> <img src=x onerror=alert(1)> **bold**"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
+                                                              "(apt-get install chromium; .ci/run does this)")
+
+# WCAG contrast of an element's text against the first opaque background behind it.
+CONTRAST_JS = """(selectors) => {
+  const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(',').map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const background = (el) => { for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.9) return c; }
+    return parse(getComputedStyle(document.body).backgroundColor) || {r: 255, g: 255, b: 255, a: 1}; };
+  const out = {};
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    if (!el) { out[sel] = null; continue; }
+    const fg = parse(getComputedStyle(el).color), bg = background(el);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    out[sel] = (hi + 0.05) / (lo + 0.05);
+  }
+  return out;
+}"""
+
+# Visible form controls without an accessible name, and buttons without text or a label.
+UNLABELLED_JS = """() => {
+  const visible = (e) => e.offsetParent !== null;
+  const bad = [];
+  for (const e of document.querySelectorAll('input, textarea, select')) {
+    if (!visible(e) || e.type === 'hidden' || e.type === 'file') continue;
+    const named = (e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+    if (!named) bad.push(e.outerHTML.slice(0, 120));
+  }
+  for (const b of document.querySelectorAll('button')) {
+    if (!visible(b)) continue;
+    // Gradio's own expand arrow inside a thought's title: the title (role=button) carries the name.
+    const owner = b.parentElement && b.parentElement.closest('[role=button]');
+    if (owner && owner.innerText.trim()) continue;
+    if (!(b.innerText.trim() || b.getAttribute('aria-label') || b.getAttribute('title'))) bad.push(b.outerHTML.slice(0, 120));
+  }
+  return bad;
+}"""
+
+TEXT_SELECTORS = ["#who p", "#memory-summary p", "#chatbot [data-testid='user'] p", "#chatbot [data-testid='bot'] p",
+                  ".mr-card .mr-reason", ".mr-card .mr-genres", ".mr-cites", "#memory-table td", "#send", "#new-user",
+                  ".mr-fb-row button", ".mr-header p"]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, tiny_dataset_dir):
+    process = AppProcess(app_args(tmp_path_factory.mktemp("ui-browser") / "store", tiny_dataset_dir))
+    yield process
+    process.stop()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def current_user(page) -> str:
+    return page.locator("#who code").first.inner_text(timeout=60_000).strip()
+
+
+def check_contrast(page, theme: str) -> None:
+    ratios = page.evaluate(CONTRAST_JS, TEXT_SELECTORS)
+    measured = {k: v for k, v in ratios.items() if v is not None}
+    assert len(measured) >= 5, ratios
+    low = {k: round(v, 2) for k, v in measured.items() if v < 4.5}
+    assert not low, f"text contrast below WCAG AA 4.5:1 in the {theme} theme: {low}"
+
+
+def test_new_user_chat_feedback_memory_and_reload(app):
+    from playwright.sync_api import expect, sync_playwright
+
+    started = time.time()
+    dialogs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.set_default_timeout(60_000)
+
+            page.goto(app.url)
+            first_id = current_user(page)
+            shot(page, "01-opened")
+
+            # Start as a new user.
+            page.get_by_role("button", name="Start as a new user").click()
+            expect(page.locator("#who code").first).not_to_have_text(first_id)
+            user = current_user(page)
+            assert re.fullmatch(r"new-[0-9a-f]{12}", user), user
+
+            # Tell it something to remember: HTML in a memory entry stays text.
+            page.get_by_text("Edit, add or delete entries").click()
+            page.get_by_label("Tell it something to remember").fill(MEMORY_NOTE)
+            page.get_by_role("button", name="Remember this").click()
+            table = page.locator("#memory-table")
+            expect(table).to_contain_text(MEMORY_NOTE)
+
+            # Send a request with the keyboard; Enter twice in a row must not send it twice.
+            box = page.get_by_label("Your message")
+            box.click()
+            page.keyboard.type(REQUEST)
+            page.keyboard.press("Enter")
+            page.keyboard.press("Enter")
+            chat = page.locator("#chatbot")
+            expect(chat.get_by_text("Working").first).to_be_visible()
+            shot(page, "02-streaming")
+            cards = page.locator("#chatbot .mr-card")
+            expect(cards.first).to_be_visible(timeout=150_000)
+            expect(box).to_be_editable(timeout=60_000)  # the turn is over, input unlocked
+            assert page.locator("#chatbot [data-testid='user']").count() == 1
+            assert cards.count() >= 1
+            for part in ("<script>alert('chat')</script>", "<img src=x onerror=alert(1)>", "**bold**"):
+                expect(chat).to_contain_text(part)  # shown literally, not rendered
+            assert chat.locator("script, img[src='x']").count() == 0
+
+            # The trace: the memory search thought holds the remembered entry with level and id.
+            search = chat.get_by_role("button", name=re.compile("Memory search"))
+            expect(search.first).to_be_visible()
+            search.first.click()  # open the search thought, then the retrieval nested in it
+            chat.get_by_role("button", name=re.compile("Memory for")).first.click()
+            expect(chat).to_contain_text("chat-learned")
+            expect(chat).to_contain_text(f"c:tiny-movies:{user}:")
+            expect(chat).to_contain_text("onerror=alert('memory')")
+            shot(page, "03-answer-and-trace")
+            card_title = cards.first.locator(".mr-card-title strong").inner_text()
+
+            # 👎 on the first recommended item; it shows up in the memory panel.
+            row = page.locator(".mr-fb-row").first
+            title = row.locator("strong").first.inner_text()
+            assert title == card_title
+            row.get_by_role("button", name="👎 Not for me").click()
+            expect(table).to_contain_text(f"Rejected {title}")
+            expect(page.locator(".mr-fb-row").first).to_contain_text("not for you")
+            check_contrast(page, "light")
+            assert page.evaluate(UNLABELLED_JS) == []
+            shot(page, "04-feedback-in-memory")
+
+            # The settings drawer: per-tab model info, top-k, rounds, trace switch.
+            page.get_by_role("button", name="Toggle Sidebar").click()
+            for label in ("Memory top-k", "Max reasoning rounds", "Show the reasoning trace"):
+                expect(page.get_by_label(label).first).to_be_visible()
+            expect(page.locator("#settings")).to_contain_text("needs a restart")
+            shot(page, "05-settings")
+            page.get_by_role("button", name="Toggle Sidebar").click()
+
+            # Reload: same user, same memory.
+            page.reload()
+            expect(page.locator("#who code").first).to_have_text(user)
+            expect(table).to_contain_text(f"Rejected {title}")
+            expect(table).to_contain_text(MEMORY_NOTE)
+            expect(chat).to_contain_text("Welcome back")
+            shot(page, "06-reloaded")
+
+            # Dark theme: same user, readable.
+            page.goto(app.url + "?__theme=dark")
+            expect(page.locator("#who code").first).to_have_text(user)
+            expect(table).to_contain_text(f"Rejected {title}")
+            assert page.evaluate("document.body.classList.contains('dark')")
+            check_contrast(page, "dark")
+            shot(page, "07-dark")
+        finally:
+            browser.close()
+    assert dialogs == [], f"a script ran: {dialogs}"
+    assert time.time() - started < 240
