@@ -242,6 +242,15 @@ def test_runner_writes_outputs_and_resume_skips_finished_runs(benchmark, embedde
     assert len([r for r in after if "system" in r]) == len(runs)
     assert again["systems"]["mrrec"]["slices"] == results["systems"]["mrrec"]["slices"]
 
+    assert list((out / "cache").glob("memory-vectors-*/texts.json")), "memory vectors are cached for reruns"
+
+    # Report only: nothing runs; a requested system without runs is listed without numbers.
+    report = run_evaluation(benchmark, EvalConfig(out_dir=out, systems=names + ["bm25"], llm_limit=2, depth=DEPTH,
+                                                  bootstrap=200, resume=True, run=False),
+                            settings, embedder=embedder, llm_factory=lambda adapter: ExplodingLLM(), progress=False)
+    assert report["systems"]["bm25"]["n_cases"] == 0
+    assert report["systems"]["popularity"]["slices"] == results["systems"]["popularity"]["slices"]
+
     # A larger LLM subset on resume runs only the new cases.
     llm = ScriptedLLM()
     run_evaluation(benchmark, EvalConfig(out_dir=out, systems=["mrrec"], llm_limit=3, depth=DEPTH,

@@ -180,3 +180,16 @@ def test_one_grpo_step_through_trl_with_our_rollout(env, cases, tokenizer, tiny_
     assert logged["rewards/r_format/mean"] == pytest.approx(1.0)
     assert logged["rewards/r_mem/mean"] == pytest.approx(1.0)
     assert logged["rewards/r_rec/mean"] > 0
+
+
+def test_sampled_steps_are_cut_at_stop_strings(env, cases, tokenizer, tiny_model_factory) -> None:
+    rollout = MemoryToolRollout(env, cases, tokenizer, step_tokens=12)
+    started = [rollout._start(case_prompt(env, c)) for c in cases[:2]]
+    model = tiny_model_factory().eval()
+    steps = rollout._generate(model, started)  # a random model: junk, but never past the budget
+    assert len(steps) == 2 and all(0 < len(s) <= 12 for s in steps)
+    stop = tokenizer.encode("<search>x</search> trailing words", add_special_tokens=False)
+    cut = tokenizer.decode(rollout._cut(stop))
+    assert cut.endswith("</search>")
+    ended = tokenizer.encode("<answer>{}</answer>", add_special_tokens=False) + [tokenizer.eos_token_id] * 3
+    assert rollout._cut(ended)[-1] != tokenizer.eos_token_id  # stop string first, padding after it ignored

@@ -36,7 +36,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium i
 CONTRAST_JS = """(selectors) => {
   const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
     const p = m[1].split(',').map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
-  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = (c) => { const f = (v) => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
     return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
   const background = (el) => { for (let e = el; e; e = e.parentElement) {
       const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.9) return c; }
@@ -66,7 +67,8 @@ UNLABELLED_JS = """() => {
     // Gradio's own expand arrow inside a thought's title: the title (role=button) carries the name.
     const owner = b.parentElement && b.parentElement.closest('[role=button]');
     if (owner && owner.innerText.trim()) continue;
-    if (!(b.innerText.trim() || b.getAttribute('aria-label') || b.getAttribute('title'))) bad.push(b.outerHTML.slice(0, 120));
+    if (!(b.innerText.trim() || b.getAttribute('aria-label') || b.getAttribute('title')))
+      bad.push(b.outerHTML.slice(0, 120));
   }
   return bad;
 }"""
@@ -104,6 +106,8 @@ def test_new_user_chat_feedback_memory_and_reload(app):
     from playwright.sync_api import expect, sync_playwright
 
     started = time.time()
+    for old in SHOTS.glob("*.png"):  # only this run's screenshots in the folder
+        old.unlink()
     dialogs: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -193,6 +197,17 @@ def test_new_user_chat_feedback_memory_and_reload(app):
             assert page.evaluate("document.body.classList.contains('dark')")
             check_contrast(page, "dark")
             shot(page, "07-dark")
+
+            # Switch to a dataset user: their memory is built from their ratings.
+            picker = page.get_by_label("Be a dataset user")
+            picker.click()
+            picker.fill("alice")
+            page.keyboard.press("Enter")
+            expect(page.locator("#who code").first).to_have_text("alice")
+            expect(page.locator("#who")).to_contain_text("dataset user")
+            expect(table).to_contain_text("u:tiny-movies:alice:0")  # profile (the table is virtualised)
+            expect(table).not_to_contain_text(MEMORY_NOTE)
+            shot(page, "08-dataset-user-dark")
         finally:
             browser.close()
     assert dialogs == [], f"a script ran: {dialogs}"

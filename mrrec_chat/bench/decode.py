@@ -75,11 +75,7 @@ def weight_bytes_per_token(model) -> int:
         nonlocal total
         if tensor is None:
             return
-        if tensor.is_quantized:
-            key = tensor.data_ptr()
-            if key in seen:
-                return
-            seen.add(key)
+        if tensor.is_quantized:  # unpacked on demand: a fresh tensor each time, never shared
             total += tensor.numel() * tensor.element_size()
             if tensor.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
                 total += tensor.q_per_channel_scales().numel() * 4

@@ -8,11 +8,16 @@
     python -m mrrec_chat.eval ... --systems mrrec,mrrec-no-global --resume \\
         --llm-model Qwen/Qwen2.5-1.5B-Instruct
 
+    # re-aggregate what runs.jsonl holds (e.g. after merging runs from another machine)
+    python -m mrrec_chat.eval ... --report-only
+
 Outputs in --out: runs.jsonl (one line per system and case; what --resume reads), results.json,
-results.md, metrics_all.png, metrics_same_<N>_cases.png, cost_quality.png, and memory/ (the eval's
-own Chroma store: the app's memory is never touched). Every Settings flag (--llm-model,
---llm-backend, --llm-base-url, --memory-top-k, --max-rounds, ...) applies to the LLM systems.
---llm-adapter DIR selects the adapter of `mrrec-tuned`; the other MR.Rec systems run the base model.
+results.md, metrics_all.png, metrics_same_<N>_cases.png, cost_quality.png, memory/ (the eval's
+own Chroma store: the app's memory is never touched) and cache/ (memory-text vectors). Only
+results.json, results.md and the PNGs are meant for the repository: runs.jsonl quotes requests.
+Every Settings flag (--llm-model, --llm-backend, --llm-base-url, --memory-top-k, --max-rounds,
+...) applies to the LLM systems; on a shared CPU pass --llm-threads 1. --llm-adapter DIR selects
+the adapter of `mrrec-tuned`; the other MR.Rec systems run the base model.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "memory; off for ReDial, whose memory is mentions and likes)")
     bench.add_argument("--exclude-request-mentions", action="store_true",
                        help="exclude catalog titles named in the request from every ranking")
+    bench.add_argument("--report-only", action="store_true",
+                       help="run nothing: aggregate the runs already in --out/runs.jsonl (implies --resume)")
     bench.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     Settings.add_arguments(parser.add_argument_group("settings (as for app.py)"))
@@ -75,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot load the benchmark: {exc}", file=sys.stderr)
         return 2
     config = EvalConfig(out_dir=out, systems=systems, limit=args.limit, llm_limit=args.llm_limit,
-                        seed=args.seed, resume=args.resume, depth=args.depth,
+                        seed=args.seed, resume=args.resume or args.report_only, depth=args.depth,
+                        run=not args.report_only,
                         exclude_memory=args.exclude_memory_items,
                         exclude_request_mentions=args.exclude_request_mentions, bootstrap=args.bootstrap)
     results = run_evaluation(benchmark, config, settings, progress=not args.quiet)

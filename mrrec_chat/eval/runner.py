@@ -80,6 +80,7 @@ class EvalConfig:
     exclude_request_mentions: bool = False
     ks: tuple[int, ...] = (10, 50, 100)
     bootstrap: int = 1000
+    run: bool = True  # False: only aggregate what runs.jsonl holds (--report-only)
 
 
 def select_cases(cases: list[BenchmarkCase], seed: int, limit: int | None,
@@ -195,14 +196,14 @@ def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings,
     try:
         ctx = EvalContext(assistant, depth=config.depth, exclude_memory=config.exclude_memory,
                           exclude_request_mentions=config.exclude_request_mentions,
-                          max_behavior_records=settings.max_behavior_records)
+                          max_behavior_records=settings.max_behavior_records, vector_cache=out / "cache")
         names, skipped, llms = _prepare_llms(config.systems, settings, llm_factory or default_llm_factory(settings))
         systems = build_systems(names, ctx, assistant.options(n_items=config.depth), **llms)
         signatures = {s.name: s.signature(ctx) for s in systems}
         phases = [("systems without LLM", [s for s in systems if not s.uses_llm], evaluated),
                   ("LLM systems", [s for s in systems if s.uses_llm], llm_subset)]
         errors: dict[str, list[str]] = defaultdict(list)
-        for title, phase_systems, phase_cases in phases:
+        for title, phase_systems, phase_cases in phases if config.run else []:
             todo = [(case, [s for s in phase_systems if not runlog.done(s, signatures[s.name], case.case_id)])
                     for case in phase_cases]
             total = sum(len(t) for _, t in todo)

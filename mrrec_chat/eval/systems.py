@@ -35,9 +35,12 @@ removes titles named in the request (off by default; the effect is reported in a
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +52,8 @@ from mrrec_chat.data.schema import Dataset
 from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.memory.builders import behavior_records, build_user_memory, count_tokens_rough, user_profile
 from mrrec_chat.memory.schema import LOCAL_LEVELS, MemoryEntry, id_segment, make_memory_id
+
+log = logging.getLogger(__name__)
 
 NAIVE_MEMORY_INTERACTIONS = 10  # the paper's "last 10 interactions"
 
@@ -90,7 +95,8 @@ class EvalContext:
     """
 
     def __init__(self, assistant, *, depth: int = 100, exclude_memory: bool = False,
-                 exclude_request_mentions: bool = False, max_behavior_records: int = 200):
+                 exclude_request_mentions: bool = False, max_behavior_records: int = 200,
+                 vector_cache: Path | None = None):
         self.assistant = assistant
         self.dataset: Dataset = assistant.dataset
         self.store = assistant.store
@@ -101,6 +107,10 @@ class EvalContext:
         self.exclude_request_mentions = exclude_request_mentions
         self.max_behavior_records = max_behavior_records
         self._vectors: dict[str, np.ndarray] = {}
+        # Memory-text vectors persist between runs (embedding them is most of a no-LLM pass).
+        self.vector_cache = Path(vector_cache) / f"memory-vectors-{self.embedder.fingerprint}" \
+            if vector_cache else None
+        self._load_vectors()
 
     @staticmethod
     def user_id(case: BenchmarkCase) -> str:
@@ -137,8 +147,31 @@ class EvalContext:
         """Embed every memory text of `cases` in one pass (the encoder batches by length, and
         most texts repeat across a seeker's cases); returns the number of distinct texts."""
         texts = list(dict.fromkeys(e.text for case in cases for e in self.case_entries(case)))
+        known = len(self._vectors)
         self._embed(texts, show_progress=True)
+        if len(self._vectors) > known:
+            self._save_vectors()
         return len(texts)
+
+    def _load_vectors(self) -> None:
+        if self.vector_cache is None or not (self.vector_cache / "texts.json").exists():
+            return
+        try:
+            texts = json.loads((self.vector_cache / "texts.json").read_text(encoding="utf-8"))
+            matrix = np.load(self.vector_cache / "vectors.npy")
+        except (OSError, ValueError) as exc:  # a damaged cache only costs re-embedding
+            log.warning("Ignoring the memory-vector cache at %s (%s).", self.vector_cache, exc)
+            return
+        if len(texts) == len(matrix):
+            self._vectors.update(zip(texts, matrix))
+
+    def _save_vectors(self) -> None:
+        if self.vector_cache is None:
+            return
+        self.vector_cache.mkdir(parents=True, exist_ok=True)
+        texts = list(self._vectors)
+        np.save(self.vector_cache / "vectors.npy", np.stack([self._vectors[t] for t in texts]))
+        (self.vector_cache / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
 
     def load_case_memory(self, case: BenchmarkCase) -> int:
         """(Re)write the case's memory to the store; returns the number of entries."""

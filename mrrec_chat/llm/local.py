@@ -8,9 +8,14 @@ CPU kernels (see `quantize_weight_only` and README "Performance" for the measure
 A LoRA adapter (the GRPO-tuned policy) is applied when present, merged before quantization.
 
 KV-cache reuse: the agent continues one assistant turn after each `<memory>` observation, so
-each call's prompt starts with the previous call's prompt and (most of) its output. The key/value
-cache of the previous call is kept and cropped to the longest common token prefix with the new
-prompt; only the new suffix is prefilled. Greedy outputs are unchanged (tests/test_kv_reuse.py).
+each call's prompt starts with the previous call's prompt. The key/value cache of the previous
+prompt is kept and cropped to the longest common token prefix with the new prompt; only the new
+suffix is prefilled (and the next turn reuses the shared system prompt). Outputs are exactly those
+of re-encoding: on CPU the model runs eager attention, with which prefilling a prompt in two
+chunks (each >= 2 tokens) gives bit-identical logits to one pass, whereas SDPA's masked path
+differs by up to ~1 logit in bf16 and flips greedy tokens; and only prompt positions are kept,
+because keys/values computed one token at a time while decoding differ in the last bits from a
+prefill's. tests/test_kv_reuse.py checks identical greedy tokens with and without reuse.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 CPU_WEIGHT_ONLY = ("int4wo", "int8wo")
 MAX_CACHED_TOKENS = 4096  # a longer kept cache is dropped (memory); the agent's turns are ~1k tokens
 MIN_REUSED_TOKENS = 32  # a shorter common prefix (e.g. only the chat template's opening) is recomputed
+MIN_PREFILL_TOKENS = 2  # a one-token forward takes the matrix-vector path, which rounds differently
 
 EMBEDDED_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct"}
 
@@ -108,6 +114,10 @@ class LocalLLM(LLMBackend):
         else:
             raise LLMError(f"Unknown llm_quantization {quantization!r}: use auto, nf4, int8, int4wo, int8wo, "
                            f"bf16, fp16 or fp32.")
+        if device == "cpu":
+            # Eager attention: chunked prefill (KV reuse) is then bit-identical to one pass; no slower
+            # than SDPA for this model on CPU (README "Performance").
+            kwargs["attn_implementation"] = "eager"
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
             model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
@@ -162,17 +172,16 @@ class LocalLLM(LLMBackend):
     def _reusable_cache(self, input_ids):
         """The kept cache cropped to the longest common prefix with `input_ids`, or None.
 
-        At least the last prompt token is always recomputed (generation needs its logits). A
-        common prefix shorter than MIN_REUSED_TOKENS is not worth it and is recomputed. Caches
-        with sliding-window or other non-croppable layers are never reused.
+        At least the last MIN_PREFILL_TOKENS prompt tokens are recomputed (generation needs the
+        last one's logits; one-token forwards round differently). A common prefix shorter than
+        MIN_REUSED_TOKENS is not worth it and is recomputed. Caches with sliding-window or other
+        non-croppable layers are never reused.
         """
-        import torch
-
         kept, kept_ids = getattr(self, "_kv", None), getattr(self, "_kv_ids", None)
         self._kv = self._kv_ids = None  # in use (or dropped); restored after a successful call
         if not getattr(self, "kv_reuse", False) or kept is None or kept_ids is None:
             return None, 0
-        n = min(int(kept_ids.shape[0]), int(input_ids.shape[0]) - 1)
+        n = min(int(kept_ids.shape[0]), int(input_ids.shape[0]) - MIN_PREFILL_TOKENS)
         if n <= 0:
             return None, 0
         differs = (kept_ids[:n] != input_ids[:n]).nonzero()
@@ -185,6 +194,18 @@ class LocalLLM(LLMBackend):
         if kept.get_seq_length() != common:  # defensive: never hand generate a misaligned cache
             return None, 0
         return kept, common
+
+    def _keep_prompt_cache(self, cache, prompt_ids) -> None:
+        """Keep `cache` cropped to the prompt (prefilled) positions, for the next call."""
+        if cache is None or not _croppable(cache):
+            return
+        n_prompt = int(prompt_ids.shape[0])
+        length = cache.get_seq_length()
+        if n_prompt > MAX_CACHED_TOKENS or length < n_prompt:
+            return
+        if length > n_prompt:
+            cache.crop(-(length - n_prompt))  # drop the decoded positions
+        self._kv, self._kv_ids = cache, prompt_ids.clone()
 
     def continue_chat(self, messages, assistant_prefix="", *, max_new_tokens=96, stop=None, temperature=0.0):
         import torch
@@ -210,10 +231,7 @@ class LocalLLM(LLMBackend):
                                          return_dict_in_generate=True)
             seconds = time.perf_counter() - started
             if getattr(self, "kv_reuse", False):
-                kept = getattr(output, "cache", None)
-                length = kept.get_seq_length() if kept is not None and hasattr(kept, "get_seq_length") else 0
-                if 0 < length <= MAX_CACHED_TOKENS and length <= output.sequences.shape[1]:
-                    self._kv, self._kv_ids = kept, output.sequences[0, :length].clone()
+                self._keep_prompt_cache(getattr(output, "cache", None), encoded["input_ids"][0])
         new_tokens = output.sequences[0][n_prompt:]
         text = self.tokenizer.decode(new_tokens, skip_special_tokens=True)
         text, stopped = cut_at_stop(text, stop)

@@ -135,15 +135,15 @@ def ideal_profile(target: Item, request: str, cited: list[RetrievedMemory], env:
     """A short description of `target` (era, genres, tags) plus a liked title shown in memory."""
     genres = [genre_word(g) for g in target.categories if g != "IMAX"][:3] or ["drama"]
     decade = decade_of(target.year)
-    head = f"A {decade} " if decade else "A "
-    head += (" ".join(genres[:-1]) + " and " + genres[-1] if len(genres) > 1 else genres[0]) + " movie"
+    head = (" ".join(genres[:-1]) + " and " + genres[-1] if len(genres) > 1 else genres[0]) + " movie"
+    head = f"A {decade} {head}" if decade else f"{'An' if head[0] in 'aeiou' else 'A'} {head}"
     parts = [head]
     tags = [t for t in target.tags[:6] if t.isascii() and 3 <= len(t) <= 24][:n_tags]
     if tags:
         parts.append("with " + ", ".join(tags))
     asked = [genre_word(g) for g in request_genres(request, set(env.dataset.categories)) if genre_word(g) not in genres]
     if asked:
-        parts.append(f"that still fits a {asked[0]} mood")
+        parts.append(f"that still fits {'an' if asked[0][0] in 'aeiou' else 'a'} {asked[0]} mood")
     liked_titles = []
     for memory in cited:
         item_id = memory.entry.extra.get("item_id")

@@ -48,6 +48,7 @@ class ModelLLM(LocalLLM):
         self.device = str(model.device)
         self.quantization, self.adapter = "as-loaded", None
         self._lock = threading.Lock()
+        self.kv_reuse = False  # the weights change between validations: never reuse a kept KV cache
 
 
 @dataclass

@@ -437,9 +437,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return json.dumps({"error": str(exc)})
 
     # --- layout ---------------------------------------------------------------------------------
+    adapter = settings.llm_adapter
     model_note = (f"**Model:** `{render.escape_code(settings.llm_backend)}` · "
                   f"`{render.escape_code(settings.llm_model)}`"
-                  + (f" · adapter `{render.escape_code(settings.llm_adapter)}`" if settings.llm_adapter not in ("", "none") else "")
+                  + (f" · adapter `{render.escape_code(adapter)}`" if adapter not in ("", "none") else "")
                   + "\n\nChanging the model needs a restart: `python app.py --llm-model …` "
                     "(or `MRREC_LLM_MODEL`); see the README.")
     mem = {"chat": plan["chat"], "memory": plan["memory"]}
@@ -524,7 +525,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 mem_table = gr.Dataframe(headers=["level", "memory id", "text"], datatype="str",
                                          label="Entries (click a row to edit or delete it)", interactive=False,
                                          wrap=True, max_height=420, elem_id="memory-table",
-                                         column_widths=["15%", "35%", "50%"])
+                                         column_widths=["22%", "30%", "48%"])
                 with gr.Accordion("Edit, add or delete entries", open=False, elem_id="memory-editor") as editor:
                     mem_id = gr.Textbox(label="Selected memory id", interactive=False, elem_id="memory-id")
                     mem_text = gr.Textbox(label="Entry text", lines=2, max_lines=6, elem_id="memory-text")
