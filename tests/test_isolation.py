@@ -296,8 +296,12 @@ def test_stored_injection_with_the_real_model(world, small_llm):
 
 
 # --- through the running app ------------------------------------------------------------------
-APP_CRAFTED = [u for u in CRAFTED_IDS if isinstance(u, str) and len(u) < 200] + [
-    "x" * 10_000, None, 5, {"$ne": ""}, ["alice"], "hf-alice", "hf-bob"]
+# Through the app, a representative subset (the in-process tests above try every crafted id).
+APP_CRAFTED = ["", " ", "*", "%", "$ne", '{"$ne": ""}', '{"user_id": {"$ne": ""}}', "alice*",
+               "alice' OR '1'='1", "alice\x00", "alice\n", "alice bob", "alice:1", "b:tiny-movies:alice:1",
+               "a" * 129, "x" * 10_000, "\u0430lice", "\uff41\uff4c\uff49\uff43\uff45", "alice\u200b",
+               "../alice", "../../etc/passwd", "alice/../bob", "__global__", None, 5, {"$ne": ""}, ["alice"],
+               "hf-alice", "hf-bob"]
 
 
 @pytest.fixture(scope="module", params=["embedded", "server"])
