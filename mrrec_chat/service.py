@@ -72,33 +72,43 @@ class Assistant:
             from mrrec_chat.retrieval import CatalogIndex
 
             s = self.settings
-            t = time.perf_counter()
-            if self._dataset is None:
-                self._dataset = load_dataset(s.dataset, s.cache_dir)
-            self.startup_seconds["dataset"] = time.perf_counter() - t
-            t = time.perf_counter()
-            if self._embedder is None:
-                self._embedder = Embedder(s.embedding_model)
-            self.startup_seconds["embedder"] = time.perf_counter() - t
+            # The store first: a busy (locked), corrupt or foreign store is refused within a second,
+            # not after the dataset and the models have loaded; if anything later fails, the store's
+            # lock is released again (a retry in the same process must not find it "in use").
             t = time.perf_counter()
             client, lock = make_client(s.memory_dir, s.chroma_host, s.chroma_port)
-            self.client = client
-            self.store = MemoryStore(client, self.dataset.name, self._embedder, lock)
-            self.history = MemoryHistory(f"{s.memory_dir}/history.sqlite3")
-            if self.store.count_global() == 0:
-                self.store.add(global_memory(self.dataset))
-            self.catalog = CatalogIndex(self.dataset, self._embedder, client)
-            self.titles = TitleIndex(self.dataset)
-            self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
-            self.refresher = SummaryRefresher(self.dataset, self.store, self.history)
-            self.startup_seconds["memory_and_catalog"] = time.perf_counter() - t
-            t = time.perf_counter()
-            if self._llm is None and self._load_llm and s.llm_backend != "none":
-                from mrrec_chat.llm import build_llm
+            self.startup_seconds["store"] = time.perf_counter() - t
+            try:
+                t = time.perf_counter()
+                if self._dataset is None:
+                    self._dataset = load_dataset(s.dataset, s.cache_dir)
+                self.startup_seconds["dataset"] = time.perf_counter() - t
+                t = time.perf_counter()
+                if self._embedder is None:
+                    self._embedder = Embedder(s.embedding_model)
+                self.startup_seconds["embedder"] = time.perf_counter() - t
+                t = time.perf_counter()
+                self.client = client
+                self.store = MemoryStore(client, self.dataset.name, self._embedder, lock)
+                self.history = MemoryHistory(f"{s.memory_dir}/history.sqlite3")
+                if self.store.count_global() == 0:
+                    self.store.add(global_memory(self.dataset))
+                self.catalog = CatalogIndex(self.dataset, self._embedder, client)
+                self.titles = TitleIndex(self.dataset)
+                self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
+                self.refresher = SummaryRefresher(self.dataset, self.store, self.history)
+                self.startup_seconds["memory_and_catalog"] = time.perf_counter() - t
+                t = time.perf_counter()
+                if self._llm is None and self._load_llm and s.llm_backend != "none":
+                    from mrrec_chat.llm import build_llm
 
-                self._llm = build_llm(s)
-                self._llm.warm_up()
-            self.startup_seconds["llm"] = time.perf_counter() - t
+                    self._llm = build_llm(s)
+                    self._llm.warm_up()
+                self.startup_seconds["llm"] = time.perf_counter() - t
+            except BaseException:
+                if lock is not None:
+                    lock.release()
+                raise
             self.agent = MRRecAgent(self._llm, self.store, self.catalog, count_tokens=self._count_tokens)
             self._started = True
             return self

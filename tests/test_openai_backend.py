@@ -71,13 +71,13 @@ def make_llm(serve, **kwargs) -> tuple[OpenAICompatLLM, Recorder]:
 def test_chat_stop_sequences_and_streaming_agree(serve):
     llm, recorder = make_llm(serve)
     llm.warm_up()
-    plain = llm.continue_chat(COUNT, max_new_tokens=24, stop=["5"])
+    plain = llm.continue_chat(COUNT, max_new_tokens=20, stop=["5"])
     assert plain.text.strip() and "5" not in plain.text
     assert plain.stop_reason == "stop" and plain.completion_tokens > 0 and plain.prompt_tokens > 0
     assert recorder.sent[-1]["stop"] == ["5"]
     # Streaming gives the same greedy text, cut at the same stop string.
     llm.stream = True
-    streamed = llm.continue_chat(COUNT, max_new_tokens=24, stop=["5"])
+    streamed = llm.continue_chat(COUNT, max_new_tokens=20, stop=["5"])
     assert streamed.text == plain.text and streamed.stop_reason == "stop"
     assert recorder.sent[-1]["stream"] is True
     pieces = list(llm.stream_chat([{"role": "user", "content": "Say hello."}], max_new_tokens=8))
@@ -90,7 +90,7 @@ def test_prefix_continuation_fallback_and_json_constraint_forwarded(serve):
     messages = [{"role": "system", "content": 'Answer with <answer>{"ideal_item_profile": "...", '
                                                '"useful_memory_ids": []}</answer>.'},
                 {"role": "user", "content": "A crime film for tonight."}]
-    out = llm.continue_chat(messages, prefix, max_new_tokens=24, stop=["</answer>"])
+    out = llm.continue_chat(messages, prefix, max_new_tokens=16, stop=["</answer>"])
     # First request asked to continue in place; the server refused those fields (422); the
     # backend learned that and resent the prefix as a finished assistant turn.
     assert recorder.sent[0].get("continue_final_message") is True and recorder.statuses[0] == 422
@@ -133,7 +133,7 @@ def test_assistant_turn_through_the_server(serve, assistant_factory):
                                  llm_timeout_s=180)
     llm = build_llm(settings)
     assert isinstance(llm, OpenAICompatLLM)
-    assistant = assistant_factory(llm=llm, max_rounds=1, max_new_tokens=24, answer_max_new_tokens=40)
+    assistant = assistant_factory(llm=llm, max_rounds=1, max_new_tokens=16, answer_max_new_tokens=24)
     started = time.perf_counter()
     events = list(assistant.chat("alice", "A gripping crime film tonight, but I can't stand horror"))
     print(f"\nturn through transformers serve: {time.perf_counter() - started:.1f} s")

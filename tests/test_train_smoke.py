@@ -89,9 +89,13 @@ def tiny_model_factory(tokenizer):
     return make
 
 
-def test_hindsight_trajectories_use_real_memory_and_mask_it(env, cases, tokenizer) -> None:
-    for case in cases:
-        trajectory = build_trajectory(env, case, random.Random(0), title_rate=0.0)
+@pytest.fixture(scope="module")
+def trajectories(env, cases):
+    return [build_trajectory(env, case, random.Random(0), title_rate=0.0) for case in cases]
+
+
+def test_hindsight_trajectories_use_real_memory_and_mask_it(env, cases, trajectories, tokenizer) -> None:
+    for case, trajectory in zip(cases, trajectories):
         (step, first_by_model), (observation, observation_by_model), (answer, last_by_model) = trajectory.segments
         assert (first_by_model, observation_by_model, last_by_model) == (True, False, True)
         assert step.startswith("<think>") and step.endswith("</search>")
@@ -112,21 +116,21 @@ def test_hindsight_trajectories_use_real_memory_and_mask_it(env, cases, tokenize
         assert "<memory>" not in trained and case.request not in trained  # observation and prompt masked
 
 
-def test_sft_trains_only_on_model_tokens(env, cases, tokenizer, tiny_model_factory, tmp_path) -> None:
+def test_sft_trains_only_on_model_tokens(trajectories, tokenizer, tiny_model_factory, tmp_path) -> None:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     from mrrec_chat.train.common import lora_config
 
-    rows = [tokenize(tokenizer, build_trajectory(env, c, random.Random(1))) for c in cases]
+    rows = [tokenize(tokenizer, t) for t in trajectories]
     config = SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=3, per_device_train_batch_size=2,
                        learning_rate=1e-3, logging_steps=1, report_to="none", use_cpu=True, save_strategy="no",
                        activation_checkpointing=False, max_length=2048)
     trainer = SFTTrainer(model=tiny_model_factory(), args=config, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=lora_config(4, 8))
     example = trainer.train_dataset[0]
-    assert [label != -100 for label in example["labels"]] == [bool(m) for m in rows[0]["assistant_masks"]] \
-        or sum(label != -100 for label in example["labels"]) == sum(rows[0]["assistant_masks"]) - 1  # shifted
+    assert example["input_ids"] == rows[0]["input_ids"]
+    assert example["labels"] == [t if m else -100 for t, m in zip(rows[0]["input_ids"], rows[0]["assistant_masks"])]
     result = trainer.train()
     assert math.isfinite(result.training_loss)
     trainer.model.save_pretrained(str(tmp_path / "adapter"))

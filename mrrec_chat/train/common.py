@@ -171,6 +171,20 @@ class LoopValidation(TrainerCallback):
             self.run(model, state.global_step)
 
 
+def refresh_validation_rows(curves: CurveLog, report_dir: Path, stage: str) -> None:
+    """Rewrite the stage's validation rows from its saved reports under the current definitions
+    (validate.read_report), so curves made by an older definition stay comparable."""
+    from mrrec_chat.train.validate import read_report
+
+    rows = [r for r in curves.rows if not (r.get("kind") == "validation" and r.get("stage") == stage)]
+    for path in sorted(report_dir.glob("validation_step*.json")):
+        step = int(path.stem.removeprefix("validation_step"))
+        rows.append({"kind": "validation", "stage": stage, "step": step, **read_report(path).summary()})
+    curves.rows = []
+    for row in rows:
+        curves.add(**row)
+
+
 class LogToCurves(TrainerCallback):
     """Copies the trainer's log lines (loss, reward, lr, ...) into the curves CSV."""
 

@@ -1,6 +1,6 @@
 """GRPO on the MR.Rec reward (paper §3.3) with TRL's GRPOTrainer and memory-tool rollouts.
 
-    python -m mrrec_chat.train grpo --preset cpu            # from runs/sft/final, 30 steps, ~40 min
+    python -m mrrec_chat.train grpo --preset cpu            # from runs/sft/final, 12 steps
     python -m mrrec_chat.train grpo --preset cpu --resume
     python -m mrrec_chat.train grpo --preset gpu            # Qwen2.5-3B-Instruct QLoRA, paper settings (untested)
 
@@ -10,7 +10,7 @@ TRL's group-normalised (r - mean) / std, the loss the PPO-clipped "grpo" loss, a
 Rollouts come from `rollout.MemoryToolRollout` (TRL's `rollout_func`), whose `env_mask` removes
 the `<memory>` observation tokens from the loss.
 
-CPU preset: group 4, one prompt per step, 30 steps, LoRA lr 2e-5, temperature 1.0, starting from
+CPU preset: group 4, one prompt per step, 12 steps, LoRA lr 5e-5, temperature 1.0, starting from
 the SFT adapter. GPU preset (untested here; no GPU was available): Qwen/Qwen2.5-3B-Instruct in
 4-bit NF4 (QLoRA), group 5, 52 prompts x 5 = 260 rollouts per step, 75 steps, up to 3 rounds.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from mrrec_chat.config import REPO_ROOT
 from mrrec_chat.train.common import (CurveLog, LogToCurves, LoopValidation, cpu_description, last_checkpoint,
                                      load_cases, load_policy, lora_config, open_environment, plot_curves,
-                                     write_json)
+                                     refresh_validation_rows, write_json)
 from mrrec_chat.train.config import GRPOJob
 from mrrec_chat.train.rewards import (FORMAT_WEIGHT, MEMORY_WEIGHT, RECOMMENDATION_WEIGHT, format_reward,
                                       memory_reward, recommendation_reward)
@@ -105,6 +105,7 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
     train_seconds = time.time() - t0
     final = out / "final"
     trainer.model.save_pretrained(str(final))
+    refresh_validation_rows(curves, out / "validation", "grpo")
     plot_curves(RESULTS / "grpo_curves.csv", RESULTS / "grpo_curves.png",
                 ["reward", "rewards/r_format/mean", "rewards/r_mem/mean", "rewards/r_rec/mean"],
                 "GRPO (reward 0.1 format + 5 rec + 0.1 memory)")

@@ -1,6 +1,6 @@
 """Cold-start SFT of the policy on hindsight trajectories (LoRA), with TRL's SFTTrainer.
 
-    python -m mrrec_chat.train sft --preset cpu            # SmolLM2-135M, 2 CPU cores, ~40 min
+    python -m mrrec_chat.train sft --preset cpu            # SmolLM2-135M, 20 steps on 2 CPU cores
     python -m mrrec_chat.train sft --preset cpu --resume   # continue from runs/sft/checkpoints
     python -m mrrec_chat.train sft --preset gpu            # Qwen2.5-3B QLoRA (untested, no GPU here)
 
@@ -34,7 +34,7 @@ from mrrec_chat.config import REPO_ROOT
 from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.train.common import (CurveLog, LogToCurves, LoopValidation, cpu_description, last_checkpoint,
                                      load_cases, load_policy, lora_config, open_environment, plot_curves,
-                                     write_json)
+                                     refresh_validation_rows, write_json)
 from mrrec_chat.train.config import SFTJob
 from mrrec_chat.train.env import MemoryEnvironment
 from mrrec_chat.train.trajectories import Trajectory, build_trajectory, tokenize
@@ -141,6 +141,7 @@ def run(job: SFTJob, resume: bool = False) -> dict:
     train_seconds = time.time() - t0
     final = out / "final"
     trainer.model.save_pretrained(str(final))
+    refresh_validation_rows(curves, out / "validation", "sft")
     plot_curves(RESULTS / "sft_curves.csv", RESULTS / "sft_curves.png", ["loss"], "Cold-start SFT (hindsight trajectories)")
     summary = {
         "stage": "sft", "model": job.model, "adapter": str(final), "steps": trainer.state.global_step,

@@ -9,7 +9,9 @@ the model under test, over the case's memory in the training store. Per case we 
              a fault: the loop stops generation on that string.
   tool_call  the model itself wrote a `<search>` (the loop's forced first search does not count).
   reward     0.1 * format_ok + 5 * R_rec + 0.1 * tool_call, R_rec = NDCG@100 + NDCG@1000 of the
-             model's own profile (0 when the fallback answered), as in GRPO.
+             model's profile, counted only when format_ok — as in GRPO, where an answer that is not
+             in the required format earns no R_rec. (`r_rec_any` keeps it for every answer the
+             model wrote itself, repaired or not: what the app would actually use.)
   hit@100    whether the loop's final profile (fallback included: what the user would get) puts a
              ground-truth item in the catalog's top 100.
 
@@ -57,7 +59,7 @@ class CaseResult:
     format_ok: bool
     tool_call: bool
     fallback: bool
-    r_rec: float
+    r_rec_any: float
     reward: float
     hit_at_100: bool
     seconds: float
@@ -72,12 +74,18 @@ class ValidationReport:
     fallback_rate: float
     mean_reward: float
     mean_r_rec: float
+    mean_r_rec_any: float
     hit_rate_at_100: float
     seconds_per_case: float
     cases: list[CaseResult] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "cases"}
+
+
+def case_reward(format_ok: bool, tool_call: bool, r_rec_any: float) -> float:
+    """The GRPO reward of one validation case (R_rec only for an answer in the required format)."""
+    return total_reward([float(format_ok)], [r_rec_any if format_ok else 0.0], [float(tool_call)])[0]
 
 
 def run_case(agent: MRRecAgent, env: MemoryEnvironment, case: BenchmarkCase, options: AgentOptions) -> CaseResult:
@@ -98,11 +106,11 @@ def run_case(agent: MRRecAgent, env: MemoryEnvironment, case: BenchmarkCase, opt
     own = not answer.fallback
     format_ok = own and not any(key in problem for problem in answer.problems for key in FORMAT_BREAKING)
     ranks = env.ground_truth_ranks(answer.ideal_item_profile, case.ground_truth)
-    r_rec = recommendation_reward([ranks])[0] if own else 0.0
-    reward = total_reward([float(format_ok)], [r_rec], [float(tool_call)])[0]
+    r_rec_any = recommendation_reward([ranks])[0] if own else 0.0
+    reward = case_reward(format_ok, tool_call, r_rec_any)
     trace.append(f"answer{' (fallback)' if answer.fallback else ''}: {answer.ideal_item_profile[:200]!r} "
                  f"ids={answer.useful_memory_ids[:3]} problems={answer.problems}")
-    return CaseResult(case.case_id, format_ok, tool_call, answer.fallback, r_rec, reward,
+    return CaseResult(case.case_id, format_ok, tool_call, answer.fallback, r_rec_any, reward,
                       bool(ranks) and min(ranks) <= 100, time.perf_counter() - started, trace)
 
 
@@ -111,18 +119,42 @@ def validate(llm, env: MemoryEnvironment, cases: list[BenchmarkCase], options: A
     """Run the real loop on `cases` with `llm`; greedy decoding unless `options` says otherwise."""
     options = options or AgentOptions()
     agent = MRRecAgent(llm, env.store, env.catalog)
-    results = [run_case(agent, env, case, options) for case in tqdm(cases, desc=desc, leave=False)]
+    return summarize([run_case(agent, env, case, options) for case in tqdm(cases, desc=desc, leave=False)])
+
+
+def summarize(results: list[CaseResult]) -> ValidationReport:
     n = max(1, len(results))
+
+    def mean(values: list[float]) -> float:
+        return statistics.fmean(values) if values else 0.0
+
     return ValidationReport(
         n_cases=len(results),
         format_follow_rate=sum(r.format_ok for r in results) / n,
         tool_call_rate=sum(r.tool_call for r in results) / n,
         fallback_rate=sum(r.fallback for r in results) / n,
-        mean_reward=statistics.fmean(r.reward for r in results) if results else 0.0,
-        mean_r_rec=statistics.fmean(r.r_rec for r in results) if results else 0.0,
+        mean_reward=mean([r.reward for r in results]),
+        mean_r_rec=mean([r.r_rec_any if r.format_ok else 0.0 for r in results]),
+        mean_r_rec_any=mean([r.r_rec_any for r in results]),
         hit_rate_at_100=sum(r.hit_at_100 for r in results) / n,
-        seconds_per_case=statistics.fmean(r.seconds for r in results) if results else 0.0,
+        seconds_per_case=mean([r.seconds for r in results]),
         cases=results)
+
+
+def read_report(path: Path) -> ValidationReport:
+    """A report written by `write_report`, re-summarised with the current definitions.
+
+    Reports written before R_rec required the format (field `r_rec`) are read too.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    results = []
+    for case in data["cases"]:
+        r_rec_any = case.get("r_rec_any", case.get("r_rec", 0.0))
+        results.append(CaseResult(
+            case["case_id"], case["format_ok"], case["tool_call"], case["fallback"], r_rec_any,
+            case_reward(case["format_ok"], case["tool_call"], r_rec_any), case["hit_at_100"], case["seconds"],
+            case.get("trace", [])))
+    return summarize(results)
 
 
 def write_report(report: ValidationReport, path: Path) -> None:
