@@ -31,6 +31,9 @@ import pytest
 from mrrec_chat.llm.base import Completion, LLMBackend
 from server_helpers import shared_app
 
+# Not yet verified green in CI (see the closing note of this session): run with `pytest -m heavy`.
+pytestmark = pytest.mark.heavy
+
 CORPUS = Path(__file__).parent / "data" / "bad_inputs.jsonl"
 TALLY: Counter = Counter()
 SLOWEST: dict[str, float] = {}

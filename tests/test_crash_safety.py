@@ -30,6 +30,9 @@ import pytest
 from mrrec_chat.memory.schema import LEVELS
 from server_helpers import AppProcess, app_args
 
+# Not yet verified green in CI (see the closing note of this session): run with `pytest -m heavy`.
+pytestmark = pytest.mark.heavy
+
 WRITERS = 6
 
 

@@ -34,6 +34,9 @@ import pytest
 from mrrec_chat.memory.schema import GLOBAL_USER
 from server_helpers import chroma_server, shared_app
 
+# Not yet verified green in CI (see the closing note of this session): run with `pytest -m heavy`.
+pytestmark = pytest.mark.heavy
+
 TALLY: Counter = Counter()
 
 # Ids that must be refused everywhere (validate_user_id).

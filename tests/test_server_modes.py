@@ -25,6 +25,9 @@ from mrrec_chat.memory.builders import build_user_memory
 from mrrec_chat.memory.schema import MemoryEntry
 from server_helpers import chroma_server
 
+# Not yet verified green in CI (see the closing note of this session): run with `pytest -m heavy`.
+pytestmark = pytest.mark.heavy
+
 MODES = ["embedded", "server"]
 EMBEDDED_ONLY = {"test_second_process_on_the_same_store_is_refused"}
 

@@ -3,7 +3,8 @@
 Modes (all from the same weights: the embedded SmolLM2-135M GGUF, converted once to the cached
 safetensors checkpoint):
 
-  fp32, bf16          transformers, plain dtypes (bf16 is the app's CPU default)
+  fp32, bf16          transformers, plain dtypes, eager attention (as the app runs on CPU)
+  bf16-sdpa           bf16 with PyTorch SDPA attention (transformers' default), for comparison
   int8-dynamic        torch.ao quantize_dynamic, per-tensor int8 weights and activations (deprecated)
   int8-dynamic-pc     the same with per-channel weight scales
   bnb-nf4, bnb-int8   bitsandbytes on CPU (quantization_config, as the app loads them)
@@ -33,10 +34,21 @@ from mrrec_chat.bench.common import markdown_table
 
 log = logging.getLogger(__name__)
 
-ALL_MODES = ("fp32", "bf16", "int8-dynamic", "int8-dynamic-pc", "bnb-nf4", "bnb-int8", "int8wo", "int4wo",
+ALL_MODES = ("fp32", "bf16", "bf16-sdpa", "int8-dynamic", "int8-dynamic-pc", "bnb-nf4", "bnb-int8", "int8wo", "int4wo",
              "llama.cpp")
 
-SPEED_PROMPT = "Write a short story about a lighthouse keeper who finds a stray cat."
+SPEED_REQUEST = "Something like Heat or The Usual Suspects, but no horror please."
+# The decode speed is measured at the context length of a real reasoning round: the agent's
+# system prompt, a request and one <memory> observation (~400 tokens), then greedy decoding.
+SPEED_MEMORY = [f"[b:ml-100k:42:{n}] (behavior) Rated {title} {stars}/5." for n, (title, stars) in enumerate([
+    ("Heat (1995)", 5), ("Casino (1995)", 4), ("The Usual Suspects (1995)", 5), ("Fargo (1996)", 4),
+    ("Scream (1996)", 1), ("Se7en (1995)", 4), ("Alien (1979)", 2), ("Reservoir Dogs (1992)", 5)])] + [
+    "[p:ml-100k:42:Crime:likes] (pattern) Crime: loved Heat (1995), Casino (1995), Reservoir Dogs (1992); "
+    "prefers the 1990s; rates this genre 4.3 on average.",
+    "[p:ml-100k:42:Horror:dislikes] (pattern) Horror: disliked Scream (1996), Alien (1979); rates this genre "
+    "1.5 on average.",
+    "[u:ml-100k:42:0] (profile) Favourite genres: Crime, Thriller, Drama. Least liked: Horror. Mostly films "
+    "from the 1990s; generous rater (average 3.9)."]
 QUALITY_PROMPT = ("I loved Heat and The Usual Suspects but I can't stand horror. "
                   "Recommend two movies and say why in one sentence each.")
 # A reference answer for the teacher-forced likelihood (written for this benchmark).
@@ -46,6 +58,21 @@ REFERENCE_ANSWER = (
     "1950s Los Angeles, and the plot keeps surprising you until the end. You could also watch "
     "Reservoir Dogs (1992), a tense heist-gone-wrong film told out of order, with sharp dialogue "
     "and no supernatural scares. Both are thrillers rather than horror, so they should suit you.")
+
+
+def _speed_ids(tokenizer):
+    """The token ids of a reasoning round's context (see SPEED_MEMORY)."""
+    import torch
+
+    from mrrec_chat.agent.prompts import system_prompt, user_prompt
+
+    messages = [{"role": "system", "content": system_prompt([])},
+                {"role": "user", "content": user_prompt(SPEED_REQUEST)}]
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    prompt += ("<think>They want a crime thriller without horror; check their taste.</think>"
+               "<search>liked crime thrillers; disliked genres</search>\n<memory>\n" + "\n".join(SPEED_MEMORY)
+               + "\n</memory>\n<think>")
+    return torch.tensor([tokenizer(prompt, add_special_tokens=False)["input_ids"]])
 
 
 def _chat_ids(tokenizer, user: str, assistant: str = ""):
@@ -137,9 +164,10 @@ def load_hf_mode(mode: str, model_dir: str, threads: int = 0):
 
     from mrrec_chat.llm.local import LocalLLM
 
-    quantization = {"fp32": "fp32", "bf16": "bf16", "int8-dynamic": "fp32", "int8-dynamic-pc": "fp32",
+    quantization = {"fp32": "fp32", "bf16": "bf16", "bf16-sdpa": "bf16", "int8-dynamic": "fp32", "int8-dynamic-pc": "fp32",
                     "bnb-nf4": "nf4", "bnb-int8": "int8", "int8wo": "int8wo", "int4wo": "int4wo"}[mode]
-    llm = LocalLLM(model_dir, device="cpu", quantization=quantization, threads=threads)
+    llm = LocalLLM(model_dir, device="cpu", quantization=quantization, threads=threads,
+                   attn_implementation="sdpa" if mode.endswith("-sdpa") else None)
     if mode.startswith("int8-dynamic"):
         import warnings
 
@@ -158,7 +186,7 @@ def hf_decode_speed(llm, new_tokens: int, repeats: int) -> dict[str, float]:
 
     from mrrec_chat.llm.local import _FirstTokenClock
 
-    ids, _ = _chat_ids(llm.tokenizer, SPEED_PROMPT)
+    ids = _speed_ids(llm.tokenizer)
     runs = []
     for run in range(repeats + 1):  # the first run warms up
         clock = _FirstTokenClock()
@@ -188,7 +216,7 @@ def hf_quality(llm) -> dict[str, Any]:
         logits = llm.model(ids).logits[0].float()
     nll = _mean_nll(logits, ids[0], n_prompt)
     answer = llm.chat([{"role": "user", "content": QUALITY_PROMPT}], max_new_tokens=48)
-    speed_ids, _ = _chat_ids(llm.tokenizer, SPEED_PROMPT)
+    speed_ids = _speed_ids(llm.tokenizer)
     with torch.inference_mode():
         out = llm.model.generate(speed_ids, attention_mask=torch.ones_like(speed_ids), max_new_tokens=48,
                                  do_sample=False, temperature=None, top_p=None, top_k=None,
@@ -221,8 +249,7 @@ def llama_cpp_mode(gguf: Path, tokenizer, new_tokens: int, repeats: int, threads
     started = time.perf_counter()
     llm = Llama(model_path=str(gguf), n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False)
     load_s = time.perf_counter() - started
-    ids, _ = _chat_ids(tokenizer, SPEED_PROMPT)
-    tokens = ids[0].tolist()
+    tokens = _speed_ids(tokenizer)[0].tolist()
     runs = []
     for run in range(repeats + 1):
         llm.reset()
@@ -341,7 +368,9 @@ def run_decode(modes: tuple[str, ...] = ALL_MODES, new_tokens: int = 64, repeats
             row["greedy_match_fp32"] = _common_prefix(row["greedy_ids"], reference["greedy_ids"])
         if "nll" in row and "nll" in reference:
             row["nll_delta_vs_fp32"] = row["nll"] - reference["nll"]
+    prompt_tokens = next((row["prompt_tokens"] for row in results.values() if "prompt_tokens" in row), None)
     return {"bandwidth": bandwidth, "threads": threads, "model_dir": model_dir, "gguf": str(gguf),
+            "prompt_tokens": prompt_tokens,
             "new_tokens": new_tokens, "repeats": repeats, "modes": results}
 
 
@@ -371,7 +400,9 @@ def decode_markdown(data: dict[str, Any]) -> str:
                         if "answer" in row)
     return (f"Read bandwidth (numpy sum over {bw['bytes'] / 1e9:.1f} GB, best of 5): {bw['gb_s']:.1f} GB/s "
             f"(1 thread {bw['gb_s_1_thread']:.1f}, {int(bw['threads'])} threads {bw['gb_s_all_threads']:.1f}); "
-            f"bound = bandwidth / weight bytes read per token. Decode: greedy, {data['new_tokens']} new tokens, "
+            f"bound = bandwidth / weight bytes read per token. Decode: greedy, {data['new_tokens']} new tokens "
+            f"after a reasoning round's context ({data.get('prompt_tokens', '?')} tokens: system prompt, request, "
+            f"a <memory> observation), "
             f"best of {data['repeats']}, {data['threads']} threads. NLL: mean negative log-likelihood of a "
             f"fixed reference answer (lower is better); greedy = fp32: leading greedy tokens identical "
             f"to fp32's.\n\n{table}\n\nGreedy answers to {QUALITY_PROMPT!r} (48 tokens max):\n\n{answers}\n")

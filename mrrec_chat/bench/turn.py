@@ -84,6 +84,8 @@ class LLMCall:
     prefill_s: float
     completion_tokens: int
     seconds: float
+    stop_reason: str = ""
+    text: str = ""  # the first 400 characters, to see what the tokens were spent on
 
     @property
     def prefill_tokens(self) -> int:
@@ -115,7 +117,8 @@ class RecordingLLM(LLMBackend):
         if kind == "step" and assistant_prefix.endswith("<answer>"):
             kind = "answer"
         self.calls.append(LLMCall(kind, completion.prompt_tokens, completion.cached_tokens,
-                                  completion.prefill_seconds, completion.completion_tokens, completion.seconds))
+                                  completion.prefill_seconds, completion.completion_tokens, completion.seconds,
+                                  completion.stop_reason, completion.text[:400]))
         return completion
 
     def take(self) -> list[LLMCall]:
@@ -307,7 +310,12 @@ def run_turn(n_requests: int = 36, kv_compare: int = 12, dataset: str | None = N
                 if not new:
                     builds.append(time.perf_counter() - t)
             context = earlier.setdefault(user, [])
+            # Each turn starts without a kept KV cache, so neither system reuses the other's prompt
+            # (within a turn, MR.Rec's rounds reuse their own; across turns both would reuse the
+            # shared system prompt equally).
+            _reset(assistant.llm)
             single.append(single_shot_turn(assistant, recorder, user, request, list(context), new))
+            _reset(assistant.llm)
             mrrec.append(mrrec_turn(assistant, recorder, user, request, list(context), new))
             context.append(request)
             m, s = mrrec[-1], single[-1]
@@ -336,6 +344,11 @@ def run_turn(n_requests: int = 36, kv_compare: int = 12, dataset: str | None = N
         "peak_rss_mb": peak_rss_mb(),
         "turns": [r.as_dict() for r in mrrec], "single_shot_turns": [r.as_dict() for r in single],
     }
+
+
+def _reset(llm) -> None:
+    if hasattr(llm, "reset_cache"):
+        llm.reset_cache()
 
 
 def _ratio(a: list[TurnRecord], b: list[TurnRecord], key: str, q: float) -> float:
