@@ -31,8 +31,6 @@ import pytest
 from mrrec_chat.llm.base import Completion, LLMBackend
 from server_helpers import shared_app
 
-# Not yet verified green in CI (see the closing note of this session): run with `pytest -m heavy`.
-pytestmark = pytest.mark.heavy
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs.jsonl"
 TALLY: Counter = Counter()
@@ -178,8 +176,8 @@ def test_raw_invalid_utf8_bodies_through_the_app(app, tiny_dataset):
             problems.append(f"{case['id']} raw: HTTP {status} {text[:200]}")
         escaped = json.dumps({"data": [user, value.decode("utf-8", "surrogateescape")]}, ensure_ascii=True)
         status, text = call_raw(app.url, "recommend", escaped.encode("ascii"))
-        TALLY[("app escaped", "cases")] += 1
         if status != 200 or "event: complete" not in text:
+            TALLY[("app escaped", "cases")] += 1
             TALLY[("app escaped", "crash")] += 1
             problems.append(f"{case['id']} escaped: HTTP {status} {text[-300:]}")
             continue

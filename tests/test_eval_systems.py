@@ -154,6 +154,13 @@ def test_lexical_and_dense_find_the_item_named_by_its_own_words(benchmark, conte
     assert by_name["popularity"].run(case, context).ranked == by_name["popularity"].run(other, context).ranked
 
 
+def test_remembered_likes_puts_the_latest_liked_memory_item_first(benchmark, context) -> None:
+    case = next(c for c in benchmark.cases if c.case_id == "c1")
+    liked = [i for i in case.memory_interactions if i.rating >= 4]
+    ranked = build_systems(["remembered-likes"], context, context.assistant.options())[0].run(case, context).ranked
+    assert liked and ranked[0] == max(liked, key=lambda i: i.timestamp).item_id
+
+
 def test_case_memory_is_private_to_its_case_and_removed_after(benchmark, context) -> None:
     first, second = benchmark.cases[0], benchmark.cases[1]
     assert context.load_case_memory(first) > 0

@@ -34,8 +34,6 @@ import pytest
 from mrrec_chat.memory.schema import GLOBAL_USER
 from server_helpers import chroma_server, shared_app
 
-# Not yet verified green in CI (see the closing note of this session): run with `pytest -m heavy`.
-pytestmark = pytest.mark.heavy
 
 TALLY: Counter = Counter()
 
@@ -88,7 +86,10 @@ class World:
         return canary, marker
 
     def leaks(self, payload: Any, requester: Any, typed: str = "") -> list[str]:
+        """What in `payload` belongs to another user, except what the caller typed (the crafted
+        user id itself or the request text is often echoed back in an error or a profile)."""
         text = dump(payload)
+        typed = f"{typed} {requester if isinstance(requester, str) else dump(requester)}"
         found: list[str] = []
         for user, secrets in self.secrets.items():
             if user != requester:

@@ -10,8 +10,6 @@ import pytest
 
 from mrrec_chat.agent.prompts import ANSWER_NOW, STOP_AFTER_SEARCH, system_prompt, user_prompt
 
-# Not yet verified green in CI (see the closing note of this session): run with `pytest -m heavy`.
-pytestmark = pytest.mark.heavy
 
 def _messages(request: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system_prompt([])}, {"role": "user", "content": user_prompt(request)}]

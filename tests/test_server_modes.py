@@ -25,8 +25,6 @@ from mrrec_chat.memory.builders import build_user_memory
 from mrrec_chat.memory.schema import MemoryEntry
 from server_helpers import chroma_server
 
-# Not yet verified green in CI (see the closing note of this session): run with `pytest -m heavy`.
-pytestmark = pytest.mark.heavy
 
 MODES = ["embedded", "server"]
 EMBEDDED_ONLY = {"test_second_process_on_the_same_store_is_refused"}
@@ -259,3 +257,19 @@ def test_migrate_function_verifies_content(tmp_path, tiny_dataset, embedder, chr
     finally:
         lock.release()
         drop_collections(target, name)
+
+
+def test_an_id_owned_by_another_user_is_never_overwritten(store):
+    """`a@b` and `a_b` share id segments; the second user's write is refused, the first's kept."""
+    from mrrec_chat.memory.store import MemoryIdConflict
+
+    mine = MemoryEntry("b:tiny-movies:a_b:1", "behavior", "Liked Heat.", "a@b", "Action", "feedback")
+    theirs = MemoryEntry("b:tiny-movies:a_b:1", "behavior", "Rejected Heat.", "a_b", "Action", "feedback")
+    other = MemoryEntry("b:tiny-movies:a_b:2", "behavior", "Liked Casino.", "a_b", "Crime", "feedback")
+    store.add([mine])
+    with pytest.raises(MemoryIdConflict):
+        store.add([other, theirs])  # refused whole: not even `other` is written
+    assert [e.text for e in store.list_user("a@b")] == ["Liked Heat."]
+    assert store.list_user("a_b") == []
+    store.add([MemoryEntry("b:tiny-movies:a_b:1", "behavior", "Rejected Heat.", "a@b", "Action", "feedback")])
+    assert [e.text for e in store.list_user("a@b")] == ["Rejected Heat."]  # the owner may overwrite

@@ -94,6 +94,27 @@ def trajectories(env, cases):
     return [build_trajectory(env, case, random.Random(0), title_rate=0.0) for case in cases]
 
 
+def test_data_docstring_examples_hold() -> None:
+    import doctest
+
+    from mrrec_chat.train import data
+
+    assert doctest.testmod(data).failed == 0
+
+
+def test_split_is_by_seeker_and_seeded(tmp_path) -> None:
+    from mrrec_chat.train.data import partition, read_split, write_split
+
+    cases = [BenchmarkCase(f"c{n}", f"seeker-{n % 5}", "a comedy", ["1"]) for n in range(20)]
+    record = write_split(cases, tmp_path / "split.json", validation_fraction=0.2, seed=3)
+    assert record == read_split(tmp_path / "split.json")
+    train, validation = partition(cases, record)
+    assert len(record["validation_seekers"]) == 1 and len(validation) == 4
+    assert not {c.user_id for c in train} & {c.user_id for c in validation}
+    assert write_split(cases, tmp_path / "again.json", validation_fraction=0.2, seed=3)["validation_seekers"] \
+        == record["validation_seekers"]
+
+
 def test_hindsight_trajectories_use_real_memory_and_mask_it(env, cases, trajectories, tokenizer) -> None:
     for case, trajectory in zip(cases, trajectories):
         (step, first_by_model), (observation, observation_by_model), (answer, last_by_model) = trajectory.segments
@@ -147,11 +168,12 @@ class ScriptedRollout(MemoryToolRollout):
         return [self.tokenizer.encode(self.STEPS[min(len(r.asked), 1)], add_special_tokens=False) for r in rollouts]
 
 
-def test_rollout_masks_memory_and_feeds_rewards(env, cases, tokenizer) -> None:
-    rollout = ScriptedRollout(env, cases, tokenizer, max_rounds=2)
+def test_rollout_masks_memory_and_feeds_rewards(env, cases, tokenizer, tmp_path) -> None:
+    rollout = ScriptedRollout(env, cases, tokenizer, max_rounds=2, log_path=tmp_path / "rollouts.jsonl")
 
     class Trainer:
         model = torch.nn.Linear(1, 1)
+        state = type("State", (), {"global_step": 0})()
 
     out = rollout([case_prompt(env, cases[0]), case_prompt(env, cases[3])], Trainer())
     for ids, mask in zip(out["completion_ids"], out["env_mask"]):
@@ -161,6 +183,8 @@ def test_rollout_masks_memory_and_feeds_rewards(env, cases, tokenizer) -> None:
         assert "<memory>" not in tokenizer.decode([t for t, m in zip(ids, mask) if m])
     assert out["tool_calls"] == [1, 1]
     assert all(len(r) == 1 and r[0] >= 1 for r in out["ground_truth_ranks"])  # strict answer -> ranked
+    logged = [json.loads(line) for line in (tmp_path / "rollouts.jsonl").read_text().splitlines()]
+    assert [r["case_id"] for r in logged] == ["c1", "c4"] and "<memory>" in logged[0]["text"]
 
 
 def test_one_grpo_step_through_trl_with_our_rollout(env, cases, tokenizer, tiny_model_factory, tmp_path) -> None:

@@ -3,7 +3,8 @@
 Modes (all from the same weights: the embedded SmolLM2-135M GGUF, converted once to the cached
 safetensors checkpoint):
 
-  fp32, bf16          transformers, plain dtypes, eager attention (as the app runs on CPU)
+  fp32, bf16          transformers, plain dtypes, with the app's CPU attention (grouped eager)
+  bf16-eager          bf16 with transformers' eager attention (repeat_kv), for comparison
   bf16-sdpa           bf16 with PyTorch SDPA attention (transformers' default), for comparison
   int8-dynamic        torch.ao quantize_dynamic, per-tensor int8 weights and activations (deprecated)
   int8-dynamic-pc     the same with per-channel weight scales
@@ -34,7 +35,7 @@ from mrrec_chat.bench.common import markdown_table
 
 log = logging.getLogger(__name__)
 
-ALL_MODES = ("fp32", "bf16", "bf16-sdpa", "int8-dynamic", "int8-dynamic-pc", "bnb-nf4", "bnb-int8", "int8wo", "int4wo",
+ALL_MODES = ("fp32", "bf16", "bf16-eager", "bf16-sdpa", "int8-dynamic", "int8-dynamic-pc", "bnb-nf4", "bnb-int8", "int8wo", "int4wo",
              "llama.cpp")
 
 SPEED_REQUEST = "Something like Heat or The Usual Suspects, but no horror please."
@@ -164,10 +165,10 @@ def load_hf_mode(mode: str, model_dir: str, threads: int = 0):
 
     from mrrec_chat.llm.local import LocalLLM
 
-    quantization = {"fp32": "fp32", "bf16": "bf16", "bf16-sdpa": "bf16", "int8-dynamic": "fp32", "int8-dynamic-pc": "fp32",
+    quantization = {"fp32": "fp32", "bf16": "bf16", "bf16-eager": "bf16", "bf16-sdpa": "bf16", "int8-dynamic": "fp32", "int8-dynamic-pc": "fp32",
                     "bnb-nf4": "nf4", "bnb-int8": "int8", "int8wo": "int8wo", "int4wo": "int4wo"}[mode]
     llm = LocalLLM(model_dir, device="cpu", quantization=quantization, threads=threads,
-                   attn_implementation="sdpa" if mode.endswith("-sdpa") else None)
+                   attn_implementation={"bf16-sdpa": "sdpa", "bf16-eager": "eager"}.get(mode))
     if mode.startswith("int8-dynamic"):
         import warnings
 

@@ -142,6 +142,7 @@ class TurnRecord:
     grounding_s: float = 0.0
     writeback_s: float = 0.0
     other_s: float = 0.0
+    memory_tokens: int = 0  # memory text put into the prompt (global + observations)
     fallback: bool = False
     model_searched: bool = False
     calls: list[LLMCall] = field(default_factory=list)
@@ -185,6 +186,8 @@ def mrrec_turn(assistant, recorder: RecordingLLM, user: str, request: str, earli
             record.items = [r.item.display_title for r in event.items]
         elif isinstance(event, ev.MemoryWritten):
             record.writeback_s = event.seconds
+        elif isinstance(event, ev.TurnDone):
+            record.memory_tokens = event.stats.memory_tokens
     record.total_s = time.perf_counter() - started
     record.calls = recorder.take()
     record.llm_s = sum(c.seconds for c in record.calls)
@@ -219,7 +222,10 @@ def single_shot_turn(assistant, recorder: RecordingLLM, user: str, request: str,
     record.memory_s, record.memory_calls = time.perf_counter() - t, 1
     messages = [{"role": "system", "content": system_prompt(global_memories)},
                 {"role": "user", "content": user_prompt(request, earlier)}]
-    prefix = render_observation(memories) + "\n" + ANSWER_NOW + "\n<answer>"
+    observation = render_observation(memories)
+    record.memory_tokens = (sum(assistant._count_tokens(m.entry.text) for m in global_memories)
+                            + assistant._count_tokens(observation))
+    prefix = observation + "\n" + ANSWER_NOW + "\n<answer>"
     completion = recorder.continue_chat(messages, prefix, max_new_tokens=budget, stop=["</answer>"],
                                         temperature=opts.temperature)
     step = parse_step("<answer>" + completion.text + "</answer>")
@@ -366,6 +372,7 @@ def aggregate(records: list[TurnRecord]) -> dict[str, Any]:
     """Per-part summaries, LLM steps by position, token totals and decode speed."""
     out: dict[str, Any] = {part: summary([getattr(r, part) for r in records]) for part in PARTS}
     out["memory_calls"] = summary([r.memory_calls for r in records])
+    out["memory_tokens"] = summary([r.memory_tokens for r in records])
     out["llm_calls_per_turn"] = summary([len(r.calls) for r in records])
     out["fallback_rate"] = sum(r.fallback for r in records) / max(1, len(records))
     out["model_search_rate"] = sum(r.model_searched for r in records) / max(1, len(records))
@@ -489,6 +496,8 @@ def turn_markdown(data: dict[str, Any]) -> str:
         f"- LLM calls per MR.Rec turn: median {m['llm_calls_per_turn']['median']:.0f}; the model called the "
         f"memory tool itself in {100 * m['model_search_rate']:.0f}% of turns; deterministic fallback profile in "
         f"{100 * m['fallback_rate']:.0f}% (single-shot {100 * s['fallback_rate']:.0f}%).",
+        f"- Memory text in the prompt per MR.Rec turn (global + observations): median "
+        f"{m['memory_tokens']['median']:.0f} tokens (the paper: ~95 per request).",
         f"- Decode speed inside turns: {m['llm_all']['decode_tok_s']:.1f} tok/s; prefill "
         f"{m['llm_all']['prefill_tok_s']:.0f} tok/s. Peak RSS {data['peak_rss_mb']:.0f} MiB. In-process start "
         f"{data['start_in_process_s']:.1f} s.",

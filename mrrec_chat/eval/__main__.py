@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = parser.add_argument_group("benchmark")
     bench.add_argument("--redial", help="ReDial dialogues JSONL (e.g. ../shared/data/redial/dialogues_dev.jsonl)")
     bench.add_argument("--movielens", help="MovieLens Latest directory (movies.csv, ratings.csv, tags.csv)")
-    bench.add_argument("--cases-jsonl", help="instead: a directory with items.jsonl, interactions.jsonl, requests.jsonl")
+    bench.add_argument("--cases-jsonl",
+                       help="instead: a directory with items.jsonl, interactions.jsonl, requests.jsonl")
     bench.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated (default: all)")
     bench.add_argument("--limit", type=int, help="evaluate only the first N cases of the seeded order")
     bench.add_argument("--llm-limit", type=int, help="LLM systems: only the first N of those cases")

@@ -2,14 +2,17 @@
 
 Tables: every system on all evaluated cases; warm vs cold start; for each set of cases the
 LLM systems ran (--llm-limit), every system on exactly those cases (the only apples-to-apples
-view of LLM and non-LLM systems), with costs and paired differences against the best baseline. Plots: metrics per system with 95%
-bootstrap error bars, and cost (memory tokens, latency) against quality.
+view of LLM and non-LLM systems), with costs and paired differences against the best baseline.
+Plots: metrics per system with 95% bootstrap error bars, and cost (memory tokens, latency)
+against quality.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from mrrec_chat.eval.systems import DIAGNOSTICS
 
 HEADLINE = ("recall@10", "recall@100", "ndcg@10", "ndcg@100")
 LABELS = {"recall": "R", "ndcg": "N"}
@@ -32,6 +35,10 @@ def _num(value: Any, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _mark(results: dict[str, Any], name: str) -> str:
+    return " (LLM)" if results["systems"][name]["llm"] else " (diagnostic)" if name in DIAGNOSTICS else ""
+
+
 def _metric_rows(results: dict[str, Any], slice_name: str, metrics: list[str], names: list[str],
                  ci: bool = True) -> list[str]:
     rows = ["| system | n | " + " | ".join(_short(m) for m in metrics) + " |",
@@ -40,8 +47,8 @@ def _metric_rows(results: dict[str, Any], slice_name: str, metrics: list[str], n
         stats = results["systems"][name]["slices"].get(slice_name)
         if not stats:
             continue
-        mark = " (LLM)" if results["systems"][name]["llm"] else ""
-        rows.append(f"| {name}{mark} | {stats['n']} | " + " | ".join(_cell(stats.get(m), ci) for m in metrics) + " |")
+        cells = " | ".join(_cell(stats.get(m), ci) for m in metrics)
+        rows.append(f"| {name}{_mark(results, name)} | {stats['n']} | {cells} |")
     return rows
 
 
@@ -50,9 +57,8 @@ def _group_rows(results: dict[str, Any], group: dict[str, Any], metrics: list[st
             "generated tokens | median s |",
             "|---|" + "---|" * (len(metrics) + 4)]
     for name, entry in group["systems"].items():
-        mark = " (LLM)" if results["systems"][name]["llm"] else ""
         cost = entry["cost"]
-        rows.append(f"| {name}{mark} | " + " | ".join(_cell(entry["metrics"].get(m)) for m in metrics)
+        rows.append(f"| {name}{_mark(results, name)} | " + " | ".join(_cell(entry["metrics"].get(m)) for m in metrics)
                     + f" | {_num(cost['memory_tokens_mean'])} | {_num(cost['llm_calls_mean'], 2)} | "
                     f"{_num(cost['generated_tokens_mean'])} | {_num(cost['seconds_median'], 2)} |")
     return rows
@@ -64,7 +70,8 @@ def _comparison_rows(comparisons: dict[str, Any]) -> list[str]:
         cells = []
         for metric in HEADLINE:
             c = by_metric.get(metric)
-            cells.append("–" if not c else f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] vs {c['best_baseline']}")
+            cells.append("–" if not c else
+                         f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] vs {c['best_baseline']}")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return rows
 

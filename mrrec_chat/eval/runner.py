@@ -28,7 +28,7 @@ from mrrec_chat.config import Settings
 from mrrec_chat.data.schema import Dataset
 from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.eval.metrics import bootstrap_ci, metric_table, paired_bootstrap_diff
-from mrrec_chat.eval.systems import (BASELINES, LLM_VARIANTS, EvalContext, System, SystemResult,
+from mrrec_chat.eval.systems import (BASELINES, DIAGNOSTICS, LLM_VARIANTS, EvalContext, System, SystemResult,
                                      build_systems)
 from mrrec_chat.llm.base import LLMBackend
 
@@ -400,7 +400,7 @@ def _comparisons(per_case: dict[str, dict[str, Any]], config: EvalConfig) -> dic
     if not baselines:
         return comparisons
     for name, ours in per_case.items():
-        if name in BASELINES:
+        if name in BASELINES or name in DIAGNOSTICS:
             continue
         for metric, values in ours.items():
             best = max(baselines, key=lambda n: float(baselines[n][metric].mean()))

@@ -12,6 +12,8 @@ Baselines (paper §4, with our encoder all-MiniLM-L6-v2 instead of BLAIR/Qwen3-E
   dense-no-memory       the request embedded, nearest items
   dense-naive-memory    request + the user's last 10 memory interactions rendered as text
   dense-static-memory   request + a static profile (builders.user_profile over the memory)
+Diagnostic (not a baseline in comparisons):
+  remembered-likes      liked memory items, most recent first, then popularity; ignores the request
 MR.Rec:
   mrrec-nollm           no LLM: the user's top-k memories for the request -> deterministic profile
   mrrec-nollm-no-chat   the same without chat-level memory (statements), dataset levels only
@@ -58,7 +60,8 @@ log = logging.getLogger(__name__)
 NAIVE_MEMORY_INTERACTIONS = 10  # the paper's "last 10 interactions"
 
 BASELINES = ("popularity", "bm25", "dense-no-memory", "dense-naive-memory", "dense-static-memory")
-NO_LLM_SYSTEMS = (*BASELINES, "mrrec-nollm", "mrrec-nollm-no-chat")
+DIAGNOSTICS = ("remembered-likes",)  # not the paper's: probes what the benchmark rewards
+NO_LLM_SYSTEMS = (*BASELINES, *DIAGNOSTICS, "mrrec-nollm", "mrrec-nollm-no-chat")
 # name -> AgentOptions overrides; the ablations of the paper's §4 plus our chat level alone.
 LLM_VARIANTS: dict[str, dict[str, Any]] = {
     "mrrec": {},
@@ -238,6 +241,27 @@ class Popularity(System):
         return SystemResult([i for i in self.order if i not in excluded][:ctx.depth])
 
 
+class RememberedLikes(System):
+    """Diagnostic: the items the user liked in memory (most recent first), then popularity.
+
+    No request, no model. On ReDial it measures how much of the score is re-surfacing what the
+    seeker already named in earlier dialogues (see PROTOCOL.md's caveat)."""
+
+    name = "remembered-likes"
+    description = "diagnostic: liked memory items, most recent first, then popularity (ignores the request)"
+
+    def __init__(self, ctx: EvalContext):
+        self.popular = Popularity(ctx)
+        self.like_at = ctx.dataset.rating_scale[1] * 0.8
+
+    def rank(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
+        excluded = ctx.exclusions(case)
+        liked = [i.item_id for i in sorted(case.memory_interactions, key=lambda i: -i.timestamp)
+                 if i.rating >= self.like_at and i.item_id in ctx.dataset.items]
+        ranked = [i for i in dict.fromkeys(liked + self.popular.order) if i not in excluded]
+        return SystemResult(ranked[:ctx.depth])
+
+
 class BM25(System):
     name, description = "bm25", "BM25 (bm25s) over item text; ties and empty queries by popularity"
 
@@ -373,6 +397,8 @@ def build_systems(names: list[str], ctx: EvalContext, base_options: AgentOptions
     for name in names:
         if name == "popularity":
             systems.append(Popularity(ctx))
+        elif name == "remembered-likes":
+            systems.append(RememberedLikes(ctx))
         elif name == "bm25":
             systems.append(BM25(ctx))
         elif name.startswith("dense-"):

@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ship.add_argument("--adapter", required=True)
     ship.add_argument("--validation-report", default="", help="JSON from `validate` (the card's final numbers)")
     ship.add_argument("--base-report", default="", help="JSON from `validate` without adapter (before)")
+    ship.add_argument("--stages", default="runs/sft,runs/grpo", help="run directories that made the adapter, in order")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
 
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ship":
         from mrrec_chat.train import jobs
 
-        print(jobs.ship(args.adapter, args.validation_report, args.base_report))
+        print(jobs.ship(args.adapter, args.validation_report, args.base_report, stages=args.stages.split(",")))
     return 0
 
 

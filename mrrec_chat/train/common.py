@@ -133,12 +133,13 @@ class LoopValidation(TrainerCallback):
     """
 
     def __init__(self, env: MemoryEnvironment, cases: list[BenchmarkCase], tokenizer, every: int,
-                 curves: CurveLog, report_dir: Path, stage: str, at_start: bool = True):
+                 curves: CurveLog, report_dir: Path, stage: str, at_start: bool = True, step_offset: int = 0):
         self.env, self.cases, self.tokenizer, self.every = env, cases, tokenizer, every
-        self.at_start = at_start
+        self.at_start, self.step_offset = at_start, step_offset
         self.curves, self.report_dir, self.stage = curves, report_dir, stage
         self.model = None
-        self.done_steps: set[int] = {int(float(r["step"])) for r in curves.rows if r.get("kind") == "validation"}
+        self.done_steps: set[int] = {int(float(r["step"])) - step_offset for r in curves.rows
+                                     if r.get("kind") == "validation" and r.get("stage") == stage}
         self.reports: dict[int, dict[str, Any]] = {}
 
     def run(self, model, step: int) -> dict[str, Any]:
@@ -151,7 +152,7 @@ class LoopValidation(TrainerCallback):
         summary = report.summary()
         self.reports[step] = summary
         self.done_steps.add(step)
-        self.curves.add(kind="validation", stage=self.stage, step=step, **summary)
+        self.curves.add(kind="validation", stage=self.stage, step=step + self.step_offset, **summary)
         log.warning("%s validation @%d: %s (%.0f s)", self.stage, step,
                     json.dumps({k: round(v, 3) for k, v in summary.items()}), time.perf_counter() - started)
         return summary
@@ -171,7 +172,7 @@ class LoopValidation(TrainerCallback):
             self.run(model, state.global_step)
 
 
-def refresh_validation_rows(curves: CurveLog, report_dir: Path, stage: str) -> None:
+def refresh_validation_rows(curves: CurveLog, report_dir: Path, stage: str, step_offset: int = 0) -> None:
     """Rewrite the stage's validation rows from its saved reports under the current definitions
     (validate.read_report), so curves made by an older definition stay comparable."""
     from mrrec_chat.train.validate import read_report
@@ -179,7 +180,7 @@ def refresh_validation_rows(curves: CurveLog, report_dir: Path, stage: str) -> N
     rows = [r for r in curves.rows if not (r.get("kind") == "validation" and r.get("stage") == stage)]
     for path in sorted(report_dir.glob("validation_step*.json")):
         step = int(path.stem.removeprefix("validation_step"))
-        rows.append({"kind": "validation", "stage": stage, "step": step, **read_report(path).summary()})
+        rows.append({"kind": "validation", "stage": stage, "step": step + step_offset, **read_report(path).summary()})
     curves.rows = []
     for row in rows:
         curves.add(**row)
@@ -188,14 +189,14 @@ def refresh_validation_rows(curves: CurveLog, report_dir: Path, stage: str) -> N
 class LogToCurves(TrainerCallback):
     """Copies the trainer's log lines (loss, reward, lr, ...) into the curves CSV."""
 
-    def __init__(self, curves: CurveLog, stage: str):
-        self.curves, self.stage = curves, stage
+    def __init__(self, curves: CurveLog, stage: str, step_offset: int = 0):
+        self.curves, self.stage, self.step_offset = curves, stage, step_offset
         self.started = time.time()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and state.is_world_process_zero:
             numeric = {k: v for k, v in logs.items() if isinstance(v, (int, float))}
-            self.curves.add(kind="train", stage=self.stage, step=state.global_step,
+            self.curves.add(kind="train", stage=self.stage, step=state.global_step + self.step_offset,
                             wall_s=round(time.time() - self.started, 1), **numeric)
 
 

@@ -44,6 +44,14 @@ class SFTJob:
     cache_dir: str = ""
     """Cache of converted models; empty = Settings default (~/.cache/mrrec_chat)."""
     out_dir: str = str(REPO_ROOT / "runs" / "sft")
+    trajectories_file: str = str(REPO_ROOT / "runs" / "sft" / "trajectories.jsonl")
+    """Cache of hindsight trajectories (JSONL), shared by SFT stages."""
+    init_adapter: str = ""
+    """Continue training this LoRA adapter instead of starting a fresh one (a second SFT stage)."""
+    step_offset: int = 0
+    """Added to step numbers in the curves (a continued stage: the steps already done)."""
+    order_seed: int = 0
+    """Seed of the example order (a continued stage uses another one to see a new order)."""
     dtype: str = "bf16"
     """Base weights dtype: bf16 (measured ~6x faster than fp32 on these CPUs), fp32, or nf4 (QLoRA, CUDA)."""
     lora_r: int = 16

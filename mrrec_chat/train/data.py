@@ -39,7 +39,7 @@ def split_seekers(user_ids: list[str], validation_fraction: float = 0.2, seed: i
     """(train, validation) seeker ids: a seeded shuffle of the sorted unique ids.
 
     >>> split_seekers(["a", "b", "c", "d", "e"], 0.4, seed=1)
-    (['a', 'c', 'e'], ['b', 'd'])
+    (['a', 'b', 'e'], ['c', 'd'])
     """
     unique = sorted(set(user_ids))
     random.Random(seed).shuffle(unique)

@@ -88,15 +88,16 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
         loss_type="grpo", reward_weights=[FORMAT_WEIGHT, RECOMMENDATION_WEIGHT, MEMORY_WEIGHT],
         max_completion_length=job.step_tokens * (job.max_rounds + 1), logging_steps=1, save_steps=job.save_every,
         save_total_limit=2, report_to="none", seed=job.seed, use_cpu=not torch.cuda.is_available(),
-        bf16=False, lr_scheduler_type="constant_with_warmup", warmup_steps=2, disable_tqdm=False,
+        bf16=False, lr_scheduler_type="constant", disable_tqdm=False,  # a dozen steps: no warmup
         activation_checkpointing=False)  # see sft.py: keeps the KV cache for rollouts
     curves = CurveLog(RESULTS / "grpo_curves.csv")
     if not resume:
         curves.rows = []
     validation = LoopValidation(env, sets.validation, tokenizer, job.validate_every, curves, out / "validation", "grpo",
                                 at_start=bool(job.validate_at_start))
+    out.mkdir(parents=True, exist_ok=True)
     rollout = MemoryToolRollout(env, sets.train, tokenizer, max_rounds=job.max_rounds, step_tokens=job.step_tokens,
-                                temperature=job.temperature)
+                                temperature=job.temperature, log_path=out / "rollouts.jsonl")
     trainer = GRPOTrainer(model=model, reward_funcs=[r_format, r_rec, r_mem], args=config, train_dataset=dataset,
                           processing_class=tokenizer, peft_config=peft_config, rollout_func=rollout,
                           callbacks=[validation, LogToCurves(curves, "grpo")])

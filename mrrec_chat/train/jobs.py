@@ -66,8 +66,12 @@ def _rates(report: dict[str, Any]) -> str:
             f"({report['n_cases']} cases, {report['seconds_per_case']:.0f} s/case)")
 
 
-def ship(adapter: str, validation_report: str = "", base_report: str = "", model: str = "smollm2-135m") -> str:
-    """Copy `adapter` (weights cast to bf16) to the app's adapter directory and write README.md."""
+def ship(adapter: str, validation_report: str = "", base_report: str = "", model: str = "smollm2-135m",
+         stages: list[str] | None = None) -> str:
+    """Copy `adapter` (weights cast to bf16) to the app's adapter directory and write README.md.
+
+    `stages` are the run directories (with summary.json) that produced it, in order.
+    """
     import torch
     from safetensors.torch import load_file, save_file
 
@@ -79,33 +83,38 @@ def ship(adapter: str, validation_report: str = "", base_report: str = "", model
     weights = load_file(str(source / "adapter_model.safetensors"))
     save_file({k: v.to(torch.bfloat16).contiguous() for k, v in weights.items()},
               str(target / "adapter_model.safetensors"))
-    sft, grpo = _summary(REPO_ROOT / "runs" / "sft" / "summary.json"), _summary(REPO_ROOT / "runs" / "grpo" / "summary.json")
+    summaries = [_summary(Path(d) / "summary.json") for d in (stages or ["runs/sft", "runs/grpo"])]
+    summaries = [s for s in summaries if s]
     after = _summary(Path(validation_report)).get("summary", {}) if validation_report else {}
     before = _summary(Path(base_report)).get("summary", {}) if base_report else {}
-    (target / "README.md").write_text(model_card(sft, grpo, before, after, source), encoding="utf-8")
+    (target / "README.md").write_text(model_card(summaries, before, after, source), encoding="utf-8")
     write_json(REPO_ROOT / "results" / "train" / "shipped.json",
                {"adapter_source": str(source.relative_to(REPO_ROOT)) if source.is_relative_to(REPO_ROOT) else str(source),
-                "sft": sft, "grpo": grpo, "validation_before": before, "validation_after": after})
+                "stages": summaries, "validation_before": before, "validation_after": after})
     size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
     return f"shipped {source} -> {target} ({size:.1f} MB)"
 
 
-def model_card(sft: dict, grpo: dict, before: dict, after: dict, source: Path) -> str:
-    split = sft.get("split", {})
-    stages = []
-    if sft:
-        stages.append(
-            f"1. **Cold-start SFT** on {sft['examples']} hindsight trajectories ({sft['examples_redial']} ReDial "
-            f"training-seeker cases, {sft['examples_movielens']} MovieLens pseudo-requests), {sft['steps']} steps, "
-            f"LoRA r={sft['lora_r']}, lr {sft['learning_rate']}, base weights {sft['dtype']}; "
-            f"{sft['wall_seconds_training'] / 60:.0f} min training. Loss only on the model's own tokens "
-            f"(prompt and `<memory>` masked).")
-    if grpo:
-        stages.append(
-            f"2. **GRPO** (TRL GRPOTrainer, custom `rollout_func` with the memory tool, `<memory>` tokens masked), "
-            f"{grpo['steps']} steps x {grpo['prompts_per_step']} prompt x group {grpo['group_size']}, "
-            f"temperature {grpo['temperature']}, lr {grpo['learning_rate']}, reward 0.1 R_format + 5 R_rec + "
-            f"0.1 R_mem (R_rec = NDCG@100 + NDCG@1000); {grpo['wall_seconds_training'] / 60:.0f} min.")
+def _stage_line(n: int, stage: dict) -> str:
+    minutes = stage["wall_seconds_training"] / 60
+    if stage["stage"] == "sft":
+        start = f"continuing `{Path(stage['init_adapter']).parent.name}`" if stage.get("init_adapter") else "fresh LoRA"
+        return (f"{n}. **SFT** ({start}) on {stage['examples']} hindsight trajectories ({stage['examples_redial']} "
+                f"ReDial training-seeker cases, {stage['examples_movielens']} MovieLens pseudo-requests): "
+                f"{stage['steps']} steps of 4 examples, LoRA r={stage['lora_r']}, lr {stage['learning_rate']} cosine, "
+                f"base weights {stage['dtype']}; {minutes:.0f} min. Loss only on the model's own tokens (prompt "
+                f"and `<memory>` observations masked).")
+    return (f"{n}. **GRPO** (TRL GRPOTrainer with our `rollout_func`: real memory tool, `<memory>` tokens "
+            f"masked): {stage['steps']} steps x {stage['prompts_per_step']} prompt x group {stage['group_size']}, "
+            f"temperature {stage['temperature']}, lr {stage['learning_rate']}, reward 0.1 R_format + 5 R_rec + "
+            f"0.1 R_mem (R_rec = NDCG@100 + NDCG@1000 over the 9,742-movie catalog); {minutes:.0f} min.")
+
+
+def model_card(stages: list[dict], before: dict, after: dict, source: Path) -> str:
+    split = next((s["split"] for s in stages if s.get("split")), {})
+    hardware = next((s["hardware"] for s in stages if s.get("hardware")), "n/a")
+    lines = [_stage_line(n, stage) for n, stage in enumerate(stages, start=1)]
+    source_rel = source.relative_to(REPO_ROOT) if source.is_relative_to(REPO_ROOT) else source
     return f"""# smollm2-135m-mrrec — LoRA adapter for MR.Rec Chat's policy
 
 Loaded automatically by the app (`MRREC_LLM_ADAPTER=auto`) on top of the embedded
@@ -123,11 +132,11 @@ run the untuned model.
   {split.get('validation_seekers', '?')} validation seekers, {split.get('train_cases', '?')} / {split.get('validation_cases', '?')} cases),
   plus MovieLens pseudo-requests (a held-out liked movie, a templated request from its genres,
   the user's earlier ratings as memory). Validation seekers were never trained on.
-- **Hardware:** {sft.get('hardware') or grpo.get('hardware', 'n/a')}.
+- **Hardware:** {hardware}, shared with other jobs (load average 8-19 during these runs).
 
 ## Stages
 
-{chr(10).join(stages) or 'n/a'}
+{chr(10).join(lines) or 'n/a'}
 
 ## Validation (real agent loop, greedy, validation seekers)
 
@@ -141,13 +150,18 @@ without the loop's retry, fallback or JSON repair; tool-call = the model itself 
 `<search>`; reward = 0.1 format + 5 (NDCG@100 + NDCG@1000 of its own profile) + 0.1 tool-call;
 hit@100 = a ground-truth movie in the catalog's top 100 for the loop's final profile.
 
-## Reproduce
+## Reproduce (the CPU recipe that made this adapter)
 
+    python -m mrrec_chat.train trajectories
     python -m mrrec_chat.train sft --preset cpu
-    python -m mrrec_chat.train grpo --preset cpu
-    python -m mrrec_chat.train validate --validation-cases 30 --out results/train/validation_base.json
-    python -m mrrec_chat.train validate --adapter runs/grpo/final --validation-cases 30 --out results/train/validation_tuned.json
-    python -m mrrec_chat.train ship --adapter runs/grpo/final --validation-report results/train/validation_tuned.json --base-report results/train/validation_base.json
+    python -m mrrec_chat.train sft --preset cpu --init-adapter runs/sft/final --out-dir runs/sft2 \\
+        --epochs 1 --order-seed 1 --step-offset 20 --validate-every 18
+    python -m mrrec_chat.train grpo --preset cpu --init-adapter runs/sft2/final
+    python -m mrrec_chat.train validate --validation-cases 12 --out results/train/validation_base.json
+    python -m mrrec_chat.train validate --adapter {source_rel} --validation-cases 12 \\
+        --out results/train/validation_tuned.json
+    python -m mrrec_chat.train ship --adapter {source_rel} --stages runs/sft,runs/sft2,runs/grpo \\
+        --validation-report results/train/validation_tuned.json --base-report results/train/validation_base.json
 
 ## Limits
 

@@ -25,8 +25,10 @@ profile; empty when the answer is not in the required format) and `n_relevant`.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -68,8 +70,8 @@ class MemoryToolRollout:
     """`rollout_func` for `trl.GRPOTrainer` (see module docstring)."""
 
     def __init__(self, env: MemoryEnvironment, cases: list[BenchmarkCase], tokenizer, *, max_rounds: int = 2,
-                 step_tokens: int = 96, temperature: float = 1.0, top_p: float = 1.0):
-        self.env, self.tokenizer = env, tokenizer
+                 step_tokens: int = 96, temperature: float = 1.0, top_p: float = 1.0, log_path: Path | None = None):
+        self.env, self.tokenizer, self.log_path = env, tokenizer, log_path
         self.cases = {c.case_id: c for c in cases}
         self.max_rounds, self.step_tokens = max_rounds, step_tokens
         self.temperature, self.top_p = temperature, top_p
@@ -96,6 +98,12 @@ class MemoryToolRollout:
             truth = rollout.case.ground_truth
             ranks.append(self.env.ground_truth_ranks(answer["ideal_item_profile"], truth) if answer else [])
             relevant.append(len(truth))
+        if self.log_path is not None:  # every rollout, for reading what the policy actually wrote
+            with self.log_path.open("a", encoding="utf-8") as handle:
+                for rollout, rank in zip(rollouts, ranks):
+                    handle.write(json.dumps({"step": trainer.state.global_step, "case_id": rollout.case.case_id,
+                                             "tool_calls": rollout.tool_calls, "ranks": rank,
+                                             "text": rollout.text}, ensure_ascii=False) + "\n")
         return {"prompt_ids": [r.prompt_ids for r in rollouts],
                 "completion_ids": [r.completion_ids for r in rollouts],
                 "logprobs": None,  # only used for vLLM importance sampling, which we do not use

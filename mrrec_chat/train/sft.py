@@ -14,9 +14,9 @@ and turns mask 0 into label -100, so no custom collator is needed. We tokenize o
 two kinds of tokens are masked — the prompt and the `<memory>` observations inside the
 assistant turn — which the chat template's assistant mask cannot express.
 
-Outputs (under --out-dir, default runs/sft, git-ignored): trajectories.jsonl (cached, reused on
-resume), checkpoints/, final/ (the adapter), validation reports, summary.json; curves go to
-results/train/sft_curves.{csv,png}.
+Outputs (git-ignored runs/): the trajectory cache (--trajectories-file, runs/sft/trajectories.jsonl,
+reused by reruns and later stages) and, under --out-dir (runs/sft), checkpoints/, final/ (the
+adapter), validation/ reports and summary.json; curves go to results/train/sft_curves.{csv,png}.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def prepare_only(job: SFTJob) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(base_model_dir(job.model, job.cache_dir))
     started = time.time()
     trajectories = prepare_trajectories(
-        env, sets.train, Path(job.out_dir) / "trajectories.jsonl", seed=job.seed, title_rate=job.title_rate,
+        env, sets.train, Path(job.trajectories_file), seed=job.seed, title_rate=job.title_rate,
         count_tokens=lambda text: len(tokenizer.encode(text, add_special_tokens=False)))
     env.close()
     return {"trajectories": len(trajectories), "seconds": round(time.time() - started),
@@ -88,6 +88,7 @@ def prepare_only(job: SFTJob) -> dict:
 
 
 def run(job: SFTJob, resume: bool = False) -> dict:
+    import torch
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -101,12 +102,12 @@ def run(job: SFTJob, resume: bool = False) -> dict:
         return len(tokenizer.encode(text, add_special_tokens=False))
 
     t0 = time.time()
-    trajectories = prepare_trajectories(env, sets.train, out / "trajectories.jsonl", seed=job.seed,
+    trajectories = prepare_trajectories(env, sets.train, Path(job.trajectories_file), seed=job.seed,
                                         title_rate=job.title_rate, count_tokens=count_tokens)
     trajectory_seconds = time.time() - t0
     rows = [tokenize(tokenizer, t) for t in trajectories]
     rows = [r for r in rows if len(r["input_ids"]) <= job.max_length]
-    rng = random.Random(job.seed)
+    rng = random.Random(job.order_seed)
     rng.shuffle(rows)
     dataset = Dataset.from_list(rows)
     lengths = [len(r["input_ids"]) for r in rows]
@@ -116,35 +117,39 @@ def run(job: SFTJob, resume: bool = False) -> dict:
 
     steps_per_epoch = max(1, len(rows) // (job.batch_size * job.grad_accum))
     total_steps = max(1, round(steps_per_epoch * job.epochs))
-    import torch
-
     config = SFTConfig(
         output_dir=str(out / "checkpoints"), max_steps=total_steps, per_device_train_batch_size=job.batch_size,
         gradient_accumulation_steps=job.grad_accum, learning_rate=job.learning_rate, lr_scheduler_type="cosine",
         warmup_steps=max(1, round(total_steps * job.warmup_ratio)), logging_steps=1, save_steps=job.save_every,
-        save_total_limit=2, report_to="none", seed=job.seed, max_length=job.max_length,
+        save_total_limit=2, report_to="none", seed=job.order_seed, max_length=job.max_length,
         use_cpu=not torch.cuda.is_available(), bf16=False, dataloader_num_workers=0, disable_tqdm=False,
         # Checkpointing (TRL's default) turns off the KV cache, which makes the loop validation's
         # generation quadratic; a 135M model with LoRA does not need the memory it saves.
         activation_checkpointing=False)
     curves = CurveLog(RESULTS / "sft_curves.csv")
-    if not resume:
-        curves.rows = []  # a fresh run starts fresh curves
-    validation = LoopValidation(env, sets.validation, tokenizer, job.validate_every, curves, out / "validation", "sft",
-                                at_start=bool(job.validate_at_start))
+    if not resume and not job.init_adapter:
+        curves.rows = []  # a fresh run starts fresh curves; a continued stage appends to them
+    stage = "sft" if not job.init_adapter else "sft-continued"
+    validation = LoopValidation(env, sets.validation, tokenizer, job.validate_every, curves, out / "validation", stage,
+                                at_start=bool(job.validate_at_start), step_offset=job.step_offset)
+    peft_config = lora_config(job.lora_r, job.lora_alpha, job.lora_dropout)
+    if job.init_adapter:
+        from peft import PeftModel
+
+        model, peft_config = PeftModel.from_pretrained(model, job.init_adapter, is_trainable=True), None
     trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=lora_config(job.lora_r, job.lora_alpha, job.lora_dropout),
-                         callbacks=[validation, LogToCurves(curves, "sft")])
+                         peft_config=peft_config, callbacks=[validation, LogToCurves(curves, stage, job.step_offset)])
     checkpoint = last_checkpoint(out) if resume else None
     t0 = time.time()
     trainer.train(resume_from_checkpoint=checkpoint)
     train_seconds = time.time() - t0
     final = out / "final"
     trainer.model.save_pretrained(str(final))
-    refresh_validation_rows(curves, out / "validation", "sft")
+    refresh_validation_rows(curves, out / "validation", stage, job.step_offset)
     plot_curves(RESULTS / "sft_curves.csv", RESULTS / "sft_curves.png", ["loss"], "Cold-start SFT (hindsight trajectories)")
     summary = {
-        "stage": "sft", "model": job.model, "adapter": str(final), "steps": trainer.state.global_step,
+        "stage": "sft", "model": job.model, "init_adapter": job.init_adapter or None, "adapter": str(final),
+        "steps": trainer.state.global_step,
         "examples": len(rows), "examples_redial": len(sets.train_redial),
         "examples_movielens": len(sets.train_movielens), "median_tokens": statistics.median(lengths),
         "epochs": job.epochs, "learning_rate": job.learning_rate, "lora_r": job.lora_r, "dtype": job.dtype,
