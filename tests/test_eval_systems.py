@@ -285,3 +285,34 @@ def test_cli_accepts_settings_flags_and_rejects_unknown_systems(capsys) -> None:
 def test_case_round_trip_keeps_the_fields_systems_use(benchmark) -> None:
     case = benchmark.cases[0]
     assert BenchmarkCase.from_dict(case.to_dict()) == case
+
+
+def test_seekers_option_keeps_only_the_listed_users(benchmark, tmp_path) -> None:
+    from mrrec_chat.eval.__main__ import restrict_to_seekers
+
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"validation_seekers": ["u1", "newbie"], "train_seekers": ["u0"]}))
+    held_out = restrict_to_seekers(benchmark, str(split))
+    assert sorted(c.case_id for c in held_out.cases) == ["c2", "c5"]
+    assert held_out.build_report["restricted_to"]["of_cases"] == len(benchmark.cases) == 5
+    assert [c.case_id for c in restrict_to_seekers(benchmark, f"{split}:train_seekers").cases] == ["c1"]
+    split.write_text(json.dumps({"validation_seekers": ["nobody"]}))
+    with pytest.raises(ValueError, match="no case"):
+        restrict_to_seekers(benchmark, str(split))
+
+
+def test_ablations_on_tuned_run_the_adapter_and_mrrec_stays_untuned(benchmark, embedder, tmp_path) -> None:
+    out = tmp_path / "out"
+    settings = Settings(memory_dir=str(out / "memory"), llm_adapter=str(tmp_path / "adapter"))
+    asked: list = []
+
+    def factory(adapter):
+        asked.append(adapter)
+        return ScriptedLLM()
+
+    names = ["mrrec", "mrrec-no-global", "mrrec-tuned"]
+    config = EvalConfig(out_dir=out, systems=names, llm_limit=1, depth=DEPTH, bootstrap=50, ablations_on_tuned=True)
+    saved = run_evaluation(benchmark, config, settings, embedder=embedder, llm_factory=factory, progress=False)
+    assert sorted(asked, key=str) == sorted([None, str(tmp_path / "adapter")], key=str)  # two models, no more
+    assert "+adapter" in saved["systems"]["mrrec-no-global"]["description"]
+    assert "+adapter" not in saved["systems"]["mrrec"]["description"]

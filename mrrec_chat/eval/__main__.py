@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated (default: all)")
     bench.add_argument("--limit", type=int, help="evaluate only the first N cases of the seeded order")
     bench.add_argument("--llm-limit", type=int, help="LLM systems: only the first N of those cases")
+    bench.add_argument("--seekers", metavar="SPLIT.json[:KEY]",
+                       help="only the cases of the users listed under KEY (default validation_seekers) of a "
+                            "split file, e.g. mrrec_chat/train/split_redial_dev.json: the seekers the "
+                            "policy was never trained on (use it whenever mrrec-tuned is compared)")
+    bench.add_argument("--ablations-on-tuned", action="store_true",
+                       help="run the ablation variants with the tuned adapter (as the paper ablates its trained "
+                            "policy); `mrrec` stays the untuned reference")
     bench.add_argument("--seed", type=int, default=0, help="case order and bootstrap seed (default 0)")
     bench.add_argument("--out", default="results/redial-dev", help="output directory")
     bench.add_argument("--resume", action="store_true", help="keep finished (system, case) runs in --out")
@@ -82,16 +89,38 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"Cannot load the benchmark: {exc}", file=sys.stderr)
         return 2
+    if args.seekers:
+        try:
+            benchmark = restrict_to_seekers(benchmark, args.seekers)
+        except (ValueError, OSError, KeyError) as exc:
+            print(f"Cannot use --seekers {args.seekers}: {exc}", file=sys.stderr)
+            return 2
     config = EvalConfig(out_dir=out, systems=systems, limit=args.limit, llm_limit=args.llm_limit,
                         seed=args.seed, resume=args.resume or args.report_only, depth=args.depth,
                         run=not args.report_only,
                         exclude_memory=args.exclude_memory_items,
-                        exclude_request_mentions=args.exclude_request_mentions, bootstrap=args.bootstrap)
+                        exclude_request_mentions=args.exclude_request_mentions, bootstrap=args.bootstrap,
+                        ablations_on_tuned=args.ablations_on_tuned)
     results = run_evaluation(benchmark, config, settings, progress=not args.quiet)
     print((out / "results.md").read_text(encoding="utf-8"))
     for name, why in results["skipped"].items():
         print(f"note: {name} skipped: {why}", file=sys.stderr)
     return 0
+
+
+def restrict_to_seekers(benchmark, spec: str):
+    """The benchmark with only the cases whose user is listed under KEY of the split JSON `spec`."""
+    import dataclasses
+    import json
+
+    path, _, key = spec.partition(":")
+    users = set(json.loads(Path(path).read_text(encoding="utf-8"))[key or "validation_seekers"])
+    cases = [c for c in benchmark.cases if c.user_id in users]
+    if not cases:
+        raise ValueError(f"no case belongs to the {len(users)} users listed there")
+    report = {**benchmark.build_report, "restricted_to": {"split": spec, "users": len(users), "cases": len(cases),
+                                                          "of_cases": len(benchmark.cases)}}
+    return dataclasses.replace(benchmark, cases=cases, build_report=report)
 
 
 if __name__ == "__main__":

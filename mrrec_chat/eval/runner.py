@@ -81,6 +81,7 @@ class EvalConfig:
     ks: tuple[int, ...] = (10, 50, 100)
     bootstrap: int = 1000
     run: bool = True  # False: only aggregate what runs.jsonl holds (--report-only)
+    ablations_on_tuned: bool = False  # ablation variants run the tuned adapter (mrrec stays untuned)
 
 
 def select_cases(cases: list[BenchmarkCase], seed: int, limit: int | None,
@@ -197,8 +198,10 @@ def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings,
         ctx = EvalContext(assistant, depth=config.depth, exclude_memory=config.exclude_memory,
                           exclude_request_mentions=config.exclude_request_mentions,
                           max_behavior_records=settings.max_behavior_records, vector_cache=out / "cache")
-        names, skipped, llms = _prepare_llms(config.systems, settings, llm_factory or default_llm_factory(settings))
-        systems = build_systems(names, ctx, assistant.options(n_items=config.depth), **llms)
+        names, skipped, llms = _prepare_llms(config.systems, settings, llm_factory or default_llm_factory(settings),
+                                             config.ablations_on_tuned)
+        systems = build_systems(names, ctx, assistant.options(n_items=config.depth), **llms,
+                                ablations_on_tuned=config.ablations_on_tuned)
         signatures = {s.name: s.signature(ctx) for s in systems}
         phases = [("systems without LLM", [s for s in systems if not s.uses_llm], evaluated),
                   ("LLM systems", [s for s in systems if s.uses_llm], llm_subset)]
@@ -231,18 +234,21 @@ def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings,
     return results
 
 
-def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory) -> tuple[list[str], dict[str, str], dict]:
+def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory,
+                  ablations_on_tuned: bool = False) -> tuple[list[str], dict[str, str], dict]:
     """Load the LLMs the requested systems need; drop (with a reason) the ones that cannot run."""
     skipped: dict[str, str] = {}
     llms: dict[str, Any] = {}
     label = settings.llm_model if settings.llm_backend == "local" else f"{settings.llm_model}@{settings.llm_base_url}"
-    if any(n in LLM_VARIANTS and n != "mrrec-tuned" for n in names):
+    on_tuned = {n for n in names if n in LLM_VARIANTS and n != "mrrec" and (ablations_on_tuned or n == "mrrec-tuned")}
+    if any(n in LLM_VARIANTS and n not in on_tuned for n in names):
         llms.update(llm=LazyLLM(factory, None), llm_label=label)
-    if "mrrec-tuned" in names:
+    if on_tuned:
         adapter, reason = resolve_tuned_adapter(settings)
         if adapter is None:
-            skipped["mrrec-tuned"] = reason
-            log.warning("Skipping mrrec-tuned: %s", reason)
+            for name in sorted(on_tuned):
+                skipped[name] = reason
+            log.warning("Skipping %s: %s", ", ".join(sorted(on_tuned)), reason)
         else:
             llms.update(tuned_llm=LazyLLM(factory, adapter), tuned_label=f"{label}+{Path(adapter).name}")
     return [n for n in names if n not in skipped], skipped, llms

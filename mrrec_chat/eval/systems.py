@@ -387,9 +387,12 @@ def _describe(overrides: dict[str, Any]) -> str:
 
 
 def build_systems(names: list[str], ctx: EvalContext, base_options: AgentOptions, *,
-                  llm=None, llm_label: str = "", tuned_llm=None, tuned_label: str = "") -> list[System]:
+                  llm=None, llm_label: str = "", tuned_llm=None, tuned_label: str = "",
+                  ablations_on_tuned: bool = False) -> list[System]:
     """Systems by name, in the given order. LLM systems need `llm` (and `tuned_llm` for
-    mrrec-tuned); the caller decides which to skip when an LLM is unavailable."""
+    mrrec-tuned); the caller decides which to skip when an LLM is unavailable.
+    `ablations_on_tuned`: the ablation variants (all but `mrrec`) run the tuned policy, as the
+    paper's ablations do; `mrrec` stays the untuned reference."""
     unknown = [n for n in names if n not in ALL_SYSTEMS]
     if unknown:
         raise ValueError(f"Unknown system(s) {unknown}. Known: {', '.join(ALL_SYSTEMS)}.")
@@ -415,7 +418,8 @@ def build_systems(names: list[str], ctx: EvalContext, base_options: AgentOptions
                 raise ValueError("mrrec-tuned needs the tuned LLM (an adapter).")
             systems.append(MRRec(name, tuned_llm, base_options, tuned_label))
         else:
-            if llm is None:
+            policy, label = (tuned_llm, tuned_label) if ablations_on_tuned and name != "mrrec" else (llm, llm_label)
+            if policy is None:
                 raise ValueError(f"{name} needs an LLM.")
-            systems.append(MRRec(name, llm, dataclasses.replace(base_options, **LLM_VARIANTS[name]), llm_label))
+            systems.append(MRRec(name, policy, dataclasses.replace(base_options, **LLM_VARIANTS[name]), label))
     return systems
