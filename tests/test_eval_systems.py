@@ -316,3 +316,21 @@ def test_ablations_on_tuned_run_the_adapter_and_mrrec_stays_untuned(benchmark, e
     assert sorted(asked, key=str) == sorted([None, str(tmp_path / "adapter")], key=str)  # two models, no more
     assert "+adapter" in saved["systems"]["mrrec-no-global"]["description"]
     assert "+adapter" not in saved["systems"]["mrrec"]["description"]
+
+
+def test_grounding_probe_reproduces_the_agents_ranking(benchmark, embedder, tmp_path) -> None:
+    from mrrec_chat.eval.probe import probe
+    from mrrec_chat.service import Assistant
+
+    out = tmp_path / "out"
+    settings = Settings(memory_dir=str(out / "memory"))
+    config = EvalConfig(out_dir=out, systems=["mrrec"], llm_limit=3, depth=DEPTH, bootstrap=50)
+    run_evaluation(benchmark, config, settings, embedder=embedder, llm_factory=lambda adapter: ScriptedLLM(),
+                   progress=False)
+    assistant = Assistant(settings, dataset=benchmark.dataset, embedder=embedder, load_llm=False).start()
+    try:
+        result = probe(out / RUNS_FILE, {c.case_id: c for c in benchmark.cases}, EvalContext(assistant, depth=DEPTH))
+    finally:
+        assistant.close()
+    assert result["mrrec"]["n"] == 3 and result["mrrec"]["profile_ranking_reproduced"] == 1.0
+    assert set(result["mrrec"]["modes"]) == {"profile", "profile+request", "request"}
