@@ -50,19 +50,23 @@ def test_unknown_model_offline_is_a_clear_error(tmp_path, cache_dir):
                                                  cache_dir=cache_dir, llm_adapter="none"))
 
 
-def test_shipped_adapter_is_small_and_loaded_by_default(cache_dir):
-    """The tuned LoRA in checkpoints/ is what `llm_adapter=auto` (the default) loads; `none` skips it."""
-    from mrrec_chat.config import Settings
+def test_shipped_adapter_is_small_and_changes_the_model(cache_dir):
+    """The SFT LoRA in checkpoints/ loads by path (it is not auto-loaded: README "Training") and
+    changes what the model writes; `auto` only picks up checkpoints/<model>-mrrec."""
+    from mrrec_chat.config import REPO_ROOT, Settings
     from mrrec_chat.llm.local import LocalLLM, default_adapter_dir
 
-    shipped = default_adapter_dir("smollm2-135m")
+    shipped = REPO_ROOT / "checkpoints" / "smollm2-135m-mrrec-sft"
     files = {p.name: p.stat().st_size for p in shipped.iterdir()}
     assert {"adapter_config.json", "adapter_model.safetensors", "README.md"} <= files.keys()
     assert sum(files.values()) < 20e6  # an adapter, not a merged model
-    tuned = LocalLLM.from_settings(Settings.from_env(cache_dir=cache_dir, llm_device="cpu"))
-    assert Settings.from_env().llm_adapter == "auto" and tuned.adapter == str(shipped)
+    assert default_adapter_dir("smollm2-135m") != shipped
+    tuned = LocalLLM.from_settings(Settings.from_env(cache_dir=cache_dir, llm_device="cpu", llm_quantization="bf16",
+                                                     llm_adapter=str(shipped)))
+    assert tuned.adapter == str(shipped)
     prompt = [{"role": "user", "content": "I want a tense crime thriller."}]
     tuned_text = tuned.continue_chat(prompt, "<think>", max_new_tokens=16).text
-    base = LocalLLM.from_settings(Settings.from_env(cache_dir=cache_dir, llm_device="cpu", llm_adapter="none"))
+    base = LocalLLM.from_settings(Settings.from_env(cache_dir=cache_dir, llm_device="cpu", llm_quantization="bf16",
+                                                    llm_adapter="none"))
     assert base.adapter is None
     assert base.continue_chat(prompt, "<think>", max_new_tokens=16).text != tuned_text  # the weights changed
