@@ -1,6 +1,7 @@
 """Grounding probe: re-ground the profiles an evaluation's LLM systems wrote, in other ways.
 
-No model runs here. For every (system, case) LLM run in `--out/runs.jsonl`, the stored ideal
+No model runs here. For every (system, case) LLM run in `--out/runs.jsonl` (the latest line of
+each pair, so a rerun replaces an older configuration), the stored ideal
 item profile (first 600 characters, as the runner keeps it) is grounded again:
 
   profile           embed(profile) — what the agent does (checks the stored ranking is reproduced)
@@ -45,8 +46,12 @@ def probe(runs_path: Path, cases: dict, ctx) -> dict[str, Any]:
     scores: dict[str, dict[str, list[list[float]]]] = defaultdict(lambda: defaultdict(list))
     reproduced: dict[str, list[bool]] = defaultdict(list)
     embed = ctx.embedder.embed_one
+    latest: dict[tuple[str, str], dict] = {}  # a rerun (another signature) replaces the older line
     for line in runs_path.read_text(encoding="utf-8").splitlines():
         run = json.loads(line)
+        if "system" in run:
+            latest[(run["system"], run.get("case_id", ""))] = run
+    for run in latest.values():
         profile = (run.get("details") or {}).get("profile")
         if not run.get("llm_calls") or not profile or run.get("case_id") not in cases:
             continue
