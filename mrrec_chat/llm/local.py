@@ -375,20 +375,6 @@ def quantize_weight_only(model, bits: int = 4, group_size: int = 32, head_bits: 
 
 
 @functools.lru_cache(maxsize=None)
-def int4_kernels_available() -> bool:
-    """Whether this torch build has the CPU int4 weight-only kernels (probed on a tiny matrix)."""
-    import torch
-
-    try:
-        packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(torch.zeros(16, 32, dtype=torch.int32), 1)
-        scales = torch.ones(1, 16, 2, dtype=torch.bfloat16)
-        torch.ops.aten._weight_int4pack_mm_for_cpu(torch.ones(1, 32, dtype=torch.bfloat16), packed, 32, scales)
-    except (AttributeError, RuntimeError, NotImplementedError):
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=None)
 def _weight_only_linear_class():
     import torch
 
