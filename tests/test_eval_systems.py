@@ -17,7 +17,7 @@ from mrrec_chat.config import Settings
 from mrrec_chat.eval.__main__ import build_parser, main
 from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.eval.runner import (RUNS_FILE, EvalConfig, load_benchmark, resolve_tuned_adapter,
-                                    run_evaluation, select_cases)
+                                    restrict_to_seekers, run_evaluation, select_cases)
 from mrrec_chat.eval.systems import NO_LLM_SYSTEMS, EvalContext, build_systems
 from mrrec_chat.llm.base import Completion, LLMBackend
 
@@ -288,7 +288,6 @@ def test_case_round_trip_keeps_the_fields_systems_use(benchmark) -> None:
 
 
 def test_seekers_option_keeps_only_the_listed_users(benchmark, tmp_path) -> None:
-    from mrrec_chat.eval.__main__ import restrict_to_seekers
 
     split = tmp_path / "split.json"
     split.write_text(json.dumps({"validation_seekers": ["u1", "newbie"], "train_seekers": ["u0"]}))

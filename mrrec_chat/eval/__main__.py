@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mrrec_chat.eval.runner import EvalConfig, load_benchmark, run_evaluation
+    from mrrec_chat.eval.runner import EvalConfig, load_benchmark, restrict_to_seekers, run_evaluation
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING,
@@ -106,21 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     for name, why in results["skipped"].items():
         print(f"note: {name} skipped: {why}", file=sys.stderr)
     return 0
-
-
-def restrict_to_seekers(benchmark, spec: str):
-    """The benchmark with only the cases whose user is listed under KEY of the split JSON `spec`."""
-    import dataclasses
-    import json
-
-    path, _, key = spec.partition(":")
-    users = set(json.loads(Path(path).read_text(encoding="utf-8"))[key or "validation_seekers"])
-    cases = [c for c in benchmark.cases if c.user_id in users]
-    if not cases:
-        raise ValueError(f"no case belongs to the {len(users)} users listed there")
-    report = {**benchmark.build_report, "restricted_to": {"split": spec, "users": len(users), "cases": len(cases),
-                                                          "of_cases": len(benchmark.cases)}}
-    return dataclasses.replace(benchmark, cases=cases, build_report=report)
 
 
 if __name__ == "__main__":

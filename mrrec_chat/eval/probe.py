@@ -31,7 +31,7 @@ import numpy as np
 
 from mrrec_chat.config import Settings
 from mrrec_chat.eval.metrics import ndcg_at_k, recall_at_k
-from mrrec_chat.eval.runner import RUNS_FILE, load_benchmark
+from mrrec_chat.eval.runner import RUNS_FILE, load_benchmark, restrict_to_seekers
 
 MODES = ("profile", "profile+request", "request")
 METRICS = (("ndcg", 10), ("recall", 10), ("recall", 100), ("ndcg", 100))
@@ -88,7 +88,6 @@ def to_markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mrrec_chat.eval.__main__ import restrict_to_seekers
     from mrrec_chat.eval.systems import EvalContext
     from mrrec_chat.service import Assistant
 

@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -65,6 +65,18 @@ def load_benchmark(*, redial: str | None = None, movielens: str | None = None,
     dataset = load_movielens_csv(Path(movielens))
     cases, report = build_redial_cases(Path(redial), dataset)
     return Benchmark(Path(redial).stem, dataset, cases, {"source": "redial", **report.to_dict()})
+
+
+def restrict_to_seekers(benchmark: Benchmark, spec: str) -> Benchmark:
+    """The benchmark with only the cases whose user is listed under KEY of the split JSON `spec`."""
+    path, _, key = spec.partition(":")
+    users = set(json.loads(Path(path).read_text(encoding="utf-8"))[key or "validation_seekers"])
+    cases = [c for c in benchmark.cases if c.user_id in users]
+    if not cases:
+        raise ValueError(f"no case belongs to the {len(users)} users listed there")
+    report = {**benchmark.build_report, "restricted_to": {"split": spec, "users": len(users), "cases": len(cases),
+                                                          "of_cases": len(benchmark.cases)}}
+    return replace(benchmark, cases=cases, build_report=report)
 
 
 @dataclass
