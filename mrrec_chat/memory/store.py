@@ -21,6 +21,7 @@ import numpy as np
 from mrrec_chat.embedding import Embedder
 from mrrec_chat.memory.schema import (GLOBAL_USER, LEVELS, LOCAL_LEVELS, MemoryEntry,
                                       RetrievedMemory, id_segment, validate_user_id)
+from mrrec_chat.memory.rowcache import Rows, UserRowsCache
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +195,14 @@ def _acquire_lock(path: Path):
 class MemoryStore:
     """Memory of one dataset (collections are namespaced by dataset name)."""
 
-    def __init__(self, client, dataset: str, embedder: Embedder, lock=None):
+    def __init__(self, client, dataset: str, embedder: Embedder, lock=None, cache_rows: int | None = None):
+        """`cache_rows`: rows of the user-row cache (`memory.rowcache`); default 50,000 when this
+        process holds the store's lock (the embedded store), 0 (no cache) otherwise: a Chroma
+        server may have other writers, so every search reads it."""
         self.client = client
+        if cache_rows is None:
+            cache_rows = 50_000 if lock is not None else 0
+        self.row_cache = UserRowsCache(cache_rows) if cache_rows > 0 else None
         self.dataset = dataset
         self.embedder = embedder
         self._lock = lock
@@ -242,6 +249,9 @@ class MemoryStore:
                     embeddings=embeddings[chunk],
                     documents=[entries[i].text for i in chunk],
                     metadatas=[entries[i].metadata() for i in chunk])
+                if self.row_cache is not None:
+                    self.row_cache.upserted(level, [(entries[i].user_id, entries[i].memory_id, entries[i].text,
+                                                     entries[i].metadata(), embeddings[i]) for i in chunk])
         return len(entries)
 
     def _refuse_foreign_ids(self, level: str, entries: list[MemoryEntry]) -> None:
@@ -269,6 +279,8 @@ class MemoryStore:
         entry.extra.update(extra)
         with self._write_lock:
             self.collections[entry.level].update(ids=[memory_id], metadatas=[entry.metadata()])
+            if self.row_cache is not None:
+                self.row_cache.metadata_changed(entry.level, [(entry.user_id, memory_id, entry.metadata())])
         return entry
 
     def delete(self, user_id: str, memory_id: str) -> bool:
@@ -277,6 +289,8 @@ class MemoryStore:
             return False
         with self._write_lock:
             self.collections[entry.level].delete(ids=[memory_id])
+            if self.row_cache is not None:
+                self.row_cache.deleted(entry.user_id, entry.level, [memory_id])
         return True
 
     def delete_user(self, user_id: str) -> int:
@@ -296,6 +310,8 @@ class MemoryStore:
                 if ids:
                     self.collections[level].delete(ids=ids)
                 removed[level] = len(ids)
+            if self.row_cache is not None:
+                self.row_cache.forget_user(user_id)
         return removed
 
     def update_metadata(self, entries: Iterable[MemoryEntry]) -> int:
@@ -307,6 +323,8 @@ class MemoryStore:
                 chunk = [e for e in entries if e.level == level]
                 self.collections[level].update(ids=[e.memory_id for e in chunk],
                                                metadatas=[e.metadata() for e in chunk])
+                if self.row_cache is not None:
+                    self.row_cache.metadata_changed(level, [(e.user_id, e.memory_id, e.metadata()) for e in chunk])
         return len(entries)
 
     # --- reads ----------------------------------------------------------------------------
@@ -337,10 +355,11 @@ class MemoryStore:
                query_embedding: np.ndarray | None = None) -> list[RetrievedMemory]:
         """Top-k current local memories of `user_id` for `query`, merged across `levels`.
 
-        Exact search over the user's own rows: Chroma `get` by the user-id filter alone (an
-        indexed metadata lookup), then the status check and one matrix product here. A filtered
-        HNSW query, or a `get` under `$and` with the status, grows with the whole collection
-        (measured: `python -m mrrec_chat.bench memory`); this grows with the user's memory only.
+        Exact search over the user's own rows: Chroma `get` by the user-id filter alone, then the
+        status check and one matrix product here. A filtered HNSW query, or a `get` under `$and`
+        with the status, grows with the whole collection (measured: `python -m mrrec_chat.bench
+        memory`). The `get` still grows with the collection, so the rows it returns are kept in
+        `row_cache` (embedded store only) and later searches of the same user read no Chroma.
         """
         where = user_filter(user_id, current_only=False)
         vector = self.embedder.embed_one(query) if query_embedding is None else query_embedding
@@ -350,7 +369,8 @@ class MemoryStore:
         for level in levels:
             if level not in LOCAL_LEVELS:
                 raise ValueError(f"{level!r} is not a local memory level")
-            found += self._scan(self.collections[level], vector, fetch, where, user_id)
+            found += self._scan(self.collections[level], vector, fetch, where, user_id,
+                                self.row_cache, level)
         now = time.time()
         found.sort(key=lambda r: r.score + retrieval_prior(r.entry, now), reverse=True)
         return found[:k]
@@ -363,22 +383,26 @@ class MemoryStore:
         return self.collections["global"].count()
 
     @staticmethod
-    def _scan(collection, vector: np.ndarray, k: int, where: dict, user_id: str) -> list[RetrievedMemory]:
+    def _scan(collection, vector: np.ndarray, k: int, where: dict, user_id: str,
+              cache: UserRowsCache | None = None, level: str = "") -> list[RetrievedMemory]:
         """The k most cosine-similar current rows among those `where` selects (exact)."""
         if k <= 0:
             return []
-        rows = collection.get(where=where, include=["embeddings", "documents", "metadatas"])
-        keep = [n for n, m in enumerate(rows["metadatas"])
+        rows = cache.get(user_id, level) if cache is not None else None
+        if rows is None:
+            generation = cache.generation(user_id) if cache is not None else 0
+            rows = Rows.from_chroma(collection.get(where=where, include=["embeddings", "documents", "metadatas"]))
+            if cache is not None:
+                cache.put(user_id, level, rows, generation)
+        keep = [n for n, m in enumerate(rows.metadatas)
                 if m.get("status") == "current" and m.get("user_id") == user_id]  # belt and braces
         if not keep:
             return []
-        matrix = np.asarray(rows["embeddings"], dtype=np.float32)[keep]
         query = np.asarray(vector, dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
-        scores = matrix @ query / np.maximum(norms, 1e-12)
+        scores = rows.vectors[keep] @ (query / max(float(np.linalg.norm(query)), 1e-12))
         best = np.argsort(-scores, kind="stable")[:k]
-        return [RetrievedMemory(MemoryEntry.from_chroma(rows["ids"][keep[i]], rows["documents"][keep[i]],
-                                                        rows["metadatas"][keep[i]]), float(scores[i]))
+        return [RetrievedMemory(MemoryEntry.from_chroma(rows.ids[keep[i]], rows.documents[keep[i]],
+                                                        rows.metadatas[keep[i]]), float(scores[i]))
                 for i in best]
 
     @staticmethod
