@@ -17,7 +17,11 @@ def build_llm(settings) -> LLMBackend:
         from mrrec_chat.llm.openai_compat import OpenAICompatLLM
 
         return OpenAICompatLLM.from_settings(settings)
-    raise LLMError(f"Unknown llm_backend {settings.llm_backend!r}: use 'local' or 'openai'.")
+    if settings.llm_backend == "llamacpp":
+        from mrrec_chat.llm.llamacpp import LlamaCppLLM
+
+        return LlamaCppLLM.from_settings(settings)
+    raise LLMError(f"Unknown llm_backend {settings.llm_backend!r}: use 'local', 'llamacpp' or 'openai'.")
 
 
 __all__ = ["Completion", "LLMBackend", "LLMError", "build_llm"]

@@ -1,0 +1,80 @@
+"""The optional llama.cpp backend: clear refusals always; real turns where llama-cpp-python is installed.
+
+llama-cpp-python is not in requirements.txt (it compiles for minutes; see requirements-llamacpp.txt),
+so the tests that run the model skip where it is absent; the refusal tests need no model and always run.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from mrrec_chat.agent import events as ev
+from mrrec_chat.config import Settings
+from mrrec_chat.llm import build_llm
+from mrrec_chat.llm.base import LLMError
+
+
+def _has_llama_cpp() -> bool:
+    try:
+        import llama_cpp  # noqa: F401
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+needs_llama_cpp = pytest.mark.skipif(not _has_llama_cpp(), reason="llama-cpp-python not installed "
+                                     "(optional: pip install -r requirements-llamacpp.txt)")
+
+
+def test_an_adapter_is_refused_not_silently_dropped(cache_dir, tmp_path):
+    settings = Settings.from_env(cache_dir=cache_dir, llm_backend="llamacpp", llm_adapter=str(tmp_path))
+    with pytest.raises(LLMError, match="cannot apply the LoRA adapter"):
+        build_llm(settings)
+
+
+def test_a_model_that_is_not_a_gguf_file_is_a_clear_error(cache_dir, tmp_path):
+    for model in ("Qwen/Qwen2.5-1.5B-Instruct", str(tmp_path), str(tmp_path / "missing.gguf")):
+        with pytest.raises(LLMError, match=r"\.gguf"):
+            build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="llamacpp", llm_adapter="none",
+                                        llm_model=model))
+
+
+def test_missing_llama_cpp_says_how_to_install(cache_dir, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # import llama_cpp now raises ImportError
+    with pytest.raises(LLMError, match="requirements-llamacpp.txt"):
+        build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="llamacpp", llm_adapter="none"))
+
+
+@pytest.fixture(scope="module")
+def llama(cache_dir):
+    llm = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="llamacpp", llm_adapter="none",
+                                      llm_threads=1))
+    yield llm
+    llm.close()
+
+
+@needs_llama_cpp
+def test_continues_a_prefix_stops_and_reuses_the_prompt_cache(llama):
+    messages = [{"role": "user", "content": "Count from one to ten in words, separated by commas."}]
+    first = llama.continue_chat(messages, "one, two, three,", max_new_tokens=24, stop=["seven"])
+    assert first.prompt_tokens > 10 and 0 < first.completion_tokens <= 24
+    assert "seven" not in first.text and first.stop_reason in ("stop", "length", "")
+    again = llama.continue_chat(messages, "one, two, three,", max_new_tokens=24, stop=["seven"])
+    assert again.text == first.text, "greedy decoding is deterministic, with or without the reused cache"
+    assert again.cached_tokens >= first.prompt_tokens - 1
+    longer = llama.continue_chat(messages, "one, two, three," + first.text, max_new_tokens=4)
+    assert longer.cached_tokens >= first.prompt_tokens - 1 and longer.completion_tokens <= 4
+    assert longer.stop_reason in ("length", "")
+
+
+@needs_llama_cpp
+def test_a_real_agent_turn_runs_on_llama_cpp(assistant_factory, llama, tiny_dataset):
+    assistant = assistant_factory(llm=llama, max_rounds=2, max_new_tokens=48, answer_max_new_tokens=64)
+    events = list(assistant.chat("alice", "I want a tense crime movie tonight"))
+    assert [e for e in events if isinstance(e, ev.ReasoningStep)], "the model was called"
+    items = [e for e in events if isinstance(e, ev.ItemsRecommended)][0].items
+    assert items and all(r.item.item_id in tiny_dataset.items for r in items)
+    stats = [e for e in events if isinstance(e, ev.TurnDone)][0].stats
+    assert stats.llm_calls >= 2 and stats.generated_tokens > 0
