@@ -60,10 +60,10 @@ def queue_plan(assistant: Assistant) -> dict[str, int]:
     chat: an in-process model generates one step at a time (lock), so 2 turns at once lets one
     retrieve and ground while the other generates; more would only slow everyone's turn down and
     hold worker threads. An external server (openai backend) batches requests itself, and the
-    memory-only mode has no model: 8 there. memory: all fast operations, 16 at once.
+    memory-only mode has no model: 8 there. llama.cpp runs in-process too (one lock): 2. memory: all fast operations, 16 at once.
     """
     backend = assistant.settings.llm_backend
-    return {"chat": 2 if backend == "local" else 8, "memory": 16, "queue_size": 256}
+    return {"chat": 2 if backend in ("local", "llamacpp") else 8, "memory": 16, "queue_size": 256}
 
 
 def new_session(user_id: str = "", how: str = "") -> dict:
