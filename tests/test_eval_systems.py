@@ -234,8 +234,16 @@ def test_runner_writes_outputs_and_resume_skips_finished_runs(benchmark, embedde
     assert group["case_ids"] == [c.case_id for c in select_cases(benchmark.cases, 0, None, 2)[1]]
     assert group["comparisons"]["mrrec"]["ndcg@10"]["best_baseline"] in ("popularity", "dense-no-memory")
     assert "mrrec-nollm" in saved["comparisons_all"] and "mrrec" not in saved["comparisons_all"]
+    # Variants minus the full pipeline, paired: the reference itself and the baselines are not listed.
+    variants = group["variants"]
+    assert variants["reference"] == "mrrec" and variants["systems"].keys() == {"mrrec-nollm", "mrrec-no-local"}
+    paired = variants["systems"]["mrrec-no-local"]["ndcg@10"]
+    assert paired["lo"] <= paired["diff"] <= paired["hi"]
+    per_case = {n: group["systems"][n]["metrics"]["ndcg@10"]["mean"] for n in ("mrrec", "mrrec-no-local")}
+    assert paired["diff"] == pytest.approx(per_case["mrrec-no-local"] - per_case["mrrec"], abs=1e-4)
     markdown = (out / "results.md").read_text()
     assert "| mrrec (LLM) |" in markdown and "Same 2 cases" in markdown
+    assert "minus the full pipeline `mrrec`" in markdown
     lines = [json.loads(line) for line in (out / RUNS_FILE).read_text().splitlines()]
     runs = [r for r in lines if "system" in r]
     assert len(runs) == 3 * 5 + 2 * 2

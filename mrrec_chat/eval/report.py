@@ -76,6 +76,15 @@ def _comparison_rows(comparisons: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _variant_rows(variants: dict[str, Any]) -> list[str]:
+    rows = ["| system | " + " | ".join(_short(m) for m in HEADLINE) + " |", "|---|" + "---|" * len(HEADLINE)]
+    for name, by_metric in variants["systems"].items():
+        cells = [("–" if not (c := by_metric.get(metric)) else f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]")
+                 for metric in HEADLINE]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def write_markdown(results: dict[str, Any], path: Path) -> None:
     bench, systems = results["benchmark"], results["systems"]
     metrics = results["metrics"]
@@ -115,6 +124,10 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         if group["comparisons"]:
             lines += ["Minus the best baseline on these cases (paired bootstrap, 95% CI):", "",
                       *_comparison_rows(group["comparisons"]), ""]
+        if group.get("variants"):
+            lines += [f"MR.Rec variants minus the full pipeline `{group['variants']['reference']}` on these "
+                      f"cases (paired bootstrap, 95% CI; an interval that excludes 0 is a measured effect):", "",
+                      *_variant_rows(group["variants"]), ""]
     lines += ["## Cost per request", "",
               "Memory tokens: memory text put into the query or prompt (~4 characters per token, the "
               "same rule for every system). Seconds: wall time per case on this machine "

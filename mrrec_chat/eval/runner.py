@@ -344,6 +344,7 @@ def summarise(benchmark: Benchmark, config: EvalConfig, runlog: RunLog, systems:
             "systems": {name: {"metrics": cis, "cost": _costs([records[name][c.case_id] for c in cases])}
                         for name, (_, cis) in scored.items()},
             "comparisons": _comparisons({name: values for name, (values, _) in scored.items()}, config),
+            "variants": _variant_comparisons({name: values for name, (values, _) in scored.items()}, config),
         })
     all_cases = {s.name: _scores(evaluated, records[s.name], config)[0] for s in systems
                  if len(ran_ids[s.name]) == len(evaluated)}
@@ -410,6 +411,25 @@ def _costs(records: list[dict[str, Any]]) -> dict[str, Any]:
             [float(d.get("tool_calls", 0) > d.get("forced_search", 0)) for d in details])
         costs["tool_calls_mean"] = _mean([d.get("tool_calls", 0) for d in details])
     return costs
+
+
+def _variant_comparisons(per_case: dict[str, dict[str, Any]], config: EvalConfig) -> dict[str, Any]:
+    """Each MR.Rec variant (ablations, the tuned policy, the no-LLM pipeline) minus the full
+    pipeline it varies, paired over the same cases: `mrrec-tuned` when the ablations ran on the
+    tuned policy (then `mrrec` is compared with it too), else the untuned `mrrec`."""
+    reference = "mrrec-tuned" if config.ablations_on_tuned else "mrrec"
+    if reference not in per_case:
+        return {}
+    out: dict[str, Any] = {"reference": reference, "systems": {}}
+    for name, ours in per_case.items():
+        if name == reference or not name.startswith("mrrec"):
+            continue
+        for metric, values in ours.items():
+            diff, low, high = paired_bootstrap_diff(values, per_case[reference][metric], n=config.bootstrap,
+                                                    seed=config.seed)
+            out["systems"].setdefault(name, {})[metric] = {"diff": round(diff, 5), "lo": round(low, 5),
+                                                           "hi": round(high, 5)}
+    return out if out["systems"] else {}
 
 
 def _comparisons(per_case: dict[str, dict[str, Any]], config: EvalConfig) -> dict[str, Any]:
