@@ -17,7 +17,6 @@ is refused with a clear message rather than silently ignored.
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import threading
 import time
@@ -25,8 +24,6 @@ import weakref
 from pathlib import Path
 
 from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop
-
-log = logging.getLogger(__name__)
 
 N_CTX = 4096
 INSTALL_HINT = ("llm_backend=llamacpp needs llama-cpp-python: `pip install -r requirements-llamacpp.txt` "
