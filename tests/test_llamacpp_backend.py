@@ -70,6 +70,32 @@ def test_continues_a_prefix_stops_and_reuses_the_prompt_cache(llama):
 
 
 @needs_llama_cpp
+def test_reuse_can_be_switched_off_and_a_closed_model_refuses(cache_dir):
+    llm = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="llamacpp", llm_adapter="none",
+                                      llm_threads=1))
+    messages = [{"role": "user", "content": "Name three colours."}]
+    first = llm.continue_chat(messages, "Red,", max_new_tokens=8)
+    llm.kv_reuse = False
+    again = llm.continue_chat(messages, "Red,", max_new_tokens=8)
+    assert again.cached_tokens == 0 and again.text == first.text
+    llm.kv_reuse = True
+    llm.reset_cache()
+    assert llm.continue_chat(messages, "Red,", max_new_tokens=8).cached_tokens == 0
+    llm.close()
+    with pytest.raises(LLMError, match="closed"):
+        llm.continue_chat(messages, max_new_tokens=2)
+
+
+def test_the_ui_runs_two_chat_turns_at_once_on_llama_cpp():
+    from types import SimpleNamespace
+
+    from mrrec_chat.ui.app import queue_plan
+
+    assert queue_plan(SimpleNamespace(settings=Settings(llm_backend="llamacpp")))["chat"] == 2  # in-process, one lock
+    assert queue_plan(SimpleNamespace(settings=Settings(llm_backend="openai")))["chat"] == 8
+
+
+@needs_llama_cpp
 def test_a_real_agent_turn_runs_on_llama_cpp(assistant_factory, llama, tiny_dataset):
     assistant = assistant_factory(llm=llama, max_rounds=2, max_new_tokens=48, answer_max_new_tokens=64)
     events = list(assistant.chat("alice", "I want a tense crime movie tonight"))

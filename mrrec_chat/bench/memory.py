@@ -7,10 +7,11 @@ user; random unit vectors of the real embedding dimension (384). Entries are ins
 precomputed vectors in the largest batches Chroma accepts. Search is the app's per-user read:
 `memory.store.user_filter(user)` (user id and status under `$and`), k = 3, a random query vector,
 for random users, three ways: the filtered HNSW query; the exact per-user scan the app does on a
-user's first search in a process (`MemoryStore._scan`: Chroma `get` by user id, then NumPy); and the
-same scan served by the user-row cache (`memory.rowcache`), which is what every later search of that
-user costs (a chat turn searches each level in each reasoning round). When the time budget runs out before the largest size, the benchmark stops
-there and reports the size it reached, plus an extrapolated insert time, labelled as such.
+user's first search in a process (`MemoryStore._scan`: Chroma `get` by user id, then NumPy); and
+the same scan served by the user-row cache (`memory.rowcache`), which is what every later search
+of that user costs (a chat turn searches each level in each reasoning round). When the time
+budget runs out before the largest size, the benchmark stops there and reports the size it
+reached, plus an extrapolated insert time, labelled as such.
 """
 
 from __future__ import annotations
@@ -133,10 +134,10 @@ def chroma_scaling(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), dim: i
                 result = collection.query(query_embeddings=[vector], n_results=3, where=user_filter(user),
                                           include=["documents", "metadatas", "distances"])
                 elapsed = time.perf_counter() - started
-                started = time.perf_counter()
-                scanned = exact_user_scan(collection, user_filter(user, current_only=False), vector, 3)
-                scan_elapsed = time.perf_counter() - started
                 where = user_filter(user, current_only=False)
+                started = time.perf_counter()
+                scanned = exact_user_scan(collection, where, vector, 3)
+                scan_elapsed = time.perf_counter() - started
                 MemoryStore._scan(collection, vector, 3, where, user, cache, "behavior")  # first search: loads
                 started = time.perf_counter()
                 cached = MemoryStore._scan(collection, vector, 3, where, user, cache, "behavior")

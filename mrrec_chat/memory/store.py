@@ -244,14 +244,15 @@ class MemoryStore:
                     self._refuse_foreign_ids(level, [entries[i] for i in chunk])
                     batches.append((level, chunk))
             for level, chunk in batches:
+                metadatas = [entries[i].metadata() for i in chunk]
                 self.collections[level].upsert(
                     ids=[entries[i].memory_id for i in chunk],
                     embeddings=embeddings[chunk],
                     documents=[entries[i].text for i in chunk],
-                    metadatas=[entries[i].metadata() for i in chunk])
+                    metadatas=metadatas)
                 if self.row_cache is not None:
                     self.row_cache.upserted(level, [(entries[i].user_id, entries[i].memory_id, entries[i].text,
-                                                     entries[i].metadata(), embeddings[i]) for i in chunk])
+                                                     meta, embeddings[i]) for i, meta in zip(chunk, metadatas)])
         return len(entries)
 
     def _refuse_foreign_ids(self, level: str, entries: list[MemoryEntry]) -> None:
