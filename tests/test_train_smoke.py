@@ -134,7 +134,41 @@ def test_hindsight_trajectories_use_real_memory_and_mask_it(env, cases, trajecto
         encoded = tokenize(tokenizer, trajectory)
         trained = tokenizer.decode([t for t, m in zip(encoded["input_ids"], encoded["assistant_masks"]) if m])
         assert "<search>" in trained and "<answer>" in trained and trained.endswith("<|im_end|>")
-        assert "<memory>" not in trained and case.request not in trained  # observation and prompt masked
+        # Observation and prompt masked (the anchored answer may restate the request itself).
+        assert "<memory>" not in trained and "<|im_start|>" not in trained and "You are MR.Rec" not in trained
+
+
+def test_anchored_answers_use_only_what_the_policy_sees_and_ground_best(env, cases, trajectories) -> None:
+    from mrrec_chat.train.trajectories import anchored_candidates, request_core
+
+    for case, trajectory in zip(cases, trajectories):
+        answer = trajectory.segments[-1][0]
+        profile = json.loads(answer.removeprefix("<answer>").removesuffix("</answer>"))["ideal_item_profile"]
+        observed = env.search(env.user_id(case), trajectory.queries)
+        candidates = [text for text, _ in anchored_candidates(case.request, observed, env)]
+        assert profile in candidates  # written from the request and the observation only
+        assert request_core(case.request) in profile or profile.startswith("A ")
+        best = min(min(env.ground_truth_ranks(text, case.ground_truth)) for text in candidates)
+        assert min(env.ground_truth_ranks(profile, case.ground_truth)) == best  # hindsight picks the best
+
+
+def test_describe_style_describes_the_target(env, cases) -> None:
+    case = cases[0]
+    trajectory = build_trajectory(env, case, random.Random(0), title_rate=0.0, style="describe")
+    profile = json.loads(trajectory.segments[-1][0].removeprefix("<answer>").removesuffix("</answer>"))
+    target = env.dataset.items[case.ground_truth[0]]
+    assert profile["ideal_item_profile"].startswith("A ") and target.title not in profile["ideal_item_profile"]
+    assert any(g.lower() in profile["ideal_item_profile"].lower() for g in target.categories)
+
+
+def test_request_core_drops_small_talk_and_titles_come_from_the_catalog(env) -> None:
+    from mrrec_chat.train.trajectories import request_core, request_titles
+
+    assert request_core("hello! how are you?\nI am good thanks\nAny crime films?") == "Any crime films?"
+    assert request_core("hi") == "hi."  # nothing but small talk: keep it rather than nothing
+    item = next(i for i in env.dataset.items.values() if i.year)
+    assert request_titles(f"I really liked {item.display_title} last week", env) == [item.display_title]
+    assert request_titles("I like 1999 (2001)", env) == []
 
 
 def test_sft_trains_only_on_model_tokens(trajectories, tokenizer, tiny_model_factory, tmp_path) -> None:

@@ -44,8 +44,11 @@ class SFTJob:
     cache_dir: str = ""
     """Cache of converted models; empty = Settings default (~/.cache/mrrec_chat)."""
     out_dir: str = str(REPO_ROOT / "runs" / "sft")
-    trajectories_file: str = str(REPO_ROOT / "runs" / "sft" / "trajectories.jsonl")
-    """Cache of hindsight trajectories (JSONL), shared by SFT stages."""
+    trajectories_file: str = ""
+    """Cache of hindsight trajectories (JSONL), shared by SFT stages; empty = runs/trajectories-<style>.jsonl."""
+    profile_style: str = "anchored"
+    """Answer style of the trajectories: anchored (request + memory, chosen in hindsight) or describe
+    (describes the target item; the first adapter). See trajectories.py."""
     init_adapter: str = ""
     """Continue training this LoRA adapter instead of starting a fresh one (a second SFT stage)."""
     step_offset: int = 0
@@ -74,6 +77,10 @@ class SFTJob:
     threads: int = 1
     """torch CPU threads (0 = all). 1 is fastest on a shared 2-core machine (see common.set_threads)."""
     data: DataOptions = field(default_factory=DataOptions)
+
+    @property
+    def trajectories_path(self) -> str:
+        return self.trajectories_file or str(REPO_ROOT / "runs" / f"trajectories-{self.profile_style}.jsonl")
 
     @classmethod
     def preset(cls, name: str) -> "SFTJob":

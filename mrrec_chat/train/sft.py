@@ -45,7 +45,7 @@ RESULTS = REPO_ROOT / "results" / "train"
 
 
 def prepare_trajectories(env: MemoryEnvironment, cases: list[BenchmarkCase], path: Path, *, seed: int,
-                         title_rate: float, count_tokens) -> list[Trajectory]:
+                         title_rate: float, count_tokens, style: str = "anchored") -> list[Trajectory]:
     """Hindsight trajectories for `cases`, cached in `path` (JSONL) so a rerun only builds new ones.
 
     Each case gets its own seeded RNG, so a trajectory does not depend on which others were built.
@@ -61,7 +61,7 @@ def prepare_trajectories(env: MemoryEnvironment, cases: list[BenchmarkCase], pat
     with path.open("a", encoding="utf-8") as handle:
         for case in tqdm(missing, desc="hindsight trajectories", unit="case"):
             trajectory = build_trajectory(env, case, random.Random(f"{seed}:{case.case_id}"),
-                                          title_rate=title_rate, count_tokens=count_tokens)
+                                          title_rate=title_rate, count_tokens=count_tokens, style=style)
             env.unload(case)  # keep the store small; memory is rebuilt if needed again
             handle.write(json.dumps(trajectory.to_dict(), ensure_ascii=False) + "\n")
             handle.flush()
@@ -80,8 +80,8 @@ def prepare_only(job: SFTJob) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(base_model_dir(job.model, job.cache_dir))
     started = time.time()
     trajectories = prepare_trajectories(
-        env, sets.train, Path(job.trajectories_file), seed=job.seed, title_rate=job.title_rate,
-        count_tokens=lambda text: len(tokenizer.encode(text, add_special_tokens=False)))
+        env, sets.train, Path(job.trajectories_path), seed=job.seed, title_rate=job.title_rate,
+        count_tokens=lambda text: len(tokenizer.encode(text, add_special_tokens=False)), style=job.profile_style)
     env.close()
     return {"trajectories": len(trajectories), "seconds": round(time.time() - started),
             "redial": len(sets.train_redial), "movielens": len(sets.train_movielens)}
@@ -102,8 +102,9 @@ def run(job: SFTJob, resume: bool = False) -> dict:
         return len(tokenizer.encode(text, add_special_tokens=False))
 
     t0 = time.time()
-    trajectories = prepare_trajectories(env, sets.train, Path(job.trajectories_file), seed=job.seed,
-                                        title_rate=job.title_rate, count_tokens=count_tokens)
+    trajectories = prepare_trajectories(env, sets.train, Path(job.trajectories_path), seed=job.seed,
+                                        title_rate=job.title_rate, count_tokens=count_tokens,
+                                        style=job.profile_style)
     trajectory_seconds = time.time() - t0
     rows = [tokenize(tokenizer, t) for t in trajectories]
     rows = [r for r in rows if len(r["input_ids"]) <= job.max_length]

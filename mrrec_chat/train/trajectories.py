@@ -3,11 +3,21 @@
 No teacher model exists offline, so trajectories are written with hindsight: knowing the case's
 ground-truth item, we pick the aspect queries whose *real* memory search returns the entries
 most similar to that item, run that search through `MemoryEnvironment` (the app's store and
-renderer, so the `<memory>` block is exactly what the loop would show), and write an answer
-whose ideal item profile describes the item — era, genres, tags, and a liked title the user's
-memory actually showed — citing the retrieved memories closest to it. The title of the target
-itself appears only in a small share of profiles (`title_rate`), so the model learns to
-describe the ideal item rather than to name films it cannot know.
+renderer, so the `<memory>` block is exactly what the loop would show), and write an answer.
+
+Two answer styles (`style`, the `--profile-style` flag):
+
+- "anchored" (default since the third adapter): the ideal item profile is written only from what
+  the policy sees — the request without small talk, plus a liked title or a preference the
+  observation showed — and hindsight only *chooses* among such candidates the one whose
+  grounding ranks the ground truth best. The model learns a behaviour it can repeat at run time.
+- "describe" (the first adapter, `checkpoints/smollm2-135m-mrrec-sft`): the profile describes
+  the target item — era, genres, tags, and a liked title the user's memory showed; its title
+  only in a small share (`title_rate`). The evaluator showed why this was a mistake: the model
+  learned to write confident genre/era descriptions it cannot infer, which ground worse than
+  the untuned model's answers (N@10 0.000 vs 0.034 on 24 held-out cases).
+
+Both cite the retrieved memories closest to the target.
 
 One trajectory is one assistant turn in the tag protocol of `mrrec_chat.agent.prompts`:
 
@@ -24,6 +34,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -157,6 +168,103 @@ def ideal_profile(target: Item, request: str, cited: list[RetrievedMemory], env:
     return profile + "."
 
 
+# --- anchored answer: only what the policy can see, chosen in hindsight --------------------------
+
+_SMALL_TALK = re.compile(r"^\W*(hi+|hello+|hey+|hiya|good (morning|afternoon|evening)|how are you|"
+                         r"(i'?m|i am)( doing)? (good|fine|great|well|ok)|fine|thanks?|thank you|ok(ay)?|yes|no|sure|"
+                         r"lol|great)\b",
+                         re.IGNORECASE)
+
+
+def _small_talk(line: str) -> bool:
+    """A greeting or pleasantry line ("hello! how are you?"), not a request."""
+    return bool(_SMALL_TALK.match(line)) and len(line.split()) <= 6 and "(" not in line
+
+
+def request_core(request: str, max_words: int = 40) -> str:
+    """The request without greeting/small-talk lines, as one line of at most `max_words` words.
+
+    >>> request_core("Hi!\\nI love Alien (1979) and other scary films\\nhow are you?")
+    'I love Alien (1979) and other scary films.'
+    """
+    lines = [" ".join(line.split()) for line in request.splitlines()]
+    kept = [line for line in lines if line and not _small_talk(line)] or [line for line in lines if line]
+    words = " ".join(line if line[-1] in ".!?" else line + "." for line in kept).split()
+    return " ".join(words[:max_words])
+
+
+_YEAR = re.compile(r"\((\d{4})\)")
+_TITLES_BY_YEAR: dict[int, dict[str, list[str]]] = {}
+
+
+def request_titles(request: str, env: MemoryEnvironment) -> list[str]:
+    """Catalog titles named with their year in the request ("Alien (1979)"), in order, no repeats.
+
+    The text before each "(year)" is matched against the catalog's titles of that year (longest
+    first), because where a title starts cannot be told from the text alone ("I like 2001: A ...").
+    """
+    by_year = _TITLES_BY_YEAR.setdefault(id(env.dataset), {})
+    if not by_year:
+        for item in env.dataset.items.values():
+            if item.year:
+                by_year.setdefault(str(item.year), []).append(item.display_title)
+        for titles in by_year.values():
+            titles.sort(key=len, reverse=True)
+    found = []
+    for match in _YEAR.finditer(request):
+        before = request[:match.end()].lower()
+        found += [t for t in by_year.get(match.group(1), [])
+                  if before.endswith(t.lower()) or before.endswith(_article_first(t).lower())][:1]
+    return list(dict.fromkeys(found))
+
+
+def _article_first(display_title: str) -> str:
+    """ "Matrix, The (1999)" -> "The Matrix (1999)" (how people write it)."""
+    match = re.match(r"^(.*), (The|A|An) \((\d{4})\)$", display_title)
+    return f"{match.group(2)} {match.group(1)} ({match.group(3)})" if match else display_title
+
+
+def anchored_candidates(request: str, observed: list[RetrievedMemory], env: MemoryEnvironment,
+                        max_words: int = 40) -> list[tuple[str, list[RetrievedMemory]]]:
+    """(profile, memories it uses) candidates written only from the request and the observation.
+
+    Unlike `ideal_profile`, nothing here comes from the target item, so a model trained on these
+    answers learns something it can do at run time: restate what was asked and add what memory
+    showed the user enjoys. Hindsight only *chooses* among them (`choose_anchored`).
+    """
+    core = request_core(request, max_words)
+    positive = [m for m in observed if not _is_negative(m)
+                and not (m.entry.level == "behavior" and float(m.entry.extra.get("rating", 0)) < 4)]
+    liked = [m for m in positive if m.entry.level == "behavior" and m.entry.extra.get("item_id") in env.dataset.items]
+    asked = [genre_word(g) for g in request_genres(request, set(env.dataset.categories))]
+    candidates: list[tuple[str, list[RetrievedMemory]]] = [(core, [])]
+    for memory in liked[:3]:
+        title = env.dataset.items[memory.entry.extra["item_id"]].display_title
+        candidates.append((f"{core} Something like {title}.", [memory]))
+    for memory in positive[:3]:
+        if memory.entry.level != "behavior":
+            candidates.append((f"{core} {' '.join(memory.entry.text.split()[:20])}", [memory]))
+    named = [_article_first(t) for t in request_titles(request, env)]
+    if asked or named:
+        head = f"A {' and '.join(asked[:2])} movie" if asked else "A movie"
+        head = "An" + head[1:] if head[2] in "aeiou" else head
+        titles = named[:2] + [env.dataset.items[m.entry.extra["item_id"]].display_title for m in liked[:1]]
+        candidates.append((head + (" like " + " or ".join(titles) if titles else "") + ".", liked[:1]))
+    return candidates
+
+
+def choose_anchored(env: MemoryEnvironment, case: BenchmarkCase, observed: list[RetrievedMemory],
+                    max_words: int = 40) -> tuple[str, list[RetrievedMemory]]:
+    """The candidate whose grounding ranks the case's ground truth best (earliest on ties)."""
+    best = None
+    for n, (profile, used) in enumerate(anchored_candidates(case.request, observed, env, max_words)):
+        ranks = env.ground_truth_ranks(profile, case.ground_truth) or [10 ** 9]
+        key = (min(ranks), n)
+        if best is None or key < best[0]:
+            best = (key, profile, used)
+    return best[1], best[2]
+
+
 def think_text(request: str, queries: list[str], env: MemoryEnvironment, rng: random.Random) -> str:
     asked = [genre_word(g) for g in request_genres(request, set(env.dataset.categories))]
     want = " and ".join(asked[:2]) + " movies" if asked else "a movie"
@@ -168,8 +276,13 @@ def think_text(request: str, queries: list[str], env: MemoryEnvironment, rng: ra
 
 def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Random, *,
                      title_rate: float = 0.1, n_queries: int = 2, max_step_tokens: int = 92,
-                     count_tokens: Callable[[str], int] = lambda text: len(text) // 3) -> Trajectory:
+                     count_tokens: Callable[[str], int] = lambda text: len(text) // 3,
+                     style: str = "anchored") -> Trajectory:
     """One hindsight trajectory for `case` (its memory is loaded into the store here).
+
+    `style` picks the answer: "anchored" (default) restates the request plus what memory showed,
+    choosing among such candidates the one that grounds the ground truth best (`choose_anchored`);
+    "describe" describes the target item itself (`ideal_profile`, the first adapter's data).
 
     The answer step is shortened (fewer tags, then fewer cited ids) until it fits
     `max_step_tokens` by `count_tokens`, so the loop's per-step budget never truncates it.
@@ -181,13 +294,25 @@ def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Ra
     cited = cite(env, observed, target)
     with_title = rng.random() < title_rate
     answer_text = ""
-    for n_ids, n_tags in ((2, 3), (2, 2), (1, 3), (1, 2), (1, 1), (1, 0), (0, 1), (0, 0)):
-        answer = {"ideal_item_profile": ideal_profile(target, case.request, cited[:n_ids], env, rng,
-                                                      1.0 if with_title else 0.0, n_tags),
-                  "useful_memory_ids": [m.memory_id for m in cited[:n_ids]]}
-        answer_text = f"<answer>{json.dumps(answer, ensure_ascii=False)}</answer>"
-        if count_tokens(answer_text) <= max_step_tokens:
-            break
+    if style == "anchored":  # shorten the restated request before giving up cited ids
+        chosen: dict[int, tuple[str, list[RetrievedMemory]]] = {}
+        for max_words, n_ids in ((40, 2), (40, 1), (30, 1), (22, 1), (15, 1), (10, 1), (6, 1), (10, 0), (6, 0)):
+            if max_words not in chosen:
+                chosen[max_words] = choose_anchored(env, case, observed, max_words)
+            profile, used = chosen[max_words]
+            ids = list(dict.fromkeys([m.memory_id for m in used] + [m.memory_id for m in cited]))
+            answer = {"ideal_item_profile": profile, "useful_memory_ids": ids[:n_ids]}
+            answer_text = f"<answer>{json.dumps(answer, ensure_ascii=False)}</answer>"
+            if count_tokens(answer_text) <= max_step_tokens:
+                break
+    else:
+        for n_ids, n_tags in ((2, 3), (2, 2), (1, 3), (1, 2), (1, 1), (1, 0), (0, 1), (0, 0)):
+            answer = {"ideal_item_profile": ideal_profile(target, case.request, cited[:n_ids], env, rng,
+                                                          1.0 if with_title else 0.0, n_tags),
+                      "useful_memory_ids": [m.memory_id for m in cited[:n_ids]]}
+            answer_text = f"<answer>{json.dumps(answer, ensure_ascii=False)}</answer>"
+            if count_tokens(answer_text) <= max_step_tokens:
+                break
     segments = [
         (f"<think>{think_text(case.request, queries, env, rng)}</think>\n<search>{'; '.join(queries)}</search>", True),
         ("\n" + env.render(observed), False),
