@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ship.add_argument("--base-report", default="", help="JSON from `validate` without adapter (before)")
     ship.add_argument("--stages", default="runs/sft,runs/grpo", help="run directories that made the adapter, in order")
     args = parser.parse_args(argv)
+    from mrrec_chat.train import common
+
+    common.COMMAND_LINE[:] = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
 
     if args.command == "split":

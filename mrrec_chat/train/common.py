@@ -38,6 +38,16 @@ class CaseSets:
         return self.train_redial + self.train_movielens
 
 
+COMMAND_LINE: list[str] = []
+"""The `python -m mrrec_chat.train ...` command of this process (set by __main__; stored in summaries)."""
+
+
+def command_line() -> str | None:
+    import shlex
+
+    return shlex.join(["python", "-m", "mrrec_chat.train", *COMMAND_LINE]) if COMMAND_LINE else None
+
+
 def load_cases(env: MemoryEnvironment, data: DataOptions, seed: int) -> CaseSets:
     """Training and validation cases; writes the seeker split on first use (never overwrites)."""
     from mrrec_chat.eval.redial import build_redial_cases

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from mrrec_chat.config import REPO_ROOT
-from mrrec_chat.train.common import (CurveLog, LogToCurves, LoopValidation, cpu_description, last_checkpoint,
-                                     load_cases, load_policy, lora_config, open_environment, plot_curves,
-                                     refresh_validation_rows, write_json)
+from mrrec_chat.train.common import (CurveLog, LogToCurves, LoopValidation, command_line, cpu_description,
+                                     last_checkpoint, load_cases, load_policy, lora_config, open_environment,
+                                     plot_curves, refresh_validation_rows, write_json)
 from mrrec_chat.train.config import GRPOJob
 from mrrec_chat.train.rewards import (FORMAT_WEIGHT, MEMORY_WEIGHT, RECOMMENDATION_WEIGHT, format_reward,
                                       memory_reward, recommendation_reward)
@@ -111,7 +111,8 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
                 ["reward", "rewards/r_format/mean", "rewards/r_mem/mean", "rewards/r_rec/mean"],
                 "GRPO (reward 0.1 format + 5 rec + 0.1 memory)")
     summary = {
-        "stage": "grpo", "model": job.model, "init_adapter": job.init_adapter, "adapter": str(final),
+        "stage": "grpo", "model": job.model, "command": command_line(),
+        "init_adapter": job.init_adapter, "adapter": str(final),
         "steps": trainer.state.global_step, "group_size": job.num_generations,
         "prompts_per_step": job.prompts_per_step, "learning_rate": job.learning_rate,
         "temperature": job.temperature, "max_rounds": job.max_rounds, "train_prompts": len(sets.train),

@@ -103,8 +103,8 @@ def _stage_line(n: int, stage: dict) -> str:
         return (f"{n}. **SFT** ({start}) on {stage['examples']} hindsight trajectories ({stage['examples_redial']} "
                 f"ReDial training-seeker cases, {stage['examples_movielens']} MovieLens pseudo-requests): "
                 f"{stage['steps']} steps of 4 examples, LoRA r={stage['lora_r']}, lr {stage['learning_rate']} cosine, "
-                f"base weights {stage['dtype']}; {minutes:.0f} min. Loss only on the model's own tokens (prompt "
-                f"and `<memory>` observations masked).")
+                f"base weights {stage['dtype']}, answer style `{stage.get('profile_style', 'describe')}`; "
+                f"{minutes:.0f} min. Loss only on the model's own tokens (prompt and `<memory>` observations masked).")
     return (f"{n}. **GRPO** (TRL GRPOTrainer with our `rollout_func`: real memory tool, `<memory>` tokens "
             f"masked): {stage['steps']} steps x {stage['prompts_per_step']} prompt x group {stage['group_size']}, "
             f"temperature {stage['temperature']}, lr {stage['learning_rate']}, reward 0.1 R_format + 5 R_rec + "
@@ -118,6 +118,14 @@ def model_card(stages: list[dict], before: dict, after: dict, source: Path, stag
     hardware = next((s["hardware"] for s in stages if s.get("hardware")), "n/a")
     lines = [_stage_line(n, stage) for n, stage in enumerate(stages, start=1)]
     source_rel = source.relative_to(REPO_ROOT) if source.is_relative_to(REPO_ROOT) else source
+    commands = [s["command"] for s in stages if s.get("command")] or ["python -m mrrec_chat.train sft --preset cpu"]
+    recipe = "\n".join("    " + c for c in [
+        *commands,
+        f"python -m mrrec_chat.train validate --validation-cases {n_val} --out results/train/validation_base.json",
+        f"python -m mrrec_chat.train validate --adapter {source_rel} --validation-cases {n_val} "
+        f"--out results/train/validation_tuned.json",
+        f"python -m mrrec_chat.train ship --adapter {source_rel} --stages {','.join(stage_dirs or ['runs/sft'])} "
+        f"--validation-report results/train/validation_tuned.json --base-report results/train/validation_base.json"])
     return f"""# smollm2-135m-mrrec — LoRA adapter for MR.Rec Chat's policy
 
 Loaded automatically by the app (`MRREC_LLM_ADAPTER=auto`) on top of the embedded
@@ -135,7 +143,7 @@ run the untuned model.
   {split.get('validation_seekers', '?')} validation seekers, {split.get('train_cases', '?')} / {split.get('validation_cases', '?')} cases),
   plus MovieLens pseudo-requests (a held-out liked movie, a templated request from its genres,
   the user's earlier ratings as memory). Validation seekers were never trained on.
-- **Hardware:** {hardware}, shared with other jobs (load average 8-19 during these runs).
+- **Hardware:** {hardware}.
 
 ## Stages
 
@@ -155,21 +163,12 @@ hit@100 = a ground-truth movie in the catalog's top 100 for the loop's final pro
 
 ## Reproduce (the CPU recipe that made this adapter)
 
-    python -m mrrec_chat.train trajectories
-    python -m mrrec_chat.train sft --preset cpu
-    python -m mrrec_chat.train sft --preset cpu --init-adapter runs/sft/final --out-dir runs/sft2 \\
-        --epochs 1 --order-seed 1 --step-offset 20 --validate-every 18
-{"    python -m mrrec_chat.train grpo --preset cpu --init-adapter runs/sft2/final" + chr(10) if has_grpo else ""}\
-    python -m mrrec_chat.train validate --validation-cases {n_val} --out results/train/validation_base.json
-    python -m mrrec_chat.train validate --adapter {source_rel} --validation-cases {n_val} \\
-        --out results/train/validation_tuned.json
-    python -m mrrec_chat.train ship --adapter {source_rel} --stages {",".join(stage_dirs or ["runs/sft"])} \\
-        --validation-report results/train/validation_tuned.json --base-report results/train/validation_base.json
+{recipe}
 
 ## Limits
 
-A 135M model: it learns the protocol and to describe genres and eras, but its profiles are
-generic; recommendation quality comes mostly from memory and grounding. Trained on hindsight
-trajectories{" and a short CPU GRPO run" if has_grpo else " only: no GRPO stage went into this adapter (the GRPO command runs, see results/train/grpo_curves.csv, but no CPU run long enough to matter fitted in the session)"};
+A 135M model: it learns the protocol and to restate the request with what memory showed
+(trajectories.py explains the hindsight data); recommendation quality comes mostly from memory
+and grounding. Trained on hindsight trajectories{" and a short CPU GRPO run" if has_grpo else " only: no GRPO stage went into this adapter"};
 the GPU preset (Qwen2.5-3B QLoRA, the paper's settings) is untested (no GPU was lent).
 """

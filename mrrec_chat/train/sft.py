@@ -32,9 +32,9 @@ from tqdm.auto import tqdm
 
 from mrrec_chat.config import REPO_ROOT
 from mrrec_chat.eval.cases import BenchmarkCase
-from mrrec_chat.train.common import (CurveLog, LogToCurves, LoopValidation, cpu_description, last_checkpoint,
-                                     load_cases, load_policy, lora_config, open_environment, plot_curves,
-                                     refresh_validation_rows, write_json)
+from mrrec_chat.train.common import (CurveLog, LogToCurves, LoopValidation, command_line, cpu_description,
+                                     last_checkpoint, load_cases, load_policy, lora_config, open_environment,
+                                     plot_curves, refresh_validation_rows, write_json)
 from mrrec_chat.train.config import SFTJob
 from mrrec_chat.train.env import MemoryEnvironment
 from mrrec_chat.train.trajectories import Trajectory, build_trajectory, tokenize
@@ -149,11 +149,13 @@ def run(job: SFTJob, resume: bool = False) -> dict:
     refresh_validation_rows(curves, out / "validation", stage, job.step_offset)
     plot_curves(RESULTS / "sft_curves.csv", RESULTS / "sft_curves.png", ["loss"], "Cold-start SFT (hindsight trajectories)")
     summary = {
-        "stage": "sft", "model": job.model, "init_adapter": job.init_adapter or None, "adapter": str(final),
+        "stage": "sft", "model": job.model, "command": command_line(),
+        "init_adapter": job.init_adapter or None, "adapter": str(final),
         "steps": trainer.state.global_step,
         "examples": len(rows), "examples_redial": len(sets.train_redial),
         "examples_movielens": len(sets.train_movielens), "median_tokens": statistics.median(lengths),
-        "epochs": job.epochs, "learning_rate": job.learning_rate, "lora_r": job.lora_r, "dtype": job.dtype,
+        "profile_style": job.profile_style, "epochs": job.epochs, "learning_rate": job.learning_rate,
+        "lora_r": job.lora_r, "dtype": job.dtype,
         "wall_seconds_total": round(time.time() - started),
         "wall_seconds_trajectories_this_run": round(trajectory_seconds),  # 0 when all were cached
         "wall_seconds_training": round(train_seconds), "hardware": cpu_description(),

@@ -241,9 +241,8 @@ def anchored_candidates(request: str, observed: list[RetrievedMemory], env: Memo
     for memory in liked[:3]:
         title = env.dataset.items[memory.entry.extra["item_id"]].display_title
         candidates.append((f"{core} Something like {title}.", [memory]))
-    for memory in positive[:3]:
-        if memory.entry.level != "behavior":
-            candidates.append((f"{core} {' '.join(memory.entry.text.split()[:20])}", [memory]))
+    for memory in [m for m in positive if m.entry.level != "behavior" and m.entry.extra.get("part") != "habits"][:3]:
+        candidates.append((f"{core} {' '.join(memory.entry.text.split()[:14])}", [memory]))  # habits: counts
     named = [_article_first(t) for t in request_titles(request, env)]
     if asked or named:
         head = f"A {' and '.join(asked[:2])} movie" if asked else "A movie"

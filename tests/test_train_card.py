@@ -1,0 +1,35 @@
+"""The model card written by `train ship`: stages, numbers and the exact commands that made it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mrrec_chat.config import REPO_ROOT
+from mrrec_chat.train.jobs import model_card
+
+SFT = {"stage": "sft", "command": "python -m mrrec_chat.train sft --preset cpu --out-dir runs/sft3 --epochs 0.6",
+       "init_adapter": None, "examples": 250, "examples_redial": 200, "examples_movielens": 50, "steps": 37,
+       "lora_r": 16, "learning_rate": 3e-4, "dtype": "bf16", "profile_style": "anchored",
+       "wall_seconds_training": 1800, "hardware": "2 CPU cores", "split": {"train_seekers": 43,
+                                                                          "validation_seekers": 11}}
+GRPO = {"stage": "grpo", "command": "python -m mrrec_chat.train grpo --preset cpu --init-adapter runs/sft3/final",
+        "steps": 12, "prompts_per_step": 1, "group_size": 4, "temperature": 1.0, "learning_rate": 5e-5,
+        "wall_seconds_training": 1200}
+REPORT = {"n_cases": 24, "format_follow_rate": 0.9, "tool_call_rate": 1.0, "fallback_rate": 0.0, "mean_reward": 0.4,
+          "mean_r_rec": 0.05, "hit_rate_at_100": 0.2, "seconds_per_case": 12.0}
+
+
+def test_card_lists_each_stage_with_its_command_and_the_validation_numbers() -> None:
+    card = model_card([SFT, GRPO], {**REPORT, "format_follow_rate": 0.0}, REPORT, REPO_ROOT / "runs" / "grpo" / "final",
+                      ["runs/sft3", "runs/grpo"])
+    assert "answer style `anchored`" in card and "**GRPO**" in card and "12 steps x 1 prompt x group 4" in card
+    recipe = card.split("## Reproduce")[1].split("## Limits")[0]
+    assert recipe.index(SFT["command"]) < recipe.index(GRPO["command"]) < recipe.index("train ship")
+    assert "--adapter runs/grpo/final" in recipe and "--stages runs/sft3,runs/grpo" in recipe
+    assert "format-follow 0%" in card and "format-follow 90%" in card and "2 CPU cores" in card
+    assert "a short CPU GRPO run" in card
+
+
+def test_card_without_recorded_commands_falls_back_to_the_preset(tmp_path: Path) -> None:
+    card = model_card([{k: v for k, v in SFT.items() if k != "command"}], {}, {}, tmp_path / "adapter")
+    assert "python -m mrrec_chat.train sft --preset cpu" in card and "no GRPO stage" in card
