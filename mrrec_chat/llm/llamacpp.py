@@ -10,8 +10,10 @@ text the `local` backend and the training data use) and passed to llama.cpp as t
 llama-cpp-python keeps the previous call's tokens and re-evaluates only the suffix after the
 longest common prefix, so the agent's growing assistant turn reuses its KV cache for free.
 
-LoRA adapters are not applied here (llama.cpp needs them converted to GGUF): a configured adapter
-is refused with a clear message rather than silently ignored.
+A LoRA adapter (the tuned policy in `checkpoints/`) is converted once to a GGUF LoRA
+(`gguf_lora.py`, cached by content hash) and applied by llama.cpp on top of the quantized base.
+That needs the base's Hugging Face config (the embedded model has it); otherwise the adapter is
+refused with a clear message rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class LlamaCppLLM(LLMBackend):
     """A GGUF model run by llama.cpp, with the Hugging Face chat template and tokenizer."""
 
     def __init__(self, gguf: str | Path, tokenizer_source: str = "", *, threads: int = 0, n_ctx: int = N_CTX,
-                 name: str | None = None):
+                 name: str | None = None, lora: str | Path | None = None, adapter: str | None = None):
         try:
             from llama_cpp import Llama
         except Exception as exc:  # noqa: BLE001 - ImportError, or a broken native build
@@ -72,7 +74,7 @@ class LlamaCppLLM(LLMBackend):
         gguf = Path(gguf)
         self.name = name or gguf.stem
         self.quantization = "gguf"
-        self.adapter = None
+        self.adapter = adapter if lora else None
         try:
             self.tokenizer = (AutoTokenizer.from_pretrained(tokenizer_source) if tokenizer_source else
                               AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name))
@@ -83,7 +85,7 @@ class LlamaCppLLM(LLMBackend):
         threads = threads or os.cpu_count() or 1
         try:
             self.model = Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                               verbose=False)
+                               lora_path=str(lora) if lora else None, verbose=False)
         except Exception as exc:  # noqa: BLE001 - llama.cpp raises ValueError for an unreadable file
             raise LLMError(f"llama.cpp could not load {gguf} ({exc}).") from exc
         self.n_ctx = n_ctx
@@ -112,12 +114,19 @@ class LlamaCppLLM(LLMBackend):
         adapter = settings.llm_adapter
         if adapter == "auto" and (default_adapter_dir(settings.llm_model) / "adapter_config.json").exists():
             adapter = str(default_adapter_dir(settings.llm_model))
-        if adapter not in ("auto", "", "none"):
-            raise LLMError(f"llm_backend=llamacpp cannot apply the LoRA adapter {adapter} (it would need converting "
-                           f"to GGUF). Use MRREC_LLM_BACKEND=local for the tuned policy, or "
-                           f"MRREC_LLM_ADAPTER=none to run the base model here.")
         gguf, tokenizer_source = resolve_gguf(settings.llm_model, settings.cache_dir)
-        return cls(gguf, tokenizer_source, threads=settings.llm_threads, name=settings.llm_model)
+        lora = None
+        if adapter not in ("auto", "", "none"):
+            from mrrec_chat.llm import gguf_lora
+
+            if not tokenizer_source:
+                raise LLMError(f"llm_backend=llamacpp can apply the LoRA adapter {adapter} only to the embedded "
+                               f"model (converting it needs the base's Hugging Face config). Use "
+                               f"MRREC_LLM_BACKEND=local for the tuned policy, or MRREC_LLM_ADAPTER=none.")
+            lora = gguf_lora.convert(adapter, Path(tokenizer_source) / "config.json",
+                                     Path(settings.cache_dir) / "lora-gguf")
+        return cls(gguf, tokenizer_source, threads=settings.llm_threads, name=settings.llm_model, lora=lora,
+                   adapter=adapter if lora else None)
 
     def render_prompt(self, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
         prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
