@@ -263,7 +263,11 @@ def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory,
                 skipped[name] = reason
             log.warning("Skipping %s: %s", ", ".join(sorted(on_tuned)), reason)
         else:
-            llms.update(tuned_llm=LazyLLM(factory, adapter), tuned_label=f"{label}+{Path(adapter).name}")
+            from mrrec_chat.llm.local import adapter_fingerprint
+
+            # The content hash keeps a retrained adapter of the same name from resuming the old one's runs.
+            llms.update(tuned_llm=LazyLLM(factory, adapter),
+                        tuned_label=f"{label}+{Path(adapter).name}@{adapter_fingerprint(adapter)}")
     return [n for n in names if n not in skipped], skipped, llms
 
 

@@ -19,7 +19,6 @@ Converted files are cached by the adapter's content hash, so a changed adapter i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mrrec_chat.llm.base import LLMError
+from mrrec_chat.llm.local import adapter_fingerprint
 
 # PEFT module name -> llama.cpp tensor name (Llama architecture).
 MODULES = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
@@ -43,13 +43,6 @@ def permute(rows: np.ndarray, n_head: int) -> np.ndarray:
     """
     return (rows.reshape(n_head, 2, rows.shape[0] // n_head // 2, *rows.shape[1:])
             .swapaxes(1, 2).reshape(rows.shape))
-
-
-def _content_hash(adapter: Path) -> str:
-    digest = hashlib.sha1()
-    for name in ("adapter_config.json", "adapter_model.safetensors"):
-        digest.update((adapter / name).read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def convert(adapter: str | Path, base_config: str | Path, out_dir: str | Path) -> Path:
@@ -70,7 +63,7 @@ def convert(adapter: str | Path, base_config: str | Path, out_dir: str | Path) -
     if config.get("model_type") != "llama":
         raise LLMError(f"{adapter}: GGUF conversion supports Llama-architecture models only "
                        f"(this base is {config.get('model_type')!r}).")
-    out = Path(out_dir) / f"{adapter.resolve().name}-{_content_hash(adapter)}.gguf"
+    out = Path(out_dir) / f"{adapter.resolve().name}-{adapter_fingerprint(adapter)}.gguf"
     if out.is_file():
         return out
     tensors = load_file(str(adapter / "adapter_model.safetensors"))

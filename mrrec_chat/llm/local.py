@@ -85,6 +85,17 @@ def default_adapter_dir(model: str) -> Path:
     return REPO_ROOT / "checkpoints" / f"{model.replace('/', '--')}-mrrec"
 
 
+def adapter_fingerprint(adapter: str | Path) -> str:
+    """12 hex digits of the adapter's config and weights: tells two adapters of the same name apart."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        path = Path(adapter) / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()[:12]
+
+
 class LocalLLM(LLMBackend):
     """A causal LM run in-process with transformers (CPU or CUDA), with KV-cache reuse across calls.
 
