@@ -33,3 +33,11 @@ def test_card_lists_each_stage_with_its_command_and_the_validation_numbers() -> 
 def test_card_without_recorded_commands_falls_back_to_the_preset(tmp_path: Path) -> None:
     card = model_card([{k: v for k, v in SFT.items() if k != "command"}], {}, {}, tmp_path / "adapter")
     assert "python -m mrrec_chat.train sft --preset cpu" in card and "no GRPO stage" in card
+
+
+def test_a_card_shipped_elsewhere_says_it_is_not_loaded_by_default() -> None:
+    card = model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "sft3" / "final", ["runs/sft3"],
+                      target="checkpoints/smollm2-135m-mrrec-sft3")
+    assert card.startswith("# smollm2-135m-mrrec-sft3") and "Not loaded by default" in card
+    assert "--target checkpoints/smollm2-135m-mrrec-sft3" in card
+    assert "Loaded automatically" in model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "x")

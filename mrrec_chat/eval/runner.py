@@ -265,9 +265,9 @@ def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory,
         else:
             from mrrec_chat.llm.local import adapter_fingerprint
 
-            # The content hash keeps a retrained adapter of the same name from resuming the old one's runs.
-            llms.update(tuned_llm=LazyLLM(factory, adapter),
-                        tuned_label=f"{label}+{Path(adapter).name}@{adapter_fingerprint(adapter)}")
+            # Labelled by content, not by directory: a retrained adapter of the same name never resumes
+            # the old one's runs, and a renamed directory keeps its own.
+            llms.update(tuned_llm=LazyLLM(factory, adapter), tuned_label=f"{label}+lora@{adapter_fingerprint(adapter)}")
     return [n for n in names if n not in skipped], skipped, llms
 
 

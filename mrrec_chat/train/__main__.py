@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ship.add_argument("--validation-report", default="", help="JSON from `validate` (the card's final numbers)")
     ship.add_argument("--base-report", default="", help="JSON from `validate` without adapter (before)")
     ship.add_argument("--stages", default="runs/sft,runs/grpo", help="run directories that made the adapter, in order")
+    ship.add_argument("--target", default="", help="directory to write (default: checkpoints/<model>-mrrec, auto-loaded)")
     args = parser.parse_args(argv)
     from mrrec_chat.train import common
 
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ship":
         from mrrec_chat.train import jobs
 
-        print(jobs.ship(args.adapter, args.validation_report, args.base_report, stages=args.stages.split(",")))
+        print(jobs.ship(args.adapter, args.validation_report, args.base_report, stages=args.stages.split(","),
+                        target=args.target))
     return 0
 
 

@@ -79,11 +79,14 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
     sets = load_cases(env, job.data, job.seed)
     model, tokenizer, peft_config = load_trainable_policy(job)
     dataset = Dataset.from_list([{"prompt": case_prompt(env, c), "case_id": c.case_id} for c in sets.train])
-    per_device = job.num_generations * min(job.prompts_per_step, 4)
+    # One group per micro-batch on CPU: a 49k-vocabulary model's logits for 8 sequences of ~1,300
+    # tokens ran a 24 GB machine out of memory (measured); the step's groups are accumulated.
+    # TRL generates the whole step's rollouts at once either way (steps_per_generation = accumulation).
+    per_device = job.num_generations * (min(job.prompts_per_step, 4) if torch.cuda.is_available() else 1)
     config = GRPOConfig(
         output_dir=str(out / "checkpoints"), max_steps=job.max_steps, learning_rate=job.learning_rate,
         per_device_train_batch_size=per_device,
-        gradient_accumulation_steps=max(1, job.prompts_per_step // min(job.prompts_per_step, 4)),
+        gradient_accumulation_steps=max(1, job.prompts_per_step * job.num_generations // per_device),
         num_generations=job.num_generations, temperature=job.temperature, beta=job.beta, epsilon=job.epsilon,
         loss_type="grpo", reward_weights=[FORMAT_WEIGHT, RECOMMENDATION_WEIGHT, MEMORY_WEIGHT],
         max_completion_length=job.step_tokens * (job.max_rounds + 1), logging_steps=1, save_steps=job.save_every,

