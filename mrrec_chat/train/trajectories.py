@@ -194,7 +194,6 @@ def request_core(request: str, max_words: int = 40) -> str:
 
 
 _YEAR = re.compile(r"\((\d{4})\)")
-_TITLES_BY_YEAR: dict[int, dict[str, list[str]]] = {}
 
 
 def request_titles(request: str, env: MemoryEnvironment) -> list[str]:
@@ -203,13 +202,15 @@ def request_titles(request: str, env: MemoryEnvironment) -> list[str]:
     The text before each "(year)" is matched against the catalog's titles of that year (longest
     first), because where a title starts cannot be told from the text alone ("I like 2001: A ...").
     """
-    by_year = _TITLES_BY_YEAR.setdefault(id(env.dataset), {})
-    if not by_year:
+    by_year: dict[str, list[str]] | None = getattr(env, "_titles_by_year", None)
+    if by_year is None:  # built once per environment (its catalog never changes)
+        by_year = {}
         for item in env.dataset.items.values():
             if item.year:
                 by_year.setdefault(str(item.year), []).append(item.display_title)
         for titles in by_year.values():
             titles.sort(key=len, reverse=True)
+        env._titles_by_year = by_year
     found = []
     for match in _YEAR.finditer(request):
         before = request[:match.end()].lower()
