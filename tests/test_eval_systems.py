@@ -20,6 +20,7 @@ from mrrec_chat.eval.runner import (RUNS_FILE, EvalConfig, load_benchmark, resol
                                     restrict_to_seekers, run_evaluation, select_cases)
 from mrrec_chat.eval.systems import NO_LLM_SYSTEMS, EvalContext, build_systems
 from mrrec_chat.llm.base import Completion, LLMBackend
+from mrrec_chat.llm.local import adapter_fingerprint
 
 GENRES = ["Comedy", "Horror", "Drama", "Sci-Fi", "Romance", "Western"]
 WORDS = ["River", "Night", "Stone", "Echo", "Harbor", "Signal", "Orchard", "Lantern", "Mirror", "Falcon"]
@@ -321,8 +322,33 @@ def test_ablations_on_tuned_run_the_adapter_and_mrrec_stays_untuned(benchmark, e
     config = EvalConfig(out_dir=out, systems=names, llm_limit=1, depth=DEPTH, bootstrap=50, ablations_on_tuned=True)
     saved = run_evaluation(benchmark, config, settings, embedder=embedder, llm_factory=factory, progress=False)
     assert sorted(asked, key=str) == sorted([None, str(tmp_path / "adapter")], key=str)  # two models, no more
-    assert "+adapter" in saved["systems"]["mrrec-no-global"]["description"]
-    assert "+adapter" not in saved["systems"]["mrrec"]["description"]
+    tuned = f"+lora@{adapter_fingerprint(tmp_path / 'adapter')}"  # labelled by content, not by name
+    assert tuned in saved["systems"]["mrrec-no-global"]["description"]
+    assert "+lora@" not in saved["systems"]["mrrec"]["description"]
+
+
+def test_a_retrained_adapter_of_the_same_name_does_not_resume_the_old_runs(benchmark, embedder, tmp_path) -> None:
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"r": 8}')
+    settings = Settings(memory_dir=str(tmp_path / "out" / "memory"), llm_adapter=str(adapter))
+    asked: list = []
+
+    def factory(path):
+        asked.append(path)
+        return ScriptedLLM()
+
+    def run() -> None:
+        config = EvalConfig(out_dir=tmp_path / "out", systems=["mrrec-tuned"], llm_limit=1, depth=DEPTH,
+                            bootstrap=20, resume=True)
+        run_evaluation(benchmark, config, settings, embedder=embedder, llm_factory=factory, progress=False)
+
+    run()
+    run()
+    assert len(asked) == 1  # the same adapter: resumed, nothing re-run
+    (adapter / "adapter_config.json").write_text('{"r": 16}')  # retrained in place
+    run()
+    assert len(asked) == 2
 
 
 def test_grounding_probe_reproduces_the_agents_ranking(benchmark, embedder, tmp_path) -> None:
