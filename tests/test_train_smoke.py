@@ -102,6 +102,16 @@ def test_data_docstring_examples_hold() -> None:
     assert doctest.testmod(data).failed == 0
 
 
+def test_trajectory_and_grpo_docstring_examples_hold() -> None:
+    import doctest
+
+    from mrrec_chat.train import grpo, trajectories
+
+    for module in (trajectories, grpo):  # request_core; GRPO batch shape (one group per CPU micro-batch)
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0
+
+
 def test_split_is_by_seeker_and_seeded(tmp_path) -> None:
     from mrrec_chat.train.data import partition, read_split, write_split
 

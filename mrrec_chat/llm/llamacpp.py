@@ -126,7 +126,7 @@ class LlamaCppLLM(LLMBackend):
             lora = gguf_lora.convert(adapter, Path(tokenizer_source) / "config.json",
                                      Path(settings.cache_dir) / "lora-gguf")
         return cls(gguf, tokenizer_source, threads=settings.llm_threads, name=settings.llm_model, lora=lora,
-                   adapter=adapter if lora else None)
+                   adapter=adapter)
 
     def render_prompt(self, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
         prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)

@@ -54,6 +54,20 @@ def r_mem(completions, tool_calls, **_) -> list[float]:
     return memory_reward(list(tool_calls))
 
 
+def batch_shape(prompts_per_step: int, group: int, cuda: bool) -> tuple[int, int]:
+    """(rollouts per micro-batch, micro-batches accumulated per step) for one GRPO step.
+
+    One group per micro-batch on CPU: a 49k-vocabulary model's logits for 8 sequences of ~1,300
+    tokens ran a 24 GB machine out of memory (measured). On CUDA up to 4 groups share a batch.
+    TRL generates the whole step's rollouts at once either way (steps_per_generation = accumulation).
+
+    >>> batch_shape(2, 4, cuda=False), batch_shape(52, 5, cuda=True), batch_shape(1, 4, cuda=True)
+    ((4, 2), (20, 13), (4, 1))
+    """
+    per_device = group * (min(prompts_per_step, 4) if cuda else 1)
+    return per_device, max(1, prompts_per_step * group // per_device)
+
+
 def load_trainable_policy(job: GRPOJob):
     """(model, tokenizer): the base policy with the SFT adapter (trainable) or a fresh LoRA."""
     model, tokenizer = load_policy(job.model, job.cache_dir, job.dtype, job.threads)
@@ -79,14 +93,11 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
     sets = load_cases(env, job.data, job.seed)
     model, tokenizer, peft_config = load_trainable_policy(job)
     dataset = Dataset.from_list([{"prompt": case_prompt(env, c), "case_id": c.case_id} for c in sets.train])
-    # One group per micro-batch on CPU: a 49k-vocabulary model's logits for 8 sequences of ~1,300
-    # tokens ran a 24 GB machine out of memory (measured); the step's groups are accumulated.
-    # TRL generates the whole step's rollouts at once either way (steps_per_generation = accumulation).
-    per_device = job.num_generations * (min(job.prompts_per_step, 4) if torch.cuda.is_available() else 1)
+    per_device, accumulation = batch_shape(job.prompts_per_step, job.num_generations, torch.cuda.is_available())
     config = GRPOConfig(
         output_dir=str(out / "checkpoints"), max_steps=job.max_steps, learning_rate=job.learning_rate,
         per_device_train_batch_size=per_device,
-        gradient_accumulation_steps=max(1, job.prompts_per_step * job.num_generations // per_device),
+        gradient_accumulation_steps=accumulation,
         num_generations=job.num_generations, temperature=job.temperature, beta=job.beta, epsilon=job.epsilon,
         loss_type="grpo", reward_weights=[FORMAT_WEIGHT, RECOMMENDATION_WEIGHT, MEMORY_WEIGHT],
         max_completion_length=job.step_tokens * (job.max_rounds + 1), logging_steps=1, save_steps=job.save_every,
