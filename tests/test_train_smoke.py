@@ -105,9 +105,10 @@ def test_data_docstring_examples_hold() -> None:
 def test_trajectory_and_grpo_docstring_examples_hold() -> None:
     import doctest
 
-    from mrrec_chat.train import grpo, trajectories
+    from mrrec_chat.train import grpo, restate, trajectories
 
-    for module in (trajectories, grpo):  # request_core; GRPO batch shape (one group per CPU micro-batch)
+    # request_core; restate's sentence/chatter/clipping rules; GRPO batch shape (one group per CPU micro-batch)
+    for module in (trajectories, restate, grpo):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0
 
@@ -148,10 +149,46 @@ def test_hindsight_trajectories_use_real_memory_and_mask_it(env, cases, trajecto
         assert "<memory>" not in trained and "<|im_start|>" not in trained and "You are MR.Rec" not in trained
 
 
-def test_anchored_answers_use_only_what_the_policy_sees_and_ground_best(env, cases, trajectories) -> None:
-    from mrrec_chat.train.trajectories import anchored_candidates, request_core
+def _profile(trajectory) -> dict:
+    return json.loads(trajectory.segments[-1][0].removeprefix("<answer>").removesuffix("</answer>"))
+
+
+def test_restated_answers_copy_the_request_and_add_memory_only_when_it_helps(env, cases, trajectories) -> None:
+    from mrrec_chat.train.restate import liked_or_preferred, request_queries, restate
 
     for case, trajectory in zip(cases, trajectories):
+        answer = _profile(trajectory)
+        profile, ids = answer["ideal_item_profile"], answer["useful_memory_ids"]
+        # Queries come from the request alone, never from the target item.
+        assert trajectory.queries == request_queries(case.request, set(env.dataset.categories))
+        assert len(ids) <= 1
+        observed = env.search(env.user_id(case), trajectory.queries)
+        assert set(ids) <= {m.memory_id for m in observed}
+        core = restate(case.request)
+        assert profile.startswith(core)
+        if profile != core:  # a memory was appended: it is cited and it ranks the truth clearly better
+            extra = {text: m.memory_id for text, m in liked_or_preferred(observed, env.dataset.items)}
+            assert profile[len(core) + 1:] in extra and ids == [extra[profile[len(core) + 1:]]]
+            assert min(env.ground_truth_ranks(profile, case.ground_truth)) <= \
+                0.8 * min(env.ground_truth_ranks(core, case.ground_truth))
+    # With the margin at 0 nothing is ever appended; the request alone is the answer.
+    from mrrec_chat.train.restate import choose_restated
+
+    for case, trajectory in zip(cases, trajectories):
+        observed = env.search(env.user_id(case), trajectory.queries)
+        assert choose_restated(env, case, observed, margin=0.0) == (restate(case.request), [])
+
+
+def test_unknown_profile_style_is_refused(env, cases) -> None:
+    with pytest.raises(ValueError, match="restate, anchored or describe"):
+        build_trajectory(env, cases[0], random.Random(0), style="anchord")
+
+
+def test_anchored_answers_use_only_what_the_policy_sees_and_ground_best(env, cases) -> None:
+    from mrrec_chat.train.trajectories import anchored_candidates, request_core
+
+    anchored = [build_trajectory(env, case, random.Random(0), title_rate=0.0, style="anchored") for case in cases]
+    for case, trajectory in zip(cases, anchored):
         answer = trajectory.segments[-1][0]
         profile = json.loads(answer.removeprefix("<answer>").removesuffix("</answer>"))["ideal_item_profile"]
         observed = env.search(env.user_id(case), trajectory.queries)

@@ -46,9 +46,10 @@ class SFTJob:
     out_dir: str = str(REPO_ROOT / "runs" / "sft")
     trajectories_file: str = ""
     """Cache of hindsight trajectories (JSONL), shared by SFT stages; empty = runs/trajectories-<style>.jsonl."""
-    profile_style: str = "anchored"
-    """Answer style of the trajectories: anchored (request + memory, chosen in hindsight) or describe
-    (describes the target item; the first adapter). See trajectories.py."""
+    profile_style: str = "restate"
+    """Answer style of the trajectories: restate (the request in whole sentences, memory appended only
+    where hindsight shows it helps), anchored (the third adapter) or describe (the first adapter).
+    See trajectories.py and restate.py."""
     init_adapter: str = ""
     """Continue training this LoRA adapter instead of starting a fresh one (a second SFT stage)."""
     step_offset: int = 0

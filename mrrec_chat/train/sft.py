@@ -45,7 +45,7 @@ RESULTS = REPO_ROOT / "results" / "train"
 
 
 def prepare_trajectories(env: MemoryEnvironment, cases: list[BenchmarkCase], path: Path, *, seed: int,
-                         title_rate: float, count_tokens, style: str = "anchored") -> list[Trajectory]:
+                         title_rate: float, count_tokens, style: str = "restate") -> list[Trajectory]:
     """Hindsight trajectories for `cases`, cached in `path` (JSONL) so a rerun only builds new ones.
 
     Each case gets its own seeded RNG, so a trajectory does not depend on which others were built.

@@ -5,9 +5,12 @@ ground-truth item, we pick the aspect queries whose *real* memory search returns
 most similar to that item, run that search through `MemoryEnvironment` (the app's store and
 renderer, so the `<memory>` block is exactly what the loop would show), and write an answer.
 
-Two answer styles (`style`, the `--profile-style` flag):
+Three answer styles (`style`, the `--profile-style` flag):
 
-- "anchored" (default since the third adapter): the ideal item profile is written only from what
+- "restate" (default since the fourth adapter, `restate.py`): the request in whole sentences
+  without small talk, a memory appended only where hindsight shows it clearly helps, at most one
+  cited id, memory queries from the request only. Consistent and short (see restate.py for why).
+- "anchored" (the third adapter, `-grpo`): the ideal item profile is written only from what
   the policy sees — the request without small talk, plus a liked title or a preference the
   observation showed — and hindsight only *chooses* among such candidates the one whose
   grounding ranks the ground truth best. The model learns a behaviour it can repeat at run time.
@@ -17,7 +20,7 @@ Two answer styles (`style`, the `--profile-style` flag):
   learned to write confident genre/era descriptions it cannot infer, which ground worse than
   the untuned model's answers (N@10 0.000 vs 0.034 on 24 held-out cases).
 
-Both cite the retrieved memories closest to the target.
+All cite the retrieved memories closest to the target (restate: at most one).
 
 One trajectory is one assistant turn in the tag protocol of `mrrec_chat.agent.prompts`:
 
@@ -45,6 +48,7 @@ from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.memory.schema import RetrievedMemory
 from mrrec_chat.train.data import decade_of, genre_word, request_genres
 from mrrec_chat.train.env import MemoryEnvironment
+from mrrec_chat.train.restate import choose_restated, request_queries
 
 
 @dataclass
@@ -277,24 +281,35 @@ def think_text(request: str, queries: list[str], env: MemoryEnvironment, rng: ra
 def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Random, *,
                      title_rate: float = 0.1, n_queries: int = 2, max_step_tokens: int = 92,
                      count_tokens: Callable[[str], int] = lambda text: len(text) // 3,
-                     style: str = "anchored") -> Trajectory:
+                     style: str = "restate") -> Trajectory:
     """One hindsight trajectory for `case` (its memory is loaded into the store here).
 
-    `style` picks the answer: "anchored" (default) restates the request plus what memory showed,
-    choosing among such candidates the one that grounds the ground truth best (`choose_anchored`);
-    "describe" describes the target item itself (`ideal_profile`, the first adapter's data).
+    `style` picks the answer: "restate" (default, `restate.choose_restated`); "anchored"
+    restates the request plus what memory showed, choosing among such candidates the one that
+    grounds the ground truth best (`choose_anchored`); "describe" describes the target item itself (`ideal_profile`, the first adapter's data).
 
     The answer step is shortened (fewer tags, then fewer cited ids) until it fits
     `max_step_tokens` by `count_tokens`, so the loop's per-step budget never truncates it.
     """
     user = env.load(case)
     target = env.dataset.items[case.ground_truth[0]]
-    queries = choose_queries(env, user, case.request, target, rng, n_queries)
+    if style == "restate":
+        queries = request_queries(case.request, set(env.dataset.categories), n_queries)
+    else:
+        queries = choose_queries(env, user, case.request, target, rng, n_queries)
     observed = env.search(user, queries)
     cited = cite(env, observed, target)
     with_title = rng.random() < title_rate
     answer_text = ""
-    if style == "anchored":  # shorten the restated request before giving up cited ids
+    if style == "restate":  # whole sentences; fewer of them before giving up the one cited id
+        for max_words, n_ids in ((30, 1), (22, 1), (15, 1), (10, 1), (6, 1), (10, 0)):
+            profile, used = choose_restated(env, case, observed, max_words, with_memory=n_ids > 0)
+            ids = list(dict.fromkeys([m.memory_id for m in used] + [m.memory_id for m in cited]))
+            answer = {"ideal_item_profile": profile, "useful_memory_ids": ids[:n_ids]}
+            answer_text = f"<answer>{json.dumps(answer, ensure_ascii=False)}</answer>"
+            if count_tokens(answer_text) <= max_step_tokens:
+                break
+    elif style == "anchored":  # shorten the restated request before giving up cited ids
         chosen: dict[int, tuple[str, list[RetrievedMemory]]] = {}
         for max_words, n_ids in ((40, 2), (40, 1), (30, 1), (22, 1), (15, 1), (10, 1), (6, 1), (10, 0), (6, 0)):
             if max_words not in chosen:
@@ -305,7 +320,7 @@ def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Ra
             answer_text = f"<answer>{json.dumps(answer, ensure_ascii=False)}</answer>"
             if count_tokens(answer_text) <= max_step_tokens:
                 break
-    else:
+    elif style == "describe":
         for n_ids, n_tags in ((2, 3), (2, 2), (1, 3), (1, 2), (1, 1), (1, 0), (0, 1), (0, 0)):
             answer = {"ideal_item_profile": ideal_profile(target, case.request, cited[:n_ids], env, rng,
                                                           1.0 if with_title else 0.0, n_tags),
@@ -313,6 +328,8 @@ def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Ra
             answer_text = f"<answer>{json.dumps(answer, ensure_ascii=False)}</answer>"
             if count_tokens(answer_text) <= max_step_tokens:
                 break
+    else:
+        raise ValueError(f"Unknown profile style {style!r}: use restate, anchored or describe.")
     segments = [
         (f"<think>{think_text(case.request, queries, env, rng)}</think>\n<search>{'; '.join(queries)}</search>", True),
         ("\n" + env.render(observed), False),
