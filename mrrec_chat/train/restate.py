@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from mrrec_chat.agent.loop import usable_profile
 from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.memory.schema import RetrievedMemory
 from mrrec_chat.train.data import genre_word, request_genres
@@ -122,9 +123,12 @@ def clip_memory(text: str, max_words: int = 14, max_titles: int = 2) -> str:
 
     >>> clip_memory("Comedy: loved Mulan (1998), Horrible Bosses (2011), This Is Spinal Tap (1984), Big (1988)")
     'Comedy: loved Mulan (1998), Horrible Bosses (2011).'
+    >>> clip_memory("Profile: favourite categories Drama, Romance; least liked Sci-Fi; favourite eras 1980s.")
+    'Profile: favourite categories Drama, Romance; favourite eras 1980s.'
     >>> clip_memory("I like all movies but mob movies are my favorite ones")
     'I like all movies but mob movies are my favorite ones'
     """
+    text = re.sub(r"least liked [^;.]*[;.]?\s*", "", text).strip()  # profiles: only the positive part
     years = list(re.finditer(r"\(\d{4}\)", text))
     if years:
         return text[:years[min(max_titles, len(years)) - 1].end()].rstrip(",;") + "."
@@ -135,8 +139,12 @@ def choose_restated(env, case: BenchmarkCase, observed: list[RetrievedMemory], m
                     margin: float = 0.8, with_memory: bool = True) -> tuple[str, list[RetrievedMemory]]:
     """The restated request, with one memory appended only if that moves the ground truth's best
     rank to at most `margin` times the plain restatement's (hindsight decides *whether*, the model
-    sees *what*)."""
+    sees *what*). A restatement the loop would reject as too short gets the asked genre added.
+    """
     core = restate(case.request, max_words)
+    if not usable_profile(core):  # the loop rejects a profile under 3 words ("Funny movies")
+        asked = [genre_word(g) for g in request_genres(case.request, set(env.dataset.categories))]
+        core = f"{core.rstrip('.!?')}. {'A ' + ' and '.join(asked[:2]) + ' movie' if asked else 'A good movie'}."
 
     def rank(profile: str) -> int:
         return min(env.ground_truth_ranks(profile, case.ground_truth) or [10 ** 9])

@@ -301,9 +301,10 @@ def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Ra
     cited = cite(env, observed, target)
     with_title = rng.random() < title_rate
     answer_text = ""
-    if style == "restate":  # whole sentences; fewer of them before giving up the one cited id
-        for max_words, n_ids in ((30, 1), (22, 1), (15, 1), (10, 1), (6, 1), (10, 0)):
-            profile, used = choose_restated(env, case, observed, max_words, with_memory=n_ids > 0)
+    if style == "restate":  # drop the appended memory before cutting the request short, the id last
+        for max_words, with_memory, n_ids in ((30, True, 1), (22, True, 1), (15, True, 1), (30, False, 1),
+                                              (22, False, 1), (15, False, 1), (10, False, 1), (10, False, 0)):
+            profile, used = choose_restated(env, case, observed, max_words, with_memory=with_memory)
             ids = list(dict.fromkeys([m.memory_id for m in used] + [m.memory_id for m in cited]))
             answer = {"ideal_item_profile": profile, "useful_memory_ids": ids[:n_ids]}
             answer_text = f"<answer>{json.dumps(answer, ensure_ascii=False)}</answer>"
