@@ -8,10 +8,14 @@ the ground truth when a profile grounds over the 9,742-item catalog; `tools` in 
 - choosing per case, in hindsight, among candidates the model cannot tell apart at run time
   (the "anchored" style) scores 0.027 on the training cases but teaches an inconsistent habit:
   the third adapter wrote its search queries or the user's greeting as the profile.
+- a first restate adapter with up to 30 words (50 SFT steps) kept copying: on 24 validation
+  cases 9 answers ran past the step budget repeating the request (format 62%, below the
+  anchored adapter's 75%). A short restatement is easier to end; 20 words grounded as well as
+  40 on the training cases (N@10 0.018 both).
 
-So the answer restates the request in whole sentences (never cut inside a title, the anchored
-style's "… like The Punisher Profile: …"), cites at most one memory (the loop's 96-token step
-budget ran out when models listed ~20-token ids), and appends a liked title or preference from
+So the answer restates the request in whole sentences, informative ones first, at most 15 words
+(never cut inside a title, the anchored style's "… like The Punisher Profile: …"), cites at most
+one memory (the loop's 96-token step budget ran out when models listed ~20-token ids), and appends a liked title or preference from
 the observation only where that ranks the ground truth clearly better (`margin`). The memory
 queries come only from what the request asks (`request_queries`), never from the target.
 """
@@ -61,7 +65,7 @@ def is_chatter(sentence: str) -> bool:
                                              sentence, re.IGNORECASE)
 
 
-def restate(request: str, max_words: int = 30) -> str:
+def restate(request: str, max_words: int = 15) -> str:
     """The request without chatter, in whole sentences (informative ones first), ≤ `max_words` words.
 
     Sentences are never cut, except a single first sentence longer than the budget, which is cut
@@ -135,7 +139,7 @@ def clip_memory(text: str, max_words: int = 14, max_titles: int = 2) -> str:
     return " ".join(text.split()[:max_words])
 
 
-def choose_restated(env, case: BenchmarkCase, observed: list[RetrievedMemory], max_words: int = 30,
+def choose_restated(env, case: BenchmarkCase, observed: list[RetrievedMemory], max_words: int = 15,
                     margin: float = 0.8, with_memory: bool = True) -> tuple[str, list[RetrievedMemory]]:
     """The restated request, with one memory appended only if that moves the ground truth's best
     rank to at most `margin` times the plain restatement's (hindsight decides *whether*, the model

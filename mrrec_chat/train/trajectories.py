@@ -302,8 +302,8 @@ def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Ra
     with_title = rng.random() < title_rate
     answer_text = ""
     if style == "restate":  # drop the appended memory before cutting the request short, the id last
-        for max_words, with_memory, n_ids in ((30, True, 1), (22, True, 1), (15, True, 1), (30, False, 1),
-                                              (22, False, 1), (15, False, 1), (10, False, 1), (10, False, 0)):
+        for max_words, with_memory, n_ids in ((15, True, 1), (10, True, 1), (15, False, 1), (10, False, 1),
+                                              (6, False, 1), (10, False, 0)):
             profile, used = choose_restated(env, case, observed, max_words, with_memory=with_memory)
             ids = list(dict.fromkeys([m.memory_id for m in used] + [m.memory_id for m in cited]))
             answer = {"ideal_item_profile": profile, "useful_memory_ids": ids[:n_ids]}
