@@ -179,6 +179,16 @@ def test_restated_answers_copy_the_request_and_add_memory_only_when_it_helps(env
         assert choose_restated(env, case, observed, margin=0.0) == (restate(case.request), [])
 
 
+def test_a_too_short_restatement_gets_the_asked_genre_so_the_loop_accepts_it(env, cases) -> None:
+    from mrrec_chat.agent.loop import usable_profile
+    from mrrec_chat.train.restate import choose_restated
+
+    short = dataclasses.replace(cases[1], request="Funny movies")
+    assert not usable_profile("Funny movies")  # the loop would reject the plain restatement
+    profile, _ = choose_restated(env, short, [])
+    assert usable_profile(profile) and profile.startswith("Funny movies.") and "comedy" in profile.lower()
+
+
 def test_unknown_profile_style_is_refused(env, cases) -> None:
     with pytest.raises(ValueError, match="restate, anchored or describe"):
         build_trajectory(env, cases[0], random.Random(0), style="anchord")

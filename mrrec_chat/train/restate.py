@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from mrrec_chat.agent.loop import usable_profile
+from mrrec_chat.agent.loop import is_negative, usable_profile
 from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.memory.schema import RetrievedMemory
 from mrrec_chat.train.data import genre_word, request_genres
@@ -117,7 +117,7 @@ def liked_or_preferred(observed: list[RetrievedMemory], items: dict) -> list[tup
         if entry.level == "behavior":
             if float(entry.extra.get("rating", 0)) >= 4 and entry.extra.get("item_id") in items:
                 out.append((f"Something like {items[entry.extra['item_id']].display_title}.", memory))
-        elif entry.extra.get("part") not in ("dislikes", "habits") and entry.extra.get("polarity") != "negative":
+        elif not is_negative(memory) and entry.extra.get("part") != "habits":  # habits are counts
             out.append((clip_memory(entry.text), memory))
     return out
 

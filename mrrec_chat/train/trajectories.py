@@ -286,7 +286,8 @@ def build_trajectory(env: MemoryEnvironment, case: BenchmarkCase, rng: random.Ra
 
     `style` picks the answer: "restate" (default, `restate.choose_restated`); "anchored"
     restates the request plus what memory showed, choosing among such candidates the one that
-    grounds the ground truth best (`choose_anchored`); "describe" describes the target item itself (`ideal_profile`, the first adapter's data).
+    grounds the ground truth best (`choose_anchored`); "describe" describes the target item
+    itself (`ideal_profile`, the first adapter's data).
 
     The answer step is shortened (fewer tags, then fewer cited ids) until it fits
     `max_step_tokens` by `count_tokens`, so the loop's per-step budget never truncates it.
