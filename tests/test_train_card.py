@@ -41,3 +41,11 @@ def test_a_card_shipped_elsewhere_says_it_is_not_loaded_by_default() -> None:
     assert card.startswith("# smollm2-135m-mrrec-sft3") and "Not loaded by default" in card
     assert "--target checkpoints/smollm2-135m-mrrec-sft3" in card
     assert "Loaded automatically" in model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "x")
+
+
+def test_the_recipe_pins_the_answer_style_so_a_new_default_cannot_change_it() -> None:
+    recipe = model_card([SFT, GRPO], {}, REPORT, REPO_ROOT / "runs" / "x").split("## Reproduce")[1]
+    assert SFT["command"] + " --profile-style anchored\n" in recipe
+    assert "grpo --preset cpu --init-adapter runs/sft3/final\n" in recipe  # GRPO has no answer style
+    given = {**SFT, "command": SFT["command"] + " --profile-style describe", "profile_style": "describe"}
+    assert model_card([given], {}, REPORT, REPO_ROOT / "runs" / "x").count("--profile-style") == 1

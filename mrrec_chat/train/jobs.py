@@ -100,6 +100,15 @@ def ship(adapter: str, validation_report: str = "", base_report: str = "", model
     return f"shipped {source} -> {target} ({size:.1f} MB)"
 
 
+def _pinned(stage: dict) -> str:
+    """The stage's command with its answer style spelled out, so a later change of the default
+    (anchored -> restate) cannot silently change what the recipe builds."""
+    command = stage["command"]
+    if stage.get("stage") == "sft" and stage.get("profile_style") and "--profile-style" not in command:
+        command += f" --profile-style {stage['profile_style']}"
+    return command
+
+
 def _stage_line(n: int, stage: dict) -> str:
     minutes = stage["wall_seconds_training"] / 60
     if stage["stage"] == "sft":
@@ -124,7 +133,7 @@ def model_card(stages: list[dict], before: dict, after: dict, source: Path, stag
     hardware = next((s["hardware"] for s in stages if s.get("hardware")), "n/a")
     lines = [_stage_line(n, stage) for n, stage in enumerate(stages, start=1)]
     source_rel = source.relative_to(REPO_ROOT) if source.is_relative_to(REPO_ROOT) else source
-    commands = [s["command"] for s in stages if s.get("command")] or ["python -m mrrec_chat.train sft --preset cpu"]
+    commands = [_pinned(s) for s in stages if s.get("command")] or ["python -m mrrec_chat.train sft --preset cpu"]
     recipe = "\n".join("    " + c for c in [
         *commands,
         f"python -m mrrec_chat.train validate --validation-cases {n_val} --out results/train/validation_base.json",
