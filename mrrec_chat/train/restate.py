@@ -68,8 +68,8 @@ def is_chatter(sentence: str) -> bool:
 def restate(request: str, max_words: int = 15) -> str:
     """The request without chatter, in whole sentences (informative ones first), ≤ `max_words` words.
 
-    Sentences are never cut, except a single first sentence longer than the budget, which is cut
-    before the last title it would split.
+    Sentences are never cut, except when every sentence is longer than the budget: then the most
+    informative one is cut, before the last title it would split.
 
     >>> restate("hello! how are you?\\nI am good thanks for asking\\nI am in the mood for something "
     ...         "like The Punisher (2004) or Drive (2011)", max_words=14)
@@ -153,9 +153,12 @@ def choose_restated(env, case: BenchmarkCase, observed: list[RetrievedMemory], m
     def rank(profile: str) -> int:
         return min(env.ground_truth_ranks(profile, case.ground_truth) or [10 ** 9])
 
+    extras = liked_or_preferred(observed, env.dataset.items)[:3] if with_memory else []
+    if not extras:  # nothing to compare: no grounding needed
+        return core, []
     best_rank, best = rank(core), (core, [])
     plain = best_rank
-    for extra, memory in liked_or_preferred(observed, env.dataset.items)[:3] if with_memory else []:
+    for extra, memory in extras:
         candidate = f"{core} {extra}"
         candidate_rank = rank(candidate)
         if candidate_rank <= margin * plain and candidate_rank < best_rank:
