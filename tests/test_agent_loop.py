@@ -19,11 +19,13 @@ class ScriptedLLM(LLMBackend):
     def __init__(self, outputs):
         self.outputs = list(outputs)
         self.calls = []
+        self.budgets = []
 
     def continue_chat(self, messages, assistant_prefix="", *, max_new_tokens=96, stop=None, temperature=0.0):
         self.calls.append((messages, assistant_prefix))
-        text = self.outputs.pop(0) if self.outputs else ""
-        return Completion(text=text, prompt_tokens=10, completion_tokens=5)
+        self.budgets.append(max_new_tokens)
+        out = self.outputs.pop(0) if self.outputs else ""
+        return out if isinstance(out, Completion) else Completion(text=out, prompt_tokens=10, completion_tokens=5)
 
 
 def run(agent, user="alice", request="a gripping crime film", **options):
@@ -63,6 +65,39 @@ def test_search_then_answer(store, tiny_dataset, embedder):
     assert "<memory>" in second_prefix and "</memory>" in second_prefix
     assert of(events, ev.TurnDone)[0].stats.tool_calls == 1
     del rated
+
+
+CUT_ANSWER = Completion('<think>Heat fits.</think><answer>{"ideal_item_profile": "A tense 1990s crime thriller',
+                        prompt_tokens=10, completion_tokens=96, stop_reason="length")
+
+
+def test_an_answer_cut_by_the_step_budget_gets_the_answer_budget(store, tiny_dataset, embedder):
+    agent = make_agent(store, tiny_dataset, embedder, [
+        "<think>Check crime taste.</think><search>liked crime movies</search>", CUT_ANSWER,
+        Completion(' with heists", "useful_memory_ids": []}', completion_tokens=12, stop_reason="stop")])
+    events = run(agent)
+    answer = of(events, ev.FinalAnswer)[0]
+    assert answer.ideal_item_profile == "A tense 1990s crime thriller with heists" and not answer.fallback
+    assert "truncated JSON repaired" not in answer.problems
+    assert agent.llm.budgets == [96, 96, 160 - 96]  # the continuation gets what the answer budget leaves
+    assert agent.llm.calls[2][1].endswith("crime thriller")  # it continues the cut text (KV reuse)
+    assert of(events, ev.TurnDone)[0].stats.llm_calls == 3
+
+
+def test_a_cut_answer_is_repaired_when_the_answer_budget_has_no_room(store, tiny_dataset, embedder):
+    agent = make_agent(store, tiny_dataset, embedder, [
+        "<think>Check crime taste.</think><search>liked crime movies</search>", CUT_ANSWER])
+    answer = of(run(agent, answer_max_new_tokens=96), ev.FinalAnswer)[0]
+    assert answer.ideal_item_profile == "A tense 1990s crime thriller" and "truncated JSON repaired" in answer.problems
+    assert agent.llm.budgets == [96, 96]
+
+
+def test_an_answer_that_closed_at_the_step_budget_is_not_continued(store, tiny_dataset, embedder):
+    closed = Completion('<answer>{"ideal_item_profile": "A tense 1990s crime thriller", "useful_memory_ids": []}',
+                        completion_tokens=96, stop_reason="length")
+    agent = make_agent(store, tiny_dataset, embedder, ["<search>liked crime movies</search>", closed, "junk"])
+    answer = of(run(agent), ev.FinalAnswer)[0]
+    assert answer.ideal_item_profile == "A tense 1990s crime thriller" and agent.llm.budgets == [96, 96]
 
 
 def test_no_tool_call_forces_one_search_and_falls_back(store, tiny_dataset, embedder):

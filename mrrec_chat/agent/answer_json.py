@@ -20,6 +20,9 @@ import json_repair
 
 from mrrec_chat.agent.text_clean import _PROFILE_KEY_RE, MAX_MEMORY_IDS, _Notes, extract_memory_ids
 
+# The note for an answer object that never closed (cut by the token budget); the loop keys on it.
+TRUNCATED_JSON = "truncated JSON repaired"
+
 # Bounds the work of the JSON scanner / json-repair.
 _MAX_JSON_CHARS = 8_000
 _MAX_JSON_DEPTH = 32
@@ -195,7 +198,7 @@ def _json_answer(raw: str, notes: _Notes) -> dict[str, Any] | None:
             if braces_added:
                 notes.add("missing braces around answer JSON")
             elif not closed:
-                notes.add("truncated JSON repaired")
+                notes.add(TRUNCATED_JSON)
             elif not strict_ok:
                 notes.add("invalid JSON repaired")
             return found

@@ -19,11 +19,12 @@ from typing import Callable, Iterator
 import numpy as np
 
 from mrrec_chat.agent import events as ev
+from mrrec_chat.agent.answer_json import TRUNCATED_JSON
 from mrrec_chat.agent.parser import parse_step
 from mrrec_chat.agent.prompts import (ANSWER_NOW, STOP_AFTER_SEARCH, render_observation, system_prompt,
                                       user_prompt)
 from mrrec_chat.agent.safety import filter_model_text
-from mrrec_chat.llm.base import LLMBackend
+from mrrec_chat.llm.base import Completion, LLMBackend
 from mrrec_chat.memory.schema import LOCAL_LEVELS, RetrievedMemory
 from mrrec_chat.retrieval import CatalogIndex
 
@@ -95,6 +96,7 @@ class MRRecAgent:
                 completion = self.llm.continue_chat(messages, trajectory, max_new_tokens=opts.max_new_tokens,
                                                     stop=STOP_AFTER_SEARCH, temperature=opts.temperature)
                 self._count(stats, completion)
+                completion = self._finish_own_answer(messages, trajectory, completion, opts, stats)
                 step = parse_step(completion.text)
                 thought = step.thought
                 shown, withheld = filter_model_text(step.thought)
@@ -188,6 +190,30 @@ class MRRecAgent:
                 reason, ids = f"{basis} — matches your request.", []
             recommendations.append(ev.Recommendation(item, scored.score, reason, ids))
         return recommendations
+
+    def _finish_own_answer(self, messages: list[dict[str, str]], trajectory: str, completion: Completion,
+                           opts: AgentOptions, stats: ev.TurnStats) -> Completion:
+        """Give an answer the model began on its own the answer step's token budget.
+
+        A reasoning step stops at `max_new_tokens`; an answer written after the explicit
+        instruction gets `answer_max_new_tokens`. Without this, an answer the model starts by
+        itself late in a reasoning step is cut mid-JSON and only survives by repair. The
+        continuation reuses the KV cache, so it costs only the extra tokens.
+        """
+        text = completion.text
+        budget = opts.answer_max_new_tokens - completion.completion_tokens
+        if completion.stop_reason != "length" or budget <= 0 or "<answer>" not in text or "<search>" in text:
+            return completion
+        step = parse_step(text)
+        if step.action == "answer" and step.answer is not None and TRUNCATED_JSON not in step.problems:
+            return completion  # the JSON closed before the budget ran out: nothing was cut
+        more = self.llm.continue_chat(messages, trajectory + text, max_new_tokens=budget, stop=["</answer>"],
+                                      temperature=opts.temperature)
+        self._count(stats, more)
+        closed = "</answer>" if more.stop_reason == "stop" else ""
+        return Completion(text + more.text + closed, completion.prompt_tokens,
+                          completion.completion_tokens + more.completion_tokens, completion.seconds + more.seconds,
+                          completion.prefill_seconds, completion.cached_tokens, more.stop_reason)
 
     @staticmethod
     def _count(stats: ev.TurnStats, completion) -> None:
