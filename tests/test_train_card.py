@@ -49,3 +49,17 @@ def test_the_recipe_pins_the_answer_style_so_a_new_default_cannot_change_it() ->
     assert "grpo --preset cpu --init-adapter runs/sft3/final\n" in recipe  # GRPO has no answer style
     given = {**SFT, "command": SFT["command"] + " --profile-style describe", "profile_style": "describe"}
     assert model_card([given], {}, REPORT, REPO_ROOT / "runs" / "x").count("--profile-style") == 1
+
+
+def test_the_recipe_validates_the_shipped_weights_not_the_runs_adapter() -> None:
+    """Shipping casts the LoRA to bf16, which changes greedy outputs: the card's numbers must come
+    from the weights users get, so the recipe ships first, validates the shipped directory, then
+    ships again with that report."""
+    recipe = model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "sft3" / "final", ["runs/sft3"],
+                        target="checkpoints/smollm2-135m-mrrec-sft3").split("## Reproduce")[1].split("## Limits")[0]
+    first_ship = recipe.index("train ship")
+    assert recipe.index("validate --adapter checkpoints/smollm2-135m-mrrec-sft3 ") > first_ship
+    assert "validate --adapter runs/sft3/final" not in recipe
+    assert recipe.rindex("train ship") > first_ship and "--validation-report" in recipe[recipe.rindex("train ship"):]
+    default = model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "sft3" / "final", ["runs/sft3"])
+    assert "validate --adapter checkpoints/smollm2-135m-mrrec " in default
