@@ -63,3 +63,20 @@ def test_the_recipe_validates_the_shipped_weights_not_the_runs_adapter() -> None
     assert recipe.rindex("train ship") > first_ship and "--validation-report" in recipe[recipe.rindex("train ship"):]
     default = model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "sft3" / "final", ["runs/sft3"])
     assert "validate --adapter checkpoints/smollm2-135m-mrrec " in default
+
+
+def test_a_report_of_other_weights_is_flagged_on_the_card(tmp_path: Path) -> None:
+    flagged = model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "x", validated_shipped=False)
+    assert "format-follow 90%" in flagged and "measured on other weights than these" in flagged
+    assert "measured on other weights" not in model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "x")
+
+
+def test_a_validation_report_names_the_weights_it_validated(tmp_path: Path) -> None:
+    import json
+
+    from mrrec_chat.train.validate import summarize, write_report
+
+    write_report(summarize([]), tmp_path / "with.json", "0123456789ab")
+    write_report(summarize([]), tmp_path / "base.json")
+    assert json.loads((tmp_path / "with.json").read_text())["adapter_fingerprint"] == "0123456789ab"
+    assert "adapter_fingerprint" not in json.loads((tmp_path / "base.json").read_text())

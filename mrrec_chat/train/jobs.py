@@ -15,6 +15,7 @@ and writes the model card from the stages' summaries.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from mrrec_chat.train.common import base_model_dir, load_cases, open_environment
 from mrrec_chat.train.config import DataOptions, SFTJob
 from mrrec_chat.train.data import SPLIT_FILE, write_split
 from mrrec_chat.train.validate import validate, write_report
+
+log = logging.getLogger(__name__)
 
 
 def make_split(data: DataOptions, force: bool = False) -> dict[str, Any]:
@@ -40,7 +43,7 @@ def make_split(data: DataOptions, force: bool = False) -> dict[str, Any]:
 
 def validate_adapter(job: SFTJob, adapter: str, out: str = "") -> dict[str, Any]:
     """Validation rates of the base model (`adapter` empty) or base + adapter, via LocalLLM."""
-    from mrrec_chat.llm.local import LocalLLM
+    from mrrec_chat.llm.local import LocalLLM, adapter_fingerprint
 
     env = open_environment(job.data, job.threads)
     sets = load_cases(env, job.data, job.seed)
@@ -48,7 +51,7 @@ def validate_adapter(job: SFTJob, adapter: str, out: str = "") -> dict[str, Any]
                    threads=job.threads, name=job.model)
     report = validate(llm, env, sets.validation, desc="validation (LocalLLM)")
     if out:
-        write_report(report, Path(out))
+        write_report(report, Path(out), adapter_fingerprint(adapter) if adapter else "")
     env.close()
     return {"adapter": adapter or None, **report.summary()}
 
@@ -76,7 +79,7 @@ def ship(adapter: str, validation_report: str = "", base_report: str = "", model
     import torch
     from safetensors.torch import load_file, save_file
 
-    from mrrec_chat.llm.local import default_adapter_dir
+    from mrrec_chat.llm.local import adapter_fingerprint, default_adapter_dir
 
     source, target = Path(adapter), Path(target) if target else default_adapter_dir(model)
     target.mkdir(parents=True, exist_ok=True)
@@ -86,13 +89,20 @@ def ship(adapter: str, validation_report: str = "", base_report: str = "", model
               str(target / "adapter_model.safetensors"))
     summaries = [_summary(Path(d) / "summary.json") for d in (stages or ["runs/sft", "runs/grpo"])]
     summaries = [s for s in summaries if s]
-    after = _summary(Path(validation_report)).get("summary", {}) if validation_report else {}
+    validated = _summary(Path(validation_report)) if validation_report else {}
+    after = validated.get("summary", {})
     before = _summary(Path(base_report)).get("summary", {}) if base_report else {}
     stage_dirs = [d for d in (stages or ["runs/sft", "runs/grpo"]) if (Path(d) / "summary.json").exists()]
     auto = target.resolve() == default_adapter_dir(model).resolve()
     target_rel = target.resolve().relative_to(REPO_ROOT) if target.resolve().is_relative_to(REPO_ROOT) else target
+    shipped = adapter_fingerprint(target)
+    if after and validated.get("adapter_fingerprint") != shipped:
+        log.warning("%s does not validate the shipped weights (lora@%s): the card will say so; validate %s "
+                    "and ship again with that report.", validation_report, shipped, target)
     (target / "README.md").write_text(model_card(summaries, before, after, source, stage_dirs,
-                                                 target=None if auto else str(target_rel)), encoding="utf-8")
+                                                 target=None if auto else str(target_rel),
+                                                 validated_shipped=validated.get("adapter_fingerprint") == shipped),
+                                      encoding="utf-8")
     write_json(REPO_ROOT / "results" / "train" / "shipped.json",
                {"adapter_source": str(source.relative_to(REPO_ROOT)) if source.is_relative_to(REPO_ROOT) else str(source),
                 "stages": summaries, "validation_before": before, "validation_after": after})
@@ -125,8 +135,9 @@ def _stage_line(n: int, stage: dict) -> str:
 
 
 def model_card(stages: list[dict], before: dict, after: dict, source: Path, stage_dirs: list[str] | None = None,
-               target: str | None = None) -> str:
-    """The adapter's README; `target` = the directory it was shipped to when that is not the auto-loaded one."""
+               target: str | None = None, validated_shipped: bool = True) -> str:
+    """The adapter's README; `target` = the directory it was shipped to when that is not the auto-loaded one;
+    `validated_shipped` = the "after" report validated these stored weights (not e.g. the run's fp32 adapter)."""
     split = next((s["split"] for s in stages if s.get("split")), {})
     has_grpo = any(s.get("stage") == "grpo" for s in stages)
     n_val = after.get("n_cases") or before.get("n_cases") or 24
@@ -178,7 +189,8 @@ def model_card(stages: list[dict], before: dict, after: dict, source: Path, stag
 | | |
 |---|---|
 | before (untuned SmolLM2-135M-Instruct) | {_rates(before)} |
-| after (this adapter, via LocalLLM) | {_rates(after)} |
+| after (this adapter, via LocalLLM) | {_rates(after)}{'' if validated_shipped or not after else
+    ' — **measured on other weights than these** (e.g. the run adapter before the bf16 cast)'} |
 
 Definitions (`mrrec_chat/train/validate.py`): format-follow = the model's own answer accepted
 without the loop's retry, fallback or JSON repair; tool-call = the model itself wrote a

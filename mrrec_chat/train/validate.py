@@ -157,7 +157,9 @@ def read_report(path: Path) -> ValidationReport:
     return summarize(results)
 
 
-def write_report(report: ValidationReport, path: Path) -> None:
+def write_report(report: ValidationReport, path: Path, adapter_fingerprint: str = "") -> None:
+    """`adapter_fingerprint` (llm.local.adapter_fingerprint) names the weights that were validated."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"summary": report.summary(), "cases": [asdict(c) for c in report.cases]},
+    head = {"adapter_fingerprint": adapter_fingerprint} if adapter_fingerprint else {}
+    path.write_text(json.dumps({**head, "summary": report.summary(), "cases": [asdict(c) for c in report.cases]},
                                indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
