@@ -96,12 +96,13 @@ def ship(adapter: str, validation_report: str = "", base_report: str = "", model
     auto = target.resolve() == default_adapter_dir(model).resolve()
     target_rel = target.resolve().relative_to(REPO_ROOT) if target.resolve().is_relative_to(REPO_ROOT) else target
     shipped = adapter_fingerprint(target)
-    if after and validated.get("adapter_fingerprint") != shipped:
+    validated_shipped = validated.get("adapter_fingerprint") == shipped
+    if after and not validated_shipped:
         log.warning("%s does not validate the shipped weights (lora@%s): the card will say so; validate %s "
                     "and ship again with that report.", validation_report, shipped, target)
     (target / "README.md").write_text(model_card(summaries, before, after, source, stage_dirs,
                                                  target=None if auto else str(target_rel),
-                                                 validated_shipped=validated.get("adapter_fingerprint") == shipped),
+                                                 validated_shipped=validated_shipped),
                                       encoding="utf-8")
     write_json(REPO_ROOT / "results" / "train" / "shipped.json",
                {"adapter_source": str(source.relative_to(REPO_ROOT)) if source.is_relative_to(REPO_ROOT) else str(source),
