@@ -278,6 +278,41 @@ def test_rollout_masks_memory_and_feeds_rewards(env, cases, tokenizer, tmp_path)
     assert [r["case_id"] for r in logged] == ["c1", "c4"] and "<memory>" in logged[0]["text"]
 
 
+class CutAnswerRollout(MemoryToolRollout):
+    """Scripted: the first step is an answer the step budget cuts mid-JSON; a continuation closes it."""
+
+    HEAD = '<answer>{"ideal_item_profile": "A 1990s crime thriller about a heist'
+    TAIL = ' gone wrong", "useful_memory_ids": []}</answer>'
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.budgets: list[int | None] = []
+
+    def _generate(self, model, rollouts, max_new_tokens=None):
+        self.budgets.append(max_new_tokens)
+        text = self.HEAD if max_new_tokens is None else self.TAIL
+        return [self.tokenizer.encode(text, add_special_tokens=False) for _ in rollouts]
+
+
+def test_rollout_continues_an_answer_the_step_budget_cut(env, cases, tokenizer) -> None:
+    class Trainer:
+        model = torch.nn.Linear(1, 1)
+        state = type("State", (), {"global_step": 0})()
+
+    head_tokens = len(tokenizer.encode(CutAnswerRollout.HEAD, add_special_tokens=False))
+    rollout = CutAnswerRollout(env, cases, tokenizer, step_tokens=head_tokens, answer_tokens=head_tokens + 40)
+    out = rollout([case_prompt(env, cases[0])], Trainer())
+    assert rollout.budgets == [None, 40]  # one step, then what the answer budget leaves
+    assert tokenizer.decode(out["completion_ids"][0]).endswith("</answer>")
+    assert out["env_mask"][0] == [1] * len(out["completion_ids"][0])  # the continuation is the policy's own
+    assert len(out["ground_truth_ranks"][0]) == 1  # the closed answer parses strictly and is ranked
+
+    # A step that ended before its budget was not cut: nothing is continued.
+    roomy = CutAnswerRollout(env, cases, tokenizer, step_tokens=head_tokens + 5, answer_tokens=head_tokens + 40)
+    out = roomy([case_prompt(env, cases[0])], Trainer())
+    assert roomy.budgets == [None] and out["ground_truth_ranks"] == [[]]
+
+
 def test_one_grpo_step_through_trl_with_our_rollout(env, cases, tokenizer, tiny_model_factory, tmp_path) -> None:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer

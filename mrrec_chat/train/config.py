@@ -120,6 +120,8 @@ class GRPOJob:
     """Memory-tool rounds per rollout before it must answer."""
     step_tokens: int = 96
     """New tokens per generation step (the app's AgentOptions.max_new_tokens)."""
+    answer_tokens: int = 160
+    """Budget of a step that began an answer (the app's AgentOptions.answer_max_new_tokens)."""
     beta: float = 0.0
     """KL weight; 0 as in TRL's default (the paper does not state one)."""
     epsilon: float = 0.2

@@ -100,7 +100,7 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
         gradient_accumulation_steps=accumulation,
         num_generations=job.num_generations, temperature=job.temperature, beta=job.beta, epsilon=job.epsilon,
         loss_type="grpo", reward_weights=[FORMAT_WEIGHT, RECOMMENDATION_WEIGHT, MEMORY_WEIGHT],
-        max_completion_length=job.step_tokens * (job.max_rounds + 1), logging_steps=1, save_steps=job.save_every,
+        max_completion_length=job.step_tokens * job.max_rounds + max(job.step_tokens, job.answer_tokens), logging_steps=1, save_steps=job.save_every,
         save_total_limit=2, report_to="none", seed=job.seed, use_cpu=not torch.cuda.is_available(),
         bf16=False, lr_scheduler_type="constant", disable_tqdm=False,  # a dozen steps: no warmup
         activation_checkpointing=False)  # see sft.py: keeps the KV cache for rollouts
@@ -111,7 +111,8 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
                                 at_start=bool(job.validate_at_start))
     out.mkdir(parents=True, exist_ok=True)
     rollout = MemoryToolRollout(env, sets.train, tokenizer, max_rounds=job.max_rounds, step_tokens=job.step_tokens,
-                                temperature=job.temperature, log_path=out / "rollouts.jsonl")
+                                answer_tokens=job.answer_tokens, temperature=job.temperature,
+                                log_path=out / "rollouts.jsonl")
     trainer = GRPOTrainer(model=model, reward_funcs=[r_format, r_rec, r_mem], args=config, train_dataset=dataset,
                           processing_class=tokenizer, peft_config=peft_config, rollout_func=rollout,
                           callbacks=[validation, LogToCurves(curves, "grpo")])

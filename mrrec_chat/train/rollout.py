@@ -18,6 +18,11 @@ One rollout, for a prompt whose user message carries the case id (`CASE_KEY`):
 3. otherwise stop. There is no forced "answer now" retry: a rollout that never answers gets
    R_format = 0 and R_rec = 0, which is the signal.
 
+An answer the policy begins inside a step and that the step budget cuts mid-JSON is continued
+up to `answer_tokens` in all, as the app's loop does (`AgentLoop._finish_own_answer`), so
+training and the app judge the same answers: the format reward punishes run-ons that never
+close, not answers the step budget happened to cut.
+
 Extra fields returned per rollout (forwarded to the reward functions by TRL): `tool_calls`
 (searches run), `ground_truth_ranks` (catalog ranks of the ground truth for the strictly parsed
 profile; empty when the answer is not in the required format) and `n_relevant`.
@@ -32,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from mrrec_chat.agent.answer_json import TRUNCATED_JSON
 from mrrec_chat.agent.parser import parse_step
 from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.train.env import MemoryEnvironment
@@ -64,16 +70,19 @@ class _Rollout:
     tool_calls: int = 0
     asked: set[str] = field(default_factory=set)
     done: bool = False
+    cut_answer: bool = False
+    """The last step began an answer whose JSON the step budget cut; it gets the answer budget."""
 
 
 class MemoryToolRollout:
     """`rollout_func` for `trl.GRPOTrainer` (see module docstring)."""
 
     def __init__(self, env: MemoryEnvironment, cases: list[BenchmarkCase], tokenizer, *, max_rounds: int = 2,
-                 step_tokens: int = 96, temperature: float = 1.0, top_p: float = 1.0, log_path: Path | None = None):
+                 step_tokens: int = 96, answer_tokens: int = 160, temperature: float = 1.0, top_p: float = 1.0,
+                 log_path: Path | None = None):
         self.env, self.tokenizer, self.log_path = env, tokenizer, log_path
         self.cases = {c.case_id: c for c in cases}
-        self.max_rounds, self.step_tokens = max_rounds, step_tokens
+        self.max_rounds, self.step_tokens, self.answer_tokens = max_rounds, step_tokens, answer_tokens
         self.temperature, self.top_p = temperature, top_p
         self.end_ids = {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")} - {None}
 
@@ -90,6 +99,7 @@ class MemoryToolRollout:
                 steps = self._generate(model, active)
                 for rollout, step_ids in zip(active, steps):
                     self._advance(rollout, step_ids, allow_search=round_no <= self.max_rounds)
+                self._finish_cut_answers(model, active)
         finally:
             model.train(was_training)
         ranks, relevant = [], []
@@ -121,7 +131,7 @@ class MemoryToolRollout:
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return _Rollout(case, self.env.load(case), self.tokenizer.encode(text, add_special_tokens=False))
 
-    def _generate(self, model, rollouts: list[_Rollout]) -> list[list[int]]:
+    def _generate(self, model, rollouts: list[_Rollout], max_new_tokens: int | None = None) -> list[list[int]]:
         """One sampled step for each rollout (left-padded batch), cut after its stop string or end token."""
         pad = self.tokenizer.pad_token_id
         contexts = [r.prompt_ids + r.completion_ids for r in rollouts]
@@ -131,7 +141,7 @@ class MemoryToolRollout:
         with torch.no_grad():
             output = model.generate(input_ids=input_ids, attention_mask=attention, do_sample=True,
                                     temperature=self.temperature, top_p=self.top_p, top_k=0,
-                                    max_new_tokens=self.step_tokens, stop_strings=STOP_STRINGS,
+                                    max_new_tokens=max_new_tokens or self.step_tokens, stop_strings=STOP_STRINGS,
                                     tokenizer=self.tokenizer, pad_token_id=pad)
         return [self._cut(row[width:].tolist()) for row in output]
 
@@ -156,6 +166,9 @@ class MemoryToolRollout:
         rollout.text += step_text
         ended = bool(step_ids) and step_ids[-1] in self.end_ids
         step = parse_step(step_text)
+        closed = step.action == "answer" and step.answer is not None and TRUNCATED_JSON not in step.problems
+        rollout.cut_answer = (not ended and len(step_ids) >= self.step_tokens and "<answer>" in step_text
+                              and "<search>" not in step_text and not closed)  # the loop's rule
         queries = [q for q in step.queries if q.lower() not in rollout.asked] if step.action == "search" else []
         if ended or step.action != "search" or not queries or not allow_search:
             rollout.done = True
@@ -167,3 +180,15 @@ class MemoryToolRollout:
         rollout.completion_ids += observation_ids
         rollout.env_mask += [0] * len(observation_ids)
         rollout.text += observation
+
+    def _finish_cut_answers(self, model, rollouts: list[_Rollout]) -> None:
+        """Continue each answer the step budget cut mid-JSON, up to `answer_tokens` for the step."""
+        cut = [r for r in rollouts if r.cut_answer]
+        budget = self.answer_tokens - self.step_tokens
+        if not cut or budget <= 0:
+            return
+        for rollout, more_ids in zip(cut, self._generate(model, cut, budget)):
+            rollout.completion_ids += more_ids
+            rollout.env_mask += [1] * len(more_ids)  # the policy's own tokens: trained on
+            rollout.text += self.tokenizer.decode(more_ids, skip_special_tokens=True)
+            rollout.cut_answer = False
