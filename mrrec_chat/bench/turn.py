@@ -23,11 +23,11 @@ import logging
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mrrec_chat.bench.common import markdown_table, peak_rss_mb, summary
-from mrrec_chat.llm.base import Completion, LLMBackend
+from mrrec_chat.bench.common import peak_rss_mb, summary
+from mrrec_chat.bench.turn_records import LLMCall, RecordingLLM, TurnRecord  # noqa: F401 - re-exported
+from mrrec_chat.bench.turn_report import PARTS, _calls_summary, _ratio, aggregate, turn_markdown  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -74,86 +74,6 @@ REQUESTS = [
     "Quiet character study, independent film.",
     "What should I watch with my grandparents?",
 ]
-
-
-@dataclass
-class LLMCall:
-    kind: str  # "step" (a reasoning round), "answer" (the loop's forced answer), "single-shot"
-    prompt_tokens: int
-    cached_tokens: int
-    prefill_s: float
-    completion_tokens: int
-    seconds: float
-    stop_reason: str = ""
-    text: str = ""  # the first 400 characters, to see what the tokens were spent on
-
-    @property
-    def prefill_tokens(self) -> int:
-        return self.prompt_tokens - self.cached_tokens
-
-    @property
-    def decode_tokens(self) -> int:
-        return max(0, self.completion_tokens - 1)  # the first new token comes with the prefill
-
-    @property
-    def decode_s(self) -> float:
-        return max(0.0, self.seconds - self.prefill_s)
-
-
-class RecordingLLM(LLMBackend):
-    """Passes calls to the real backend and keeps each Completion's token counts and timings."""
-
-    def __init__(self, inner: LLMBackend):
-        self.inner = inner
-        self.name = getattr(inner, "name", "llm")
-        self.calls: list[LLMCall] = []
-        self.kind = "step"
-
-    def continue_chat(self, messages, assistant_prefix="", *, max_new_tokens=96, stop=None,
-                      temperature=0.0) -> Completion:
-        completion = self.inner.continue_chat(messages, assistant_prefix, max_new_tokens=max_new_tokens,
-                                              stop=stop, temperature=temperature)
-        kind = self.kind
-        if kind == "step" and assistant_prefix.endswith("<answer>"):
-            kind = "answer"
-        self.calls.append(LLMCall(kind, completion.prompt_tokens, completion.cached_tokens,
-                                  completion.prefill_seconds, completion.completion_tokens, completion.seconds,
-                                  completion.stop_reason, completion.text[:400]))
-        return completion
-
-    def take(self) -> list[LLMCall]:
-        calls, self.calls = self.calls, []
-        return calls
-
-
-@dataclass
-class TurnRecord:
-    system: str  # "mrrec" or "single-shot"
-    user: str
-    new_user: bool
-    request: str
-    answer_s: float = 0.0  # request in -> items out (what the user waits for)
-    total_s: float = 0.0  # including write-back
-    setup_s: float = 0.0  # context, preference extraction, request embedding
-    global_s: float = 0.0
-    llm_s: float = 0.0
-    memory_s: float = 0.0
-    memory_calls: int = 0
-    grounding_s: float = 0.0
-    writeback_s: float = 0.0
-    other_s: float = 0.0
-    memory_tokens: int = 0  # memory text put into the prompt (global + observations)
-    fallback: bool = False
-    model_searched: bool = False
-    calls: list[LLMCall] = field(default_factory=list)
-    items: list[str] = field(default_factory=list)
-    profile: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "calls"}
-        data["llm_calls"] = [dict(c.__dict__, prefill_tokens=c.prefill_tokens, decode_tokens=c.decode_tokens,
-                                  decode_s=c.decode_s) for c in self.calls]
-        return data
 
 
 def mrrec_turn(assistant, recorder: RecordingLLM, user: str, request: str, earlier: list[str],
@@ -356,63 +276,6 @@ def _reset(llm) -> None:
     if hasattr(llm, "reset_cache"):
         llm.reset_cache()
 
-
-def _ratio(a: list[TurnRecord], b: list[TurnRecord], key: str, q: float) -> float:
-    from mrrec_chat.bench.common import percentile
-
-    num = percentile([getattr(r, key) for r in a], q)
-    den = percentile([getattr(r, key) for r in b], q)
-    return num / den if den else float("nan")
-
-
-PARTS = ("answer_s", "total_s", "setup_s", "global_s", "llm_s", "memory_s", "grounding_s", "writeback_s", "other_s")
-
-
-def aggregate(records: list[TurnRecord]) -> dict[str, Any]:
-    """Per-part summaries, LLM steps by position, token totals and decode speed."""
-    out: dict[str, Any] = {part: summary([getattr(r, part) for r in records]) for part in PARTS}
-    out["memory_calls"] = summary([r.memory_calls for r in records])
-    out["memory_tokens"] = summary([r.memory_tokens for r in records])
-    out["llm_calls_per_turn"] = summary([len(r.calls) for r in records])
-    out["fallback_rate"] = sum(r.fallback for r in records) / max(1, len(records))
-    out["model_search_rate"] = sum(r.model_searched for r in records) / max(1, len(records))
-    steps: dict[str, list[LLMCall]] = {}
-    for r in records:
-        n = 0
-        for call in r.calls:
-            if call.kind == "step":
-                n += 1
-                steps.setdefault(f"step {n}", []).append(call)
-            else:
-                steps.setdefault(call.kind, []).append(call)
-    out["llm_steps"] = {name: _calls_summary(calls) for name, calls in steps.items()}
-    calls = [c for r in records for c in r.calls]
-    out["llm_all"] = _calls_summary(calls)
-    for group, subset in (("dataset_users", [r for r in records if not r.new_user]),
-                          ("new_users", [r for r in records if r.new_user])):
-        out[group] = {"answer_s": summary([r.answer_s for r in subset])}
-    return out
-
-
-def _calls_summary(calls: list[LLMCall]) -> dict[str, Any]:
-    decode_tokens = sum(c.decode_tokens for c in calls)
-    decode_s = sum(c.decode_s for c in calls)
-    prefill_tokens = sum(c.prefill_tokens for c in calls)
-    prefill_s = sum(c.prefill_s for c in calls)
-    return {
-        "n": len(calls),
-        "prompt_tokens": summary([c.prompt_tokens for c in calls]),
-        "cached_tokens": summary([c.cached_tokens for c in calls]),
-        "prefill_tokens": summary([c.prefill_tokens for c in calls]),
-        "prefill_s": summary([c.prefill_s for c in calls]),
-        "decode_tokens": summary([c.decode_tokens for c in calls]),
-        "decode_s": summary([c.decode_s for c in calls]),
-        "seconds": summary([c.seconds for c in calls]),
-        "decode_tok_s": decode_tokens / decode_s if decode_s else float("nan"),
-        "prefill_tok_s": prefill_tokens / prefill_s if prefill_s else float("nan"),
-    }
-
-
 def compare_kv(assistant, recorder: RecordingLLM, plan, earlier_default, progress) -> dict[str, Any]:
     """Agent-only turns (no write-back) with KV reuse off then on, on the same memory."""
     llm = recorder.inner
@@ -463,51 +326,3 @@ def compare_kv(assistant, recorder: RecordingLLM, plan, earlier_default, progres
         "prefill_tokens_on": summary([r["prefill_tokens"] for r in on]),
         "rows": rows,
     }
-
-
-def turn_markdown(data: dict[str, Any]) -> str:
-    m, s = data["mrrec"], data["single_shot"]
-    labels = {"answer_s": "**answer (request → items)**", "total_s": "total incl. write-back",
-              "setup_s": "setup (context, extraction, request embedding)", "global_s": "global-memory retrieval",
-              "llm_s": "LLM (all steps)", "memory_s": "memory tool calls", "grounding_s": "grounding",
-              "writeback_s": "write-back (after the answer)", "other_s": "other (parsing, events)"}
-    rows = [[label, m[p]["median"], m[p]["p90"], s[p]["median"], s[p]["p90"]] for p, label in labels.items()]
-    parts = markdown_table(["part (seconds)", "MR.Rec median", "MR.Rec p90", "single-shot median",
-                            "single-shot p90"], rows)
-    step_rows = []
-    for system, agg in (("MR.Rec", m), ("single-shot", s)):
-        for name, st in agg["llm_steps"].items():
-            step_rows.append([system, name, st["n"], st["prompt_tokens"]["median"], st["cached_tokens"]["median"],
-                              st["prefill_tokens"]["median"], st["prefill_s"]["median"], st["decode_tokens"]["median"],
-                              st["decode_s"]["median"], st["decode_tok_s"]])
-    steps = markdown_table(["system", "LLM step", "calls", "prompt tok", "cached tok", "prefilled tok", "prefill s",
-                            "decoded tok", "decode s", "decode tok/s"], step_rows)
-    lines = [
-        f"Default config ({data['llm']['name']}, {data['llm']['quantization']}, KV reuse "
-        f"{'on' if data['llm']['kv_reuse'] else 'off'}, dataset {data['settings']['dataset']}), "
-        f"{data['n_requests']} requests (dataset users and new users, two turns each).",
-        "",
-        f"- **MR.Rec answer latency: median {m['answer_s']['median']:.2f} s, p90 {m['answer_s']['p90']:.2f} s**; "
-        f"single-shot RAG: median {s['answer_s']['median']:.2f} s, p90 {s['answer_s']['p90']:.2f} s; "
-        f"**ratio of medians {data['ratio_median_answer']:.2f}×** (p90 {data['ratio_p90_answer']:.2f}×).",
-        f"- Dataset users: median {m['dataset_users']['answer_s']['median']:.2f} s; new users: "
-        f"median {m['new_users']['answer_s']['median']:.2f} s. First turn of a dataset user also builds "
-        f"its memory: median {data['user_memory_build_s'].get('median', float('nan')):.2f} s (not in the turn times).",
-        f"- LLM calls per MR.Rec turn: median {m['llm_calls_per_turn']['median']:.0f}; the model called the "
-        f"memory tool itself in {100 * m['model_search_rate']:.0f}% of turns; deterministic fallback profile in "
-        f"{100 * m['fallback_rate']:.0f}% (single-shot {100 * s['fallback_rate']:.0f}%).",
-        f"- Memory text in the prompt per MR.Rec turn (global + observations): median "
-        f"{m['memory_tokens']['median']:.0f} tokens (the paper: ~95 per request).",
-        f"- Decode speed inside turns: {m['llm_all']['decode_tok_s']:.1f} tok/s; prefill "
-        f"{m['llm_all']['prefill_tok_s']:.0f} tok/s. Peak RSS {data['peak_rss_mb']:.0f} MiB. In-process start "
-        f"{data['start_in_process_s']:.1f} s.",
-        "", parts, "", steps,
-    ]
-    kv = data.get("kv_compare")
-    if kv and "n" in kv:
-        lines += ["", f"KV-cache reuse across reasoning rounds ({kv['n']} requests, agent only, same memory): "
-                      f"turn median {kv['turn_s_off']['median']:.2f} s off → {kv['turn_s_on']['median']:.2f} s on; "
-                      f"prefill per turn {kv['prefill_s_off']['median']:.2f} s → {kv['prefill_s_on']['median']:.2f} s "
-                      f"({kv['prefill_tokens_off']['median']:.0f} → {kv['prefill_tokens_on']['median']:.0f} tokens "
-                      f"prefilled); identical answers and items in {kv['same_answers']}/{kv['n']}."]
-    return "\n".join(lines) + "\n"

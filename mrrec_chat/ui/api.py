@@ -1,0 +1,123 @@
+"""The programmatic API of the chat app (gradio_client), one function per pinned endpoint name.
+
+`api_handlers` builds the functions behind /recommend, /memory, /memory_search, /memory_add,
+/memory_edit, /memory_delete, /feedback, /forget and /export as closures over the shared
+`Assistant` and its memory API; `build_app` (ui/app.py) registers them with `gr.api` under those
+names. Each checks that the caller may act for `user_id` (`identity.authorize`: on a Space with
+sign-in, only for their own account) and answers errors as data (`{"error": ...}`), never as an
+exception, so a client always gets a well-formed reply.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import gradio as gr
+
+from mrrec_chat.agent import events as ev
+from mrrec_chat.memory.schema import InvalidUserId
+from mrrec_chat.service import Assistant
+from mrrec_chat.ui.handlers import _clamp, _username
+from mrrec_chat.ui.identity import NotYourUser, authorize
+
+
+def api_handlers(assistant: Assistant, memory: Any) -> SimpleNamespace:
+    """The API functions `build_app` registers with `gr.api`, as attributes of one namespace."""
+    from mrrec_chat.memory.api import MemoryNotFound
+
+    # --- programmatic API (gradio_client), names pinned ------------------------------------------
+    def _api_user(user_id: str, profile: Any) -> str:
+        return authorize(user_id, _username(profile))
+
+    def recommend(user_id: str, request: str, profile: gr.OAuthProfile | None = None) -> dict:
+        """One chat turn for `user_id`; returns items, the profile and the cited memory ids."""
+        try:
+            _api_user(user_id, profile)
+        except (InvalidUserId, NotYourUser) as exc:
+            return {"error": str(exc)}
+        result: dict = {"user_id": user_id, "items": [], "notices": []}
+        for event in assistant.chat(user_id, request):
+            if isinstance(event, ev.FinalAnswer):
+                result.update(profile=event.ideal_item_profile, memory_ids=event.useful_memory_ids,
+                              fallback=event.fallback)
+            elif isinstance(event, ev.ItemsRecommended):
+                result["items"] = [{"item_id": r.item.item_id, "title": r.item.display_title,
+                                    "categories": list(r.item.categories), "reason": r.reason,
+                                    "memory_ids": r.memory_ids} for r in event.items]
+            elif isinstance(event, ev.Notice):
+                result["notices"].append(event.text)
+            elif isinstance(event, ev.MemoryWritten):
+                result["memory_written"] = {"added": event.added, "superseded": event.superseded}
+        return result
+
+    def memory_json(user_id: str, profile: gr.OAuthProfile | None = None) -> str:
+        """The user's current memory entries as a JSON list."""
+        try:
+            _api_user(user_id, profile)
+        except (InvalidUserId, NotYourUser) as exc:
+            return json.dumps({"error": str(exc)})
+        return json.dumps([e.to_dict() for e in memory.list(user_id)], ensure_ascii=False)
+
+    def memory_search(user_id: str, query: str, k: int = 10, profile: gr.OAuthProfile | None = None) -> dict:
+        """The user's current entries most similar to `query`, with their similarity."""
+        try:
+            _api_user(user_id, profile)
+            found = memory.search(user_id, query, k=_clamp(k, 1, 100, 10))
+        except (InvalidUserId, NotYourUser, ValueError) as exc:
+            return {"error": str(exc)}
+        return {"results": [dict(m.entry.to_dict(), score=round(float(m.score), 4)) for m in found]}
+
+    def memory_add(user_id: str, text: str, profile: gr.OAuthProfile | None = None) -> dict:
+        """Remember a hand-written statement (chat level)."""
+        try:
+            _api_user(user_id, profile)
+            return {"entry": memory.add(user_id, text).to_dict()}
+        except (InvalidUserId, NotYourUser, ValueError) as exc:
+            return {"error": str(exc)}
+
+    def memory_edit(user_id: str, memory_id: str, text: str, profile: gr.OAuthProfile | None = None) -> dict:
+        """Replace one entry's text (same id; the old text stays in the history)."""
+        try:
+            _api_user(user_id, profile)
+            return {"entry": memory.edit(user_id, memory_id, text).to_dict()}
+        except (InvalidUserId, NotYourUser, MemoryNotFound, ValueError) as exc:
+            return {"error": str(exc)}
+
+    def memory_delete(user_id: str, memory_id: str, profile: gr.OAuthProfile | None = None) -> dict:
+        """Delete one entry of the user."""
+        try:
+            _api_user(user_id, profile)
+            memory.delete(user_id, memory_id)
+        except (InvalidUserId, NotYourUser, MemoryNotFound, ValueError) as exc:
+            return {"error": str(exc)}
+        return {"deleted": memory_id}
+
+    def feedback_api(user_id: str, item_id: str, kind: str, profile: gr.OAuthProfile | None = None) -> dict:
+        """👍 (up), 👎 (down) or seen on an item; stored as a behavior record."""
+        try:
+            _api_user(user_id, profile)
+            return {"entry": assistant.feedback(user_id, item_id, kind).to_dict()}
+        except (InvalidUserId, NotYourUser, KeyError, ValueError) as exc:
+            return {"error": str(exc).strip("'\"")}
+
+    def forget_api(user_id: str, profile: gr.OAuthProfile | None = None) -> dict:
+        """Delete everything stored about the user; returns the counts removed."""
+        try:
+            _api_user(user_id, profile)
+            return {"forgotten": memory.forget_user(user_id)}
+        except (InvalidUserId, NotYourUser, ValueError) as exc:
+            return {"error": str(exc)}
+
+    def export_api(user_id: str, profile: gr.OAuthProfile | None = None) -> str:
+        """Everything stored about the user (entries, superseded ones, history) as JSON text."""
+        try:
+            _api_user(user_id, profile)
+            return memory.export_json(user_id)
+        except (InvalidUserId, NotYourUser, ValueError) as exc:
+            return json.dumps({"error": str(exc)})
+
+    return SimpleNamespace(recommend=recommend, memory_json=memory_json, memory_search=memory_search,
+                           memory_add=memory_add, memory_edit=memory_edit, memory_delete=memory_delete,
+                           feedback_api=feedback_api, forget_api=forget_api, export_api=export_api)
