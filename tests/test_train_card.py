@@ -80,3 +80,15 @@ def test_a_validation_report_names_the_weights_it_validated(tmp_path: Path) -> N
     write_report(summarize([]), tmp_path / "base.json")
     assert json.loads((tmp_path / "with.json").read_text())["adapter_fingerprint"] == "0123456789ab"
     assert "adapter_fingerprint" not in json.loads((tmp_path / "base.json").read_text())
+
+
+def test_the_card_carries_redial_dev_before_and_after_from_the_evaluator() -> None:
+    import doctest
+
+    from mrrec_chat.train import jobs
+
+    assert doctest.testmod(jobs).attempted > 0 and doctest.testmod(jobs).failed == 0  # heldout_section's cases
+    section = "## ReDial dev, held-out seekers: before and after (the evaluator, one run)\n| x |\n"
+    card = model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "sft3" / "final", ["runs/sft3"], heldout=section)
+    assert card.index("## Validation") < card.index("## ReDial dev, held-out") < card.index("## Reproduce")
+    assert "## ReDial dev" not in model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "sft3" / "final", ["runs/sft3"])

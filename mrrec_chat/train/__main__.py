@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ship.add_argument("--base-report", default="", help="JSON from `validate` without adapter (before)")
     ship.add_argument("--stages", default="runs/sft,runs/grpo", help="run directories that made the adapter, in order")
     ship.add_argument("--target", default="", help="directory to write (default: checkpoints/<model>-mrrec, auto-loaded)")
+    ship.add_argument("--eval-results", default="", help="the evaluator's results.json with mrrec and mrrec-tuned "
+                                                          "(the card's ReDial-dev before and after)")
     args = parser.parse_args(argv)
     from mrrec_chat.train import common
 
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         from mrrec_chat.train import jobs
 
         print(jobs.ship(args.adapter, args.validation_report, args.base_report, stages=args.stages.split(","),
-                        target=args.target))
+                        target=args.target, eval_results=args.eval_results))
     return 0
 
 

@@ -69,12 +69,65 @@ def _rates(report: dict[str, Any]) -> str:
             f"({report['n_cases']} cases, {report['seconds_per_case']:.0f} s/case)")
 
 
+def heldout_section(results: dict[str, Any], shipped: str, source: str = "") -> str:
+    """The card's "before and after" on ReDial dev: untuned `mrrec` vs `mrrec-tuned` on the cases
+    both ran, from the evaluator's results.json, paired differences with their 95% intervals.
+    Flagged when the tuned runs used other weights than `shipped` (their lora@ fingerprint).
+
+    >>> metric = lambda m, lo, hi: {"mean": m, "lo": lo, "hi": hi}
+    >>> row = lambda n10, r100, s: {"metrics": {"ndcg@10": metric(n10, 0, 0.1), "recall@10": metric(0.1, 0, 0.2),
+    ...     "ndcg@100": metric(0.05, 0, 0.1), "recall@100": metric(r100, 0, 0.3)},
+    ...     "cost": {"seconds_median": s, "fallback_profile_rate": 0.0, "model_called_tool_rate": 1.0}}
+    >>> diff = {"diff": 0.01, "lo": -0.02, "hi": 0.03}
+    >>> results = {"systems": {"mrrec-tuned": {"description": "MR.Rec agent, LLM m[bf16]+lora@abc"}},
+    ...     "groups": [{"n": 48, "llm_systems": ["mrrec", "mrrec-tuned"], "systems": {"mrrec": row(0.02, 0.08, 27.0),
+    ...     "mrrec-tuned": row(0.03, 0.09, 6.0)}, "variants": {"systems": {"mrrec-tuned": {
+    ...     "ndcg@10": diff, "recall@10": diff, "ndcg@100": diff, "recall@100": diff}}}}]}
+    >>> text = heldout_section(results, "abc")
+    >>> "48 cases" in text and "| this adapter (`mrrec-tuned`) | 0.030 |" in text and "other weights" not in text
+    True
+    >>> "**other weights than these**" in heldout_section(results, "def")
+    True
+    """
+    group = next((g for g in results.get("groups", []) if {"mrrec", "mrrec-tuned"} <= set(g.get("llm_systems", []))),
+                 None)
+    if group is None:
+        return ""
+    keys = ["ndcg@10", "recall@10", "ndcg@100", "recall@100"]
+
+    def cells(name: str) -> str:
+        row = group["systems"][name]
+        cost = row.get("cost", {})
+        return " | ".join([*(f"{row['metrics'][k]['mean']:.3f}" for k in keys),
+                           f"{cost.get('fallback_profile_rate', 0):.0%}", f"{cost.get('seconds_median', 0):.1f}"])
+
+    deltas = group.get("variants", {}).get("systems", {}).get("mrrec-tuned", {})
+    delta = " | ".join(f"{deltas[k]['diff']:+.3f} [{deltas[k]['lo']:+.3f}, {deltas[k]['hi']:+.3f}]"
+                       for k in keys if k in deltas)
+    measured = results.get("systems", {}).get("mrrec-tuned", {}).get("description", "")
+    other = "" if f"lora@{shipped}" in measured else (
+        f"\n\nThese tuned runs used **other weights than these** ({measured or 'unknown'}).")
+    return f"""## ReDial dev, held-out seekers: before and after (the evaluator, one run)
+
+`python -m mrrec_chat.eval ... --seekers mrrec_chat/train/split_redial_dev.json --systems mrrec,mrrec-tuned`
+({group['n']} cases of the held-out seekers, the same cases for both rows; {source or 'results.json'}):
+
+| policy | N@10 | R@10 | N@100 | R@100 | fallback profile | median s/case |
+|---|---|---|---|---|---|---|
+| untuned (`mrrec`) | {cells('mrrec')} |
+| this adapter (`mrrec-tuned`) | {cells('mrrec-tuned')} |
+| difference, paired [95% CI] | {delta} | | |{other}
+"""
+
+
 def ship(adapter: str, validation_report: str = "", base_report: str = "", model: str = "smollm2-135m",
-         stages: list[str] | None = None, target: str = "") -> str:
+         stages: list[str] | None = None, target: str = "", eval_results: str = "") -> str:
     """Copy `adapter` (weights cast to bf16) to the app's adapter directory and write README.md.
 
     `stages` are the run directories (with summary.json) that produced it, in order. `target`
     overrides the directory (default `checkpoints/<model>-mrrec/`, the one the app auto-loads).
+    `eval_results` is the evaluator's results.json with `mrrec` and `mrrec-tuned` rows (the card's
+    ReDial-dev before and after).
     """
     import torch
     from safetensors.torch import load_file, save_file
@@ -100,9 +153,10 @@ def ship(adapter: str, validation_report: str = "", base_report: str = "", model
     if after and not validated_shipped:
         log.warning("%s does not validate the shipped weights (lora@%s): the card will say so; validate %s "
                     "and ship again with that report.", validation_report, shipped, target)
+    heldout = heldout_section(_summary(Path(eval_results)), shipped, eval_results) if eval_results else ""
     (target / "README.md").write_text(model_card(summaries, before, after, source, stage_dirs,
                                                  target=None if auto else str(target_rel),
-                                                 validated_shipped=validated_shipped),
+                                                 validated_shipped=validated_shipped, heldout=heldout),
                                       encoding="utf-8")
     write_json(REPO_ROOT / "results" / "train" / "shipped.json",
                {"adapter_source": str(source.relative_to(REPO_ROOT)) if source.is_relative_to(REPO_ROOT) else str(source),
@@ -136,7 +190,7 @@ def _stage_line(n: int, stage: dict) -> str:
 
 
 def model_card(stages: list[dict], before: dict, after: dict, source: Path, stage_dirs: list[str] | None = None,
-               target: str | None = None, validated_shipped: bool = True) -> str:
+               target: str | None = None, validated_shipped: bool = True, heldout: str = "") -> str:
     """The adapter's README; `target` = the directory it was shipped to when that is not the auto-loaded one;
     `validated_shipped` = the "after" report validated these stored weights (not e.g. the run's fp32 adapter)."""
     split = next((s["split"] for s in stages if s.get("split")), {})
@@ -197,7 +251,7 @@ Definitions (`mrrec_chat/train/validate.py`): format-follow = the model's own an
 without the loop's retry, fallback or JSON repair; tool-call = the model itself wrote a
 `<search>`; reward = 0.1 format + 5 (NDCG@100 + NDCG@1000 of its own profile) + 0.1 tool-call;
 hit@100 = a ground-truth movie in the catalog's top 100 for the loop's final profile.
-
+{chr(10) + heldout if heldout else ""}
 ## Reproduce (the CPU recipe that made this adapter)
 
 {recipe}
