@@ -60,6 +60,22 @@ def queue_plan(assistant: Assistant) -> dict[str, int]:
     return {"chat": 2 if backend in ("local", "llamacpp") else 8, "memory": 16, "queue_size": 256}
 
 
+def adapter_label(settings) -> str:
+    """The LoRA adapter the model runs with, as the settings panel names it ("" for none).
+
+    `auto` is resolved here, so the panel says whether the tuned policy was found.
+    """
+    adapter = settings.llm_adapter
+    if settings.llm_backend not in ("local", "llamacpp") or adapter in ("", "none"):
+        return ""
+    if adapter == "auto":
+        from mrrec_chat.llm.local import default_adapter_dir
+
+        found = default_adapter_dir(settings.llm_model)
+        return f"{found.name} (tuned policy, auto)" if (found / "adapter_config.json").exists() else ""
+    return adapter
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The Blocks app. `launch_kwargs()` gives the matching theme/CSS for `launch()`."""
     assistant.start()
@@ -83,10 +99,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     feedback_api, forget_api, export_api = endpoints.feedback_api, endpoints.forget_api, endpoints.export_api
 
     # --- layout ---------------------------------------------------------------------------------
-    adapter = settings.llm_adapter
+    adapter = adapter_label(settings)
     model_note = (f"**Model:** `{render.escape_code(settings.llm_backend)}` · "
                   f"`{render.escape_code(settings.llm_model)}`"
-                  + (f" · adapter `{render.escape_code(adapter)}`" if adapter not in ("", "none") else "")
+                  + (f" · adapter `{render.escape_code(adapter)}`" if adapter else "")
                   + "\n\nChanging the model needs a restart: `python app.py --llm-model …` "
                     "(or `MRREC_LLM_MODEL`); see the README.")
     mem = {"chat": plan["chat"], "memory": plan["memory"]}
