@@ -158,3 +158,12 @@ def test_no_llm_runs_deterministically(store, tiny_dataset, embedder):
     first = of(events, ev.ItemsRecommended)[0].items
     second = of(run(agent), ev.ItemsRecommended)[0].items
     assert [r.item.item_id for r in first] == [r.item.item_id for r in second]
+
+
+def test_the_cut_answer_rule_shared_by_loop_and_rollouts() -> None:
+    import doctest
+
+    from mrrec_chat.agent import loop
+
+    result = doctest.testmod(loop)  # answer_was_cut: cut, closed, and a search step
+    assert result.attempted >= 3 and result.failed == 0

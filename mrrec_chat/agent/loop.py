@@ -202,11 +202,8 @@ class MRRecAgent:
         """
         text = completion.text
         budget = opts.answer_max_new_tokens - completion.completion_tokens
-        if completion.stop_reason != "length" or budget <= 0 or "<answer>" not in text or "<search>" in text:
+        if completion.stop_reason != "length" or budget <= 0 or not answer_was_cut(text):
             return completion
-        step = parse_step(text)
-        if step.action == "answer" and step.answer is not None and TRUNCATED_JSON not in step.problems:
-            return completion  # the JSON closed before the budget ran out: nothing was cut
         more = self.llm.continue_chat(messages, trajectory + text, max_new_tokens=budget, stop=["</answer>"],
                                       temperature=opts.temperature)
         self._count(stats, more)
@@ -225,6 +222,23 @@ class MRRecAgent:
 
 _REFUSAL = re.compile(r"\b(i'?m sorry|i am sorry|i can(?:no|')t|i'?m (?:not|unable)|unable to|as an ai|"
                       r"language model|i don'?t have|please provide|misunderstanding)\b", re.IGNORECASE)
+
+
+def answer_was_cut(step_text: str) -> bool:
+    """The step began an answer (and no search) whose JSON never closed: if the step also stopped
+    on its token budget, the budget cut it. The loop and GRPO rollouts continue such answers.
+
+    >>> answer_was_cut('<answer>{"ideal_item_profile": "A tense heist thriller, like Heat (1995)')
+    True
+    >>> answer_was_cut('<answer>{"ideal_item_profile": "A tense heist thriller", "useful_memory_ids": []}')
+    False
+    >>> answer_was_cut('<search>liked crime movies</search>')
+    False
+    """
+    if "<answer>" not in step_text or "<search>" in step_text:
+        return False
+    step = parse_step(step_text)
+    return not (step.action == "answer" and step.answer is not None and TRUNCATED_JSON not in step.problems)
 
 
 def usable_profile(profile: str) -> bool:

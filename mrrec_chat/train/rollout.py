@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from mrrec_chat.agent.answer_json import TRUNCATED_JSON
+from mrrec_chat.agent.loop import answer_was_cut
 from mrrec_chat.agent.parser import parse_step
 from mrrec_chat.eval.cases import BenchmarkCase
 from mrrec_chat.train.env import MemoryEnvironment
@@ -166,9 +166,7 @@ class MemoryToolRollout:
         rollout.text += step_text
         ended = bool(step_ids) and step_ids[-1] in self.end_ids
         step = parse_step(step_text)
-        closed = step.action == "answer" and step.answer is not None and TRUNCATED_JSON not in step.problems
-        rollout.cut_answer = (not ended and len(step_ids) >= self.step_tokens and "<answer>" in step_text
-                              and "<search>" not in step_text and not closed)  # the loop's rule
+        rollout.cut_answer = not ended and len(step_ids) >= self.step_tokens and answer_was_cut(step_text)
         queries = [q for q in step.queries if q.lower() not in rollout.asked] if step.action == "search" else []
         if ended or step.action != "search" or not queries or not allow_search:
             rollout.done = True
