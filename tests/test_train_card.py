@@ -87,7 +87,8 @@ def test_the_card_carries_redial_dev_before_and_after_from_the_evaluator() -> No
 
     from mrrec_chat.train import jobs
 
-    assert doctest.testmod(jobs).attempted > 0 and doctest.testmod(jobs).failed == 0  # heldout_section's cases
+    result = doctest.testmod(jobs)  # heldout_section's cases
+    assert result.attempted > 0 and result.failed == 0
     section = "## ReDial dev, held-out seekers: before and after (the evaluator, one run)\n| x |\n"
     card = model_card([SFT], {}, REPORT, REPO_ROOT / "runs" / "sft3" / "final", ["runs/sft3"], heldout=section)
     assert card.index("## Validation") < card.index("## ReDial dev, held-out") < card.index("## Reproduce")

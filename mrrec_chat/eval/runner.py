@@ -176,12 +176,12 @@ def resolve_tuned_adapter(settings: Settings) -> tuple[str | None, str]:
         return None, "LoRA adapters apply to the local backend only"
     if settings.llm_adapter not in ("auto", "none", ""):
         return settings.llm_adapter, ""
-    from mrrec_chat.llm.local import default_adapter_dir
+    from mrrec_chat.llm.local import auto_adapter, default_adapter_dir
 
-    candidate = default_adapter_dir(settings.llm_model)
-    if (candidate / "adapter_config.json").exists():
-        return str(candidate), ""
-    return None, f"no adapter at {candidate} (train one, or pass --llm-adapter DIR)"
+    found = auto_adapter(settings.llm_model)
+    if found:
+        return str(found), ""
+    return None, f"no adapter at {default_adapter_dir(settings.llm_model)} (train one, or pass --llm-adapter DIR)"
 
 
 def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings, *, embedder=None,

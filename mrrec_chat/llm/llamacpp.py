@@ -109,11 +109,11 @@ class LlamaCppLLM(LLMBackend):
 
     @classmethod
     def from_settings(cls, settings) -> "LlamaCppLLM":
-        from mrrec_chat.llm.local import default_adapter_dir
+        from mrrec_chat.llm.local import auto_adapter
 
         adapter = settings.llm_adapter
-        if adapter == "auto" and (default_adapter_dir(settings.llm_model) / "adapter_config.json").exists():
-            adapter = str(default_adapter_dir(settings.llm_model))
+        if adapter == "auto" and (found := auto_adapter(settings.llm_model)):
+            adapter = str(found)
         gguf, tokenizer_source = resolve_gguf(settings.llm_model, settings.cache_dir)
         lora = None
         if adapter not in ("auto", "", "none"):

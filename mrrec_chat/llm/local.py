@@ -92,6 +92,12 @@ def default_adapter_dir(model: str) -> Path:
     return REPO_ROOT / "checkpoints" / f"{model.replace('/', '--')}-mrrec"
 
 
+def auto_adapter(model: str) -> Path | None:
+    """What `llm_adapter=auto` loads for `model`: its shipped adapter directory, if there is one."""
+    candidate = default_adapter_dir(model)
+    return candidate if (candidate / "adapter_config.json").exists() else None
+
+
 def adapter_fingerprint(adapter: str | Path) -> str:
     """12 hex digits of the adapter's config and weights: tells two adapters of the same name apart."""
     import hashlib
@@ -188,8 +194,8 @@ class LocalLLM(LLMBackend):
         model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
         adapter = settings.llm_adapter
         if adapter == "auto":
-            candidate = default_adapter_dir(settings.llm_model)
-            adapter = str(candidate) if (candidate / "adapter_config.json").exists() else None
+            found = auto_adapter(settings.llm_model)
+            adapter = str(found) if found else None
         elif adapter in ("", "none"):
             adapter = None
         elif not Path(adapter).exists():

@@ -69,10 +69,10 @@ def adapter_label(settings) -> str:
     if settings.llm_backend not in ("local", "llamacpp") or adapter in ("", "none"):
         return ""
     if adapter == "auto":
-        from mrrec_chat.llm.local import default_adapter_dir
+        from mrrec_chat.llm.local import auto_adapter
 
-        found = default_adapter_dir(settings.llm_model)
-        return f"{found.name} (tuned policy, auto)" if (found / "adapter_config.json").exists() else ""
+        found = auto_adapter(settings.llm_model)
+        return f"{found.name} (tuned policy, auto)" if found else ""
     return adapter
 
 
