@@ -44,7 +44,8 @@ class Settings:
     llm_device: str = "auto"
     """`auto` (cuda if available, else cpu), `cpu`, `cuda`, `cuda:1`..."""
     llm_quantization: str = "auto"
-    """`auto` (nf4 on CUDA, bf16 on CPU), `nf4`, `int8` (bitsandbytes), `bf16`, `fp32`."""
+    """`auto` (nf4 on CUDA; on CPU int4wo for the embedded model without an adapter, else bf16),
+    `nf4`, `int8` (bitsandbytes), `int4wo`, `int8wo` (torch CPU kernels), `bf16`, `fp16`, `fp32`."""
     llm_threads: int = 0
     """torch CPU threads; 0 = all cores."""
     llm_base_url: str = ""

@@ -113,7 +113,8 @@ def cache_dir() -> str:
 
 @pytest.fixture(scope="session")
 def small_llm(cache_dir):
-    """The real embedded default LLM (SmolLM2-135M-Instruct), CPU bf16, no adapter."""
+    """The real embedded default LLM (SmolLM2-135M-Instruct) as the app runs it without an adapter:
+    CPU, llm_quantization=auto (int4wo, the GGUF's own 4-bit values)."""
     from mrrec_chat.config import Settings
     from mrrec_chat.llm.local import LocalLLM
 

@@ -61,12 +61,40 @@ def test_shipped_adapter_is_small_and_changes_the_model(cache_dir):
     assert {"adapter_config.json", "adapter_model.safetensors", "README.md"} <= files.keys()
     assert sum(files.values()) < 20e6  # an adapter, not a merged model
     assert default_adapter_dir("smollm2-135m") != shipped
-    tuned = LocalLLM.from_settings(Settings.from_env(cache_dir=cache_dir, llm_device="cpu", llm_quantization="bf16",
+    tuned = LocalLLM.from_settings(Settings.from_env(cache_dir=cache_dir, llm_device="cpu", llm_quantization="auto",
                                                      llm_adapter=str(shipped)))
     assert tuned.adapter == str(shipped)
+    assert tuned.quantization == "bf16"  # auto: a LoRA delta would not survive the 4-bit grid
     prompt = [{"role": "user", "content": "I want a tense crime thriller."}]
     tuned_text = tuned.continue_chat(prompt, "<think>", max_new_tokens=16).text
     base = LocalLLM.from_settings(Settings.from_env(cache_dir=cache_dir, llm_device="cpu", llm_quantization="bf16",
                                                     llm_adapter="none"))
     assert base.adapter is None
     assert base.continue_chat(prompt, "<think>", max_new_tokens=16).text != tuned_text  # the weights changed
+
+
+def test_auto_quantization_runs_the_embedded_model_on_its_own_4bit_values(small_llm, cache_dir):
+    """The default on CPU (llm_quantization=auto, embedded model, no adapter) is int4wo, which is
+    lossless only because the embedded weights already sit on a 4-bit grid of 32-weight groups
+    (the GGUF's Q4_1): check the choice, the swapped layers, and the grid itself."""
+    import doctest
+    from pathlib import Path
+
+    import torch
+    from safetensors import safe_open
+
+    from mrrec_chat.llm import local
+
+    result = doctest.testmod(local)  # resolve_quantization's cases
+    assert result.failed == 0 and result.attempted >= 5
+    assert small_llm.quantization == "int4wo"
+    layer = small_llm.model.model.layers[0].mlp.gate_proj
+    assert type(layer).__name__ == "WeightOnlyLinear" and layer.bits == 4
+    checkpoint = Path(local.resolve_model_dir("smollm2-135m", cache_dir)) / "model.safetensors"
+    with safe_open(str(checkpoint), framework="pt") as weights:
+        for name in ("model.layers.0.self_attn.q_proj.weight", "model.layers.29.mlp.down_proj.weight"):
+            grouped = weights.get_tensor(name).to(torch.float64)
+            grouped = grouped.view(grouped.shape[0], -1, 32)
+            low, high = grouped.amin(-1, keepdim=True), grouped.amax(-1, keepdim=True)
+            steps = (grouped - low) / ((high - low) / 15).clamp(min=1e-12)
+            assert (steps - steps.round()).abs().max().item() < 1e-3, name  # every weight on its group's grid

