@@ -77,13 +77,14 @@ def _median(values: list[float]) -> float:
 
 def to_markdown(result: dict[str, Any], label_a: str, label_b: str) -> str:
     n = result["cases"]
-    lines = [f"Paired comparison on the {n} cases both runs ran (bootstrap 95% CI; an interval of a - b that "
-             f"excludes 0 is a measured effect).", "",
-             f"- a = `{label_a}` ({result['a']['signature']})", f"- b = `{label_b}` ({result['b']['signature']})",
-             f"- same top 10 in {result['same_top10']}/{n} cases, same profile in {result['same_profile']}/{n}; "
-             f"fallback profile a {result['a']['fallback']}/{n}, b {result['b']['fallback']}/{n}; "
-             f"median s/case a {result['a']['median_s']:.1f}, b {result['b']['median_s']:.1f}; "
-             f"LLM calls a {result['a']['llm_calls']:.2f}, b {result['b']['llm_calls']:.2f}", "",
+    a, b = result["a"], result["b"]
+    lines = [(f"Paired comparison on the {n} cases both runs ran (bootstrap 95% CI; an interval of a - b that "
+              f"excludes 0 is a measured effect)."), "",
+             f"- a = `{label_a}` ({a['signature']})", f"- b = `{label_b}` ({b['signature']})",
+             (f"- same top 10 in {result['same_top10']}/{n} cases, same profile in {result['same_profile']}/{n}; "
+              f"fallback profile a {a['fallback']}/{n}, b {b['fallback']}/{n}; "
+              f"median s/case a {a['median_s']:.1f}, b {b['median_s']:.1f}; "
+              f"LLM calls a {a['llm_calls']:.2f}, b {b['llm_calls']:.2f}"), "",
              "| metric | a | b | a - b [95% CI] |", "|---|---|---|---|"]
     for name, m in result["metrics"].items():
         diff = m["a_minus_b"]
