@@ -98,3 +98,19 @@ def test_auto_quantization_runs_the_embedded_model_on_its_own_4bit_values(small_
             low, high = grouped.amin(-1, keepdim=True), grouped.amax(-1, keepdim=True)
             steps = (grouped - low) / ((high - low) / 15).clamp(min=1e-12)
             assert (steps - steps.round()).abs().max().item() < 1e-3, name  # every weight on its group's grid
+
+
+def test_importing_the_package_caps_onednn_primitive_cache_unless_set():
+    """mrrec_chat/__init__.py: 64 oneDNN shapes instead of 1,024 (resident memory over a chat
+    session; README "Performance"); an explicit environment value wins."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, mrrec_chat; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "64"
+    env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = "16"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "16"

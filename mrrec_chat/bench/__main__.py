@@ -172,12 +172,11 @@ def _default_mode(turn: dict[str, Any] | None) -> str:
     quantization = (turn or {}).get("llm", {}).get("quantization")
     if not quantization:
         from mrrec_chat.config import Settings
-        from mrrec_chat.llm.local import auto_adapter, resolve_quantization
+        from mrrec_chat.llm.local import configured_adapter, resolve_quantization
 
         settings = Settings.from_env()
-        adapter = (auto_adapter(settings.llm_model) if settings.llm_adapter == "auto"
-                   else None if settings.llm_adapter in ("", "none") else settings.llm_adapter)
-        quantization = resolve_quantization(settings.llm_quantization, "cpu", settings.llm_model, adapter)
+        quantization = resolve_quantization(settings.llm_quantization, "cpu", settings.llm_model,
+                                            configured_adapter(settings))
     return {"nf4": "bnb-nf4", "int8": "bnb-int8"}.get(quantization, quantization)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,15 +65,9 @@ def compare(ground_truth: dict[str, set[str]], a: dict[str, dict[str, Any]], b: 
     for side, rows in (("a", a), ("b", b)):
         out[side] = {"signature": rows[cases[0]].get("signature", ""),
                      "fallback": sum(bool(rows[c].get("details", {}).get("fallback")) for c in cases),
-                     "median_s": _median([rows[c].get("seconds", 0.0) for c in cases]),
+                     "median_s": statistics.median(rows[c].get("seconds", 0.0) for c in cases),
                      "llm_calls": sum(rows[c].get("llm_calls", 0) for c in cases) / len(cases)}
     return out
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def to_markdown(result: dict[str, Any], label_a: str, label_b: str) -> str:

@@ -128,6 +128,19 @@ def auto_adapter(model: str) -> Path | None:
     return candidate if (candidate / "adapter_config.json").exists() else None
 
 
+def configured_adapter(settings) -> str | None:
+    """The adapter directory `settings.llm_adapter` names: `auto` resolved, None for none."""
+    adapter = settings.llm_adapter
+    if adapter == "auto":
+        found = auto_adapter(settings.llm_model)
+        return str(found) if found else None
+    if adapter in ("", "none"):
+        return None
+    if not Path(adapter).exists():
+        raise LLMError(f"Adapter directory {adapter} does not exist (MRREC_LLM_ADAPTER).")
+    return adapter
+
+
 def adapter_fingerprint(adapter: str | Path) -> str:
     """12 hex digits of the adapter's config and weights: tells two adapters of the same name apart."""
     import hashlib
@@ -218,14 +231,7 @@ class LocalLLM(LLMBackend):
     @classmethod
     def from_settings(cls, settings) -> "LocalLLM":
         model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
-        adapter = settings.llm_adapter
-        if adapter == "auto":
-            found = auto_adapter(settings.llm_model)
-            adapter = str(found) if found else None
-        elif adapter in ("", "none"):
-            adapter = None
-        elif not Path(adapter).exists():
-            raise LLMError(f"Adapter directory {adapter} does not exist (MRREC_LLM_ADAPTER).")
+        adapter = configured_adapter(settings)
         return cls(model_dir, device=settings.llm_device, quantization=settings.llm_quantization,
                    adapter=adapter, threads=settings.llm_threads, name=settings.llm_model)
 
