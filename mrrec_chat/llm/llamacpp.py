@@ -109,14 +109,12 @@ class LlamaCppLLM(LLMBackend):
 
     @classmethod
     def from_settings(cls, settings) -> "LlamaCppLLM":
-        from mrrec_chat.llm.local import auto_adapter
+        from mrrec_chat.llm.local import configured_adapter
 
-        adapter = settings.llm_adapter
-        if adapter == "auto" and (found := auto_adapter(settings.llm_model)):
-            adapter = str(found)
+        adapter = configured_adapter(settings)
         gguf, tokenizer_source = resolve_gguf(settings.llm_model, settings.cache_dir)
         lora = None
-        if adapter not in ("auto", "", "none"):
+        if adapter:
             from mrrec_chat.llm import gguf_lora
 
             if not tokenizer_source:
