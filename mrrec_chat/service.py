@@ -178,6 +178,8 @@ class Assistant:
                     if entry.level != "behavior":
                         self.history.record(user_id, entry.memory_id, "add", source="builder",
                                             level=entry.level, text=entry.text)
+            # Load the user's rows now (page load, user pick), not inside the first chat turn.
+            self.store.warm_user(user_id)
             return self.store.count_user(user_id)
 
     def turn_context(self, user_id: str, request: str, earlier: list[str] | None = None) -> TurnContext:

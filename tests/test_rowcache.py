@@ -8,15 +8,34 @@ import numpy as np
 
 from mrrec_chat.memory.builders import build_user_memory
 from mrrec_chat.memory.rowcache import Rows, UserRowsCache
-from mrrec_chat.memory.schema import MemoryEntry
+from mrrec_chat.memory.schema import LOCAL_LEVELS, MemoryEntry
 from mrrec_chat.memory.store import MemoryStore
 
 QUERIES = ["crime movies", "horror", "animated family comedy", "something light", "war drama"]
 
 
-def _answers(store: MemoryStore, user: str) -> list[list[tuple[str, str, str, float]]]:
-    return [[(m.entry.memory_id, m.entry.status, m.entry.text, round(m.score, 5))
-             for m in store.search(user, q, k=5)] for q in QUERIES]
+def _answers(store: MemoryStore, user: str) -> list:
+    """What a turn reads: searches, listings (current and all) and counts, per level and in all."""
+    searches = [[(m.entry.memory_id, m.entry.status, m.entry.text, round(m.score, 5))
+                 for m in store.search(user, q, k=5)] for q in QUERIES]
+    listings = [[e.to_dict() for e in store.list_user(user, level, current_only=current)]
+                for level in (None, *LOCAL_LEVELS) for current in (True, False)]
+    counts = [store.count_user(user, level) for level in (None, *LOCAL_LEVELS)]
+    return [searches, listings, counts]
+
+
+class _CountingCollection:
+    """A Chroma collection that counts `get` calls (everything else passes through)."""
+
+    def __init__(self, collection):
+        self._collection, self.gets = collection, 0
+
+    def get(self, *args, **kwargs):
+        self.gets += 1
+        return self._collection.get(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._collection, name)
 
 
 def test_store_enables_the_cache_only_when_it_owns_the_store(store, tiny_dataset, embedder):
@@ -61,6 +80,24 @@ def test_cached_search_equals_fresh_reads_through_every_kind_of_write(store, tin
     store.delete_user("bob")
     check()
     assert store.search("bob", "horror", k=5) == []
+
+
+def test_warming_a_user_takes_every_chroma_read_off_the_chat_turn(store, tiny_dataset):
+    store.add(build_user_memory(tiny_dataset, "alice"))
+    store.add(build_user_memory(tiny_dataset, "bob"))
+    counting = {level: _CountingCollection(store.collections[level]) for level in LOCAL_LEVELS}
+    store.collections.update(counting)
+    rows = store.warm_user("alice")
+    assert rows == len(store.list_user("alice", current_only=False)) > 0
+    assert sum(c.gets for c in counting.values()) == len(LOCAL_LEVELS), "one read per level when the session opens"
+    # What a chat turn does with the store: list behaviour and chat entries, count, search each level.
+    store.list_user("alice", "behavior")
+    store.list_user("alice", "chat")
+    store.count_user("alice")
+    store.search("alice", "crime movies", k=3)
+    assert sum(c.gets for c in counting.values()) == len(LOCAL_LEVELS), "the turn read no Chroma"
+    store.search("bob", "crime movies", k=3)  # bob was not warmed: his first search reads Chroma
+    assert sum(c.gets for c in counting.values()) == 2 * len(LOCAL_LEVELS)
 
 
 def test_a_read_that_raced_with_a_write_is_not_cached():

@@ -98,3 +98,14 @@ def test_feedback_excludes_rejected_item(assistant_factory):
     assert first.item.item_id not in {r.item.item_id for r in again}
     with pytest.raises(KeyError):
         assistant.feedback("carol", "no-such-item", "down")
+
+
+def test_opening_a_session_loads_the_users_memory_before_the_first_turn(assistant_factory):
+    assistant = assistant_factory(llm=None)
+    assert assistant.ensure_user("carol") > 0  # the page load / user pick in the UI
+    cache = assistant.store.row_cache
+    opened = cache.stats()
+    assert opened["users"] == 1 and opened["misses"] == 4, "all four local levels loaded once"
+    events = collect(assistant, "carol", "an animated family film")
+    assert of(events, ev.ItemsRecommended)[0].items
+    assert cache.stats()["misses"] == opened["misses"], "the turn was served from the loaded rows"

@@ -66,6 +66,10 @@ RECENCY_HALF_LIFE_DAYS = 90.0
 CONFIDENCE_WEIGHT = 0.03
 
 
+def _current_of(metadata: dict[str, Any], user_id: str) -> bool:
+    return metadata.get("status") == "current" and metadata.get("user_id") == user_id
+
+
 def retrieval_prior(entry: MemoryEntry, now: float) -> float:
     """Recency (exponential decay, 90-day half-life, by `created_at`, which a reinforcement
     refreshes) plus confidence (1.0 for data and user-confirmed entries; the extractor's 0.5-1.0
@@ -338,14 +342,38 @@ class MemoryStore:
                 return MemoryEntry.from_chroma(result["ids"][0], result["documents"][0], result["metadatas"][0])
         return None
 
+    def warm_user(self, user_id: str) -> int:
+        """Load `user_id`'s rows of every local level into the row cache; return how many rows.
+
+        Called when a session opens (`Assistant.ensure_user`), so a chat turn's searches and
+        listings, including the first, read no Chroma: the per-user `get` grows with the whole
+        collection (~126 ms per level at 1M entries, README "Performance"). No-op without a cache.
+        """
+        if self.row_cache is None:
+            return 0
+        return sum(len(self._user_rows(level, user_id)) for level in LOCAL_LEVELS)
+
+    def _user_rows(self, level: str, user_id: str) -> Rows:
+        """All of `user_id`'s rows of one local level (every status), from the row cache if enabled."""
+        return self._load_rows(self.collections[level], user_filter(user_id, current_only=False), user_id,
+                               self.row_cache, level)
+
     def count_user(self, user_id: str, level: str | None = None) -> int:
         levels = [level] if level else list(LOCAL_LEVELS)
+        if self.row_cache is not None:
+            return sum(sum(1 for m in self._user_rows(lv, user_id).metadatas if _current_of(m, user_id))
+                       for lv in levels)
         return sum(len(self.collections[lv].get(where=user_filter(user_id), include=[])["ids"]) for lv in levels)
 
     def list_user(self, user_id: str, level: str | None = None, *, current_only: bool = True) -> list[MemoryEntry]:
         levels = [level] if level else list(LOCAL_LEVELS)
         entries: list[MemoryEntry] = []
         for lv in levels:
+            if self.row_cache is not None:
+                rows = self._user_rows(lv, user_id)
+                entries += [MemoryEntry.from_chroma(i, d, m) for i, d, m in zip(rows.ids, rows.documents, rows.metadatas)
+                            if m.get("user_id") == user_id and (not current_only or m.get("status") == "current")]
+                continue
             result = self.collections[lv].get(where=user_filter(user_id, current_only=current_only))
             entries += [MemoryEntry.from_chroma(i, d, m)
                         for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
@@ -389,14 +417,8 @@ class MemoryStore:
         """The k most cosine-similar current rows among those `where` selects (exact)."""
         if k <= 0:
             return []
-        rows = cache.get(user_id, level) if cache is not None else None
-        if rows is None:
-            generation = cache.generation(user_id) if cache is not None else 0
-            rows = Rows.from_chroma(collection.get(where=where, include=["embeddings", "documents", "metadatas"]))
-            if cache is not None:
-                cache.put(user_id, level, rows, generation)
-        keep = [n for n, m in enumerate(rows.metadatas)
-                if m.get("status") == "current" and m.get("user_id") == user_id]  # belt and braces
+        rows = MemoryStore._load_rows(collection, where, user_id, cache, level)
+        keep = [n for n, m in enumerate(rows.metadatas) if _current_of(m, user_id)]  # belt and braces
         if not keep:
             return []
         query = np.asarray(vector, dtype=np.float32)
@@ -405,6 +427,17 @@ class MemoryStore:
         return [RetrievedMemory(MemoryEntry.from_chroma(rows.ids[keep[i]], rows.documents[keep[i]],
                                                         rows.metadatas[keep[i]]), float(scores[i]))
                 for i in best]
+
+    @staticmethod
+    def _load_rows(collection, where: dict, user_id: str, cache: UserRowsCache | None, level: str) -> Rows:
+        """The rows `where` selects: from `cache` when it holds them, else read from Chroma (and cached)."""
+        rows = cache.get(user_id, level) if cache is not None else None
+        if rows is None:
+            generation = cache.generation(user_id) if cache is not None else 0
+            rows = Rows.from_chroma(collection.get(where=where, include=["embeddings", "documents", "metadatas"]))
+            if cache is not None:
+                cache.put(user_id, level, rows, generation)
+        return rows
 
     @staticmethod
     def _query(collection, vector: np.ndarray, k: int, where: dict) -> list[RetrievedMemory]:
