@@ -161,7 +161,8 @@ class Assistant:
 
         Built once: entries the user later deletes are not rebuilt behind their back. A dataset
         user who asked to be forgotten is not rebuilt either, unless `explicit` (the person picked
-        that dataset user again), which clears the tombstone (see memory/api.py).
+        that dataset user again), which clears the tombstone (see memory/api.py). Also loads the
+        user's rows into the store's row cache, so the first chat turn reads no Chroma.
         """
         self.start()
         validate_user_id(user_id)

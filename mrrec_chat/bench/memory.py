@@ -9,7 +9,9 @@ precomputed vectors in the largest batches Chroma accepts. Search is the app's p
 for random users, three ways: the filtered HNSW query; the exact per-user scan the app does on a
 user's first search in a process (`MemoryStore._scan`: Chroma `get` by user id, then NumPy); and
 the same scan served by the user-row cache (`memory.rowcache`), which is what every later search
-of that user costs (a chat turn searches each level in each reasoning round). When the time
+of that user costs (a chat turn searches each level in each reasoning round). Then the app around
+a chat turn, on the real `MemoryStore`: opening a session (`warm_user`) and the turn's store reads
+after it, next to the same turn for a user whose session was not opened. When the time
 budget runs out before the largest size, the benchmark stops there and reports the size it
 reached, plus an extrapolated insert time, labelled as such.
 """
@@ -149,7 +151,8 @@ def chroma_scaling(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), dim: i
                     hits.append(all(m["user_id"] == user and m["status"] == "current" for m in result["metadatas"][0])
                                 and len(result["ids"][0]) == 3 and scanned[0] == result["ids"][0][0]
                                 and [r.entry.memory_id for r in cached] == scanned)
-            stage = {"target": size, "entries": inserted, "users": n_users,
+            session = app_session_reads(client, collection, n_users, dim, rng, queries=min(queries, 100))
+            stage = {"target": size, "entries": inserted, "users": n_users, "session": session,
                      "inserted_this_stage": stage_count, "insert_s": insert_s,
                      "insert_per_s": stage_count / insert_s if insert_s else float("nan"),
                      "search_ms": summary(latencies), "scan_ms": summary(scan_latencies),
@@ -175,6 +178,54 @@ def chroma_scaling(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), dim: i
     return {"dimension": dim, "entries_per_user": ENTRIES_PER_USER, "queries_per_size": queries,
             "batch_size": max_batch, "budget_s": budget_s, "stages": stages,
             "stopped_early_at_target": stopped_early}
+
+
+class _BenchEmbedder:
+    """Names the store's collections; queries come with their vectors, so nothing is embedded."""
+
+    fingerprint = "bench"
+
+
+def app_session_reads(client, collection, n_users: int, dim: int, rng: np.random.Generator,
+                      queries: int = 100) -> dict[str, Any]:
+    """What the app's store reads cost around a chat turn, on the real `MemoryStore` (row cache on,
+    as in the embedded store) with this stage's collection as its behavior level (the other levels
+    empty): opening a session (`warm_user`, done by `Assistant.ensure_user` on page load or user
+    pick) and then a turn's reads (list behavior and chat entries, two searches over every level),
+    next to the same turn for a user whose session was not opened first (everything read from Chroma)."""
+    from mrrec_chat.memory.store import MemoryStore
+
+    store = MemoryStore(client, "bench", _BenchEmbedder(), cache_rows=50_000)
+    store.collections["behavior"] = collection
+    open_ms, turn_ms, cold_ms, same = [], [], [], []
+
+    def turn(user: str) -> list[str]:
+        store.list_user(user, "behavior")
+        store.list_user(user, "chat")
+        found = []
+        for _ in range(2):
+            vector = rng.standard_normal(dim).astype(np.float32)
+            found += [r.memory_id for r in store.search(user, "", 3, query_embedding=vector / np.linalg.norm(vector))]
+        return found
+
+    users = [f"u{int(u)}" for u in rng.choice(n_users, size=min(n_users, 2 * (queries + 5)), replace=False)]
+    for q, (opened, cold) in enumerate(zip(users[0::2], users[1::2])):
+        started = time.perf_counter()
+        store.warm_user(opened)
+        warmed = time.perf_counter()
+        turn(opened)
+        done = time.perf_counter()
+        turn(cold)
+        cold_done = time.perf_counter()
+        if q >= 5:  # the first reads load the index
+            open_ms.append(1000 * (warmed - started))
+            turn_ms.append(1000 * (done - warmed))
+            cold_ms.append(1000 * (cold_done - done))
+            same.append(store.count_user(opened) == len(collection.get(
+                where={"$and": [{"user_id": {"$eq": opened}}, {"status": {"$eq": "current"}}]}, include=[])["ids"]))
+    return {"open_ms": summary(open_ms), "turn_after_open_ms": summary(turn_ms),
+            "turn_not_opened_ms": summary(cold_ms), "counts_match_chroma": sum(same) / max(1, len(same)),
+            "sessions": len(open_ms)}
 
 
 def exact_user_scan(collection, where: dict, vector: np.ndarray, k: int) -> list[str]:
@@ -216,6 +267,18 @@ def memory_markdown(data: dict[str, Any]) -> str:
                             "app: later searches (row cache) p50 ms", "p99 ms",
                             "correct user/status, top-1 = exact, cache = exact",
                             "insert docs/s (this stage)", "disk MiB"], rows, digits=1)
+    sessions = [[f"{st['entries']:,}", st["session"]["open_ms"]["median"], st["session"]["open_ms"]["p99"],
+                 f"{st['session']['turn_after_open_ms']['median']:.2f}", f"{st['session']['turn_after_open_ms']['p99']:.2f}",
+                 st["session"]["turn_not_opened_ms"]["median"], st["session"]["turn_not_opened_ms"]["p99"],
+                 f"{100 * st['session']['counts_match_chroma']:.0f}%"]
+                for st in c["stages"] if "session" in st]
+    if sessions:
+        table += ("\n\nThe app around a chat turn (`MemoryStore` with the row cache, this collection as its "
+                  "behavior level): opening a session loads the user's rows (`warm_user`, on page load or user "
+                  "pick); a turn then lists behavior and chat entries and searches every level twice.\n\n"
+                  + markdown_table(["entries", "session open p50 ms", "p99 ms", "turn's store reads after open p50 ms",
+                                    "p99 ms", "same turn, session not opened p50 ms", "p99 ms",
+                                    "counts = Chroma"], sessions, digits=1))
     notes = []
     for st in c["stages"]:
         if st.get("stopped_early"):

@@ -1,10 +1,12 @@
 """An in-process cache of each user's memory rows, kept in step with this process's own writes.
 
 Why: the exact per-user search (`MemoryStore.search`) first asks Chroma for the user's rows by a
-metadata filter, and that lookup grows with the whole collection (≈140 ms at 1M entries here,
+metadata filter, and that lookup grows with the whole collection (≈110-140 ms at 1M entries here,
 `python -m mrrec_chat.bench memory`), while scoring the user's few hundred rows takes well under a
 millisecond. One chat turn searches the same user several times (each reasoning round, each level),
-so the user's rows are read from Chroma once and then served from here.
+so the user's rows are read from Chroma once and then served from here. They are read when the
+user's session opens (`MemoryStore.warm_user`, called by `Assistant.ensure_user`), so a chat turn's
+searches, listings and counts read no Chroma at all.
 
 Correctness rests on one fact: only this process writes the store. The embedded store holds an
 exclusive file lock (`store._acquire_lock`), so `MemoryStore` enables the cache only then; against a

@@ -347,7 +347,7 @@ class MemoryStore:
 
         Called when a session opens (`Assistant.ensure_user`), so a chat turn's searches and
         listings, including the first, read no Chroma: the per-user `get` grows with the whole
-        collection (~126 ms per level at 1M entries, README "Performance"). No-op without a cache.
+        collection (~110 ms per level at 1M entries, README "Performance"). No-op without a cache.
         """
         if self.row_cache is None:
             return 0
