@@ -74,3 +74,16 @@ def test_chroma_server_unreachable_gives_clear_error():
 
     with pytest.raises(StoreError, match="chroma run"):
         make_client("", chroma_host="127.0.0.1", chroma_port=9)
+
+
+def test_metadata_floats_come_back_from_chroma_exactly(store):
+    # Chroma returned about one in ten full-precision timestamps one ulp off; the row cache is fed
+    # the metadata we write, so what we write must be what Chroma hands back.
+    entries = [MemoryEntry(memory_id=f"p:tiny:alice:t{n}", level="pattern", text=f"Likes topic {n}.",
+                           user_id="alice", created_at=1795952951.0 + n / 7 + n * 1e-7, confidence=0.5 + n / 300,
+                           extra={"weight": n / 3})
+               for n in range(60)]
+    store.add(entries)
+    raw = store.collections["pattern"].get(ids=[e.memory_id for e in entries])
+    back = dict(zip(raw["ids"], raw["metadatas"]))
+    assert [back[e.memory_id] for e in entries] == [e.metadata() for e in entries]

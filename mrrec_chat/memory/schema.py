@@ -57,6 +57,15 @@ def make_memory_id(level: str, dataset: str, *parts: str) -> str:
     return ":".join([LEVEL_PREFIX[level], id_segment(dataset), *(id_segment(p) for p in parts)])
 
 
+def _stored_float(value: float) -> float:
+    """`value` as Chroma stores it exactly (6 decimals; see `MemoryEntry.metadata`).
+
+    >>> _stored_float(1795952951.9777203)
+    1795952951.97772
+    """
+    return round(float(value), 6)
+
+
 @dataclass
 class MemoryEntry:
     memory_id: str
@@ -71,14 +80,21 @@ class MemoryEntry:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
-        """Chroma metadata (scalars only; None is not allowed there)."""
+        """Chroma metadata (scalars only; None is not allowed there).
+
+        Floats are rounded to 6 decimals: Chroma hands back about one in ten full-precision
+        timestamps one ulp off (measured), and the row cache (memory/rowcache.py), fed from this
+        dict, must hold exactly what Chroma returns. Six decimals come back exactly.
+        """
         meta: dict[str, Any] = {
             "level": self.level, "user_id": self.user_id, "category": self.category,
-            "source": self.source, "created_at": float(self.created_at), "status": self.status,
-            "confidence": float(self.confidence),
+            "source": self.source, "created_at": _stored_float(self.created_at), "status": self.status,
+            "confidence": _stored_float(self.confidence),
         }
         for key, value in self.extra.items():
-            if isinstance(value, (str, int, float, bool)):
+            if isinstance(value, float):
+                meta[f"x_{key}"] = _stored_float(value)
+            elif isinstance(value, (str, int, bool)):
                 meta[f"x_{key}"] = value
         return meta
 
