@@ -372,7 +372,7 @@ class MemoryStore:
             if self.row_cache is not None:
                 rows = self._user_rows(lv, user_id)
                 entries += [MemoryEntry.from_chroma(i, d, m) for i, d, m in zip(rows.ids, rows.documents, rows.metadatas)
-                            if m.get("user_id") == user_id and (not current_only or m.get("status") == "current")]
+                            if (_current_of(m, user_id) if current_only else m.get("user_id") == user_id)]
                 continue
             result = self.collections[lv].get(where=user_filter(user_id, current_only=current_only))
             entries += [MemoryEntry.from_chroma(i, d, m)
