@@ -193,20 +193,18 @@ def app_session_reads(client, collection, n_users: int, dim: int, rng: np.random
     empty): opening a session (`warm_user`, done by `Assistant.ensure_user` on page load or user
     pick) and then a turn's reads (list behavior and chat entries, two searches over every level),
     next to the same turn for a user whose session was not opened first (everything read from Chroma)."""
-    from mrrec_chat.memory.store import MemoryStore
+    from mrrec_chat.memory.store import MemoryStore, user_filter
 
     store = MemoryStore(client, "bench", _BenchEmbedder(), cache_rows=50_000)
     store.collections["behavior"] = collection
     open_ms, turn_ms, cold_ms, same = [], [], [], []
 
-    def turn(user: str) -> list[str]:
+    def turn(user: str) -> None:
         store.list_user(user, "behavior")
         store.list_user(user, "chat")
-        found = []
         for _ in range(2):
             vector = rng.standard_normal(dim).astype(np.float32)
-            found += [r.memory_id for r in store.search(user, "", 3, query_embedding=vector / np.linalg.norm(vector))]
-        return found
+            store.search(user, "", 3, query_embedding=vector / np.linalg.norm(vector))
 
     users = [f"u{int(u)}" for u in rng.choice(n_users, size=min(n_users, 2 * (queries + 5)), replace=False)]
     for q, (opened, cold) in enumerate(zip(users[0::2], users[1::2])):
@@ -221,8 +219,7 @@ def app_session_reads(client, collection, n_users: int, dim: int, rng: np.random
             open_ms.append(1000 * (warmed - started))
             turn_ms.append(1000 * (done - warmed))
             cold_ms.append(1000 * (cold_done - done))
-            same.append(store.count_user(opened) == len(collection.get(
-                where={"$and": [{"user_id": {"$eq": opened}}, {"status": {"$eq": "current"}}]}, include=[])["ids"]))
+            same.append(store.count_user(opened) == len(collection.get(where=user_filter(opened), include=[])["ids"]))
     return {"open_ms": summary(open_ms), "turn_after_open_ms": summary(turn_ms),
             "turn_not_opened_ms": summary(cold_ms), "counts_match_chroma": sum(same) / max(1, len(same)),
             "sessions": len(open_ms)}

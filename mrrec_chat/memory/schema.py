@@ -58,11 +58,7 @@ def make_memory_id(level: str, dataset: str, *parts: str) -> str:
 
 
 def _stored_float(value: float) -> float:
-    """`value` as Chroma stores it exactly (6 decimals; see `MemoryEntry.metadata`).
-
-    >>> _stored_float(1795952951.9777203)
-    1795952951.97772
-    """
+    """`value` as Chroma stores it exactly (6 decimals; see `MemoryEntry.metadata`)."""
     return round(float(value), 6)
 
 
