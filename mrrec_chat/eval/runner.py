@@ -172,8 +172,8 @@ def default_llm_factory(settings: Settings) -> LLMFactory:
 
 def resolve_tuned_adapter(settings: Settings) -> tuple[str | None, str]:
     """(adapter directory for mrrec-tuned, or None with the reason it is skipped)."""
-    if settings.llm_backend != "local":
-        return None, "LoRA adapters apply to the local backend only"
+    if settings.llm_backend not in ("local", "onnx"):
+        return None, "LoRA adapters apply to the local and onnx backends only"
     if settings.llm_adapter not in ("auto", "none", ""):
         return settings.llm_adapter, ""
     from mrrec_chat.llm.local import auto_adapter, default_adapter_dir
@@ -245,9 +245,14 @@ def run_evaluation(benchmark: Benchmark, config: EvalConfig, settings: Settings,
 
 
 def local_label(settings: Settings, adapter: str | None) -> str:
-    """The local model as it will run, e.g. `smollm2-135m[int4wo]`: `auto` quantization is resolved,
-    so resumed rows never mix runs whose `auto` meant different kernels."""
+    """The in-process model as it will run, e.g. `smollm2-135m[onnx-int8]` or `smollm2-135m[int4wo]`:
+    `auto` quantization is resolved, so resumed rows never mix runs whose `auto` meant different kernels."""
     from mrrec_chat.llm.local import resolve_quantization
+
+    if settings.llm_backend == "onnx":
+        from mrrec_chat.llm.onnx_genai import onnx_bits
+
+        return f"{settings.llm_model}[onnx-int{onnx_bits(settings.llm_quantization)}]"
 
     device = settings.llm_device
     if device == "auto":
@@ -262,7 +267,7 @@ def _prepare_llms(names: list[str], settings: Settings, factory: LLMFactory,
     """Load the LLMs the requested systems need; drop (with a reason) the ones that cannot run."""
     skipped: dict[str, str] = {}
     llms: dict[str, Any] = {}
-    label = (local_label(settings, None) if settings.llm_backend == "local"
+    label = (local_label(settings, None) if settings.llm_backend in ("local", "onnx")
              else f"{settings.llm_model}@{settings.llm_base_url}")
     on_tuned = {n for n in names if n in LLM_VARIANTS and n != "mrrec" and (ablations_on_tuned or n == "mrrec-tuned")}
     if any(n in LLM_VARIANTS and n not in on_tuned for n in names):

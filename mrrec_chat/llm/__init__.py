@@ -17,11 +17,15 @@ def build_llm(settings) -> LLMBackend:
         from mrrec_chat.llm.openai_compat import OpenAICompatLLM
 
         return OpenAICompatLLM.from_settings(settings)
+    if settings.llm_backend == "onnx":
+        from mrrec_chat.llm.onnx_genai import OnnxLLM
+
+        return OnnxLLM.from_settings(settings)
     if settings.llm_backend == "llamacpp":
         from mrrec_chat.llm.llamacpp import LlamaCppLLM
 
         return LlamaCppLLM.from_settings(settings)
-    raise LLMError(f"Unknown llm_backend {settings.llm_backend!r}: use 'local', 'llamacpp' or 'openai'.")
+    raise LLMError(f"Unknown llm_backend {settings.llm_backend!r}: use 'onnx', 'local', 'llamacpp' or 'openai'.")
 
 
 __all__ = ["Completion", "LLMBackend", "LLMError", "build_llm"]

@@ -45,6 +45,7 @@ LEVEL_CHOICES = [("All", "all"), ("Records", "behavior"), ("Patterns", "pattern"
 # (decryption happens there), so it protects nothing; it must only stay the same across restarts,
 # or a returning visitor's id could not be read back.
 BROWSER_STORAGE_KEY = "mrrec_user_id"
+IN_PROCESS_BACKENDS = ("onnx", "local", "llamacpp")  # one model in this process, generating under a lock
 BROWSER_SECRET = "mrrec-chat-browser-state-v1"
 
 
@@ -54,10 +55,10 @@ def queue_plan(assistant: Assistant) -> dict[str, int]:
     chat: an in-process model generates one step at a time (lock), so 2 turns at once lets one
     retrieve and ground while the other generates; more would only slow everyone's turn down and
     hold worker threads. An external server (openai backend) batches requests itself, and the
-    memory-only mode has no model: 8 there. llama.cpp runs in-process too (one lock): 2. memory: all fast operations, 16 at once.
+    memory-only mode has no model: 8 there. The onnx and llama.cpp backends run in-process too (one lock): 2. memory: all fast operations, 16 at once.
     """
     backend = assistant.settings.llm_backend
-    return {"chat": 2 if backend in ("local", "llamacpp") else 8, "memory": 16, "queue_size": 256}
+    return {"chat": 2 if backend in IN_PROCESS_BACKENDS else 8, "memory": 16, "queue_size": 256}
 
 
 def adapter_label(settings) -> str:
@@ -66,7 +67,7 @@ def adapter_label(settings) -> str:
     `auto` is resolved here, so the panel says whether the tuned policy was found.
     """
     adapter = settings.llm_adapter
-    if settings.llm_backend not in ("local", "llamacpp") or adapter in ("", "none"):
+    if settings.llm_backend not in IN_PROCESS_BACKENDS or adapter in ("", "none"):
         return ""
     if adapter == "auto":
         from mrrec_chat.llm.local import auto_adapter

@@ -1,0 +1,171 @@
+"""ONNX Runtime GenAI backend: the model exported once to ONNX with 8-bit weights (`onnx_export.py`).
+
+The prompt is rendered with the model's own Hugging Face chat template and tokenizer (the same text
+the `local` backend and the training data use) and passed to the generator as token ids.
+
+KV-cache reuse: one generator is kept between calls with the tokens it holds. A new prompt that
+shares a prefix with them rewinds the generator to that prefix (`rewind_to`) and appends only the
+rest, so the agent's growing assistant turn, and the next turn's shared system prompt, are not
+re-encoded. A call with different sampling settings starts a fresh generator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop
+from mrrec_chat.llm.onnx_export import INSTALL_HINT
+
+N_CTX = 4096  # the generator's KV buffer (fp32: 30 layers x 3 kv heads x 64 x 2 x 4096 x 4 B = 189 MB)
+MIN_REUSED_TOKENS = 8  # a shorter common prefix (the chat template's opening) is not worth a rewind
+
+ONNX_QUANTIZATIONS = {"auto": 8, "int8": 8, "int4": 4}
+
+
+def onnx_bits(quantization: str) -> int:
+    """Bits of the exported body weights for `llm_quantization` (the head is always 8-bit).
+
+    >>> onnx_bits("auto"), onnx_bits("int4")
+    (8, 4)
+    """
+    if quantization not in ONNX_QUANTIZATIONS:
+        raise LLMError(f"llm_backend=onnx supports llm_quantization auto, int8 or int4, not {quantization!r}.")
+    return ONNX_QUANTIZATIONS[quantization]
+
+
+class OnnxLLM(LLMBackend):
+    """A causal LM exported to ONNX, run by onnxruntime-genai on CPU, with KV-cache reuse across calls."""
+
+    def __init__(self, onnx_dir: str | Path, tokenizer_source: str, *, threads: int = 0, n_ctx: int = N_CTX,
+                 name: str | None = None, adapter: str | None = None, quantization: str = "int8"):
+        try:
+            import onnxruntime_genai as og
+        except Exception as exc:  # noqa: BLE001 - ImportError or a broken native wheel
+            raise LLMError(f"{INSTALL_HINT} ({exc!r})") from exc
+        from transformers import AutoTokenizer
+
+        self.name = name or Path(onnx_dir).name
+        self.quantization = quantization
+        self.adapter = adapter
+        self.onnx_dir = Path(onnx_dir)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+        except (OSError, ValueError) as exc:
+            raise LLMError(f"Could not read the tokenizer of {tokenizer_source} ({exc}).") from exc
+        if self.tokenizer.chat_template is None:
+            raise LLMError(f"{tokenizer_source} has no chat template; use an instruction-tuned model.")
+        threads = threads or os.cpu_count() or 1
+        try:
+            config = og.Config(str(onnx_dir))
+            config.clear_providers()  # CPU
+            config.overlay(json.dumps({"model": {"decoder": {"session_options": {
+                "intra_op_num_threads": threads, "inter_op_num_threads": 1}}}}))
+            self.model = og.Model(config)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime-genai raises RuntimeError with its reason
+            raise LLMError(f"onnxruntime-genai could not load {onnx_dir} ({exc}). Delete that directory to "
+                           f"export the model again.") from exc
+        self._og = og
+        self.n_ctx = n_ctx
+        eos = self.tokenizer.eos_token_id
+        self.eos = {int(eos)} if eos is not None else set()
+        self._lock = threading.Lock()
+        self.kv_reuse = True
+        self._generator = None
+        self._sampling: tuple | None = None
+        self._held: list[int] = []  # the tokens the kept generator holds (prompt + generated)
+
+    @classmethod
+    def from_settings(cls, settings) -> "OnnxLLM":
+        from mrrec_chat.llm import onnx_export
+        from mrrec_chat.llm.local import configured_adapter, resolve_model_dir
+
+        bits = onnx_bits(settings.llm_quantization)
+        adapter = configured_adapter(settings)
+        model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
+        if not Path(model_dir).is_dir():
+            raise LLMError(f"llm_backend=onnx needs MRREC_LLM_MODEL to be `smollm2-135m` or a local model "
+                           f"directory; {settings.llm_model!r} is neither (hub ids are not fetched by this "
+                           f"backend: download the model and pass its directory).")
+        fingerprint = onnx_export.model_fingerprint(model_dir, adapter, bits)
+        out = Path(settings.cache_dir) / "onnx" / f"{Path(model_dir).name}-int{bits}-{fingerprint}"
+        onnx_export.export(model_dir, out, bits=bits, adapter=adapter, threads=settings.llm_threads)
+        return cls(out, model_dir, threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
+                   quantization=f"onnx-int{bits}")
+
+    def render_prompt(self, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
+        prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return prompt + assistant_prefix
+
+    def reset_cache(self) -> None:
+        """Forget the kept generator (the next call encodes its whole prompt)."""
+        with self._lock:
+            self._generator, self._held, self._sampling = None, [], None
+
+    def _prepare(self, ids: list[int], sampling: tuple) -> int:
+        """Get a generator holding exactly `ids`; return how many of them came from the kept cache."""
+        og = self._og
+        common = 0
+        if self._generator is not None and self.kv_reuse and sampling == self._sampling:
+            for a, b in zip(self._held, ids):
+                if a != b:
+                    break
+                common += 1
+        keep = min(common, len(ids) - 1)  # at least one token is appended: its logits start the answer
+        if keep >= MIN_REUSED_TOKENS:
+            if keep < len(self._held):
+                self._generator.rewind_to(keep)
+        else:
+            params = og.GeneratorParams(self.model)
+            temperature = sampling[0]
+            options = dict(max_length=self.n_ctx, do_sample=temperature > 0)
+            if temperature > 0:
+                options.update(temperature=temperature, top_p=0.95, top_k=0)
+            params.set_search_options(**options)
+            self._generator, self._sampling, keep = og.Generator(self.model, params), sampling, 0
+        self._generator.append_tokens(ids[keep:])
+        self._held = list(ids)
+        return keep
+
+    def continue_chat(self, messages, assistant_prefix="", *, max_new_tokens=96, stop=None, temperature=0.0):
+        prompt = self.render_prompt(messages, assistant_prefix)
+        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        if len(ids) + max_new_tokens > self.n_ctx:
+            raise LLMError(f"The prompt ({len(ids)} tokens) plus {max_new_tokens} new tokens exceeds the "
+                           f"context of {self.n_ctx} tokens.")
+        new: list[int] = []
+        text, stopped = "", False
+        with self._lock:
+            started = time.perf_counter()
+            try:
+                cached = self._prepare(ids, (float(temperature),))
+                first = 0.0
+                generator = self._generator
+                while len(new) < max_new_tokens and not generator.is_done():
+                    generator.generate_next_token()
+                    token = int(generator.get_next_tokens()[0])
+                    if not first:
+                        first = time.perf_counter()
+                    self._held.append(token)
+                    if token in self.eos:
+                        break
+                    new.append(token)
+                    if stop:
+                        text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
+                        if stopped:
+                            break
+            except LLMError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a native error: drop the generator, report clearly
+                self._generator, self._held, self._sampling = None, [], None
+                raise LLMError(f"onnxruntime-genai failed while generating ({exc}).") from exc
+            seconds = time.perf_counter() - started
+        if not stopped:
+            text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
+        reason = "stop" if stopped else ("length" if len(new) >= max_new_tokens else "")
+        return Completion(text=text, prompt_tokens=len(ids), completion_tokens=len(new), seconds=seconds,
+                          prefill_seconds=(first - started) if first else seconds, cached_tokens=cached,
+                          stop_reason=reason)

@@ -1,0 +1,166 @@
+"""The default backend: the embedded model exported to ONNX (8-bit weights) and run by onnxruntime-genai.
+
+The export and the model are real (the embedded SmolLM2-135M, exported once per cache directory,
+~20 s); the quantizers are also checked on synthetic blocks laid out like the GGUF's.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mrrec_chat.agent import events as ev
+from mrrec_chat.config import Settings
+from mrrec_chat.llm import build_llm
+from mrrec_chat.llm.base import LLMError
+from mrrec_chat.llm.onnx_export import model_fingerprint, quantize_block_asym, quantize_block_sym8
+
+
+def _dequantize(packed, scales, zeros, bits, n, k):
+    if bits == 4:
+        q = np.stack([packed & 0x0F, packed >> 4], -1).reshape(n, k // 32, 32).astype(np.float64)
+        zero = np.stack([zeros.reshape(n, -1) & 0x0F, zeros.reshape(n, -1) >> 4], -1).reshape(n, -1)[:, :k // 32]
+    else:
+        q = packed.reshape(n, k // 32, 32).astype(np.float64)
+        zero = np.full((n, k // 32), 128) if zeros is None else zeros.reshape(n, k // 32)
+    return ((q - zero[..., None]) * scales.reshape(n, k // 32)[..., None]).reshape(n, k)
+
+
+def test_quantizers_recover_gguf_style_blocks():
+    rng = np.random.default_rng(0)
+    n, k = 64, 96
+    # Q8_0: d * q with |q| <= 127 and the block's largest magnitude on 127 -> recovered exactly
+    d = rng.uniform(1e-3, 1e-2, (n, k // 32, 1))
+    q = rng.integers(-127, 128, (n, k // 32, 32))
+    q[..., 0] = 127
+    q8 = (d * q).reshape(n, k).astype(np.float32)
+    packed, scales, zeros, error = quantize_block_sym8(q8)
+    assert error < 1e-6 and np.allclose(_dequantize(packed, scales, zeros, 8, n, k), q8, atol=1e-7)
+    # Q4_1: min + d * q, q in 0..15 with 0 and 15 present
+    q = rng.integers(0, 16, (n, k // 32, 32))
+    q[..., 0], q[..., 1] = 0, 15
+    low = -d * rng.uniform(1, 14, (n, k // 32, 1))  # spans 0, as a weight block does
+    low[:4] = -d[:4] * 20  # a few blocks entirely below 0
+    q41 = (low + d * q).reshape(n, k).astype(np.float32)
+    for bits in (8, 4):
+        packed, scales, zeros, error = quantize_block_asym(q41, bits)
+        step = scales.reshape(n, k // 32)
+        back = _dequantize(packed, scales, zeros, bits, n, k)
+        assert np.all(np.abs(back - q41).reshape(n, k // 32, 32) <= step[..., None] / 2 + 1e-7)
+        if bits == 4:
+            assert np.allclose(step[4:], d[4:, :, 0], rtol=1e-5), "the 4-bit step is the Q4_1 step"
+        else:
+            block_error = np.abs(back - q41).reshape(n, k // 32, 32).max(-1)
+            assert np.all(block_error[4:] < d[4:, :, 0] / 30), "8-bit blocks are ~34x finer than the Q4_1 step"
+
+
+def test_export_names_change_with_bits_and_adapter(cache_dir):
+    from mrrec_chat.llm.local import resolve_model_dir
+
+    model_dir = resolve_model_dir("smollm2-135m", cache_dir)
+    names = {model_fingerprint(model_dir, None, 8), model_fingerprint(model_dir, None, 4),
+             model_fingerprint(model_dir, "checkpoints/smollm2-135m-mrrec-grpo", 8)}
+    assert len(names) == 3
+
+
+@pytest.fixture(scope="module")
+def onnx_llm(cache_dir):
+    return build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_adapter="none"))
+
+
+def test_the_default_backend_is_onnx_int8(onnx_llm):
+    from mrrec_chat.llm.onnx_genai import OnnxLLM
+
+    assert Settings().llm_backend == "onnx"
+    assert isinstance(onnx_llm, OnnxLLM) and onnx_llm.quantization == "onnx-int8"
+    assert (onnx_llm.onnx_dir / ".complete").exists()
+
+
+def test_the_exported_head_is_the_gguf_q8_embedding_exactly(onnx_llm, cache_dir):
+    import onnx
+    from onnx import numpy_helper
+    from safetensors.numpy import load_file
+
+    from mrrec_chat.llm.local import resolve_model_dir
+
+    model = onnx.load(str(onnx_llm.onnx_dir / "model.onnx"))
+    inits = {i.name: i for i in model.graph.initializer}
+    kinds = [(n.op_type, {a.name: a.i for a in n.attribute}.get("bits")) for n in model.graph.node]
+    assert ("MatMul", None) not in kinds, "every weight matmul is quantized"
+    assert kinds.count(("MatMulNBits", 8)) == 30 * 5 + 1  # qkv, o, gate, up, down per layer, and the head
+    head = next(n for n in model.graph.node if "logits" in n.output)
+    n, k = (next(a.i for a in head.attribute if a.name == name) for name in ("N", "K"))
+    back = _dequantize(numpy_helper.to_array(inits[head.input[1]]), numpy_helper.to_array(inits[head.input[2]]),
+                       None, 8, n, k)
+    weights = load_file(str(Path(resolve_model_dir("smollm2-135m", cache_dir)) / "model.safetensors"))
+    embedding = weights["model.embed_tokens.weight"].astype(np.float64)
+    assert back.shape == embedding.shape and np.abs(back - embedding).max() < 1e-6
+
+
+def test_continues_a_prefix_stops_and_reuses_the_prompt_cache(onnx_llm):
+    messages = [{"role": "user", "content": "Count from one to ten in words, separated by commas."}]
+    first = onnx_llm.continue_chat(messages, "one, two, three,", max_new_tokens=24, stop=["seven"])
+    assert first.prompt_tokens > 10 and 0 < first.completion_tokens <= 24
+    assert "seven" not in first.text and first.stop_reason in ("stop", "length", "")
+    again = onnx_llm.continue_chat(messages, "one, two, three,", max_new_tokens=24, stop=["seven"])
+    assert again.text == first.text and again.cached_tokens == first.prompt_tokens - 1
+    short = onnx_llm.continue_chat(messages, "one, two, three,", max_new_tokens=3)
+    assert short.completion_tokens == 3 and short.stop_reason == "length"
+
+
+def test_a_reused_prompt_prefix_gives_the_same_tokens_as_a_fresh_encode(onnx_llm):
+    system = {"role": "system", "content": "You recommend movies. Answer in one short sentence."}
+    first = onnx_llm.continue_chat([system, {"role": "user", "content": "A crime film like Heat?"}], max_new_tokens=12)
+    other = [system, {"role": "user", "content": "A funny film for kids?"}]
+    reused = onnx_llm.continue_chat(other, max_new_tokens=24)
+    assert reused.cached_tokens >= 15, "the shared system prompt came from the kept cache"
+    onnx_llm.kv_reuse = False
+    try:
+        fresh = onnx_llm.continue_chat(other, max_new_tokens=24)
+    finally:
+        onnx_llm.kv_reuse = True
+    assert fresh.cached_tokens == 0 and fresh.text == reused.text and first.text
+
+
+def test_context_overflow_and_a_broken_export_are_clear_errors(onnx_llm, tmp_path):
+    from mrrec_chat.llm.onnx_genai import OnnxLLM
+
+    with pytest.raises(LLMError, match="exceeds the context"):
+        onnx_llm.continue_chat([{"role": "user", "content": "word " * 5000}], max_new_tokens=8)
+    assert onnx_llm.continue_chat([{"role": "user", "content": "Hi"}], max_new_tokens=2).completion_tokens <= 2
+    with pytest.raises(LLMError, match="Delete that directory"):
+        OnnxLLM(tmp_path, str(onnx_llm.onnx_dir.parents[1] / "models" / "SmolLM2-135M-Instruct"))
+
+
+def test_unsupported_settings_are_refused(cache_dir, tmp_path, monkeypatch):
+    with pytest.raises(LLMError, match="int8 or int4"):
+        build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_quantization="nf4"))
+    with pytest.raises(LLMError, match="hub ids are not fetched"):
+        build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_model="Org/not-here"))
+    monkeypatch.setitem(sys.modules, "onnxruntime_genai", None)  # import now raises ImportError
+    from mrrec_chat.llm.onnx_genai import OnnxLLM
+
+    with pytest.raises(LLMError, match="requirements.txt"):
+        OnnxLLM(tmp_path, "unused")
+
+
+def test_a_real_agent_turn_runs_on_the_onnx_backend(assistant_factory, onnx_llm, tiny_dataset):
+    assistant = assistant_factory(llm=onnx_llm, max_rounds=2, max_new_tokens=48, answer_max_new_tokens=64)
+    events = list(assistant.chat("alice", "I want a tense crime movie tonight"))
+    assert [e for e in events if isinstance(e, ev.ReasoningStep)], "the model was called"
+    items = [e for e in events if isinstance(e, ev.ItemsRecommended)][0].items
+    assert items and all(r.item.item_id in tiny_dataset.items for r in items)
+    stats = [e for e in events if isinstance(e, ev.TurnDone)][0].stats
+    assert stats.llm_calls >= 2 and stats.generated_tokens > 0
+
+
+def test_an_adapter_is_merged_into_the_export(cache_dir):
+    adapter = "checkpoints/smollm2-135m-mrrec-grpo"
+    tuned = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_adapter=adapter))
+    assert tuned.adapter == adapter and tuned.onnx_dir.name.endswith(model_fingerprint(
+        Path(tuned.onnx_dir).parents[1] / "models" / "SmolLM2-135M-Instruct", adapter, 8))
+    base_dir = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_adapter="none")).onnx_dir
+    assert (tuned.onnx_dir / "model.onnx.data").read_bytes() != (base_dir / "model.onnx.data").read_bytes()
