@@ -138,10 +138,13 @@ def test_context_overflow_and_a_broken_export_are_clear_errors(onnx_llm, tmp_pat
 def test_unsupported_settings_are_refused(cache_dir, tmp_path, monkeypatch):
     with pytest.raises(LLMError, match="int8 or int4"):
         build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_quantization="nf4"))
-    with pytest.raises(LLMError, match="hub ids are not fetched"):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(LLMError, match="Offline, use the embedded default"):
         build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_model="Org/not-here"))
+    from mrrec_chat.llm.onnx_genai import OnnxLLM, use_cuda
+
+    assert use_cuda("cuda:1") and not use_cuda("cpu"), "a GPU device runs the local backend instead"
     monkeypatch.setitem(sys.modules, "onnxruntime_genai", None)  # import now raises ImportError
-    from mrrec_chat.llm.onnx_genai import OnnxLLM
 
     with pytest.raises(LLMError, match="requirements.txt"):
         OnnxLLM(tmp_path, "unused")

@@ -175,6 +175,10 @@ def _default_mode(turn: dict[str, Any] | None) -> str:
         from mrrec_chat.llm.local import configured_adapter, resolve_quantization
 
         settings = Settings.from_env()
+        if settings.llm_backend == "onnx":
+            from mrrec_chat.llm.onnx_genai import onnx_bits
+
+            return f"onnx-int{onnx_bits(settings.llm_quantization)}"
         quantization = resolve_quantization(settings.llm_quantization, "cpu", settings.llm_model,
                                             configured_adapter(settings))
     return {"nf4": "bnb-nf4", "int8": "bnb-int8"}.get(quantization, quantization)

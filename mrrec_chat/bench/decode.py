@@ -11,6 +11,8 @@ safetensors checkpoint):
   bnb-nf4, bnb-int8   bitsandbytes on CPU (quantization_config, as the app loads them)
   int8wo, int4wo      torch weight-only CPU kernels (`llm_quantization=int8wo|int4wo`; int4wo uses
                       groups of 32 inputs, the GGUF's own Q4_1 grid, with an int8 output head)
+  onnx-int8, onnx-int4  the default runtime: the model exported to ONNX with 8-bit (4-bit) weight
+                      blocks of 32 and an 8-bit head (`llm/onnx_export.py`), run by onnxruntime-genai
   llama.cpp           llama-cpp-python on the GGUF file itself (optional; skipped when absent)
 
 Per mode: decode tokens/s (greedy, a fixed number of new tokens after a chat prompt; prefill
@@ -36,7 +38,7 @@ from mrrec_chat.bench.common import markdown_table
 log = logging.getLogger(__name__)
 
 ALL_MODES = ("fp32", "bf16", "bf16-eager", "bf16-sdpa", "int8-dynamic", "int8-dynamic-pc", "bnb-nf4", "bnb-int8", "int8wo", "int4wo",
-             "llama.cpp")
+             "onnx-int8", "onnx-int4", "llama.cpp")
 
 SPEED_REQUEST = "Something like Heat or The Usual Suspects, but no horror please."
 # The decode speed is measured at the context length of a real reasoning round: the agent's
@@ -304,6 +306,87 @@ def llama_cpp_mode(gguf: Path, tokenizer, new_tokens: int, repeats: int, threads
     return result
 
 
+# --- onnxruntime-genai (the default runtime) ---------------------------------------------------
+
+def onnx_mode(bits: int, tokenizer, new_tokens: int, repeats: int, threads: int) -> dict[str, Any]:
+    import numpy as np
+
+    from mrrec_chat.config import Settings
+    from mrrec_chat.llm.onnx_genai import OnnxLLM
+
+    settings = Settings.from_env(llm_backend="onnx", llm_adapter="none", llm_quantization=f"int{bits}",
+                                 llm_threads=threads)
+    started = time.perf_counter()
+    llm = OnnxLLM.from_settings(settings)  # exports once (cached), then loads
+    load_s = time.perf_counter() - started
+    og, model = llm._og, llm.model
+
+    def generator(max_length: int):
+        params = og.GeneratorParams(model)
+        params.set_search_options(max_length=max_length, do_sample=False)
+        return og.Generator(model, params)
+
+    tokens = _speed_ids(tokenizer)[0].tolist()
+    runs, greedy = [], []
+    for run in range(repeats + 1):
+        gen = generator(len(tokens) + new_tokens + 1)
+        started = time.perf_counter()
+        gen.append_tokens(tokens)
+        gen.generate_next_token()
+        first = time.perf_counter()
+        out = [int(gen.get_next_tokens()[0])]
+        while len(out) < new_tokens:
+            gen.generate_next_token()
+            out.append(int(gen.get_next_tokens()[0]))
+        end = time.perf_counter()
+        greedy = out[:48]
+        if run:
+            runs.append({"prefill_s": first - started, "decode_s": end - first, "decoded": len(out) - 1})
+    rates = [r["decoded"] / r["decode_s"] for r in runs]
+    best = min(runs, key=lambda r: r["decode_s"])
+    answer = llm.chat([{"role": "user", "content": QUALITY_PROMPT}], max_new_tokens=48).text.strip()
+    ref_ids, n_prompt = _chat_ids(tokenizer, QUALITY_PROMPT, REFERENCE_ANSWER)
+    ref = ref_ids[0].tolist()
+    gen = generator(len(ref) + 1)
+    gen.append_tokens(ref)
+    logits = np.asarray(gen.get_output("logits"), dtype=np.float64)[0]
+    shifted = logits[n_prompt - 1:-1]
+    shifted = shifted - shifted.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    nll = float(-np.mean(log_probs[np.arange(len(ref) - n_prompt), ref[n_prompt:]]))
+    return {"decode_tok_s": max(rates), "decode_tok_s_median": statistics.median(rates),
+            "prefill_tok_s": len(tokens) / best["prefill_s"], "prompt_tokens": len(tokens), "new_tokens": new_tokens,
+            "repeats": repeats, "load_s": load_s, "nll": nll, "answer": answer, "greedy_ids": greedy,
+            "bytes_per_token": onnx_weight_bytes(llm.onnx_dir)}
+
+
+def onnx_weight_bytes(onnx_dir: Path) -> int:
+    """Bytes of weights read per token by an exported model: every MatMulNBits' packed weights,
+    scales and zero points, plus one row of the token embedding (a lookup)."""
+    import onnx
+
+    model = onnx.load(str(Path(onnx_dir) / "model.onnx"), load_external_data=False)
+    sizes = {init.name: _tensor_bytes(init) for init in model.graph.initializer}
+    dims = {init.name: list(init.dims) for init in model.graph.initializer}
+    total = 0
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            total += sum(sizes.get(name, 0) for name in node.input[1:])
+        elif node.op_type == "Gather" and node.input[0] in dims:
+            rows = dims[node.input[0]][0] or 1
+            total += sizes[node.input[0]] // rows
+        elif node.op_type in ("SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization"):
+            total += sum(sizes.get(name, 0) for name in node.input[1:])
+    return total
+
+
+def _tensor_bytes(init) -> int:
+    import onnx
+
+    count = math.prod(init.dims) if init.dims else 1
+    return count * onnx.helper.tensor_dtype_to_np_dtype(init.data_type).itemsize
+
+
 # --- the benchmark --------------------------------------------------------------------------
 
 def run_decode(modes: tuple[str, ...] = ALL_MODES, new_tokens: int = 64, repeats: int = 3,
@@ -343,6 +426,13 @@ def run_decode(modes: tuple[str, ...] = ALL_MODES, new_tokens: int = 64, repeats
                     tokenizer = AutoTokenizer.from_pretrained(model_dir)
                 row = llama_cpp_mode(gguf, tokenizer, new_tokens, repeats, threads)
                 row["weights"] = "GGUF Q4_1 (token_embd/output Q8_0)"
+            elif mode.startswith("onnx-int"):
+                if tokenizer is None:
+                    from transformers import AutoTokenizer
+
+                    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+                row = onnx_mode(int(mode.removeprefix("onnx-int")), tokenizer, new_tokens, repeats, threads)
+                row["rss_mb_after_load"] = current_rss_mb()
             else:
                 started = time.perf_counter()
                 llm = load_hf_mode(mode, model_dir, threads)

@@ -18,8 +18,13 @@ def build_llm(settings) -> LLMBackend:
 
         return OpenAICompatLLM.from_settings(settings)
     if settings.llm_backend == "onnx":
-        from mrrec_chat.llm.onnx_genai import OnnxLLM
+        from mrrec_chat.llm.onnx_genai import OnnxLLM, use_cuda
 
+        if use_cuda(settings.llm_device):  # the ONNX export runs on CPU; a GPU runs transformers
+            from mrrec_chat.llm.local import LocalLLM
+
+            return LocalLLM.from_settings(settings.replace(
+                llm_quantization="auto" if settings.llm_quantization in ("int8", "int4") else settings.llm_quantization))
         return OnnxLLM.from_settings(settings)
     if settings.llm_backend == "llamacpp":
         from mrrec_chat.llm.llamacpp import LlamaCppLLM

@@ -37,6 +37,29 @@ def onnx_bits(quantization: str) -> int:
     return ONNX_QUANTIZATIONS[quantization]
 
 
+def fetch_from_hub(repo_id: str) -> str:
+    """A hub id's weights, tokenizer and config (the Hugging Face cache), or a clear LLMError."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(repo_id, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"])
+    except Exception as exc:  # noqa: BLE001 - offline, unknown repo, gated model ...
+        raise LLMError(f"Could not fetch the model {repo_id!r} from the Hugging Face hub ({type(exc).__name__}: "
+                       f"{exc}). Offline, use the embedded default (MRREC_LLM_MODEL=smollm2-135m) or a local "
+                       f"model directory.") from exc
+
+
+def use_cuda(device: str) -> bool:
+    """Whether `llm_device` means a GPU: the onnx backend is CPU-only, so build_llm runs `local` there."""
+    if device.startswith("cuda"):
+        return True
+    if device != "auto":
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
 class OnnxLLM(LLMBackend):
     """A causal LM exported to ONNX, run by onnxruntime-genai on CPU, with KV-cache reuse across calls."""
 
@@ -87,9 +110,7 @@ class OnnxLLM(LLMBackend):
         adapter = configured_adapter(settings)
         model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
         if not Path(model_dir).is_dir():
-            raise LLMError(f"llm_backend=onnx needs MRREC_LLM_MODEL to be `smollm2-135m` or a local model "
-                           f"directory; {settings.llm_model!r} is neither (hub ids are not fetched by this "
-                           f"backend: download the model and pass its directory).")
+            model_dir = fetch_from_hub(model_dir)
         fingerprint = onnx_export.model_fingerprint(model_dir, adapter, bits)
         out = Path(settings.cache_dir) / "onnx" / f"{Path(model_dir).name}-int{bits}-{fingerprint}"
         onnx_export.export(model_dir, out, bits=bits, adapter=adapter, threads=settings.llm_threads)
