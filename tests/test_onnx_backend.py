@@ -111,18 +111,32 @@ def test_continues_a_prefix_stops_and_reuses_the_prompt_cache(onnx_llm):
     assert short.completion_tokens == 3 and short.stop_reason == "length"
 
 
-def test_a_reused_prompt_prefix_gives_the_same_tokens_as_a_fresh_encode(onnx_llm):
+def _fresh(llm, messages, prefix, **kwargs):
+    llm.kv_reuse = False
+    try:
+        return llm.continue_chat(messages, prefix, **kwargs)
+    finally:
+        llm.kv_reuse = True
+
+
+def test_reusing_the_cache_never_changes_the_tokens(onnx_llm):
     system = {"role": "system", "content": "You recommend movies. Answer in one short sentence."}
-    first = onnx_llm.continue_chat([system, {"role": "user", "content": "A crime film like Heat?"}], max_new_tokens=12)
-    other = [system, {"role": "user", "content": "A funny film for kids?"}]
+    onnx_llm.continue_chat([system, {"role": "user", "content": "A crime film like Heat?"}], max_new_tokens=12)
+    other = [system, {"role": "user", "content": "Something like Heat, but no horror please."}]
     reused = onnx_llm.continue_chat(other, max_new_tokens=24)
     assert reused.cached_tokens >= 15, "the shared system prompt came from the kept cache"
-    onnx_llm.kv_reuse = False
-    try:
-        fresh = onnx_llm.continue_chat(other, max_new_tokens=24)
-    finally:
-        onnx_llm.kv_reuse = True
-    assert fresh.cached_tokens == 0 and fresh.text == reused.text and first.text
+    fresh = _fresh(onnx_llm, other, "", max_new_tokens=24)
+    assert fresh.cached_tokens == 0 and fresh.text == reused.text
+    # The agent's next round continues the same assistant turn after the text just generated: the
+    # cache holds that text as decoded one token at a time, which rounds differently from a prefill
+    # (it flipped a greedy token here before only prompt positions were kept).
+    turn = [{"role": "system", "content": "You recommend movies."},
+            {"role": "user", "content": "Something like Heat, no horror."}]
+    first = onnx_llm.continue_chat(turn, "<think>", max_new_tokens=40, stop=["</think>"])
+    prefix = "<think>" + first.text + "</think><answer>"
+    second = onnx_llm.continue_chat(turn, prefix, max_new_tokens=40)
+    assert second.cached_tokens >= first.prompt_tokens - 1
+    assert second.text == _fresh(onnx_llm, turn, prefix, max_new_tokens=40).text
 
 
 def test_context_overflow_and_a_broken_export_are_clear_errors(onnx_llm, tmp_path):

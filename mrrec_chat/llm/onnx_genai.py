@@ -3,10 +3,16 @@
 The prompt is rendered with the model's own Hugging Face chat template and tokenizer (the same text
 the `local` backend and the training data use) and passed to the generator as token ids.
 
-KV-cache reuse: one generator is kept between calls with the tokens it holds. A new prompt that
-shares a prefix with them rewinds the generator to that prefix (`rewind_to`) and appends only the
-rest, so the agent's growing assistant turn, and the next turn's shared system prompt, are not
-re-encoded. A call with different sampling settings starts a fresh generator.
+KV-cache reuse: one generator is kept between calls, with the prompt it encoded. A new prompt that
+shares a prefix with that prompt rewinds the generator to the prefix (`rewind_to`) and appends only
+the rest, so the agent's growing assistant turn, and the next turn's shared system prompt, are not
+re-encoded. Only prompt positions are kept, as in the local backend: onnxruntime-genai's chunked
+prefill gives exactly the logits of a one-pass prefill (measured: max difference 0.0), whereas
+keys and values computed one token at a time while decoding differ slightly (0.5 in a logit) and
+flip greedy tokens; the tokens generated last time are therefore re-encoded with the new suffix,
+and reuse never changes an answer (tests/test_onnx_backend.py). The last sampled token's keys and
+values do not exist until the next step, so a generator is never continued without a rewind.
+A call with different sampling settings starts a fresh generator.
 """
 
 from __future__ import annotations
@@ -99,7 +105,7 @@ class OnnxLLM(LLMBackend):
         self.kv_reuse = True
         self._generator = None
         self._sampling: tuple | None = None
-        self._held: list[int] = []  # the tokens the kept generator holds (prompt + generated)
+        self._held: list[int] = []  # the prompt the kept generator encoded (it also holds what it generated)
 
     @classmethod
     def from_settings(cls, settings) -> "OnnxLLM":
@@ -137,7 +143,7 @@ class OnnxLLM(LLMBackend):
                 common += 1
         keep = min(common, len(ids) - 1)  # at least one token is appended: its logits start the answer
         if keep >= MIN_REUSED_TOKENS:
-            if keep < len(self._held):
+            if keep < self._generator.token_count():  # drop what the last call generated, and any other tail
                 self._generator.rewind_to(keep)
         else:
             params = og.GeneratorParams(self.model)
@@ -170,7 +176,6 @@ class OnnxLLM(LLMBackend):
                     token = int(generator.get_next_tokens()[0])
                     if not first:
                         first = time.perf_counter()
-                    self._held.append(token)
                     if token in self.eos:
                         break
                     new.append(token)
