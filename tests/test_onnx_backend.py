@@ -181,3 +181,44 @@ def test_an_adapter_is_merged_into_the_export(cache_dir):
         Path(tuned.onnx_dir).parents[1] / "models" / "SmolLM2-135M-Instruct", adapter, 8))
     base_dir = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_adapter="none")).onnx_dir
     assert (tuned.onnx_dir / "model.onnx.data").read_bytes() != (base_dir / "model.onnx.data").read_bytes()
+
+
+def test_an_export_never_replaces_a_finished_one_nor_leaves_a_half_one(tmp_path, monkeypatch):
+    """Control flow of `export` (builder and quantizer replaced by stand-ins that write marker files)."""
+    from mrrec_chat.llm import onnx_export
+
+    def fake_builder(source, out, cache, threads=0):
+        out.mkdir(parents=True)
+
+    def fake_quantize(src, dst, bits=8):
+        dst.mkdir(parents=True)
+        (dst / "model.onnx").write_text("ours")
+
+    monkeypatch.setattr(onnx_export, "run_builder", fake_builder)
+    monkeypatch.setattr(onnx_export, "quantize_matmuls", fake_quantize)
+    out = tmp_path / "onnx" / "m"
+    onnx_export.export(tmp_path, out)
+    assert (out / ".complete").exists() and (out / "model.onnx").read_text() == "ours"
+    assert [p.name for p in out.parent.iterdir()] == ["m"], "no temporary directory is left behind"
+
+    def racing_quantize(src, dst, bits=8):  # another process finishes the same export meanwhile
+        fake_quantize(src, dst, bits)
+        (out / "model.onnx").write_text("theirs")
+        (out / ".complete").write_text("done")
+
+    (out / ".complete").unlink()
+    monkeypatch.setattr(onnx_export, "quantize_matmuls", racing_quantize)
+    onnx_export.export(tmp_path, out)
+    assert (out / "model.onnx").read_text() == "theirs", "a finished export (maybe loading elsewhere) is kept"
+    (out / ".complete").unlink()  # an incomplete leftover (written by an older version) is replaced
+    monkeypatch.setattr(onnx_export, "quantize_matmuls", fake_quantize)
+    onnx_export.export(tmp_path, out)
+    assert (out / "model.onnx").read_text() == "ours" and (out / ".complete").exists()
+
+    def failing_builder(source, out_, cache, threads=0):
+        raise onnx_export.LLMError("builder failed")
+
+    monkeypatch.setattr(onnx_export, "run_builder", failing_builder)
+    with pytest.raises(onnx_export.LLMError):
+        onnx_export.export(tmp_path, tmp_path / "onnx" / "other")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["m"]

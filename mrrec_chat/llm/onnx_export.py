@@ -83,9 +83,14 @@ def export(model_dir: str | Path, out_dir: str | Path, *, bits: int = 8, adapter
         run_builder(source, fp32, Path(tmp) / "builder-cache", threads=threads)
         partial = Path(tmp) / "quantized"
         quantize_matmuls(fp32, partial, bits=bits)
-        shutil.rmtree(out_dir, ignore_errors=True)
-        partial.rename(out_dir)  # same file system: atomic
-    (out_dir / ".complete").write_text(f"int{bits} v{CONVERTER_VERSION}\n")
+        (partial / ".complete").write_text(f"int{bits} v{CONVERTER_VERSION}\n")
+        try:
+            partial.rename(out_dir)  # same file system: atomic, marker included
+        except OSError:
+            if not (out_dir / ".complete").exists():  # an incomplete leftover, not another process's export
+                shutil.rmtree(out_dir, ignore_errors=True)
+                partial.rename(out_dir)
+            # else another process finished the same export first (it may be loading it): keep that one
     return out_dir
 
 
