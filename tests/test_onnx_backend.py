@@ -174,13 +174,19 @@ def test_a_real_agent_turn_runs_on_the_onnx_backend(assistant_factory, onnx_llm,
     assert stats.llm_calls >= 2 and stats.generated_tokens > 0
 
 
-def test_an_adapter_is_merged_into_the_export(cache_dir):
+def test_an_adapter_is_merged_into_the_export_and_writes_what_transformers_writes(cache_dir, onnx_llm):
     adapter = "checkpoints/smollm2-135m-mrrec-grpo"
     tuned = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_adapter=adapter))
-    assert tuned.adapter == adapter and tuned.onnx_dir.name.endswith(model_fingerprint(
-        Path(tuned.onnx_dir).parents[1] / "models" / "SmolLM2-135M-Instruct", adapter, 8))
-    base_dir = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_adapter="none")).onnx_dir
-    assert (tuned.onnx_dir / "model.onnx.data").read_bytes() != (base_dir / "model.onnx.data").read_bytes()
+    assert tuned.adapter == adapter and tuned.onnx_dir != onnx_llm.onnx_dir
+    messages = [{"role": "system", "content": "You are MR.Rec, a movies recommendation assistant that remembers "
+                 "each user.\nThink briefly in <think></think>. To read the user's memory write "
+                 "<search>aspect query</search> and wait for <memory>."},
+                {"role": "user", "content": "Request: I want a funny movie like Superbad (2007)"}]
+    reference = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="local", llm_adapter=adapter,
+                                            llm_quantization="bf16", llm_device="cpu"))
+    text = tuned.continue_chat(messages, max_new_tokens=24).text
+    assert text == reference.continue_chat(messages, max_new_tokens=24).text, "the 8-bit export keeps the LoRA delta"
+    assert text != onnx_llm.continue_chat(messages, max_new_tokens=24).text
 
 
 def test_an_export_never_replaces_a_finished_one_nor_leaves_a_half_one(tmp_path, monkeypatch):
