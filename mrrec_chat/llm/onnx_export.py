@@ -29,6 +29,7 @@ and this converter's version; an interrupted export never looks complete.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -178,6 +179,18 @@ def quantize_block_sym8(weight):
     return (q + 128).astype(np.uint8), scale.astype(np.float32), None, error
 
 
+def _in_row_chunks(weight, quantize, rows: int = 4096):
+    """`quantize` applied to blocks of output rows (bounds the float64 working copies: the output
+    head alone is 49,152 rows), results joined."""
+    import numpy as np
+
+    parts = [quantize(weight[start:start + rows]) for start in range(0, weight.shape[0], rows)]
+    packed = np.concatenate([p[0] for p in parts])
+    scales = np.concatenate([p[1] for p in parts])
+    zeros = None if parts[0][2] is None else np.concatenate([p[2] for p in parts])
+    return packed, scales, zeros
+
+
 def quantize_matmuls(src: Path, dst: Path, *, bits: int = 8) -> dict[str, int]:
     """Copy the exported model in `src` to `dst` with every constant-weight MatMul as MatMulNBits
     (the output head always 8-bit symmetric) and transposes of constants folded. Returns counts."""
@@ -208,8 +221,8 @@ def quantize_matmuls(src: Path, dst: Path, *, bits: int = 8) -> dict[str, int]:
             continue
         head = "logits" in node.output
         node_bits = 8 if head else bits
-        packed, scales, zeros, _error = (quantize_block_sym8(weight) if head else
-                                         quantize_block_asym(weight, node_bits))
+        packed, scales, zeros = _in_row_chunks(weight, quantize_block_sym8 if head else
+                                               functools.partial(quantize_block_asym, bits=node_bits))
         inputs = [node.input[0], weight_name + "_Q", weight_name + "_scales"]
         model.graph.initializer.extend([numpy_helper.from_array(packed, inputs[1]),
                                         numpy_helper.from_array(scales, inputs[2])])
