@@ -52,3 +52,23 @@ def cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:
     if not positions:
         return text, False
     return text[:min(positions)], True
+
+
+def load_chat_tokenizer(source: str, label: str, **kwargs):
+    """The Hugging Face tokenizer of `source` (a directory or hub id), which must have a chat template;
+    LLMError naming `label` otherwise. The in-process backends render prompts with it."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise LLMError(f"Could not read the tokenizer for {label} ({exc}).") from exc
+    if tokenizer.chat_template is None:
+        raise LLMError(f"{label} has no chat template; use an instruction-tuned model.")
+    return tokenizer
+
+
+def render_chat_prompt(tokenizer, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
+    """The model's own chat template with the assistant turn opened, then `assistant_prefix`: the same
+    text for every in-process backend and for the training data."""
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) + assistant_prefix

@@ -25,7 +25,7 @@ import time
 import weakref
 from pathlib import Path
 
-from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop
+from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop, load_chat_tokenizer, render_chat_prompt
 
 N_CTX = 4096
 INSTALL_HINT = ("llm_backend=llamacpp needs llama-cpp-python: `pip install -r requirements-llamacpp.txt` "
@@ -69,19 +69,12 @@ class LlamaCppLLM(LLMBackend):
             from llama_cpp import Llama
         except Exception as exc:  # noqa: BLE001 - ImportError, or a broken native build
             raise LLMError(f"{INSTALL_HINT} ({exc!r})") from exc
-        from transformers import AutoTokenizer
-
         gguf = Path(gguf)
         self.name = name or gguf.stem
         self.quantization = "gguf"
         self.adapter = adapter if lora else None
-        try:
-            self.tokenizer = (AutoTokenizer.from_pretrained(tokenizer_source) if tokenizer_source else
-                              AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name))
-        except (OSError, ValueError) as exc:
-            raise LLMError(f"Could not read the tokenizer for {gguf} ({exc}).") from exc
-        if self.tokenizer.chat_template is None:
-            raise LLMError(f"{gguf} has no chat template; use an instruction-tuned model.")
+        self.tokenizer = (load_chat_tokenizer(tokenizer_source, str(gguf)) if tokenizer_source else
+                          load_chat_tokenizer(str(gguf.parent), str(gguf), gguf_file=gguf.name))
         threads = threads or os.cpu_count() or 1
         try:
             self.model = Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
@@ -108,7 +101,7 @@ class LlamaCppLLM(LLMBackend):
             model.close()
 
     @classmethod
-    def from_settings(cls, settings) -> "LlamaCppLLM":
+    def from_settings(cls, settings) -> LlamaCppLLM:
         from mrrec_chat.llm.local import configured_adapter
 
         adapter = configured_adapter(settings)
@@ -127,8 +120,7 @@ class LlamaCppLLM(LLMBackend):
                    adapter=adapter)
 
     def render_prompt(self, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
-        prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return prompt + assistant_prefix
+        return render_chat_prompt(self.tokenizer, messages, assistant_prefix)
 
     def continue_chat(self, messages, assistant_prefix="", *, max_new_tokens=96, stop=None, temperature=0.0):
         if self.model is None:

@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop
+from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop, render_chat_prompt
 from mrrec_chat.llm.cpu_kernels import (  # noqa: F401 - the others re-exported
     _GQA_MODEL_TYPES,
     GQA_ATTENTION,
@@ -240,8 +240,7 @@ class LocalLLM(LLMBackend):
                    adapter=adapter, threads=settings.llm_threads, name=settings.llm_model)
 
     def render_prompt(self, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
-        prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return prompt + assistant_prefix
+        return render_chat_prompt(self.tokenizer, messages, assistant_prefix)
 
     def reset_cache(self) -> None:
         """Forget the kept KV cache (call after changing the model's weights)."""

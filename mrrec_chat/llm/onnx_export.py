@@ -125,7 +125,7 @@ def run_builder(source: Path, out: Path, cache: Path, *, threads: int = 0) -> No
         env["OMP_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(out),
            "-p", "fp32", "-e", "cpu", "-c", str(cache)]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not (out / "model.onnx").exists():
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-8:])
         raise LLMError(f"The ONNX export of {source} failed (onnxruntime_genai.models.builder exit "

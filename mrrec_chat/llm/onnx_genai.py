@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop
+from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop, load_chat_tokenizer, render_chat_prompt
 from mrrec_chat.llm.onnx_export import INSTALL_HINT
 
 N_CTX = 4096  # the generator's KV buffer (fp32: 30 layers x 3 kv heads x 64 x 2 x 4096 x 4 B = 189 MB)
@@ -75,18 +75,11 @@ class OnnxLLM(LLMBackend):
             import onnxruntime_genai as og
         except Exception as exc:  # noqa: BLE001 - ImportError or a broken native wheel
             raise LLMError(f"{INSTALL_HINT} ({exc!r})") from exc
-        from transformers import AutoTokenizer
-
         self.name = name or Path(onnx_dir).name
         self.quantization = quantization
         self.adapter = adapter
         self.onnx_dir = Path(onnx_dir)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
-        except (OSError, ValueError) as exc:
-            raise LLMError(f"Could not read the tokenizer of {tokenizer_source} ({exc}).") from exc
-        if self.tokenizer.chat_template is None:
-            raise LLMError(f"{tokenizer_source} has no chat template; use an instruction-tuned model.")
+        self.tokenizer = load_chat_tokenizer(tokenizer_source, tokenizer_source)
         threads = threads or os.cpu_count() or 1
         try:
             config = og.Config(str(onnx_dir))
@@ -108,7 +101,7 @@ class OnnxLLM(LLMBackend):
         self._held: list[int] = []  # the prompt the kept generator encoded (it also holds what it generated)
 
     @classmethod
-    def from_settings(cls, settings) -> "OnnxLLM":
+    def from_settings(cls, settings) -> OnnxLLM:
         from mrrec_chat.llm import onnx_export
         from mrrec_chat.llm.local import configured_adapter, resolve_model_dir
 
@@ -124,8 +117,7 @@ class OnnxLLM(LLMBackend):
                    quantization=f"onnx-int{bits}")
 
     def render_prompt(self, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
-        prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return prompt + assistant_prefix
+        return render_chat_prompt(self.tokenizer, messages, assistant_prefix)
 
     def reset_cache(self) -> None:
         """Forget the kept generator (the next call encodes its whole prompt)."""
@@ -148,7 +140,7 @@ class OnnxLLM(LLMBackend):
         else:
             params = og.GeneratorParams(self.model)
             temperature = sampling[0]
-            options = dict(max_length=self.n_ctx, do_sample=temperature > 0)
+            options = {"max_length": self.n_ctx, "do_sample": temperature > 0}
             if temperature > 0:
                 options.update(temperature=temperature, top_p=0.95, top_k=0)
             params.set_search_options(**options)
