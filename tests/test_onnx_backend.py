@@ -111,6 +111,14 @@ def test_continues_a_prefix_stops_and_reuses_the_prompt_cache(onnx_llm):
     assert short.completion_tokens == 3 and short.stop_reason == "length"
 
 
+def test_sampling_varies_and_greedy_stays_greedy_after_it(onnx_llm):
+    messages = [{"role": "user", "content": "Name a movie."}]
+    greedy = onnx_llm.continue_chat(messages, max_new_tokens=12).text
+    samples = {onnx_llm.continue_chat(messages, max_new_tokens=12, temperature=0.9).text for _ in range(4)}
+    assert len(samples) >= 2
+    assert onnx_llm.continue_chat(messages, max_new_tokens=12).text == greedy
+
+
 def _fresh(llm, messages, prefix, **kwargs):
     llm.kv_reuse = False
     try:
