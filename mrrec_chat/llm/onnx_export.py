@@ -74,7 +74,7 @@ def export(model_dir: str | Path, out_dir: str | Path, *, bits: int = 8, adapter
         raise LLMError(f"ONNX export supports 8- or 4-bit weights, not {bits}.")
     _check_installed()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    log.warning("Exporting %s%s to ONNX (int%d, one time, ~30 s) ...", model_dir,
+    log.warning("Exporting %s%s to ONNX (int%d, one time, ~20 s) ...", model_dir,
                 f" + adapter {adapter}" if adapter else "", bits)
     with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".export-") as tmp:
         source = Path(model_dir)

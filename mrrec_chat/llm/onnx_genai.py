@@ -108,10 +108,11 @@ class OnnxLLM(LLMBackend):
         bits = onnx_bits(settings.llm_quantization)
         adapter = configured_adapter(settings)
         model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
+        label = Path(model_dir).name
         if not Path(model_dir).is_dir():
-            model_dir = fetch_from_hub(model_dir)
+            model_dir, label = fetch_from_hub(model_dir), model_dir.replace("/", "--")
         fingerprint = onnx_export.model_fingerprint(model_dir, adapter, bits)
-        out = Path(settings.cache_dir) / "onnx" / f"{Path(model_dir).name}-int{bits}-{fingerprint}"
+        out = Path(settings.cache_dir) / "onnx" / f"{label}-int{bits}-{fingerprint}"
         onnx_export.export(model_dir, out, bits=bits, adapter=adapter, threads=settings.llm_threads)
         return cls(out, model_dir, threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
                    quantization=f"onnx-int{bits}")
