@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from mrrec_chat.agent import events as ev
+from mrrec_chat.bench.decode import _common_prefix
 from mrrec_chat.config import Settings
 from mrrec_chat.llm import build_llm
 from mrrec_chat.llm.base import LLMError
@@ -180,15 +181,6 @@ def test_a_real_agent_turn_runs_on_the_onnx_backend(assistant_factory, onnx_llm,
     assert items and all(r.item.item_id in tiny_dataset.items for r in items)
     stats = next(e for e in events if isinstance(e, ev.TurnDone)).stats
     assert stats.llm_calls >= 2 and stats.generated_tokens > 0
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def test_an_adapter_is_merged_into_the_export_and_writes_what_transformers_writes(cache_dir, onnx_llm):
