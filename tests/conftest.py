@@ -148,3 +148,19 @@ def assistant_factory(tmp_path, tiny_dataset, embedder):
     yield make
     for assistant in made:
         assistant.close()
+
+
+@pytest.fixture
+def check_agent_turn(assistant_factory, tiny_dataset):
+    """Run one real MR.Rec turn on `llm` and check the model was called and grounded real items."""
+    from mrrec_chat.agent import events as ev
+
+    def check(llm) -> None:
+        assistant = assistant_factory(llm=llm, max_rounds=2, max_new_tokens=48, answer_max_new_tokens=64)
+        events = list(assistant.chat("alice", "I want a tense crime movie tonight"))
+        assert [e for e in events if isinstance(e, ev.ReasoningStep)], "the model was called"
+        items = next(e for e in events if isinstance(e, ev.ItemsRecommended)).items
+        assert items and all(r.item.item_id in tiny_dataset.items for r in items)
+        stats = next(e for e in events if isinstance(e, ev.TurnDone)).stats
+        assert stats.llm_calls >= 2 and stats.generated_tokens > 0
+    return check

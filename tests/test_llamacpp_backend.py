@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-from mrrec_chat.agent import events as ev
 from mrrec_chat.config import Settings
 from mrrec_chat.llm import build_llm
 from mrrec_chat.llm.base import LLMError
@@ -100,11 +99,5 @@ def test_the_ui_runs_two_chat_turns_at_once_on_llama_cpp():
 
 
 @needs_llama_cpp
-def test_a_real_agent_turn_runs_on_llama_cpp(assistant_factory, llama, tiny_dataset):
-    assistant = assistant_factory(llm=llama, max_rounds=2, max_new_tokens=48, answer_max_new_tokens=64)
-    events = list(assistant.chat("alice", "I want a tense crime movie tonight"))
-    assert [e for e in events if isinstance(e, ev.ReasoningStep)], "the model was called"
-    items = [e for e in events if isinstance(e, ev.ItemsRecommended)][0].items
-    assert items and all(r.item.item_id in tiny_dataset.items for r in items)
-    stats = [e for e in events if isinstance(e, ev.TurnDone)][0].stats
-    assert stats.llm_calls >= 2 and stats.generated_tokens > 0
+def test_a_real_agent_turn_runs_on_llama_cpp(check_agent_turn, llama):
+    check_agent_turn(llama)

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mrrec_chat.agent import events as ev
 from mrrec_chat.bench.decode import _common_prefix
 from mrrec_chat.config import Settings
 from mrrec_chat.llm import build_llm
@@ -158,6 +157,16 @@ def test_context_overflow_and_a_broken_export_are_clear_errors(onnx_llm, tmp_pat
         OnnxLLM(tmp_path, str(onnx_llm.onnx_dir.parents[1] / "models" / "SmolLM2-135M-Instruct"))
 
 
+def test_a_cuda_device_runs_the_local_backend(cache_dir, monkeypatch):
+    from mrrec_chat.llm import onnx_genai
+    from mrrec_chat.llm.local import LocalLLM
+
+    monkeypatch.setattr(onnx_genai, "use_cuda", lambda device: True)  # as on a GPU machine (model stays on CPU here)
+    llm = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_adapter="none", llm_device="cpu",
+                                      llm_quantization="int8"))
+    assert isinstance(llm, LocalLLM) and llm.quantization == "int4wo", "onnx-only quantization names become auto"
+
+
 def test_unsupported_settings_are_refused(cache_dir, tmp_path, monkeypatch):
     with pytest.raises(LLMError, match="int8 or int4"):
         build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_quantization="nf4"))
@@ -173,14 +182,8 @@ def test_unsupported_settings_are_refused(cache_dir, tmp_path, monkeypatch):
         OnnxLLM(tmp_path, "unused")
 
 
-def test_a_real_agent_turn_runs_on_the_onnx_backend(assistant_factory, onnx_llm, tiny_dataset):
-    assistant = assistant_factory(llm=onnx_llm, max_rounds=2, max_new_tokens=48, answer_max_new_tokens=64)
-    events = list(assistant.chat("alice", "I want a tense crime movie tonight"))
-    assert [e for e in events if isinstance(e, ev.ReasoningStep)], "the model was called"
-    items = next(e for e in events if isinstance(e, ev.ItemsRecommended)).items
-    assert items and all(r.item.item_id in tiny_dataset.items for r in items)
-    stats = next(e for e in events if isinstance(e, ev.TurnDone)).stats
-    assert stats.llm_calls >= 2 and stats.generated_tokens > 0
+def test_a_real_agent_turn_runs_on_the_onnx_backend(check_agent_turn, onnx_llm):
+    check_agent_turn(onnx_llm)
 
 
 def test_an_adapter_is_merged_into_the_export_and_writes_what_transformers_writes(cache_dir, onnx_llm):

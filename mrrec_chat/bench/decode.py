@@ -247,6 +247,7 @@ def llama_cpp_available() -> bool:
 
 def llama_cpp_mode(gguf: Path, tokenizer, new_tokens: int, repeats: int, threads: int) -> dict[str, Any]:
     import numpy as np
+    import torch
     from llama_cpp import Llama
 
     started = time.perf_counter()
@@ -295,11 +296,7 @@ def llama_cpp_mode(gguf: Path, tokenizer, new_tokens: int, repeats: int, threads
     ref_ids, n_prompt = _chat_ids(tokenizer, QUALITY_PROMPT, REFERENCE_ANSWER)
     ref = ref_ids[0].tolist()
     scorer.eval(ref)
-    logits = np.asarray(scorer.scores[:len(ref)], dtype=np.float64)
-    shifted = logits[n_prompt - 1:-1]
-    shifted = shifted - shifted.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    nll = float(-np.mean(log_probs[np.arange(len(ref) - n_prompt), ref[n_prompt:]]))
+    nll = _mean_nll(torch.from_numpy(np.asarray(scorer.scores[:len(ref)], dtype=np.float64)), ref_ids[0], n_prompt)
     del scorer
     result.update(nll=nll, answer=tokenizer.decode(answer, skip_special_tokens=True).strip(), greedy_ids=greedy,
                   bytes_per_token=gguf_tensor_bytes(gguf))
@@ -310,6 +307,8 @@ def llama_cpp_mode(gguf: Path, tokenizer, new_tokens: int, repeats: int, threads
 
 def onnx_mode(bits: int, tokenizer, new_tokens: int, repeats: int, threads: int) -> dict[str, Any]:
     import numpy as np
+    import onnxruntime_genai as og
+    import torch
 
     from mrrec_chat.config import Settings
     from mrrec_chat.llm.onnx_genai import OnnxLLM
@@ -319,7 +318,7 @@ def onnx_mode(bits: int, tokenizer, new_tokens: int, repeats: int, threads: int)
     started = time.perf_counter()
     llm = OnnxLLM.from_settings(settings)  # exports once (cached), then loads
     load_s = time.perf_counter() - started
-    og, model = llm._og, llm.model
+    model = llm.model
 
     def generator(max_length: int):
         params = og.GeneratorParams(model)
@@ -349,11 +348,7 @@ def onnx_mode(bits: int, tokenizer, new_tokens: int, repeats: int, threads: int)
     ref = ref_ids[0].tolist()
     gen = generator(len(ref) + 1)
     gen.append_tokens(ref)
-    logits = np.asarray(gen.get_output("logits"), dtype=np.float64)[0]
-    shifted = logits[n_prompt - 1:-1]
-    shifted = shifted - shifted.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    nll = float(-np.mean(log_probs[np.arange(len(ref) - n_prompt), ref[n_prompt:]]))
+    nll = _mean_nll(torch.from_numpy(np.asarray(gen.get_output("logits"), dtype=np.float64)[0]), ref_ids[0], n_prompt)
     return {"decode_tok_s": max(rates), "decode_tok_s_median": statistics.median(rates),
             "prefill_tok_s": len(tokens) / best["prefill_s"], "prompt_tokens": len(tokens), "new_tokens": new_tokens,
             "repeats": repeats, "load_s": load_s, "nll": nll, "answer": answer, "greedy_ids": greedy,
