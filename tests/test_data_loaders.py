@@ -28,8 +28,8 @@ from mrrec_chat.data import (
     normalise_title,
     split_title_year,
 )
-from mrrec_chat.eval.cases import BenchmarkCase, load_cases, load_jsonl_cases, save_cases
-from mrrec_chat.eval.redial import build_redial_cases, has_content
+from mrrec_lab.eval.cases import BenchmarkCase, load_cases, load_jsonl_cases, save_cases
+from mrrec_lab.eval.redial import build_redial_cases, has_content
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

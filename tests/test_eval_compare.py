@@ -1,4 +1,4 @@
-"""mrrec_chat.eval.compare: two runs of one system, paired on the cases both ran."""
+"""mrrec_lab.eval.compare: two runs of one system, paired on the cases both ran."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mrrec_chat.eval.compare import compare, main, read_rows, to_markdown
+from mrrec_lab.eval.compare import compare, main, read_rows, to_markdown
 
 
 def _row(system: str, signature: str, case_id: str, ranked: list[str], profile: str = "p") -> dict:

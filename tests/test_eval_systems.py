@@ -1,4 +1,4 @@
-"""Tests for the evaluator (mrrec_chat.eval systems, runner, report, CLI); self-contained.
+"""Tests for the evaluator (mrrec_lab.eval systems, runner, report, CLI); self-contained.
 
 A tiny JSONL catalog and benchmark cases are written to a temporary directory; the real
 embedder is used; the LLM systems run on a scripted fake LLM (no model is loaded), which checks
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from mrrec_chat.config import Settings
-from mrrec_chat.eval.__main__ import build_parser, main
-from mrrec_chat.eval.cases import BenchmarkCase
-from mrrec_chat.eval.runner import (RUNS_FILE, EvalConfig, load_benchmark, resolve_tuned_adapter,
+from mrrec_lab.eval.__main__ import build_parser, main
+from mrrec_lab.eval.cases import BenchmarkCase
+from mrrec_lab.eval.runner import (RUNS_FILE, EvalConfig, load_benchmark, resolve_tuned_adapter,
                                     restrict_to_seekers, run_evaluation, select_cases)
-from mrrec_chat.eval.systems import NO_LLM_SYSTEMS, EvalContext, build_systems
+from mrrec_lab.eval.systems import NO_LLM_SYSTEMS, EvalContext, build_systems
 from mrrec_chat.llm.base import Completion, LLMBackend
 from mrrec_chat.llm.local import adapter_fingerprint
 
@@ -352,7 +352,7 @@ def test_a_retrained_adapter_of_the_same_name_does_not_resume_the_old_runs(bench
 
 
 def test_grounding_probe_reproduces_the_agents_ranking(benchmark, embedder, tmp_path) -> None:
-    from mrrec_chat.eval.probe import probe
+    from mrrec_lab.eval.probe import probe
     from mrrec_chat.service import Assistant
 
     out = tmp_path / "out"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from mrrec_chat.memory.extract import DEFAULT_MOVIE_GENRES, Preference, _extract, extract_preferences
-from mrrec_chat.memory.extract_eval import evaluate, fake_title_lookup
+from mrrec_lab.extract_eval import evaluate, fake_title_lookup
 
 
 def triples(message: str, **kwargs) -> set[tuple[str, str, str]]:

@@ -1,4 +1,4 @@
-"""Tests for mrrec_chat.eval.metrics: hand-computed tiny cases, and batch vs reference on random data.
+"""Tests for mrrec_lab.eval.metrics: hand-computed tiny cases, and batch vs reference on random data.
 
 The random check follows LightFM's evaluation tests: the fast vectorised metric must equal a
 plain per-case reference implementation on many random rankings, edge cases included.
@@ -13,8 +13,8 @@ import random
 import numpy as np
 import pytest
 
-from mrrec_chat.eval import metrics
-from mrrec_chat.eval.metrics import (
+from mrrec_lab.eval import metrics
+from mrrec_lab.eval.metrics import (
     bootstrap_ci,
     hit_matrix,
     metric_table,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mrrec_chat.bench.decode import _common_prefix
+from mrrec_lab.bench.decode import _common_prefix
 from mrrec_chat.config import Settings
 from mrrec_chat.llm import build_llm
 from mrrec_chat.llm.base import LLMError

@@ -1,4 +1,4 @@
-"""Tests for mrrec_chat.train.rewards: hand-computed cases and a naive NDCG reference on random data."""
+"""Tests for mrrec_lab.train.rewards: hand-computed cases and a naive NDCG reference on random data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from mrrec_chat.train import rewards
-from mrrec_chat.train.rewards import (answer_json, format_reward, memory_reward, ndcg_from_ranks,
+from mrrec_lab.train import rewards
+from mrrec_lab.train.rewards import (answer_json, format_reward, memory_reward, ndcg_from_ranks,
                                       recommendation_reward, total_reward)
 
 GOOD = '{"ideal_item_profile": "A 1990s crime thriller with a heist", "useful_memory_ids": ["b:ml:u1:6"]}'

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from mrrec_chat.config import REPO_ROOT
-from mrrec_chat.train.jobs import model_card
+from mrrec_lab.train.jobs import model_card
 
-SFT = {"stage": "sft", "command": "python -m mrrec_chat.train sft --preset cpu --out-dir runs/sft3 --epochs 0.6",
+SFT = {"stage": "sft", "command": "python -m mrrec_lab.train sft --preset cpu --out-dir runs/sft3 --epochs 0.6",
        "init_adapter": None, "examples": 250, "examples_redial": 200, "examples_movielens": 50, "steps": 37,
        "lora_r": 16, "learning_rate": 3e-4, "dtype": "bf16", "profile_style": "anchored",
        "wall_seconds_training": 1800, "hardware": "2 CPU cores", "split": {"train_seekers": 43,
                                                                           "validation_seekers": 11}}
-GRPO = {"stage": "grpo", "command": "python -m mrrec_chat.train grpo --preset cpu --init-adapter runs/sft3/final",
+GRPO = {"stage": "grpo", "command": "python -m mrrec_lab.train grpo --preset cpu --init-adapter runs/sft3/final",
         "steps": 12, "prompts_per_step": 1, "group_size": 4, "temperature": 1.0, "learning_rate": 5e-5,
         "wall_seconds_training": 1200}
 REPORT = {"n_cases": 24, "format_follow_rate": 0.9, "tool_call_rate": 1.0, "fallback_rate": 0.0, "mean_reward": 0.4,
@@ -32,7 +32,7 @@ def test_card_lists_each_stage_with_its_command_and_the_validation_numbers() -> 
 
 def test_card_without_recorded_commands_falls_back_to_the_preset(tmp_path: Path) -> None:
     card = model_card([{k: v for k, v in SFT.items() if k != "command"}], {}, {}, tmp_path / "adapter")
-    assert "python -m mrrec_chat.train sft --preset cpu" in card and "no GRPO stage" in card
+    assert "python -m mrrec_lab.train sft --preset cpu" in card and "no GRPO stage" in card
 
 
 def test_a_card_shipped_elsewhere_says_it_is_not_loaded_by_default() -> None:
@@ -74,7 +74,7 @@ def test_a_report_of_other_weights_is_flagged_on_the_card(tmp_path: Path) -> Non
 def test_a_validation_report_names_the_weights_it_validated(tmp_path: Path) -> None:
     import json
 
-    from mrrec_chat.train.validate import summarize, write_report
+    from mrrec_lab.train.validate import summarize, write_report
 
     write_report(summarize([]), tmp_path / "with.json", "0123456789ab")
     write_report(summarize([]), tmp_path / "base.json")
@@ -85,7 +85,7 @@ def test_a_validation_report_names_the_weights_it_validated(tmp_path: Path) -> N
 def test_the_card_carries_redial_dev_before_and_after_from_the_evaluator() -> None:
     import doctest
 
-    from mrrec_chat.train import jobs
+    from mrrec_lab.train import jobs
 
     result = doctest.testmod(jobs)  # heldout_section's cases
     assert result.attempted > 0 and result.failed == 0

@@ -19,9 +19,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-from mrrec_chat.eval.cases import BenchmarkCase  # noqa: E402
-from mrrec_chat.train.rollout import MemoryToolRollout, case_prompt  # noqa: E402
-from mrrec_chat.train.trajectories import build_trajectory, tokenize  # noqa: E402
+from mrrec_lab.eval.cases import BenchmarkCase  # noqa: E402
+from mrrec_lab.train.rollout import MemoryToolRollout, case_prompt  # noqa: E402
+from mrrec_lab.train.trajectories import build_trajectory, tokenize  # noqa: E402
 
 CHATML = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
           "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
@@ -53,7 +53,7 @@ def tokenizer():
 def env(tmp_path_factory, tiny_dataset, embedder):
     from mrrec_chat.config import Settings
     from mrrec_chat.service import Assistant
-    from mrrec_chat.train.env import MemoryEnvironment
+    from mrrec_lab.train.env import MemoryEnvironment
 
     settings = Settings.from_env(memory_dir=str(tmp_path_factory.mktemp("train-store")))
     environment = MemoryEnvironment(Assistant(settings, dataset=tiny_dataset, embedder=embedder, load_llm=False))
@@ -97,7 +97,7 @@ def trajectories(env, cases):
 def test_data_docstring_examples_hold() -> None:
     import doctest
 
-    from mrrec_chat.train import data
+    from mrrec_lab.train import data
 
     assert doctest.testmod(data).failed == 0
 
@@ -105,7 +105,7 @@ def test_data_docstring_examples_hold() -> None:
 def test_trajectory_and_grpo_docstring_examples_hold() -> None:
     import doctest
 
-    from mrrec_chat.train import grpo, restate, trajectories
+    from mrrec_lab.train import grpo, restate, trajectories
 
     # request_core; restate's sentence/chatter/clipping rules; GRPO batch shape (one group per CPU micro-batch)
     for module in (trajectories, restate, grpo):
@@ -114,7 +114,7 @@ def test_trajectory_and_grpo_docstring_examples_hold() -> None:
 
 
 def test_split_is_by_seeker_and_seeded(tmp_path) -> None:
-    from mrrec_chat.train.data import partition, read_split, write_split
+    from mrrec_lab.train.data import partition, read_split, write_split
 
     cases = [BenchmarkCase(f"c{n}", f"seeker-{n % 5}", "a comedy", ["1"]) for n in range(20)]
     record = write_split(cases, tmp_path / "split.json", validation_fraction=0.2, seed=3)
@@ -154,7 +154,7 @@ def _profile(trajectory) -> dict:
 
 
 def test_restated_answers_copy_the_request_and_add_memory_only_when_it_helps(env, cases, trajectories) -> None:
-    from mrrec_chat.train.restate import liked_or_preferred, request_queries, restate
+    from mrrec_lab.train.restate import liked_or_preferred, request_queries, restate
 
     for case, trajectory in zip(cases, trajectories):
         answer = _profile(trajectory)
@@ -172,7 +172,7 @@ def test_restated_answers_copy_the_request_and_add_memory_only_when_it_helps(env
             assert min(env.ground_truth_ranks(profile, case.ground_truth)) <= \
                 0.8 * min(env.ground_truth_ranks(core, case.ground_truth))
     # With the margin at 0 nothing is ever appended; the request alone is the answer.
-    from mrrec_chat.train.restate import choose_restated
+    from mrrec_lab.train.restate import choose_restated
 
     for case, trajectory in zip(cases, trajectories):
         observed = env.search(env.user_id(case), trajectory.queries)
@@ -181,7 +181,7 @@ def test_restated_answers_copy_the_request_and_add_memory_only_when_it_helps(env
 
 def test_a_too_short_restatement_gets_the_asked_genre_so_the_loop_accepts_it(env, cases) -> None:
     from mrrec_chat.agent.loop import usable_profile
-    from mrrec_chat.train.restate import choose_restated
+    from mrrec_lab.train.restate import choose_restated
 
     short = dataclasses.replace(cases[1], request="Funny movies")
     assert not usable_profile("Funny movies")  # the loop would reject the plain restatement
@@ -195,7 +195,7 @@ def test_unknown_profile_style_is_refused(env, cases) -> None:
 
 
 def test_anchored_answers_use_only_what_the_policy_sees_and_ground_best(env, cases) -> None:
-    from mrrec_chat.train.trajectories import anchored_candidates, request_core
+    from mrrec_lab.train.trajectories import anchored_candidates, request_core
 
     anchored = [build_trajectory(env, case, random.Random(0), title_rate=0.0, style="anchored") for case in cases]
     for case, trajectory in zip(cases, anchored):
@@ -219,7 +219,7 @@ def test_describe_style_describes_the_target(env, cases) -> None:
 
 
 def test_request_core_drops_small_talk_and_titles_come_from_the_catalog(env) -> None:
-    from mrrec_chat.train.trajectories import request_core, request_titles
+    from mrrec_lab.train.trajectories import request_core, request_titles
 
     assert request_core("hello! how are you?\nI am good thanks\nAny crime films?") == "Any crime films?"
     assert request_core("hi") == "hi."  # nothing but small talk: keep it rather than nothing
@@ -232,7 +232,7 @@ def test_sft_trains_only_on_model_tokens(trajectories, tokenizer, tiny_model_fac
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from mrrec_chat.train.common import lora_config
+    from mrrec_lab.train.common import lora_config
 
     rows = [tokenize(tokenizer, t) for t in trajectories]
     config = SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=3, per_device_train_batch_size=2,
@@ -317,8 +317,8 @@ def test_one_grpo_step_through_trl_with_our_rollout(env, cases, tokenizer, tiny_
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from mrrec_chat.train.common import lora_config
-    from mrrec_chat.train.grpo import r_format, r_mem, r_rec
+    from mrrec_lab.train.common import lora_config
+    from mrrec_lab.train.grpo import r_format, r_mem, r_rec
 
     tokenizer.padding_side = "left"
     dataset = Dataset.from_list([{"prompt": case_prompt(env, c), "case_id": c.case_id} for c in cases[:2]])

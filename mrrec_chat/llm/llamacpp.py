@@ -2,7 +2,7 @@
 
 Why: on a laptop CPU the agent's time is almost all decoding, and llama.cpp decodes the embedded
 SmolLM2 Q4_1 GGUF ~4x faster than transformers in bf16 (README "Performance", `python -m
-mrrec_chat.bench decode`). It is opt-in (`MRREC_LLM_BACKEND=llamacpp`) because llama-cpp-python
+mrrec_lab.bench decode`). It is opt-in (`MRREC_LLM_BACKEND=llamacpp`) because llama-cpp-python
 has no prebuilt wheel here and compiles for minutes (`pip install -r requirements-llamacpp.txt`).
 
 The prompt is rendered with the model's own Hugging Face chat template and tokenizer (the same

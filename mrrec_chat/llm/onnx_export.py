@@ -2,7 +2,7 @@
 
 Why: on a laptop CPU the agent's time is almost all decoding. ONNX Runtime's `MatMulNBits` kernels
 decode the embedded SmolLM2-135M ~2.3x faster than torch's int4 weight-only kernels at the same
-reference likelihood (README "Performance", `python -m mrrec_chat.bench decode`), and
+reference likelihood (README "Performance", `python -m mrrec_lab.bench decode`), and
 onnxruntime-genai ships as a prebuilt wheel, so nothing compiles at install (llama.cpp does).
 
 Two steps, both offline:

@@ -2,7 +2,7 @@
 
 Why: the exact per-user search (`MemoryStore.search`) first asks Chroma for the user's rows by a
 metadata filter, and that lookup grows with the whole collection (≈110-140 ms at 1M entries here,
-`python -m mrrec_chat.bench memory`), while scoring the user's few hundred rows takes well under a
+`python -m mrrec_lab.bench memory`), while scoring the user's few hundred rows takes well under a
 millisecond. One chat turn searches the same user several times (each reasoning round, each level),
 so the user's rows are read from Chroma once and then served from here. They are read when the
 user's session opens (`MemoryStore.warm_user`, called by `Assistant.ensure_user`), so a chat turn's

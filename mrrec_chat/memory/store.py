@@ -386,7 +386,7 @@ class MemoryStore:
 
         Exact search over the user's own rows: Chroma `get` by the user-id filter alone, then the
         status check and one matrix product here. A filtered HNSW query, or a `get` under `$and`
-        with the status, grows with the whole collection (measured: `python -m mrrec_chat.bench
+        with the status, grows with the whole collection (measured: `python -m mrrec_lab.bench
         memory`). The `get` still grows with the collection, so the rows it returns are kept in
         `row_cache` (embedded store only) and later searches of the same user read no Chroma.
         """

@@ -3,7 +3,7 @@
 A fresh clone has no ../shared, so the whole module is skipped there. The checks are the
 benchmark's guarantees: no leakage from the current dialogue into memory, a sane title match
 rate, and every dialogue accounted for. The counts are those recorded in
-mrrec_chat/eval/PROTOCOL.md; if a rule changes, update both.
+mrrec_lab/eval/PROTOCOL.md; if a rule changes, update both.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ if not (SHARED_DATA / "redial" / "dialogues_dev.jsonl").is_file():
                 allow_module_level=True)
 
 from mrrec_chat.data import Dataset, TitleIndex, load_movielens_csv  # noqa: E402
-from mrrec_chat.eval.cases import BenchmarkCase, load_cases, save_cases  # noqa: E402
-from mrrec_chat.eval.redial import BuildReport, build_redial_cases  # noqa: E402
+from mrrec_lab.eval.cases import BenchmarkCase, load_cases, save_cases  # noqa: E402
+from mrrec_lab.eval.redial import BuildReport, build_redial_cases  # noqa: E402
 
 DIALOGUES = SHARED_DATA / "redial" / "dialogues_dev.jsonl"
 
