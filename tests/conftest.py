@@ -18,6 +18,24 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Test tiers. `slow`: a test that starts a server, the app, a browser or a training run, or loads
+# the real LLM. `python -m pytest -m "not slow"` is the fast tier; `python -m pytest` (.ci/run)
+# runs everything. Marked here, by module and by fixture, so the test files stay as they are.
+SLOW_MODULES = {
+    "test_app", "test_concurrency", "test_conversation_e2e", "test_crash_safety", "test_gguf_lora",
+    "test_kv_reuse", "test_llamacpp_backend", "test_onnx_backend", "test_openai_backend",
+    "test_server_modes", "test_train_smoke", "test_ui_api", "test_ui_browser",
+}
+SLOW_FIXTURES = {"small_llm", "onnx_llm", "check_agent_turn", "app", "app_world"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if (item.module.__name__.rpartition(".")[2] in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames)
+                or "server" in params.values()):  # a real `chroma run` behind the store
+            item.add_marker(pytest.mark.slow)
+
 # (id, title, year, genres) — well-known films; facts, written for these tests.
 MOVIES = [
     ("1", "Heat", 1995, ["Action", "Crime", "Thriller"]),
