@@ -37,7 +37,7 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from mrrec_chat.memory.extract import extract_preferences
+from mrrec_chat.nlu import extract_preferences
 
 DEFAULT_SET = Path(__file__).resolve().parents[1] / "memory_data" / "eval" / "extraction_set.jsonl"
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mrrec_chat.memory.extract import DEFAULT_MOVIE_GENRES, Preference, _extract, extract_preferences
+from mrrec_chat.nlu import DEFAULT_MOVIE_GENRES, Preference, extract_preferences
 from mrrec_lab.extract_eval import evaluate, fake_title_lookup
 
 
@@ -138,7 +138,7 @@ def test_500_preferences_are_capped_quickly() -> None:
 ])
 def test_huge_input_does_not_raise_and_is_fast(message: str) -> None:
     start = time.perf_counter()
-    prefs = _extract(message, DEFAULT_MOVIE_GENRES, None, 50)  # unguarded core: a bug must surface
+    prefs = extract_preferences(message, strict=True)  # unguarded core: a bug must surface
     assert time.perf_counter() - start < 10.0
     assert isinstance(prefs, list)
 
@@ -154,7 +154,7 @@ def test_fuzz_random_strings_never_raise() -> None:
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
         else:
             text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
-        prefs = _extract(text, DEFAULT_MOVIE_GENRES, fake_title_lookup, 50)
+        prefs = extract_preferences(text, title_lookup=fake_title_lookup, strict=True)
         assert all(isinstance(p, Preference) and 0.0 <= p.confidence <= 1.0 for p in prefs)
     for odd in (None, 42, b"bytes", ["list"]):
         assert extract_preferences(odd) == []  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from mrrec_chat.agent import events as ev
-from mrrec_chat.memory.extract import Preference
+from mrrec_chat.nlu import Preference
 from mrrec_chat.memory.schema import MemoryEntry
 from mrrec_chat.memory.store import CONFIDENCE_WEIGHT, RECENCY_WEIGHT, retrieval_prior
 from mrrec_chat.memory.writeback import MAX_PREFERENCES_PER_MESSAGE, slot_of

@@ -1,1 +1,1 @@
-"""Hierarchical memory: schema, Chroma store, builders, extraction and write-back."""
+"""Hierarchical memory: schema, Chroma store, builders, write-back, summary refresh and the memory API."""

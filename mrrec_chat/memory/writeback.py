@@ -36,7 +36,7 @@ from mrrec_chat.memory.schema import MemoryEntry, make_memory_id
 from mrrec_chat.memory.store import MemoryStore
 
 if TYPE_CHECKING:
-    from mrrec_chat.memory.extract import Preference
+    from mrrec_chat.nlu import Preference
 
 OPPOSITE = {"like": "dislike", "dislike": "like"}
 FEEDBACK_RATING = {"up": 5.0, "down": 1.0, "seen": 3.0}
@@ -124,7 +124,7 @@ class MemoryWriter:
 
     def extract(self, message: str) -> list[Preference]:
         """Statements in `message`; one more than the cap, so write-back can tell it was cut."""
-        from mrrec_chat.memory.extract import extract_preferences
+        from mrrec_chat.nlu import extract_preferences
 
         return extract_preferences(message, categories=self.categories or None, title_lookup=self.title_lookup,
                                    max_preferences=MAX_PREFERENCES_PER_MESSAGE + 1)

@@ -27,7 +27,7 @@ from typing import Any
 from mrrec_chat.data.schema import Dataset, Interaction, Item
 from mrrec_lab.eval.cases import BenchmarkCase
 from mrrec_chat.memory.builders import build_user_memory
-from mrrec_chat.memory.lexicon import GENRE_SYNONYMS
+from mrrec_chat.nlu import GENRE_SYNONYMS
 from mrrec_chat.memory.schema import MemoryEntry, id_segment, make_memory_id
 
 SPLIT_FILE = Path(__file__).with_name("split_redial_dev.json")

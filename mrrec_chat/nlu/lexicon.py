@@ -1,7 +1,7 @@
 """Lexicons for the deterministic preference extractor (English plus basic Spanish, French, German).
 
 Every pattern is a regex fragment matched against *folded* text: lower-cased, accents stripped and
-curly quotes straightened (see `extract_scan._fold`), so "Comédies" and "comedies" need one entry.
+curly quotes straightened (see `extract._fold`), so "Comédies" and "comedies" need one entry.
 Keeping the word lists here keeps `extract.py` about the logic. Order matters inside each list:
 at one start position the first alternative that matches wins, so specific phrases come first.
 """
