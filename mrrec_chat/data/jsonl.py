@@ -22,16 +22,20 @@ A dataset is a directory with two files, one JSON object per line (blank lines a
     user_id      string or integer, required
     item_id      string or integer, required; should be an item_id of items.jsonl
     rating       number, required
-    timestamp    number (seconds), optional (default 0); orders a user's history
+    timestamp    number (seconds since 1970), optional (default 0); orders a user's history.
+                 Values above 1e11 are read as milliseconds and divided by 1000 (counted and
+                 logged); negative ones are refused (see mrrec_chat/data/checks.py)
     review       string, optional
 
 The rating scale is (1, 5) unless some rating falls outside it, in which case it is the
 observed (min, max). The dataset name defaults to the directory name.
 
 Errors are strict where silence would corrupt results and lenient where the data is merely
-incomplete: a missing file or a malformed line raises `DatasetError` naming the file, the line
-and the fix; an interaction whose item is not in the catalog is skipped and counted in the
-`JsonlLoadReport` (and logged), because real exports often contain delisted items.
+incomplete: a missing or empty items file, a malformed line, a missing or mistyped field, a
+duplicate item_id, bytes that are not UTF-8 or a line over `checks.MAX_LINE_BYTES` raise
+`DatasetError` naming the file, the line, the field and the fix; an interaction whose item is
+not in the catalog is skipped and counted in the `JsonlLoadReport` (and logged), because real
+exports often contain delisted items.
 """
 
 from __future__ import annotations
@@ -44,16 +48,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mrrec_chat.data.checks import ConversionCount, DatasetError, empty_file_error, iter_lines
 from mrrec_chat.data.schema import Dataset, Interaction, Item
 
 logger = logging.getLogger(__name__)
 
 ITEMS_FILE = "items.jsonl"
 INTERACTIONS_FILE = "interactions.jsonl"
-
-
-class DatasetError(ValueError):
-    """A dataset file is missing or malformed; the message names the file, the line and the fix."""
 
 
 @dataclass
@@ -63,6 +64,7 @@ class JsonlLoadReport:
     items: int = 0
     interactions: int = 0
     unknown_item_interactions: int = 0
+    millisecond_timestamps: int = 0
 
 
 def require_file(path: Path, what: str) -> Path:
@@ -73,24 +75,29 @@ def require_file(path: Path, what: str) -> Path:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; raise on a line that is not an object."""
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DatasetError(
-                    f"{path.name} line {line_number}: not valid JSON ({error.msg}). "
-                    "Fix: write exactly one JSON object per line."
-                ) from None
-            if not isinstance(record, dict):
-                raise DatasetError(
-                    f"{path.name} line {line_number}: expected a JSON object, got "
-                    f"{type(record).__name__}. Fix: write one {{...}} object per line."
-                )
-            yield line_number, record
+    """Yield (line number, object) for each non-blank line; raise on a line that is not an object
+    (or not UTF-8, or longer than `checks.MAX_LINE_BYTES`)."""
+    for line_number, line in iter_lines(path):
+        assert isinstance(line, str)  # strict: bad lines raise
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DatasetError(
+                f"{path.name} line {line_number}: not valid JSON ({error.msg} at column {error.colno}). "
+                "Fix: write exactly one JSON object per line."
+            ) from None
+        except RecursionError:
+            raise DatasetError(
+                f"{path.name} line {line_number}: JSON nested too deeply. Fix: write flat objects."
+            ) from None
+        if not isinstance(record, dict):
+            raise DatasetError(
+                f"{path.name} line {line_number}: expected a JSON object, got "
+                f"{type(record).__name__}. Fix: write one {{...}} object per line."
+            )
+        yield line_number, record
 
 
 def _where(path: Path, line_number: int) -> str:
@@ -161,8 +168,9 @@ def parse_item(record: dict[str, Any], path: Path, line_number: int) -> Item:
     )
 
 
-def parse_interaction(record: dict[str, Any], path: Path, line_number: int) -> Interaction:
-    """Turn one interactions.jsonl object into an `Interaction`."""
+def parse_interaction(record: dict[str, Any], path: Path, line_number: int,
+                      timestamps: ConversionCount | None = None) -> Interaction:
+    """Turn one interactions.jsonl object into an `Interaction` (timestamps checked, see checks.py)."""
     review = record.get("review") or ""
     if not isinstance(review, str):
         raise DatasetError(
@@ -172,7 +180,8 @@ def parse_interaction(record: dict[str, Any], path: Path, line_number: int) -> I
         user_id=_id_field(record, "user_id", path, line_number),
         item_id=_id_field(record, "item_id", path, line_number),
         rating=_number(record, "rating", path, line_number, default=None),
-        timestamp=_number(record, "timestamp", path, line_number, default=0.0),
+        timestamp=(timestamps or ConversionCount()).take(
+            _number(record, "timestamp", path, line_number, default=0.0), path, line_number),
         review=review.strip(),
     )
 
@@ -189,6 +198,8 @@ def load_items_jsonl(path: Path) -> dict[str, Item]:
                 "Fix: keep one line per item."
             )
         items[item.item_id] = item
+    if not items:
+        raise empty_file_error(path, "items: a catalog needs at least one")
     return items
 
 
@@ -204,13 +215,16 @@ def load_jsonl_dataset_with_report(
     )
     report = JsonlLoadReport(items=len(items))
     interactions: list[Interaction] = []
+    timestamps = ConversionCount()
     for line_number, record in iter_jsonl(interactions_path):
-        interaction = parse_interaction(record, interactions_path, line_number)
+        interaction = parse_interaction(record, interactions_path, line_number, timestamps)
         if interaction.item_id not in items:
             report.unknown_item_interactions += 1
             continue
         interactions.append(interaction)
     report.interactions = len(interactions)
+    report.millisecond_timestamps = timestamps.milliseconds
+    timestamps.log(interactions_path)
     if report.unknown_item_interactions:
         logger.warning(
             "%s: skipped %d interactions whose item_id is not in %s",

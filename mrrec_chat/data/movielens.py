@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from mrrec_chat.data.jsonl import DatasetError, require_file
+from mrrec_chat.data.checks import ConversionCount, DatasetError, empty_file_error, iter_lines
+from mrrec_chat.data.jsonl import require_file
 from mrrec_chat.data.schema import Dataset, Interaction, Item
 
 logger = logging.getLogger(__name__)
@@ -265,37 +267,69 @@ def _bad_line(path: Path, line_number: int, problem: str) -> DatasetError:
 
 def _float(value: str, path: Path, line_number: int, field: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise _bad_line(path, line_number, f"{field} {value!r} is not a number") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise DatasetError(f"{path.name} line {line_number}: field {field!r} is {value!r}, not a "
+                           f"finite number. Fix: correct or remove that line.")
+    return number
+
+
+def _required(row: dict[str, str], fields: tuple[str, ...], path: Path, line_number: int) -> None:
+    for field in fields:
+        if not (row.get(field) or "").strip():
+            raise DatasetError(f"{path.name} line {line_number}: field {field!r} is empty. "
+                               f"Fix: every line needs {', '.join(fields)}; correct or remove that line.")
+
+
+def _first_sighting(seen: set[str], item_id: str, path: Path, line_number: int) -> None:
+    """Record `item_id` as seen; a second line with the same id is refused."""
+    if item_id in seen:
+        raise DatasetError(f"{path.name} line {line_number}: duplicate item id {item_id!r}. "
+                           "Fix: keep one line per item (two entries for one id would silently "
+                           "shadow each other).")
+    seen.add(item_id)
 
 
 def _finish(name: str, items: dict[str, Item], interactions: list[Interaction],
-            scale: tuple[float, float]) -> Dataset:
+            scale: tuple[float, float], ratings_path: Path, listed: set[str]) -> Dataset:
+    """The dataset, with ratings of items not in the catalog skipped and counted (logged)."""
     kept = [x for x in interactions if x.item_id in items]
-    if len(kept) < len(interactions):
-        logger.info("%s: skipped %d ratings of items without a usable title",
-                    name, len(interactions) - len(kept))
+    skipped = len(interactions) - len(kept)
+    if skipped:
+        unknown = sum(x.item_id not in listed for x in interactions)
+        log = logger.warning if unknown else logger.info
+        log("%s: skipped %d of %d ratings whose item is not in the catalog (%d of them rate an item "
+            "that is not listed at all)", ratings_path, skipped, len(interactions), unknown)
     return Dataset(name=name, items=items, interactions=kept, rating_scale=scale)
 
 
-def _atomic_rows(path: Path, needed: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a RecBole atomic file keyed by field name (header `name:type`, tab-separated)."""
-    with path.open(encoding="utf-8") as handle:
-        header = [column.split(":")[0] for column in handle.readline().rstrip("\n").split("\t")]
-        missing = [field for field in needed if field not in header]
-        if missing:
-            raise DatasetError(
-                f"{path.name} line 1: header lacks {missing}. Fix: use RecBole atomic files "
-                f"whose header names {list(needed)}."
-            )
-        for line_number, line in enumerate(handle, start=2):
-            if not line.strip():
-                continue
-            values = line.rstrip("\n").split("\t")
-            if len(values) != len(header):
-                raise _bad_line(path, line_number, f"{len(values)} columns, expected {len(header)}")
-            yield line_number, dict(zip(header, values))
+def _atomic_rows(path: Path, needed: tuple[str, ...],
+                 required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a RecBole atomic file keyed by field name (header `name:type`, tab-separated);
+    `required` fields must be non-empty."""
+    lines = iter_lines(path)
+    first = next(lines, None)
+    if first is None:
+        raise empty_file_error(path, f"header naming {list(needed)}")
+    header = [column.split(":")[0].strip() for column in str(first[1]).split("\t")]
+    missing = [field for field in needed if field not in header]
+    if missing:
+        raise DatasetError(
+            f"{path.name} line 1: header lacks {missing}. Fix: use RecBole atomic files "
+            f"whose header names {list(needed)}."
+        )
+    for line_number, line in lines:
+        assert isinstance(line, str)
+        if not line.strip():
+            continue
+        values = line.split("\t")
+        if len(values) != len(header):
+            raise _bad_line(path, line_number, f"{len(values)} columns, expected {len(header)}")
+        row = dict(zip(header, values))
+        _required(row, required, path, line_number)
+        yield line_number, row
 
 
 def load_ml100k_recbole(directory: Path, name: str = "ml-100k") -> Dataset:
@@ -305,8 +339,10 @@ def load_ml100k_recbole(directory: Path, name: str = "ml-100k") -> Dataset:
     item_path = require_file(directory / f"{name}.item", "RecBole's item file")
     inter_path = require_file(directory / f"{name}.inter", "RecBole's interaction file")
     items: dict[str, Item] = {}
+    seen: set[str] = set()
     fields = ("item_id", "movie_title", "release_year", "class")
-    for line_number, row in _atomic_rows(item_path, fields):
+    for line_number, row in _atomic_rows(item_path, fields, ("item_id",)):
+        _first_sighting(seen, row["item_id"], item_path, line_number)
         title = " ".join(row["movie_title"].split())
         if title.lower() in _UNKNOWN:
             continue  # a placeholder entry; recommending "unkonwn" would be nonsense
@@ -316,15 +352,21 @@ def load_ml100k_recbole(directory: Path, name: str = "ml-100k") -> Dataset:
             item_id=row["item_id"], title=title, categories=genres,
             year=int(year) if year.isdigit() else None,
         )
+    if not items:
+        raise empty_file_error(item_path, "items")
+    timestamps = ConversionCount()
+    needed = ("user_id", "item_id", "rating", "timestamp")
     interactions = [
         Interaction(
             user_id=row["user_id"], item_id=row["item_id"],
             rating=_float(row["rating"], inter_path, line_number, "rating"),
-            timestamp=_float(row["timestamp"], inter_path, line_number, "timestamp"),
+            timestamp=timestamps.take(_float(row["timestamp"], inter_path, line_number, "timestamp"),
+                                      inter_path, line_number),
         )
-        for line_number, row in _atomic_rows(inter_path, ("user_id", "item_id", "rating", "timestamp"))
+        for line_number, row in _atomic_rows(inter_path, needed, needed[:3])
     ]
-    return _finish(name, items, interactions, (1.0, 5.0))
+    timestamps.log(inter_path)
+    return _finish(name, items, interactions, (1.0, 5.0), inter_path, seen)
 
 
 def load_ml100k_grouplens(directory: Path, name: str = "ml-100k") -> Dataset:
@@ -335,16 +377,22 @@ def load_ml100k_grouplens(directory: Path, name: str = "ml-100k") -> Dataset:
     genres = ML100K_GENRES
     genre_path = directory / "u.genre"
     if genre_path.is_file():
-        listed = [line.split("|")[0] for line in genre_path.read_text("latin-1").splitlines() if "|" in line]
+        listed = [str(line).split("|")[0] for _, line in iter_lines(genre_path, "latin-1") if "|" in str(line)]
         genres = tuple(listed) if len(listed) == len(ML100K_GENRES) else genres
     items: dict[str, Item] = {}
-    for line_number, line in enumerate(item_path.read_text("latin-1").splitlines(), start=1):
+    seen: set[str] = set()
+    for line_number, line in iter_lines(item_path, "latin-1"):
+        assert isinstance(line, str)
         if not line.strip():
             continue
         fields = line.split("|")
         if len(fields) != 5 + len(genres):
             raise _bad_line(item_path, line_number, f"{len(fields)} fields, expected {5 + len(genres)}")
         title, year = split_title_year(fields[1])
+        if not fields[0].strip():
+            raise DatasetError(f"{item_path.name} line {line_number}: field 'movie id' is empty. "
+                               "Fix: correct or remove that line.")
+        _first_sighting(seen, fields[0], item_path, line_number)
         if title.lower() in _UNKNOWN:
             continue
         if year is None and re.search(r"\d{4}$", fields[2]):
@@ -352,19 +400,27 @@ def load_ml100k_grouplens(directory: Path, name: str = "ml-100k") -> Dataset:
         flags = fields[5:]
         categories = tuple(g for g, flag in zip(genres, flags) if flag == "1" and g.lower() not in _UNKNOWN)
         items[fields[0]] = Item(item_id=fields[0], title=title, categories=categories, year=year)
+    if not items:
+        raise empty_file_error(item_path, "items")
     interactions: list[Interaction] = []
-    for line_number, line in enumerate(data_path.read_text("latin-1").splitlines(), start=1):
+    timestamps = ConversionCount()
+    for line_number, line in iter_lines(data_path, "latin-1"):
+        assert isinstance(line, str)
         if not line.strip():
             continue
         fields = line.split("\t")
         if len(fields) != 4:
             raise _bad_line(data_path, line_number, f"{len(fields)} fields, expected 4")
+        _required(dict(zip(("user id", "item id", "rating", "timestamp"), fields)),
+                  ("user id", "item id", "rating"), data_path, line_number)
         interactions.append(Interaction(
             user_id=fields[0], item_id=fields[1],
             rating=_float(fields[2], data_path, line_number, "rating"),
-            timestamp=_float(fields[3], data_path, line_number, "timestamp"),
+            timestamp=timestamps.take(_float(fields[3], data_path, line_number, "timestamp"),
+                                      data_path, line_number),
         ))
-    return _finish(name, items, interactions, (1.0, 5.0))
+    timestamps.log(data_path)
+    return _finish(name, items, interactions, (1.0, 5.0), data_path, seen)
 
 
 def load_ml100k(directory: Path, name: str = "ml-100k") -> Dataset:
@@ -381,20 +437,57 @@ def load_ml100k(directory: Path, name: str = "ml-100k") -> Dataset:
     )
 
 
-def _csv_rows(path: Path, needed: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in needed if c not in (reader.fieldnames or [])]
+class _RowLines:
+    """The lines of a CSV file for `csv.reader`, through `iter_lines` (bounded length, checked
+    UTF-8), remembering the physical line each row starts on (what an editor shows)."""
+
+    def __init__(self, path: Path) -> None:
+        self._lines = iter_lines(path)
+        self.row_start = 1
+        self._fresh = True
+
+    def __iter__(self) -> "_RowLines":
+        return self
+
+    def __next__(self) -> str:
+        number, text = next(self._lines)
+        if self._fresh and str(text).strip():
+            self.row_start, self._fresh = number, False
+        return str(text) + "\n"
+
+    def next_row(self) -> None:
+        self._fresh = True
+
+
+def _csv_rows(path: Path, needed: tuple[str, ...],
+              required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a MovieLens CSV with the line each starts on; `required` columns must be non-empty."""
+    lines = _RowLines(path)
+    reader = csv.DictReader(lines)
+    try:
+        fieldnames = reader.fieldnames
+        if fieldnames is None:
+            raise empty_file_error(path, f"header naming {list(needed)}")
+        missing = [c for c in needed if c not in fieldnames]
         if missing:
             raise DatasetError(
                 f"{path.name} line 1: header lacks {missing}. Fix: use the MovieLens CSV layout "
                 f"with columns {list(needed)}."
             )
+        lines.next_row()
         for row in reader:
-            # reader.line_num is the physical line just read, which is what an editor shows.
+            start = lines.row_start
+            lines.next_row()
+            # No MovieLens field holds a line break: one inside a field is a quote never closed.
+            if any("\n" in v for v in row.values() if isinstance(v, str)):
+                raise _bad_line(path, start, f"a quoted field runs on to line {reader.line_num} "
+                                             "(a quote that is never closed?)")
             if any(row.get(c) is None for c in needed):
-                raise _bad_line(path, reader.line_num, "too few columns")
-            yield reader.line_num, row
+                raise _bad_line(path, start, "too few columns")
+            _required(row, required, path, start)
+            yield start, row
+    except csv.Error as error:
+        raise _bad_line(path, lines.row_start, f"not valid CSV ({error})") from None
 
 
 def load_movielens_csv(directory: Path, name: str = "ml-latest-small") -> Dataset:
@@ -410,25 +503,33 @@ def load_movielens_csv(directory: Path, name: str = "ml-latest-small") -> Datase
     tag_counts: dict[str, Counter[str]] = defaultdict(Counter)
     tags_path = directory / "tags.csv"
     if tags_path.is_file():
-        for _, row in _csv_rows(tags_path, ("movieId", "tag")):
+        for _, row in _csv_rows(tags_path, ("movieId", "tag"), ("movieId",)):
             tag = " ".join(row["tag"].lower().split())
             if tag:
                 tag_counts[row["movieId"]][tag] += 1
     items: dict[str, Item] = {}
-    for _, row in _csv_rows(movies_path, ("movieId", "title", "genres")):
+    seen: set[str] = set()
+    for line_number, row in _csv_rows(movies_path, ("movieId", "title", "genres"), ("movieId", "title")):
         title, year = split_title_year(row["title"])
         genres = tuple(g for g in row["genres"].split("|") if g and g != "(no genres listed)")
         counts = tag_counts.get(row["movieId"], Counter())
         tags = tuple(sorted(counts, key=lambda t: (-counts[t], t)))
+        _first_sighting(seen, row["movieId"], movies_path, line_number)
         items[row["movieId"]] = Item(
             item_id=row["movieId"], title=title, categories=genres, year=year, tags=tags
         )
+    if not items:
+        raise empty_file_error(movies_path, "movies after the header")
+    needed = ("userId", "movieId", "rating", "timestamp")
+    timestamps = ConversionCount()
     interactions = [
         Interaction(
             user_id=row["userId"], item_id=row["movieId"],
             rating=_float(row["rating"], ratings_path, line_number, "rating"),
-            timestamp=_float(row["timestamp"], ratings_path, line_number, "timestamp"),
+            timestamp=timestamps.take(_float(row["timestamp"], ratings_path, line_number, "timestamp"),
+                                      ratings_path, line_number),
         )
-        for line_number, row in _csv_rows(ratings_path, ("userId", "movieId", "rating", "timestamp"))
+        for line_number, row in _csv_rows(ratings_path, needed, needed[:3])
     ]
-    return _finish(name, items, interactions, (0.5, 5.0))
+    timestamps.log(ratings_path)
+    return _finish(name, items, interactions, (0.5, 5.0), ratings_path, seen)

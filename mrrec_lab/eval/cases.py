@@ -16,7 +16,8 @@ Generic JSONL cases (`load_jsonl_cases`) live in a directory next to a JSONL dat
     user_id            string or integer, required
     request            non-empty string, required
     ground_truth       non-empty list of item ids, required; ids unknown to items.jsonl are an error
-    timestamp          number, optional: the moment of the request
+    timestamp          number, optional: the moment of the request (seconds since 1970; above
+                       1e11 it is read as milliseconds, as in interactions.jsonl)
     memory_statements  list of strings, optional: things the user said before
 
 Memory = that user's interactions in interactions.jsonl strictly earlier than `timestamp`. Without
@@ -31,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mrrec_chat.data.checks import ConversionCount, empty_file_error
 from mrrec_chat.data.jsonl import (
     DatasetError,
     iter_jsonl,
@@ -113,6 +115,7 @@ def load_jsonl_cases(directory: Path) -> list[BenchmarkCase]:
     dataset = load_jsonl_dataset(directory)
     cases: list[BenchmarkCase] = []
     seen_ids: set[str] = set()
+    timestamps = ConversionCount()
     for line_number, record in iter_jsonl(requests_path):
         case_id = str(_request_field(record, "case_id", requests_path, line_number))
         user_id = str(_request_field(record, "user_id", requests_path, line_number))
@@ -124,7 +127,8 @@ def load_jsonl_cases(directory: Path) -> list[BenchmarkCase]:
         seen_ids.add(case_id)
         if not isinstance(request, str) or not isinstance(truth, list):
             raise DatasetError(
-                f'{where}: "request" must be a string and "ground_truth" a list of item ids.'
+                f'{where}: "request" must be a string and "ground_truth" a list of item ids. '
+                'Fix: write e.g. "request": "a funny film", "ground_truth": ["42"].'
             )
         truth_ids = [str(i) for i in truth]
         unknown = [i for i in truth_ids if i not in dataset.items]
@@ -136,6 +140,8 @@ def load_jsonl_cases(directory: Path) -> list[BenchmarkCase]:
         timestamp = record.get("timestamp")
         if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, (int, float))):
             raise DatasetError(f'{where}: "timestamp" must be a number. Fix: use seconds.')
+        if timestamp is not None:
+            timestamp = timestamps.take(float(timestamp), requests_path, line_number)
         statements = record.get("memory_statements") or []
         if not isinstance(statements, list) or not all(isinstance(s, str) for s in statements):
             raise DatasetError(f'{where}: "memory_statements" must be a list of strings.')
@@ -149,4 +155,7 @@ def load_jsonl_cases(directory: Path) -> list[BenchmarkCase]:
             memory_interactions=memory, memory_statements=list(statements),
             cold_start=not memory and not statements, conversation_id=case_id,
         ))
+    timestamps.log(requests_path)
+    if not cases:
+        raise empty_file_error(requests_path, "requests")
     return cases

@@ -18,6 +18,10 @@ dialogue (a JSONL line of ReDial):
   have content, as statements. Cold start = no earlier dialogue by that seeker.
 
 Every dialogue that yields no case is counted in `BuildReport` under the first rule it fails.
+A line that is not a dialogue (bad JSON, a missing or mistyped field, bytes that are not UTF-8,
+a line over `checks.MAX_LINE_BYTES`, which is skipped without being read into memory) is
+skipped and counted as `malformed_lines`, with up to five examples naming the line; a file with
+no readable dialogue at all is refused with `DatasetError`.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mrrec_chat.data.jsonl import DatasetError
+from mrrec_chat.data.checks import BadLine, DatasetError, empty_file_error, iter_lines
 from mrrec_chat.data.movielens import TitleIndex
 from mrrec_chat.data.schema import Dataset, Interaction
 from mrrec_lab.eval.cases import BenchmarkCase
@@ -156,42 +160,58 @@ def _parse(record: Any) -> _Dialogue:
 
 def _read_dialogues(path: Path, report: BuildReport) -> list[_Dialogue]:
     dialogues: dict[int, _Dialogue] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                dialogue = _parse(record)
-            except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as error:
-                report.malformed_lines += 1
-                if len(report.malformed_examples) < 5:
-                    report.malformed_examples.append(f"{path.name} line {line_number}: {error!r}")
-                continue
-            report.dialogues_read += 1
-            if not dialogue.questions:
-                dialogue.questions = _questions(record.get("respondentQuestions"))
-                if dialogue.questions:
-                    report.questionnaire_fallbacks += 1
-            if dialogue.conversation_id in dialogues:
-                report.duplicate_dialogues += 1  # the first copy wins; a repeat is not new evidence
-                continue
-            dialogues[dialogue.conversation_id] = dialogue
+    for line_number, line in iter_lines(path, strict=False):
+        if isinstance(line, BadLine):
+            _malformed(report, path, line_number, f"{line.problem} (skipped)")
+            continue
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            dialogue = _parse(record)
+        except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError, RecursionError) as error:
+            _malformed(report, path, line_number, repr(error))
+            continue
+        report.dialogues_read += 1
+        if not dialogue.questions:
+            dialogue.questions = _questions(record.get("respondentQuestions"))
+            if dialogue.questions:
+                report.questionnaire_fallbacks += 1
+        if dialogue.conversation_id in dialogues:
+            report.duplicate_dialogues += 1  # the first copy wins; a repeat is not new evidence
+            continue
+        dialogues[dialogue.conversation_id] = dialogue
     if report.malformed_lines:
         logger.warning("%s: %d malformed lines skipped, e.g. %s",
                        path, report.malformed_lines, report.malformed_examples[0])
+    if not dialogues:
+        if report.malformed_lines:
+            raise DatasetError(f"{path.name}: no line is a ReDial dialogue ({report.malformed_lines} malformed, "
+                               f"e.g. {report.malformed_examples[0]}). Fix: pass ReDial's dialogues JSONL, "
+                               "one dialogue object per line.")
+        raise empty_file_error(path, "dialogues")
     return sorted(dialogues.values(), key=lambda d: d.conversation_id)
+
+
+def _malformed(report: BuildReport, path: Path, line_number: int, problem: str) -> None:
+    report.malformed_lines += 1
+    if len(report.malformed_examples) < 5:
+        report.malformed_examples.append(f"{path.name} line {line_number}: {problem}")
 
 
 def _read_csv_titles(path: Path) -> dict[str, str]:
     """ReDial's own movie list, a second spelling of each title to try when the first fails."""
     if not path.is_file():
         return {}
-    with path.open(encoding="utf-8", newline="") as handle:
+    reader = csv.DictReader(str(text) + "\n" for _, text in iter_lines(path))
+    try:
         return {
             row["movieId"]: clean_title(row.get("movieName"))
-            for row in csv.DictReader(handle) if row.get("movieId")
+            for row in reader if row.get("movieId")
         }
+    except csv.Error as error:
+        raise DatasetError(f"{path.name} line {reader.line_num}: not valid CSV ({error}). Fix: obtain "
+                           "a fresh copy of ReDial's movies_with_mentions.csv, or remove it.") from None
 
 
 class _Mapper:
