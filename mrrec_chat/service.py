@@ -8,10 +8,8 @@ sessions cannot leak into each other. The UI, the evaluator and the benchmarks a
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-import unicodedata
 import uuid
 from typing import Iterator
 
@@ -19,28 +17,13 @@ from mrrec_chat.agent import events as ev
 from mrrec_chat.agent.loop import AgentOptions, MRRecAgent, TurnContext
 from mrrec_chat.config import Settings
 from mrrec_chat.data.schema import Dataset
-from mrrec_chat.memory.builders import build_user_memory, global_memory
-from mrrec_chat.memory.schema import MemoryEntry, validate_user_id
+from mrrec_chat.memory.api import MemoryAPI
+from mrrec_chat.memory.builders import global_memory
+from mrrec_chat.memory.schema import MemoryEntry
 from mrrec_chat.memory.writeback import MAX_PREFERENCES_PER_MESSAGE
+from mrrec_chat.text import clean_message
 
 log = logging.getLogger(__name__)
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-
-
-def clean_message(message: object, max_chars: int) -> tuple[str, list[str]]:
-    """Normalise user input; return (text, notices). Never raises."""
-    notices: list[str] = []
-    if isinstance(message, bytes):
-        message = message.decode("utf-8", errors="replace")
-    text = message if isinstance(message, str) else str(message or "")
-    text = _SURROGATE.sub("\ufffd", text)  # lone surrogates cannot be encoded or stored
-    text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
-    if len(text) > max_chars:
-        notices.append(f"Your message was {len(text):,} characters; only the first {max_chars:,} were used.")
-        text = text[:max_chars]
-    return text, notices
 
 
 class Assistant:
@@ -97,6 +80,8 @@ class Assistant:
                 self.titles = TitleIndex(self.dataset)
                 self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
                 self.refresher = SummaryRefresher(self.dataset, self.store, self.history)
+                self._memory = MemoryAPI(self.store, self.history, self.writer, self.refresher, self.dataset,
+                                         locks=self.user_lock, max_behavior_records=s.max_behavior_records)
                 self.startup_seconds["memory_and_catalog"] = time.perf_counter() - t
                 t = time.perf_counter()
                 if self._llm is None and self._load_llm and s.llm_backend != "none":
@@ -129,13 +114,9 @@ class Assistant:
         return self._llm
 
     @property
-    def memory(self):
-        """The memory API (list, search, add, edit, delete, forget, export, history) for the UI."""
-        from mrrec_chat.memory.api import MemoryAPI
-
-        if getattr(self, "_memory_api", None) is None:
-            self._memory_api = MemoryAPI(self)
-        return self._memory_api
+    def memory(self) -> MemoryAPI:
+        """The memory service (memory/api.py): every read and write of a user's memory."""
+        return self.start()._memory
 
     def _count_tokens(self, text: str) -> int:
         tokenizer = getattr(self._llm, "tokenizer", None)
@@ -157,31 +138,8 @@ class Assistant:
             return self._user_locks.setdefault(user_id, threading.Lock())
 
     def ensure_user(self, user_id: str, explicit: bool = False) -> int:
-        """Build a dataset user's memory on first use; return the number of current entries.
-
-        Built once: entries the user later deletes are not rebuilt behind their back. A dataset
-        user who asked to be forgotten is not rebuilt either, unless `explicit` (the person picked
-        that dataset user again), which clears the tombstone (see memory/api.py). Also loads the
-        user's rows into the store's row cache, so the first chat turn reads no Chroma.
-        """
-        self.start()
-        validate_user_id(user_id)
-        with self.user_lock(user_id):
-            if user_id in self.dataset.by_user and explicit and self.history.is_forgotten(self.dataset.name, user_id):
-                self.history.clear_forgotten(self.dataset.name, user_id)
-            if user_id in self.dataset.by_user and self.store.count_user(user_id, "profile") == 0 \
-                    and self.store.count_user(user_id, "behavior") == 0 \
-                    and not self.history.has_source(user_id, "builder") \
-                    and not self.history.is_forgotten(self.dataset.name, user_id):
-                entries = build_user_memory(self.dataset, user_id, max_records=self.settings.max_behavior_records)
-                self.store.add(entries)
-                for entry in entries:
-                    if entry.level != "behavior":
-                        self.history.record(user_id, entry.memory_id, "add", source="builder",
-                                            level=entry.level, text=entry.text)
-            # Load the user's rows now (page load, user pick), not inside the first chat turn.
-            self.store.warm_user(user_id)
-            return self.store.count_user(user_id)
+        """Build a dataset user's memory on first use (`MemoryAPI.ensure_user`); current entries."""
+        return self.memory.ensure_user(user_id, explicit=explicit)
 
     def turn_context(self, user_id: str, request: str, earlier: list[str] | None = None) -> TurnContext:
         forgotten = self.history.is_forgotten(self.dataset.name, user_id)
@@ -243,10 +201,7 @@ class Assistant:
         if write_back:
             t0 = time.perf_counter()
             try:
-                with self.user_lock(user_id):
-                    result = self.writer.write_preferences(user_id, preferences, source="chat",
-                                                           turn_id=uuid.uuid4().hex[:8])
-                    self._refresh_summaries(user_id, result.entries, result.superseded)
+                result = self.memory.remember(user_id, preferences, source="chat", turn_id=uuid.uuid4().hex[:8])
             except Exception:  # noqa: BLE001 - the answer stands even if learning from it failed
                 log.exception("write-back failed for %s", user_id)
                 yield ev.Notice("I could not update your memory from this message; nothing was changed.", "warning")
@@ -257,23 +212,5 @@ class Assistant:
             yield ev.MemoryWritten(result.added, result.reinforced, result.superseded, time.perf_counter() - t0)
 
     def feedback(self, user_id: str, item_id: str, kind: str) -> MemoryEntry:
-        self.start()
-        validate_user_id(user_id)
-        item = self.dataset.items.get(str(item_id))
-        if item is None:
-            raise KeyError(f"Unknown item id {item_id!r}.")
-        # A dataset user's memory is built before their first feedback: built afterwards, it would
-        # be skipped for good (ensure_user builds only while the user has no behavior records).
-        self.ensure_user(user_id)
-        with self.user_lock(user_id):
-            entry = self.writer.feedback(user_id, item, kind)
-            self._refresh_summaries(user_id, [entry], [])
-            return entry
-
-    def _refresh_summaries(self, user_id: str, entries: list[MemoryEntry], stale: list[str]) -> None:
-        """Summary refresh after a write (memory/refresh.py). The write itself already stands, so
-        a failed refresh is logged, not reported as a failed write; the next evidence retries it."""
-        try:
-            self.refresher.note(user_id, entries, stale=stale)
-        except Exception:  # noqa: BLE001
-            log.exception("summary refresh failed for %s", user_id)
+        """👍 / 👎 / seen on an item (`MemoryAPI.feedback`)."""
+        return self.memory.feedback(user_id, item_id, kind)

@@ -135,7 +135,7 @@ def test_five_hundred_preferences_are_bounded(assistant_factory, tiny_dataset):
     started = time.perf_counter()
     events = chat(assistant, user, message)
     assert time.perf_counter() - started < 60
-    assert items(events) and len(chat_entries(assistant, user)) <= MAX_PREFERENCES_PER_MESSAGE
+    assert written(events) and len(chat_entries(assistant, user)) <= MAX_PREFERENCES_PER_MESSAGE
     # Direct callers are bounded too (an LLM extractor could return anything).
     prefs = [Preference("constraint", f"released after {1500 + n}", "attribute", f"After {1500 + n}.", 0.8)
              for n in range(500)]

@@ -14,6 +14,14 @@ from mrrec_chat.memory.schema import MemoryEntry
 KINDS = ("like", "dislike", "seen", "constraint", "context")
 
 
+def group_of(kind: str, holder: str) -> str:
+    """Which statements can contradict one another: polar (like/dislike), seen, constraint,
+    context, note, and "other" (statements about someone else)."""
+    if holder == "other":
+        return "other"
+    return "polar" if kind in ("like", "dislike") else kind
+
+
 @dataclass(frozen=True)
 class ChatFact:
     """One statement learned in chat (level "chat")."""
@@ -22,12 +30,15 @@ class ChatFact:
     kind: str  # like | dislike | seen | constraint | context
     holder: str  # "user" (the person chatting) or "other" (someone they mentioned)
     subject: str  # a category, a title, a person, a theme, a constraint text
-    subject_type: str  # category | title | person | theme | attribute | constraint | ...
+    subject_type: str  # category | item (a title) | person | theme | attribute | context
     item_id: str | None  # the catalog item, when the subject is a title found in the catalog
     polarity: str  # positive | negative | neutral
     current: bool
     text: str
     category: str
+    slot: str = ""  # the write-back slot (writeback.slot_of): statements on one subject share it
+    group: str = ""  # polar | seen | constraint | context | other | note: which statements contradict
+    stated_kind: str = ""  # the kind as said ("dislike" for "my wife hates westerns", stored as context)
 
     @classmethod
     def of(cls, entry: MemoryEntry) -> "ChatFact | None":
@@ -35,13 +46,16 @@ class ChatFact:
             return None
         x = entry.extra
         kind = str(x.get("kind") or "context")
+        holder = str(x.get("holder") or "user")
         item = x.get("item_id")
-        return cls(memory_id=entry.memory_id, kind=kind, holder=str(x.get("holder") or "user"),
+        return cls(memory_id=entry.memory_id, kind=kind, holder=holder,
                    subject=str(x.get("subject") or ""), subject_type=str(x.get("subject_type") or ""),
                    item_id=str(item) if item not in (None, "") else None,
                    polarity=str(x.get("polarity") or ("negative" if kind == "dislike" else
                                                       "positive" if kind == "like" else "neutral")),
-                   current=entry.status == "current", text=entry.text, category=entry.category)
+                   current=entry.status == "current", text=entry.text, category=entry.category,
+                   slot=str(x.get("slot") or ""), group=str(x.get("group") or group_of(kind, holder)),
+                   stated_kind=str(x.get("stated_kind") or kind))
 
     @property
     def users_own(self) -> bool:

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Iterable
 
 from mrrec_chat.data.schema import Dataset, Interaction
 from mrrec_chat.memory.builders import preference_patterns, user_profile
+from mrrec_chat.memory.change import Change, apply
+from mrrec_chat.memory.facts import BehaviorFact, ChatFact
 from mrrec_chat.memory.history import MemoryHistory
 from mrrec_chat.memory.schema import MemoryEntry, make_memory_id
 from mrrec_chat.memory.store import MemoryStore
@@ -57,11 +59,16 @@ class SummaryRefresher:
 
     # --- evidence ---------------------------------------------------------------------------
     def categories_of(self, entry: MemoryEntry) -> list[str]:
-        if entry.extra.get("holder", "user") != "user":
-            return []  # someone else's taste is not evidence about the user's categories
-        if entry.level == "chat" and entry.extra.get("subject_type") == "category":
-            return [str(entry.extra.get("subject") or entry.category)]
-        item = self.dataset.items.get(str(entry.extra.get("item_id", "")))
+        chat, behavior = ChatFact.of(entry), BehaviorFact.of(entry)
+        if chat is not None:
+            if not chat.users_own:
+                return []  # someone else's taste is not evidence about the user's categories
+            if chat.is_category:
+                return [chat.subject or entry.category]
+            if chat.subject_type == "theme" and entry.category in self.dataset.categories:
+                return [entry.category]  # "heist" counts for Crime
+        item_id = chat.item_id if chat is not None else behavior.item_id if behavior is not None else None
+        item = self.dataset.items.get(item_id or "")
         return list(item.categories) if item else []
 
     def note(self, user_id: str, entries: Iterable[MemoryEntry], stale: Iterable[str] = ()) -> RefreshResult:
@@ -102,20 +109,22 @@ class SummaryRefresher:
                 if make_memory_id("behavior", self.dataset.name, user_id, inter.item_id) not in deleted:
                     by_item[inter.item_id] = inter
         for entry in self.store.list_user(user_id, "behavior"):
-            verdict = entry.extra.get("feedback")
-            item_id = str(entry.extra.get("item_id", ""))
-            if entry.source == "feedback" and verdict in ("up", "down") and item_id in self.dataset.items:
-                by_item[item_id] = Interaction(user_id, item_id, hi if verdict == "up" else lo, entry.created_at)
+            fact = BehaviorFact.of(entry)
+            if entry.source == "feedback" and fact is not None and fact.feedback in ("up", "down") \
+                    and fact.item_id in self.dataset.items:
+                by_item[fact.item_id] = Interaction(user_id, fact.item_id, hi if fact.feedback == "up" else lo,
+                                                    entry.created_at)
         return sorted(by_item.values(), key=lambda i: i.timestamp)
 
     def stated(self, user_id: str, category: str | None) -> list[MemoryEntry]:
         """The user's own current chat statements about `category` (None: category-level ones)."""
         out = []
         for entry in self.store.list_user(user_id, "chat"):  # newest first
-            if entry.extra.get("holder", "user") != "user" or entry.extra.get("kind") not in ("like", "dislike"):
+            fact = ChatFact.of(entry)
+            if fact is None or not fact.users_own or fact.kind not in ("like", "dislike"):
                 continue
             if category is None:
-                if entry.extra.get("subject_type") == "category":
+                if fact.is_category:
                     out.append(entry)
             elif category in self.categories_of(entry):
                 out.append(entry)
@@ -136,8 +145,8 @@ class SummaryRefresher:
                     user_id=user_id, category=category, source="refresh", created_at=now,
                     extra={"part": "stated", "from": ",".join(e.memory_id for e in said)[:500]}))
         old_patterns = [e for e in self.store.list_user(user_id, "pattern") if e.category in result.categories]
-        rows: list[tuple[str, str, str, str, str, str, dict[str, Any]]] = []
-        writes = self._diff(user_id, patterns, old_patterns, now, result, rows)
+        change = Change()
+        self._diff(user_id, patterns, old_patterns, now, result, change)
         profile = user_profile(self.dataset, user_id, history)
         said = self.stated(user_id, None)
         if said:
@@ -146,18 +155,16 @@ class SummaryRefresher:
                 text="Profile: said in chat: " + "; ".join(_clause(e.text) for e in said) + ".",
                 user_id=user_id, category="general", source="refresh", created_at=now,
                 extra={"from": ",".join(e.memory_id for e in said)[:500]}))
-        writes += self._diff(user_id, profile, self.store.list_user(user_id, "profile"), now, result, rows)
-        if writes:  # one embedding batch for everything that changed
-            self.store.add(writes)
-        self.history.record_many(rows)  # after the writes: the audit never claims a change that failed
+        self._diff(user_id, profile, self.store.list_user(user_id, "profile"), now, result, change)
+        apply(self.store, self.history, change)  # one embedding batch for everything that changed
         for category in result.categories:
             self.history.clear_pending(user_id, category)
         return result
 
     def _diff(self, user_id: str, new: list[MemoryEntry], old: list[MemoryEntry], now: float,
-              result: RefreshResult, rows: list) -> list[MemoryEntry]:
-        """Entries to write; removes stale ones and records the previous texts in the history.
-        Hand-written entries stay as the user wrote them."""
+              result: RefreshResult, change: Change) -> None:
+        """Add to `change` the entries to write and the stale ones to remove, with the previous
+        texts for the history. Hand-written entries stay as the user wrote them."""
         old_by_id = {e.memory_id: e for e in old}
         protected = {i for i, e in old_by_id.items() if e.extra.get("user_edited") or e.extra.get("user_written")}
         protected |= self.history.deleted_ids(user_id)  # a summary the user deleted is not recreated
@@ -171,14 +178,13 @@ class SummaryRefresher:
             entry.created_at = now  # a rebuilt summary is current evidence (retrieval prior)
             entry.source = "refresh"
             write.append(entry)
-            rows.append((user_id, entry.memory_id, "refresh", "refresh", entry.level, entry.text,
-                         {"previous_text": previous.text if previous else None, "category": entry.category}))
+            change.audit(entry, "refresh", "refresh", previous_text=previous.text if previous else None,
+                         category=entry.category)
         new_ids = {e.memory_id for e in new}
         gone = [e for i, e in old_by_id.items() if i not in new_ids and i not in protected and e.source != "user"]
         for entry in gone:
-            self.store.delete(user_id, entry.memory_id)
-            rows.append((user_id, entry.memory_id, "refresh-remove", "refresh", entry.level, entry.text,
-                         {"category": entry.category}))
+            change.audit(entry, "refresh-remove", "refresh", category=entry.category)
+        change.add += write
+        change.delete += gone
         result.updated += [e.memory_id for e in write]
         result.removed += [e.memory_id for e in gone]
-        return write

@@ -21,6 +21,11 @@ no, I hate it"): only that one is stored. At most MAX_PREFERENCES_PER_MESSAGE st
 stored per message (a pasted list of 500 is cut, and the caller is told).
 
 Feedback on items (👍 / 👎 / seen) becomes behavior records; 👎 items are never recommended again.
+
+`MemoryWriter` decides *what* changes (slots, reinforcement, supersession, audit rows) for every
+kind of write — chat statements, feedback, the builders' initial memory, hand-written adds, edits
+and deletes — and applies it through `change.apply`, the one write path. Locking and the summary
+refresh around each write belong to the memory service (`api.MemoryAPI`).
 """
 
 from __future__ import annotations
@@ -29,23 +34,27 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from mrrec_chat.memory.change import Change, apply
+from mrrec_chat.memory.facts import ChatFact, group_of
 from mrrec_chat.memory.history import MemoryHistory
 from mrrec_chat.memory.schema import MemoryEntry, make_memory_id
 from mrrec_chat.memory.store import MemoryStore
 
 if TYPE_CHECKING:
+    from mrrec_chat.data.schema import Item
     from mrrec_chat.nlu import Preference
 
-OPPOSITE = {"like": "dislike", "dislike": "like"}
 FEEDBACK_RATING = {"up": 5.0, "down": 1.0, "seen": 3.0}
 MAX_PREFERENCES_PER_MESSAGE = 50
-_POLAR = ("like", "dislike")
 # Constraint subjects that are alternatives of one another (the newest wins).
 _ERA = re.compile(r"^(?:from the \d{4}s|released (?:after|before) \d{4}|recent|classic)$")
 _WHO = re.compile(r"^Their ([\w' -]{1,40}?) (?:now |somewhat |strongly )?(?:loves?|likes?|dislikes?|hated?"
                   r"|is not keen|was not keen|disliked|liked|loved|has seen)\b")
+# The annotation keys a chat entry's meaning lives in (rewritten whole when its text is edited).
+ANNOTATION_KEYS = ("kind", "subject", "subject_type", "slot", "group", "holder", "polarity", "stated_kind",
+                   "who", "item_id", "statements")
 
 
 @dataclass
@@ -63,12 +72,6 @@ def _who(pref: Preference) -> str:
     return mt.group(1).lower() if mt else "someone"
 
 
-def group_of(kind: str, holder: str) -> str:
-    if holder == "other":
-        return "other"
-    return "polar" if kind in _POLAR else kind
-
-
 def slot_of(pref: Preference) -> str:
     """The memory slot a statement lives in (see the module doc)."""
     subject = pref.subject.lower()
@@ -81,6 +84,13 @@ def slot_of(pref: Preference) -> str:
     else:
         key = f"{pref.subject_type}:{subject}"
     return hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def category_of(pref: Preference) -> str:
+    """The entry category of a statement: its genre, a theme's genre ("heist" -> Crime), else general."""
+    if pref.subject_type == "category":
+        return pref.subject
+    return pref.genres[0] if pref.genres else "general"
 
 
 def polarity_of(kind: str) -> str:
@@ -103,24 +113,22 @@ def annotations(pref: Preference) -> dict[str, Any]:
     return extra
 
 
-def _same_statement(entry: MemoryEntry, extra: dict[str, Any]) -> bool:
+def _same_statement(fact: ChatFact, extra: dict[str, Any]) -> bool:
     """Same slot group and same claim: a repetition, not a change of mind."""
-    return (entry.extra.get("stated_kind", entry.extra.get("kind")) == extra["stated_kind"]
-            and str(entry.extra.get("subject", "")).lower() == str(extra["subject"]).lower())
-
-
-def _group(entry: MemoryEntry) -> str:
-    kind = str(entry.extra.get("kind", ""))
-    return str(entry.extra.get("group") or group_of(kind, str(entry.extra.get("holder", "user"))))
+    return fact.stated_kind == extra["stated_kind"] and fact.subject.lower() == str(extra["subject"]).lower()
 
 
 class MemoryWriter:
-    def __init__(self, store: MemoryStore, history: MemoryHistory, categories: list[str],
-                 title_lookup=None):
+    def __init__(self, store: MemoryStore, history: MemoryHistory, categories: Sequence[str],
+                 title_lookup: Callable[[str], list[tuple[str, str]]] | None = None):
         self.store = store
         self.history = history
-        self.categories = categories
+        self.categories = list(categories)
         self.title_lookup = title_lookup
+
+    def apply(self, change: Change) -> None:
+        """The one write path (`change.apply`)."""
+        apply(self.store, self.history, change)
 
     def extract(self, message: str) -> list[Preference]:
         """Statements in `message`; one more than the cap, so write-back can tell it was cut."""
@@ -129,9 +137,7 @@ class MemoryWriter:
         return extract_preferences(message, categories=self.categories or None, title_lookup=self.title_lookup,
                                    max_preferences=MAX_PREFERENCES_PER_MESSAGE + 1)
 
-    def write_message(self, user_id: str, message: str, turn_id: str = "") -> WriteResult:
-        return self.write_preferences(user_id, self.extract(message), source="chat", turn_id=turn_id)
-
+    # --- chat statements -----------------------------------------------------------------------
     @staticmethod
     def collapse(prefs: list[Preference]) -> tuple[list[Preference], bool]:
         """One statement per slot group, the last one said winning; at most the cap, in message order."""
@@ -148,26 +154,27 @@ class MemoryWriter:
                           turn_id: str = "") -> WriteResult:
         """Store a message's statements: reinforce repeats, supersede contradicted entries.
 
-        All store writes are batched (one embedding call for the new texts, metadata-only updates
-        for the rest) and all audit rows go in one transaction, so a message with 50 statements
+        One change for the whole message (one embedding call for the new texts, metadata-only
+        updates for the rest, all audit rows in one transaction), so a message with 50 statements
         costs about as much as one with a single statement.
         """
         prefs, truncated = self.collapse(list(prefs))
         result = WriteResult([], [], [], truncated=truncated)
         if not prefs:
             return result
-        by_slot: dict[str, list[MemoryEntry]] = {}
+        by_slot: dict[str, list[tuple[MemoryEntry, ChatFact]]] = {}
         for entry in self.store.list_user(user_id, "chat"):
-            by_slot.setdefault(str(entry.extra.get("slot", "")), []).append(entry)
+            fact = ChatFact.of(entry)
+            if fact is not None:
+                by_slot.setdefault(fact.slot, []).append((entry, fact))
         now = time.time()
-        new: list[MemoryEntry] = []
+        change = Change()
         changed: dict[str, MemoryEntry] = {}  # metadata-only updates (reinforced, superseded)
-        rows: list[tuple[str, str, str, str, str, str, dict[str, Any]]] = []
         for n, pref in enumerate(prefs):
             extra = annotations(pref)
-            rivals = [e for e in by_slot.get(extra["slot"], []) if _group(e) == extra["group"]
+            rivals = [(e, f) for e, f in by_slot.get(extra["slot"], []) if f.group == extra["group"]
                       and e.status == "current"]
-            same = [e for e in rivals if _same_statement(e, extra)]
+            same = [e for e, f in rivals if _same_statement(f, extra)]
             if same and not pref.supersedes_past:
                 entry = same[0]
                 entry.extra["count"] = int(entry.extra.get("count", 1)) + 1
@@ -176,74 +183,109 @@ class MemoryWriter:
                 entry.created_at = now
                 entry.extra["turn_id"] = turn_id
                 changed[entry.memory_id] = entry
-                rows.append((user_id, entry.memory_id, "reinforce", source, "chat", entry.text,
-                             {"turn_id": turn_id, "count": entry.extra["count"]}))
+                change.audit(entry, "reinforce", source, turn_id=turn_id, count=entry.extra["count"])
                 result.reinforced.append(entry.memory_id)
                 result.entries.append(entry)
                 continue
             memory_id = make_memory_id("chat", self.store.dataset, user_id, f"{extra['slot']}-{int(now * 1000):x}{n}")
             entry = MemoryEntry(
                 memory_id=memory_id, level="chat", text=pref.text, user_id=user_id,
-                category=pref.subject if pref.subject_type == "category" else "general", source=source,
+                category=category_of(pref), source=source,
                 created_at=now, confidence=pref.confidence, extra={**extra, "count": 1, "turn_id": turn_id})
             if pref.supersedes_past:  # "used to ... but now ...": keep the reason for the audit
                 entry.extra["changed_mind"] = True
             if extra["group"] != "context":  # a new claim in the slot replaces every other current one
-                for old in rivals:
+                for old, _ in rivals:
                     old.status = "superseded"
                     old.extra["superseded_by"] = memory_id
                     changed[old.memory_id] = old
-                    rows.append((user_id, old.memory_id, "supersede", source, "chat", old.text,
-                                 {"superseded_by": memory_id, "turn_id": turn_id, "new_text": entry.text}))
+                    change.audit(old, "supersede", source, superseded_by=memory_id, turn_id=turn_id,
+                                 new_text=entry.text)
                     result.superseded.append(old.memory_id)
-            new.append(entry)
-            rows.append((user_id, memory_id, "add", source, "chat", entry.text,
-                         {"turn_id": turn_id, "kind": extra["kind"], "confidence": pref.confidence,
-                          "holder": pref.holder, "category": entry.category}))
-            by_slot.setdefault(extra["slot"], []).append(entry)
+            change.add.append(entry)
+            change.audit(entry, "add", source, turn_id=turn_id, kind=extra["kind"], confidence=pref.confidence,
+                         holder=pref.holder, category=entry.category)
+            by_slot.setdefault(extra["slot"], []).append((entry, ChatFact.of(entry)))
             result.added.append(memory_id)
             result.entries.append(entry)
-        if new:
-            self.store.add(new)
-        if changed:
-            self.store.update_metadata(changed.values())
-        self.history.record_many(rows)
+        change.update = list(changed.values())
+        self.apply(change)
         return result
 
-    # --- entries the user writes or edits by hand (MemoryAPI) ----------------------------------
-    def annotate_text(self, text: str) -> dict[str, Any]:
-        """Annotations for a hand-written chat entry: those of its first statement, else a note.
+    # --- the builders' initial memory ----------------------------------------------------------
+    def add_built(self, entries: list[MemoryEntry]) -> None:
+        """Store a dataset user's initial memory (behavior records are not audited one by one)."""
+        change = Change(add=list(entries))
+        for entry in entries:
+            if entry.level != "behavior":
+                change.audit(entry, "add", "builder")
+        self.apply(change)
+
+    # --- entries the user writes, edits or deletes by hand (MemoryAPI) ---------------------------
+    def annotate_text(self, text: str) -> tuple[dict[str, Any], str | None]:
+        """Annotations for a hand-written chat entry (those of its first statement, else a note),
+        and the category it is about when it is the user's own statement on one.
 
         Only the user's own statements count; "my wife hates westerns" typed by hand is context.
         """
         prefs = self.extract(text)[:MAX_PREFERENCES_PER_MESSAGE]
         if not prefs:
-            return {"kind": "note", "group": "note", "holder": "user", "polarity": "neutral"}
+            return {"kind": "note", "group": "note", "holder": "user", "polarity": "neutral"}, None
         user_prefs = [p for p in prefs if p.holder == "user"]
-        extra = annotations((user_prefs or prefs)[0])
+        first = (user_prefs or prefs)[0]
+        extra = annotations(first)
         if len(prefs) > 1:
             extra["statements"] = len(prefs)
-        return extra
+        category = category_of(first)
+        return extra, (category if first.holder == "user" and category != "general" else None)
 
-    def supersede_rivals(self, user_id: str, entry: MemoryEntry, *, source: str) -> list[str]:
-        """Mark current chat entries in `entry`'s slot group as superseded by it (hand edits/adds)."""
-        slot, group = entry.extra.get("slot"), entry.extra.get("group")
-        if not slot or group in (None, "note", "context"):
+    def add_by_hand(self, entry: MemoryEntry) -> list[str]:
+        """Store a hand-written entry; returns the ids of the chat entries it supersedes."""
+        change = Change(add=[entry])
+        change.audit(entry, "add", "user", category=entry.category, kind=str(entry.extra.get("kind", "")))
+        superseded = self._supersede_rivals(entry, change) if entry.level == "chat" else []
+        self.apply(change)
+        return superseded
+
+    def replace_by_hand(self, entry: MemoryEntry, previous_text: str) -> list[str]:
+        """Store an edited entry (same id, new text); returns the ids it supersedes.
+
+        Delete then add: an upsert would merge metadata and keep keys the new text no longer
+        supports (an old item id would keep excluding that item). Embedded first, so a failing
+        embedder leaves the old entry in place.
+        """
+        change = Change(delete=[entry], add=[entry], embeddings=self.store.embedder.embed([entry.text]))
+        change.audit(entry, "update", "user", previous_text=previous_text, category=entry.category)
+        superseded = self._supersede_rivals(entry, change) if entry.level == "chat" else []
+        self.apply(change)
+        return superseded
+
+    def delete_by_hand(self, entry: MemoryEntry) -> None:
+        """Remove one entry; the history keeps a row saying it was deleted, and its text."""
+        change = Change(delete=[entry])
+        change.audit(entry, "delete", "user", category=entry.category)
+        self.apply(change)
+
+    def _supersede_rivals(self, entry: MemoryEntry, change: Change) -> list[str]:
+        """Mark current chat entries in `entry`'s slot group as superseded by it (in `change`)."""
+        fact = ChatFact.of(entry)
+        if fact is None or not fact.slot or fact.group in ("note", "context"):
             return []
-        rivals = [e for e in self.store.list_user(user_id, "chat") if e.memory_id != entry.memory_id
-                  and e.extra.get("slot") == slot and _group(e) == group]
+        rivals = []
+        for old in self.store.list_user(entry.user_id, "chat"):
+            other = ChatFact.of(old)
+            if old.memory_id != entry.memory_id and other is not None and other.slot == fact.slot \
+                    and other.group == fact.group:
+                rivals.append(old)
         for old in rivals:
             old.status = "superseded"
             old.extra["superseded_by"] = entry.memory_id
-        if rivals:
-            self.store.update_metadata(rivals)
-            self.history.record_many([(user_id, old.memory_id, "supersede", source, "chat", old.text,
-                                       {"superseded_by": entry.memory_id, "new_text": entry.text})
-                                      for old in rivals])
+            change.audit(old, "supersede", "user", superseded_by=entry.memory_id, new_text=entry.text)
+        change.update += rivals
         return [old.memory_id for old in rivals]
 
     # --- feedback ----------------------------------------------------------------------------
-    def feedback(self, user_id: str, item, kind: str) -> MemoryEntry:
+    def feedback(self, user_id: str, item: Item, kind: str) -> MemoryEntry:
         """Record 👍 ('up'), 👎 ('down') or 'seen' on a recommended item as a behavior record.
 
         The record's id is the item's behavior id, so the newest verdict replaces an older one (the
@@ -255,8 +297,9 @@ class MemoryWriter:
         memory_id = make_memory_id("behavior", self.store.dataset, user_id, item.item_id)
         previous = self.store.get(user_id, memory_id)
         if kind == "seen" and previous is not None:
-            self.history.record(user_id, memory_id, "feedback-seen", source="feedback", level="behavior",
-                                text=previous.text, item_id=item.item_id, unchanged=True)
+            change = Change()
+            change.audit(previous, "feedback-seen", "feedback", item_id=item.item_id, unchanged=True)
+            self.apply(change)
             return previous
         verb = {"up": "Liked", "down": "Rejected", "seen": "Has already seen"}[kind]
         entry = MemoryEntry(
@@ -264,11 +307,11 @@ class MemoryWriter:
             text=f"{verb} {item.display_title} [{', '.join(item.categories)}] (feedback in chat).",
             user_id=user_id, category=item.category, source="feedback", created_at=time.time(),
             extra={"item_id": item.item_id, "rating": FEEDBACK_RATING[kind], "feedback": kind,
-                   "polarity": "negative" if kind == "down" else "positive" if kind == "up" else "neutral"})
-        self.store.add([entry])
+                   "polarity": polarity_of({"up": "like", "down": "dislike"}.get(kind, kind))})
         detail: dict[str, Any] = {"item_id": item.item_id, "categories": list(item.categories)}
         if previous is not None:
             detail["previous_text"] = previous.text
-        self.history.record(user_id, entry.memory_id, f"feedback-{kind}", source="feedback", level="behavior",
-                            text=entry.text, **detail)
+        change = Change(add=[entry])
+        change.audit(entry, f"feedback-{kind}", "feedback", **detail)
+        self.apply(change)
         return entry

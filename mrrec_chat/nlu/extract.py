@@ -45,12 +45,15 @@ class Preference:
 
     kind: Kind
     subject: str
-    subject_type: Literal["category", "item", "attribute", "context"]
+    # category: a genre; item: a title (item_id when the catalog has it); person: an actor or
+    # director; theme: a topic or mood ("heist", "whimsical"); attribute/context: see lexicon.py
+    subject_type: Literal["category", "item", "person", "theme", "attribute", "context"]
     text: str
     confidence: float
     item_id: str | None = None
     holder: Literal["user", "other"] = "user"
     supersedes_past: bool = False
+    genres: tuple[str, ...] = ()  # catalog genres a theme implies ("heist" -> Crime), for grounding
 
 
 def extract_preferences(message: str, *, categories: Sequence[str] | None = DEFAULT_MOVIE_GENRES,
