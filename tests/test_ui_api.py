@@ -200,7 +200,7 @@ def test_100kb_paste_is_cut_with_a_notice(client):
     history, _ = client.predict(paste, [], 3, 1, False, api_name="/chat")
     assert time.time() - started < 120
     shown = text_of(history[0])
-    assert len(shown) < 12_000 and "characters in total" in shown
+    assert len(shown) < 12_000 and "only the first 4,000 characters are shown here" in shown
     assert any("only the first" in text_of(m) for m in history), [text_of(m)[:80] for m in history]
     assert any('class="mr-card"' in text_of(m) for m in history)
 
@@ -317,13 +317,14 @@ def test_rendering_escapes_everything_shown(tiny_dataset):
     for msg in view.messages:
         text = msg["content"] + (msg.get("metadata") or {}).get("title", "")
         assert "<script" not in text and "<img" not in text and "<b>" not in text and "<div>" not in text
-    tool, retrieved = view.messages[0], view.messages[1]
+    root, tool, retrieved = view.messages[:3]
+    assert root["metadata"]["id"] == "trace" and tool["metadata"]["parent_id"] == "trace"  # all inside the trace
     assert tool["metadata"]["status"] == "done" and retrieved["metadata"]["parent_id"] == tool["metadata"]["id"]
     assert "chat-learned" in retrieved["content"] and "c:t:u:1" in retrieved["content"]
     cards = view.messages[-1]["content"]
     assert cards.count('class="mr-card"') == 1 and "\n" not in cards  # one HTML block, no markdown inside
     assert "Heat" in cards and "1995" in cards and "Crime" in cards and "&lt;script&gt;" in cards
-    assert render.user_message("x" * 100_000)["content"].endswith("the rest is not shown here)_")
+    assert render.user_message("x" * 100_000)["content"].endswith("only the first 4,000 characters are shown here)_")
     assert "<" not in render.escape("<b>") and render.escape("**a**") == "\\*\\*a\\*\\*"
     stopped = render.stop_history([{"role": "assistant", "content": "…", "metadata": {"id": "working",
                                                                                      "status": "pending"}},

@@ -1,9 +1,8 @@
-"""The programmatic API of the chat app (gradio_client), one function per pinned endpoint name.
+"""The programmatic API of the chat app (gradio_client), one method per pinned endpoint name.
 
-`api_handlers` builds the functions behind /recommend, /memory, /memory_search, /memory_add,
-/memory_edit, /memory_delete, /feedback, /forget and /export as closures over the shared
-`Assistant` and its memory API; `build_app` (ui/app.py) registers them with `gr.api` under those
-names. Each checks that the caller may act for `user_id` (`identity.authorize`: on a Space with
+`ApiHandlers` holds the shared `Assistant` and its memory API; its methods are the functions behind
+/recommend, /memory, /memory_search, /memory_add, /memory_edit, /memory_delete, /feedback, /forget
+and /export, and `build_app` (ui/app.py) registers them with `gr.api` under those names (`ENDPOINTS`). Each checks that the caller may act for `user_id` (`identity.authorize`: on a Space with
 sign-in, only for their own account) and answers errors as data (`{"error": ...}`), never as an
 exception, so a client always gets a well-formed reply.
 """
@@ -11,34 +10,40 @@ exception, so a client always gets a well-formed reply.
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 
 from mrrec_chat.agent import events as ev
 from mrrec_chat.memory.schema import InvalidUserId
-from mrrec_chat.service import Assistant
-from mrrec_chat.ui.handlers import _clamp, _username
+from mrrec_chat.ui.handlers import _clamp, _memory_not_found, _username
 from mrrec_chat.ui.identity import NotYourUser, authorize
 
+# api name -> method name; the names are public (gradio_client callers use them): keep them stable.
+ENDPOINTS = {"recommend": "recommend", "memory": "memory_json", "memory_search": "memory_search",
+             "memory_add": "memory_add", "memory_edit": "memory_edit", "memory_delete": "memory_delete",
+             "feedback": "feedback_api", "forget": "forget_api", "export": "export_api"}
 
-def api_handlers(assistant: Assistant, memory: Any) -> SimpleNamespace:
-    """The API functions `build_app` registers with `gr.api`, as attributes of one namespace."""
-    from mrrec_chat.memory.api import MemoryNotFound
 
-    # --- programmatic API (gradio_client), names pinned ------------------------------------------
+class ApiHandlers:
+    """The functions `build_app` registers with `gr.api`, as methods (no session state)."""
+
+    def __init__(self, assistant: Any, memory: Any):
+        self.assistant = assistant
+        self.memory = memory
+
+    @staticmethod
     def _api_user(user_id: str, profile: Any) -> str:
         return authorize(user_id, _username(profile))
 
-    def recommend(user_id: str, request: str, profile: gr.OAuthProfile | None = None) -> dict:
+    def recommend(self, user_id: str, request: str, profile: gr.OAuthProfile | None = None) -> dict:
         """One chat turn for `user_id`; returns items, the profile and the cited memory ids."""
         try:
-            _api_user(user_id, profile)
+            self._api_user(user_id, profile)
         except (InvalidUserId, NotYourUser) as exc:
             return {"error": str(exc)}
         result: dict = {"user_id": user_id, "items": [], "notices": []}
-        for event in assistant.chat(user_id, request):
+        for event in self.assistant.chat(user_id, request):
             if isinstance(event, ev.FinalAnswer):
                 result.update(profile=event.ideal_item_profile, memory_ids=event.useful_memory_ids,
                               fallback=event.fallback)
@@ -52,72 +57,68 @@ def api_handlers(assistant: Assistant, memory: Any) -> SimpleNamespace:
                 result["memory_written"] = {"added": event.added, "superseded": event.superseded}
         return result
 
-    def memory_json(user_id: str, profile: gr.OAuthProfile | None = None) -> str:
+    def memory_json(self, user_id: str, profile: gr.OAuthProfile | None = None) -> str:
         """The user's current memory entries as a JSON list."""
         try:
-            _api_user(user_id, profile)
+            self._api_user(user_id, profile)
         except (InvalidUserId, NotYourUser) as exc:
             return json.dumps({"error": str(exc)})
-        return json.dumps([e.to_dict() for e in memory.list(user_id)], ensure_ascii=False)
+        return json.dumps([e.to_dict() for e in self.memory.list(user_id)], ensure_ascii=False)
 
-    def memory_search(user_id: str, query: str, k: int = 10, profile: gr.OAuthProfile | None = None) -> dict:
+    def memory_search(self, user_id: str, query: str, k: int = 10, profile: gr.OAuthProfile | None = None) -> dict:
         """The user's current entries most similar to `query`, with their similarity."""
         try:
-            _api_user(user_id, profile)
-            found = memory.search(user_id, query, k=_clamp(k, 1, 100, 10))
+            self._api_user(user_id, profile)
+            found = self.memory.search(user_id, query, k=_clamp(k, 1, 100, 10))
         except (InvalidUserId, NotYourUser, ValueError) as exc:
             return {"error": str(exc)}
         return {"results": [dict(m.entry.to_dict(), score=round(float(m.score), 4)) for m in found]}
 
-    def memory_add(user_id: str, text: str, profile: gr.OAuthProfile | None = None) -> dict:
+    def memory_add(self, user_id: str, text: str, profile: gr.OAuthProfile | None = None) -> dict:
         """Remember a hand-written statement (chat level)."""
         try:
-            _api_user(user_id, profile)
-            return {"entry": memory.add(user_id, text).to_dict()}
+            self._api_user(user_id, profile)
+            return {"entry": self.memory.add(user_id, text).to_dict()}
         except (InvalidUserId, NotYourUser, ValueError) as exc:
             return {"error": str(exc)}
 
-    def memory_edit(user_id: str, memory_id: str, text: str, profile: gr.OAuthProfile | None = None) -> dict:
+    def memory_edit(self, user_id: str, memory_id: str, text: str, profile: gr.OAuthProfile | None = None) -> dict:
         """Replace one entry's text (same id; the old text stays in the history)."""
         try:
-            _api_user(user_id, profile)
-            return {"entry": memory.edit(user_id, memory_id, text).to_dict()}
-        except (InvalidUserId, NotYourUser, MemoryNotFound, ValueError) as exc:
+            self._api_user(user_id, profile)
+            return {"entry": self.memory.edit(user_id, memory_id, text).to_dict()}
+        except (InvalidUserId, NotYourUser, _memory_not_found(), ValueError) as exc:
             return {"error": str(exc)}
 
-    def memory_delete(user_id: str, memory_id: str, profile: gr.OAuthProfile | None = None) -> dict:
+    def memory_delete(self, user_id: str, memory_id: str, profile: gr.OAuthProfile | None = None) -> dict:
         """Delete one entry of the user."""
         try:
-            _api_user(user_id, profile)
-            memory.delete(user_id, memory_id)
-        except (InvalidUserId, NotYourUser, MemoryNotFound, ValueError) as exc:
+            self._api_user(user_id, profile)
+            self.memory.delete(user_id, memory_id)
+        except (InvalidUserId, NotYourUser, _memory_not_found(), ValueError) as exc:
             return {"error": str(exc)}
         return {"deleted": memory_id}
 
-    def feedback_api(user_id: str, item_id: str, kind: str, profile: gr.OAuthProfile | None = None) -> dict:
+    def feedback_api(self, user_id: str, item_id: str, kind: str, profile: gr.OAuthProfile | None = None) -> dict:
         """👍 (up), 👎 (down) or seen on an item; stored as a behavior record."""
         try:
-            _api_user(user_id, profile)
-            return {"entry": assistant.feedback(user_id, item_id, kind).to_dict()}
+            self._api_user(user_id, profile)
+            return {"entry": self.assistant.feedback(user_id, item_id, kind).to_dict()}
         except (InvalidUserId, NotYourUser, KeyError, ValueError) as exc:
             return {"error": str(exc).strip("'\"")}
 
-    def forget_api(user_id: str, profile: gr.OAuthProfile | None = None) -> dict:
+    def forget_api(self, user_id: str, profile: gr.OAuthProfile | None = None) -> dict:
         """Delete everything stored about the user; returns the counts removed."""
         try:
-            _api_user(user_id, profile)
-            return {"forgotten": memory.forget_user(user_id)}
+            self._api_user(user_id, profile)
+            return {"forgotten": self.memory.forget_user(user_id)}
         except (InvalidUserId, NotYourUser, ValueError) as exc:
             return {"error": str(exc)}
 
-    def export_api(user_id: str, profile: gr.OAuthProfile | None = None) -> str:
+    def export_api(self, user_id: str, profile: gr.OAuthProfile | None = None) -> str:
         """Everything stored about the user (entries, superseded ones, history) as JSON text."""
         try:
-            _api_user(user_id, profile)
-            return memory.export_json(user_id)
+            self._api_user(user_id, profile)
+            return self.memory.export_json(user_id)
         except (InvalidUserId, NotYourUser, ValueError) as exc:
             return json.dumps({"error": str(exc)})
-
-    return SimpleNamespace(recommend=recommend, memory_json=memory_json, memory_search=memory_search,
-                           memory_add=memory_add, memory_edit=memory_edit, memory_delete=memory_delete,
-                           feedback_api=feedback_api, forget_api=forget_api, export_api=export_api)

@@ -1,11 +1,16 @@
 """The chat UI's event handlers: identity, the streamed chat turn, feedback and the memory panel.
 
-`ui_handlers` builds them once per app as closures over the shared `Assistant` and its memory
-API; everything about a session (user id, earlier requests, the items to rate, settings) comes
-in as handler arguments from `gr.State`, `gr.BrowserState` or component values and goes back as
-return values, never into these closures or module globals, so one person's state cannot reach
-another session. `build_app` (ui/app.py) wires the handlers to the layout; the chat turn is the
-one that holds the model (and carries `gpu` for ZeroGPU Spaces), the rest are fast memory
+`ChatHandlers` holds the shared `Assistant` and its memory API; each method is one event handler.
+A handler returns (or, for the chat turn, yields) an `Update`: the new values of the components it
+changes, keyed by component name (`session`, `chatbot`, `mem_table`, ...; absent = unchanged), and
+the pop-up message to show, if any. `build_app` (ui/app.py) maps the names to its components and
+shows the messages; unit tests call the methods directly with a fake assistant
+(tests/test_ui_handlers.py).
+
+Everything about a session (user id, earlier requests, the items to rate, settings) comes in as
+handler arguments from `gr.State`, `gr.BrowserState` or component values and goes back in the
+`Update`, never into the handler object or module globals, so one person's state cannot reach
+another session. The chat turn is the one that holds the model; the rest are fast memory
 operations.
 """
 
@@ -15,17 +20,15 @@ import logging
 import re
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 
 from mrrec_chat.agent import events as ev
 from mrrec_chat.memory.schema import LOCAL_LEVELS, InvalidUserId, validate_user_id
-from mrrec_chat.service import Assistant
 from mrrec_chat.ui import render
-from mrrec_chat.ui.compat import gpu
 from mrrec_chat.ui.identity import NotYourUser, authorize, resolve_user
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,37 @@ MAX_TOP_K = 10
 MAX_ROUNDS = 6
 MEMORY_TABLE_ROWS = 500
 SEARCH_MIN_SIMILARITY = 0.3  # MiniLM cosine; below this a "match" is usually unrelated
+MESSAGE_PLACEHOLDER = "What would you like to watch? (Enter sends)"
+EMPTY_MESSAGE_HINT = "✏️ Type a request first, e.g. “A tense crime thriller for tonight”, then press Enter."
+
+# The component names each handler's `Update` may set (build_app binds them in this order).
+IDENTITY = ("session", "browser_user", "who", "recs", "chatbot", "mem_summary", "mem_table", "mem_id", "mem_text",
+            "confirm_box", "export_out")
+CHAT = ("chatbot", "box", "send", "session", "recs")
+STOP = ("chatbot", "box", "send")
+FEEDBACK = ("recs", "mem_summary", "mem_table")
+MEMORY_VIEW = ("mem_summary", "mem_table")
+SELECT_ROW = ("mem_id", "mem_text", "editor")
+EDIT = ("mem_summary", "mem_table", "mem_id", "mem_text")
+ADD = ("mem_summary", "mem_table", "new_text")
+FORGET = ("session", "recs", "chatbot", "mem_summary", "mem_table", "confirm_box", "mem_id", "mem_text",
+          "export_out")
+EXPORT = ("export_out",)
+
+
+@dataclass
+class Update:
+    """What one handler call changes: component values by name, and an optional pop-up message."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    info: str = ""
+    warning: str = ""
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
 
 
 def new_session(user_id: str = "", how: str = "") -> dict:
@@ -53,34 +87,49 @@ def _clamp(value: Any, low: int, high: int, default: int) -> int:
     return max(low, min(high, number))
 
 
-def ui_handlers(assistant: Assistant, memory: Any) -> SimpleNamespace:
-    """The handlers `build_app` binds to its components, as attributes of one namespace."""
+def _memory_not_found() -> type[Exception]:
     from mrrec_chat.memory.api import MemoryNotFound
 
-    settings = assistant.settings
-    dataset_users = set(assistant.dataset.by_user)
-    export_dir = Path(tempfile.gettempdir()) / "mrrec_chat_exports"
+    return MemoryNotFound
 
-    # --- helpers ------------------------------------------------------------------------------
-    def who_markdown(user_id: str, how: str) -> str:
+
+class ChatHandlers:
+    """The handlers `build_app` binds to its components (one instance per app, no session state)."""
+
+    def __init__(self, assistant: Any, memory: Any, export_dir: str | Path | None = None):
+        self.assistant = assistant
+        self.memory = memory
+        self.export_dir = Path(export_dir or Path(tempfile.gettempdir()) / "mrrec_chat_exports")
+
+    @property
+    def settings(self):
+        return self.assistant.settings
+
+    @property
+    def dataset_users(self) -> dict:
+        return self.assistant.dataset.by_user
+
+    # --- views ------------------------------------------------------------------------------------
+    def who_markdown(self, user_id: str, how: str) -> str:
         if not user_id:
             return "Loading…"
         if how == "signed-in":
             kind = "your Hugging Face account"
-        elif user_id in dataset_users:
+        elif user_id in self.dataset_users:
             kind = "a dataset user"
         else:
             kind = "a new user, remembered in this browser"
         return f"**You are** `{render.escape_code(user_id)}` — {kind}."
 
-    def memory_view(user_id: str, query: str = "", level: str = "all", include_history: bool = False):
-        """(summary markdown, table rows) for the memory panel."""
+    def memory_view(self, user_id: str, query: str = "", level: str = "all", include_history: bool = False,
+                    notes: list[str] | None = None) -> dict[str, Any]:
+        """The memory panel's summary and table rows (`mem_summary`, `mem_table`)."""
         try:
             validate_user_id(user_id)
         except InvalidUserId:
-            return "No user yet.", []
+            return {"mem_summary": "No user yet.", "mem_table": []}
         counts = {lv: 0 for lv in LOCAL_LEVELS}
-        entries = memory.list(user_id, include_history=bool(include_history))
+        entries = self.memory.list(user_id, include_history=bool(include_history))
         for entry in entries:
             if entry.status == "current":
                 counts[entry.level] = counts.get(entry.level, 0) + 1
@@ -88,9 +137,10 @@ def ui_handlers(assistant: Assistant, memory: Any) -> SimpleNamespace:
         query = (query or "").strip()
         if query:
             try:
-                found: list = memory.search(user_id, query[:500], k=50)
+                found: list = self.memory.search(user_id, query[:500], k=50)
             except ValueError as exc:
-                gr.Warning(str(exc))
+                if notes is not None:
+                    notes.append(str(exc))
                 found = []
             # A search narrows the list: close matches by meaning, or entries containing the words.
             needle = query.lower()
@@ -105,76 +155,94 @@ def ui_handlers(assistant: Assistant, memory: Any) -> SimpleNamespace:
         summary = render.memory_summary(counts, user_id)
         if query:
             summary += f" — {len(shown)} matching “{render.escape(query[:80])}”"
-        return summary, render.memory_rows(shown[:MEMORY_TABLE_ROWS])
+        return {"mem_summary": summary, "mem_table": render.memory_rows(shown[:MEMORY_TABLE_ROWS]),
+                "_count": sum(counts.values())}
 
-    def identity_outputs(user_id: str, how: str):
-        summary, rows = memory_view(user_id)
+    def _view(self, user_id: str, query: str = "", level: str = "all", include_history: bool = False,
+              **values: Any) -> Update:
+        notes: list[str] = []
+        view = self.memory_view(user_id, query, level, include_history, notes)
+        view.pop("_count", None)
+        return Update({**view, **values}, warning=" ".join(notes))
+
+    def identity(self, user_id: str, how: str) -> Update:
+        """Everything a change of user resets: session, chat, memory panel, editor, dialogs."""
+        view = self.memory_view(user_id)
+        if how == "returning" and not view.pop("_count", 0):
+            how = "new"  # nothing is remembered (e.g. after "Forget me"): no "Welcome back"
+        view.pop("_count", None)
         greeting = []
         if how == "returning":
             greeting = [render.message("👋 Welcome back. Your memory is on the right; ask for something to watch.")]
         elif how == "signed-in":
             greeting = [render.message("👋 Signed in: your memory belongs to your Hugging Face account.")]
-        return (new_session(user_id, how), user_id, who_markdown(user_id, how), [], greeting, summary, rows,
-                "", "", gr.update(visible=False), gr.update(value=None, visible=False))
+        return Update({"session": new_session(user_id, how), "browser_user": user_id,
+                       "who": self.who_markdown(user_id, how), "recs": [], "chatbot": greeting, **view,
+                       "mem_id": "", "mem_text": "", "confirm_box": gr.update(visible=False),
+                       "export_out": gr.update(value=None, visible=False)})
 
-    # --- identity -----------------------------------------------------------------------------
-    def on_load(stored: str, profile: gr.OAuthProfile | None = None):
-        user_id, how = resolve_user(stored, _username(profile), assistant.new_user_id)
-        assistant.ensure_user(user_id)
-        return identity_outputs(user_id, how)
+    # --- identity ---------------------------------------------------------------------------------
+    def on_load(self, stored: str, profile: gr.OAuthProfile | None = None) -> Update:
+        user_id, how = resolve_user(stored, _username(profile), self.assistant.new_user_id)
+        self.assistant.ensure_user(user_id)
+        return self.identity(user_id, how)
 
-    def select_user(choice: str | None, session: dict, profile: gr.OAuthProfile | None = None):
+    def select_user(self, choice: str | None, session: dict, profile: gr.OAuthProfile | None = None) -> Update:
         try:
             user_id = authorize(str(choice or ""), _username(profile))
-            if user_id not in dataset_users:
+            if user_id not in self.dataset_users:
                 raise InvalidUserId(f"{user_id} is not a user of the dataset; pick one from the list.")
-            memory.rebuild_from_dataset(user_id) if hasattr(memory, "rebuild_from_dataset") \
-                else assistant.ensure_user(user_id)
+            self.memory.rebuild_from_dataset(user_id)
         except (InvalidUserId, NotYourUser, ValueError) as exc:
-            gr.Warning(str(exc))
-            return (gr.skip(),) * 11
-        return identity_outputs(user_id, "dataset")
+            return Update(warning=str(exc))
+        return self.identity(user_id, "dataset")
 
-    def start_new_user():
-        user_id = assistant.new_user_id()
-        assistant.ensure_user(user_id)
-        return identity_outputs(user_id, "new")
+    def start_new_user(self) -> Update:
+        user_id = self.assistant.new_user_id()
+        self.assistant.ensure_user(user_id)
+        return self.identity(user_id, "new")
 
-    # --- chat -----------------------------------------------------------------------------------
-    @gpu(duration=120)
-    def chat(message: str, history: list, session: dict, top_k: float, max_rounds: float,
-             show_trace: bool, profile: gr.OAuthProfile | None = None) -> Iterator[tuple]:
-        """One streamed chat turn: trace thoughts, item cards, then the write-back."""
+    # --- chat -------------------------------------------------------------------------------------
+    def chat(self, message: str, history: list, session: dict, top_k: float, max_rounds: float,
+             show_trace: bool, profile: gr.OAuthProfile | None = None) -> Iterator[Update]:
+        """One streamed chat turn: the trace, item cards, then the write-back (`CHAT` names)."""
         history = list(history or [])
         session = dict(session or new_session())
         text = message if isinstance(message, str) else ""
-        unlock = (gr.update(value="", interactive=True), gr.update(interactive=True))
+        unlock = {"box": gr.update(value="", interactive=True, placeholder=MESSAGE_PLACEHOLDER, elem_classes=[]),
+                  "send": gr.update(interactive=True)}
         if not text.strip():
-            yield (history, *unlock, session, gr.skip())
+            # Nothing to send: say so where the person is looking (the message box), keep the chat.
+            yield Update({"chatbot": history, "box": gr.update(value="", interactive=True,
+                                                               placeholder=EMPTY_MESSAGE_HINT,
+                                                               elem_classes=["mr-empty"]),
+                          "send": gr.update(interactive=True), "session": session})
             return
         try:
             user_id = authorize(session.get("user_id") or "", _username(profile))
         except (InvalidUserId, NotYourUser):
-            user_id = assistant.new_user_id()  # an API client without a session: a fresh user
+            user_id = self.assistant.new_user_id()  # an API client without a session: a fresh user
             session = new_session(user_id, "new")
         history.append(render.user_message(text))
         view = render.TurnView(show_trace=bool(show_trace))
-        locked = (gr.update(value="", interactive=False), gr.update(interactive=False))
-        yield (history + view.render(), *locked, session, gr.skip())
-        options = assistant.options(top_k=_clamp(top_k, 1, MAX_TOP_K, settings.memory_top_k),
-                                    max_rounds=_clamp(max_rounds, 1, MAX_ROUNDS, settings.max_rounds))
-        stream = assistant.chat(user_id, text, session.get("earlier") or [], options=options)
+        locked = {"box": gr.update(value="", interactive=False, placeholder=MESSAGE_PLACEHOLDER, elem_classes=[]),
+                  "send": gr.update(interactive=False)}
+        yield Update({"chatbot": history + view.render(), **locked, "session": session})
+        options = self.assistant.options(
+            top_k=_clamp(top_k, 1, MAX_TOP_K, self.settings.memory_top_k),
+            max_rounds=_clamp(max_rounds, 1, MAX_ROUNDS, self.settings.max_rounds))
+        stream = self.assistant.chat(user_id, text, session.get("earlier") or [], options=options)
         recs: list[dict] | None = None
         n_events = 0
         try:
             for event in stream:
                 n_events += 1
                 view.apply(event)
+                values = {"chatbot": history + view.render(), **locked, "session": session}
                 if isinstance(event, ev.ItemsRecommended):
                     recs = render.recommendation_rows(event.items)
-                    yield (history + view.render(), *locked, session, recs)
-                else:
-                    yield (history + view.render(), *locked, session, gr.skip())
+                    values["recs"] = recs
+                yield Update(values)
         except GeneratorExit:
             # Stop pressed, or the tab closed: Gradio closes this generator between two events.
             log.info("chat turn for %s stopped (Stop or tab closed) after %d events; no write-back",
@@ -189,126 +257,123 @@ def ui_handlers(assistant: Assistant, memory: Any) -> SimpleNamespace:
         clean = text.strip()
         if clean:
             session["earlier"] = (list(session.get("earlier") or []) + [clean[:300]])[-4:]
-        yield (history + view.render(), *unlock, session, recs if recs is not None else gr.skip())
+        final = {"chatbot": history + view.render(), **unlock, "session": session}
+        if recs is not None:
+            final["recs"] = recs
+        yield Update(final)
 
-    def on_stop(history: list):
-        return render.stop_history(history), gr.update(interactive=True), gr.update(interactive=True)
+    def on_stop(self, history: list) -> Update:
+        return Update({"chatbot": render.stop_history(history), "box": gr.update(interactive=True),
+                       "send": gr.update(interactive=True)})
 
-    # --- feedback -----------------------------------------------------------------------------
-    def give_feedback(item_id: str, kind: str, session: dict, recs: list, query: str, level: str,
-                      include_history: bool, profile: gr.OAuthProfile | None = None):
-        user_id = session.get("user_id", "")
+    # --- feedback ---------------------------------------------------------------------------------
+    def give_feedback(self, item_id: str, kind: str, session: dict, recs: list, query: str = "", level: str = "all",
+                      include_history: bool = False, profile: gr.OAuthProfile | None = None) -> Update:
+        user_id = (session or {}).get("user_id", "")
         try:
             authorize(user_id, _username(profile))
-            assistant.feedback(user_id, item_id, kind)
+            self.assistant.feedback(user_id, item_id, kind)
         except (InvalidUserId, NotYourUser, KeyError, ValueError) as exc:
-            gr.Warning(str(exc))
-            return gr.skip(), gr.skip(), gr.skip()
+            return Update(warning=str(exc).strip("'\""))
         recs = [dict(r, feedback=kind) if r.get("item_id") == item_id else r for r in recs or []]
-        gr.Info({"up": "Noted: you like it.", "down": "Noted: it will not be recommended again.",
-                 "seen": "Noted: you've seen it; it will not be recommended again."}[kind])
-        summary, rows = memory_view(user_id, query, level, include_history)
-        return recs, summary, rows
+        update = self._view(user_id, query, level, include_history, recs=recs)
+        update.info = {"up": "Noted: you like it.", "down": "Noted: it will not be recommended again.",
+                       "seen": "Noted: you've seen it; it will not be recommended again."}[kind]
+        return update
 
-    def feedback_handler(item_id: str, kind: str):
-        """A click handler bound to one item and one kind (type hints let Gradio inject the profile)."""
+    def feedback_for(self, item_id: str, kind: str) -> Callable[..., Update]:
+        """A click handler bound to one item and one kind (its type hints let Gradio inject the profile)."""
 
         def handler(session: dict, recs: list, query: str, level: str, include_history: bool,
-                    profile: gr.OAuthProfile | None = None):
-            return give_feedback(item_id, kind, session, recs, query, level, include_history, profile)
+                    profile: gr.OAuthProfile | None = None) -> Update:
+            return self.give_feedback(item_id, kind, session, recs, query, level, include_history, profile)
 
         return handler
 
-    # --- memory panel ---------------------------------------------------------------------------
-    def refresh_memory(session: dict, query: str, level: str, include_history: bool):
-        return memory_view(session.get("user_id", ""), query, level, include_history)
+    # --- memory panel -----------------------------------------------------------------------------
+    def refresh_memory(self, session: dict, query: str = "", level: str = "all",
+                       include_history: bool = False) -> Update:
+        return self._view((session or {}).get("user_id", ""), query, level, include_history)
 
-    def select_row(evt: gr.SelectData):
-        row = list(evt.row_value or [])
-        if len(row) < 3:
-            return gr.skip(), gr.skip(), gr.skip()
-        text = str(row[2])
+    def select_row(self, evt: gr.SelectData) -> Update:
+        return self.select_row_values(list(evt.row_value or []))
+
+    def select_row_values(self, row: list) -> Update:
+        """A clicked table row [chip, text]: its full id and text go to the editor, which opens."""
+        if len(row) < 2:
+            return Update()
+        text = str(row[-1])
         if text.startswith("(replaced) "):
             text = text[len("(replaced) "):]
-        return str(row[1]), text, gr.update(open=True)
+        return Update({"mem_id": render.full_id_of(row[0]), "mem_text": text, "editor": gr.update(open=True)})
 
-    def edit_entry(memory_id: str, text: str, session: dict, query: str, level: str, include_history: bool,
-                   profile: gr.OAuthProfile | None = None):
-        user_id = session.get("user_id", "")
+    def edit_entry(self, memory_id: str, text: str, session: dict, query: str = "", level: str = "all",
+                   include_history: bool = False, profile: gr.OAuthProfile | None = None) -> Update:
+        user_id = (session or {}).get("user_id", "")
         try:
             authorize(user_id, _username(profile))
             if not memory_id:
                 raise ValueError("Select a memory entry in the table first.")
-            memory.edit(user_id, memory_id, text)
-            gr.Info("Memory entry saved.")
-        except (InvalidUserId, NotYourUser, MemoryNotFound, ValueError) as exc:
-            gr.Warning(str(exc))
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        summary, rows = memory_view(user_id, query, level, include_history)
-        return summary, rows, memory_id, text
+            self.memory.edit(user_id, memory_id, text)
+        except (InvalidUserId, NotYourUser, _memory_not_found(), ValueError) as exc:
+            return Update(warning=str(exc).strip("'\""))
+        update = self._view(user_id, query, level, include_history, mem_id=memory_id, mem_text=text)
+        update.info = "Memory entry saved."
+        return update
 
-    def delete_entry(memory_id: str, session: dict, query: str, level: str, include_history: bool,
-                     profile: gr.OAuthProfile | None = None):
-        user_id = session.get("user_id", "")
+    def delete_entry(self, memory_id: str, session: dict, query: str = "", level: str = "all",
+                     include_history: bool = False, profile: gr.OAuthProfile | None = None) -> Update:
+        user_id = (session or {}).get("user_id", "")
         try:
             authorize(user_id, _username(profile))
             if not memory_id:
                 raise ValueError("Select a memory entry in the table first.")
-            memory.delete(user_id, memory_id)
-            gr.Info("Memory entry deleted.")
-        except (InvalidUserId, NotYourUser, MemoryNotFound, ValueError) as exc:
-            gr.Warning(str(exc))
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        summary, rows = memory_view(user_id, query, level, include_history)
-        return summary, rows, "", ""
+            self.memory.delete(user_id, memory_id)
+        except (InvalidUserId, NotYourUser, _memory_not_found(), ValueError) as exc:
+            return Update(warning=str(exc).strip("'\""))
+        update = self._view(user_id, query, level, include_history, mem_id="", mem_text="")
+        update.info = "Memory entry deleted."
+        return update
 
-    def add_entry(text: str, session: dict, query: str, level: str, include_history: bool,
-                  profile: gr.OAuthProfile | None = None):
-        user_id = session.get("user_id", "")
+    def add_entry(self, text: str, session: dict, query: str = "", level: str = "all",
+                  include_history: bool = False, profile: gr.OAuthProfile | None = None) -> Update:
+        user_id = (session or {}).get("user_id", "")
         try:
             authorize(user_id, _username(profile))
-            memory.add(user_id, text or "")
-            gr.Info("Remembered.")
+            self.memory.add(user_id, text or "")
         except (InvalidUserId, NotYourUser, ValueError) as exc:
-            gr.Warning(str(exc))
-            return gr.skip(), gr.skip(), gr.skip()
-        summary, rows = memory_view(user_id, query, level, include_history)
-        return summary, rows, ""
+            return Update(warning=str(exc))
+        update = self._view(user_id, query, level, include_history, new_text="")
+        update.info = "Remembered."
+        return update
 
-    def forget_me(session: dict, profile: gr.OAuthProfile | None = None):
-        user_id = session.get("user_id", "")
+    def forget_me(self, session: dict, profile: gr.OAuthProfile | None = None) -> Update:
+        user_id = (session or {}).get("user_id", "")
         try:
             authorize(user_id, _username(profile))
-            counts = memory.forget_user(user_id)
+            counts = self.memory.forget_user(user_id)
         except (InvalidUserId, NotYourUser, ValueError) as exc:
-            gr.Warning(str(exc))
-            return (gr.skip(),) * 9
-        gr.Info(f"Forgotten: {sum(v for k, v in counts.items() if k != 'history')} memory entries and "
-                f"{counts.get('history', 0)} history rows.")
-        summary, rows = memory_view(user_id)
-        session = dict(session, earlier=[])
-        return (session, [], [], summary, rows, gr.update(visible=False), "", "",
-                gr.update(value=None, visible=False))
+            return Update(warning=str(exc))
+        entries = sum(v for k, v in counts.items() if k != "history")
+        note = render.message(f"🗑️ Forgotten: {entries} memory {'entry' if entries == 1 else 'entries'} and "
+                              f"{counts.get('history', 0)} history rows were deleted. Nothing about you is "
+                              f"stored now; ask for something to watch to start afresh.")
+        session = dict(session, earlier=[], how="forgotten")
+        return self._view(user_id, session=session, recs=[], chatbot=[note], confirm_box=gr.update(visible=False),
+                          mem_id="", mem_text="", export_out=gr.update(value=None, visible=False))
 
-    def export_file(session: dict, profile: gr.OAuthProfile | None = None):
-        user_id = session.get("user_id", "")
+    def export_file(self, session: dict, profile: gr.OAuthProfile | None = None) -> Update:
+        user_id = (session or {}).get("user_id", "")
         try:
             authorize(user_id, _username(profile))
-            data = memory.export_json(user_id)
+            data = self.memory.export_json(user_id)
         except (InvalidUserId, NotYourUser, ValueError) as exc:
-            gr.Warning(str(exc))
-            return gr.skip()
-        export_dir.mkdir(parents=True, exist_ok=True)
-        for old in export_dir.glob("*/*.json"):  # exports are copied to Gradio's cache at once
+            return Update(warning=str(exc))
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        for old in self.export_dir.glob("*/*.json"):  # exports are copied to Gradio's cache at once
             if time.time() - old.stat().st_mtime > 3600:
                 old.unlink(missing_ok=True)
-        folder = Path(tempfile.mkdtemp(dir=export_dir))
+        folder = Path(tempfile.mkdtemp(dir=self.export_dir))
         path = folder / f"mrrec-memory-{re.sub(r'[^A-Za-z0-9._-]', '_', user_id)}.json"
         path.write_text(data, encoding="utf-8")
-        return gr.update(value=str(path), visible=True)
-
-
-    return SimpleNamespace(on_load=on_load, select_user=select_user, start_new_user=start_new_user, chat=chat,
-                           on_stop=on_stop, feedback_handler=feedback_handler, refresh_memory=refresh_memory,
-                           select_row=select_row, edit_entry=edit_entry, delete_entry=delete_entry,
-                           add_entry=add_entry, forget_me=forget_me, export_file=export_file)
+        return Update({"export_out": gr.update(value=str(path), visible=True)})

@@ -51,7 +51,7 @@ def user_message(text: str) -> dict:
     shown = text if len(text) <= MAX_DISPLAY_CHARS else text[:MAX_DISPLAY_CHARS]
     content = escape(shown)
     if len(text) > MAX_DISPLAY_CHARS:
-        content += f"\n\n_… ({len(text):,} characters in total; the rest is not shown here)_"
+        content += f"\n\n_… (only the first {MAX_DISPLAY_CHARS:,} characters are shown here)_"
     return {"role": "user", "content": content}
 
 
@@ -78,13 +78,57 @@ def memory_lines(memories: list[RetrievedMemory],
     """Retrieved memories as a markdown list: id, level, text (escaped), similarity."""
     if not memories:
         return empty
-    return "\n".join(f"- `{escape_code(m.memory_id)}` · **{level_label(m.entry.level)}** · "
+    return "\n".join(f"- {chip(m.memory_id)} **{level_label(m.entry.level)}** · "
                      f"{escape(m.entry.text)} _(similarity {m.score:.2f})_" for m in memories)
 
 
 def escape_code(text: object) -> str:
     """Text for inside a markdown code span (no backticks can close it early)."""
     return str(text).replace("`", "'")
+
+
+# The level a memory id's prefix names (schema.LEVEL_PREFIX), as a chip calls it.
+_CHIP_LEVELS = {"b": "record", "p": "pattern", "u": "profile", "c": "chat", "g": "global"}
+
+
+def short_id(memory_id: object) -> str:
+    """The part of a memory id a person can tell entries apart by: what follows the dataset and
+    user (the global level has no user), long segments cut to their last 6 characters.
+
+    >>> short_id("c:ml-100k:new-d93f5719e13d:69436bd214-1a249190cdd1"), short_id("p:ml:7:Drama:0")
+    ('90cdd1', 'Drama·0')
+    """
+    parts = str(memory_id).split(":")
+    tail = parts[2:] if parts[0] == "g" else parts[3:]
+    tail = tail or parts[-1:]
+    return "·".join(p if len(p) <= 10 else p[-6:] for p in tail)
+
+
+def chip_text(memory_id: object) -> str:
+    """A memory id as a person reads it: level and a few characters ("chat 90cdd1")."""
+    prefix = str(memory_id).split(":", 1)[0]
+    level = _CHIP_LEVELS.get(prefix, "memory")
+    return f"{level} {short_id(memory_id)}"
+
+
+def chip(memory_id: object) -> str:
+    """A memory id as a short inline chip (HTML); the full id is its title (hover) and stays searchable."""
+    full = escape_html(memory_id)
+    return f'<span class="mr-chip" title="{full}">{escape_html(chip_text(memory_id))}</span>'
+
+
+def chips(memory_ids: list, empty: str = "none", limit: int | None = None) -> str:
+    shown = list(memory_ids)[:limit] if limit else list(memory_ids)
+    out = " ".join(chip(m) for m in shown) or empty
+    if limit and len(memory_ids) > limit:
+        out += f" +{len(memory_ids) - limit}"
+    return out
+
+
+def full_id_of(cell: object) -> str:
+    """The full memory id of a memory-table cell (a chip carries it in its title), or the cell itself."""
+    match = re.search(r'title="([^"]*)"', str(cell))
+    return html.unescape(match.group(1)) if match else str(cell)
 
 
 def item_cards_html(recommendations: list[ev.Recommendation]) -> str:
@@ -100,7 +144,7 @@ def item_cards_html(recommendations: list[ev.Recommendation]) -> str:
         item = rec.item
         year = f'<span class="mr-year">{item.year}</span>' if item.year else ""
         genres = " · ".join(escape_html(c) for c in item.categories) or "—"
-        cites = ", ".join(f"<code>{escape_html(m)}</code>" for m in rec.memory_ids) or "none"
+        cites = chips(rec.memory_ids)
         cards.append(
             f'<div class="mr-card"><div class="mr-card-title"><span class="mr-rank">{n}</span>'
             f'<strong>{escape_html(item.title, 200)}</strong> {year}</div>'
@@ -122,50 +166,83 @@ def recommendation_rows(recommendations: list[ev.Recommendation]) -> list[dict[s
 class TurnView:
     """The messages of one chat turn, built up event by event.
 
-    A memory search is a pending thought whose retrieved-memory results nest inside it; it turns
-    done (with its duration) when its results are in. While the assistant works a "Working…"
-    pending thought sits at the end, replaced by the next real event.
+    The trace (global memory, reasoning, memory searches with their results nested inside, the
+    ideal item profile, the turn's statistics) sits inside one collapsed thought whose title line
+    says what happened ("searched your memory twice, 3 entries used"); it opens on click. The
+    answer (item cards), notices and the write-back note are top-level messages. While the
+    assistant works a "Working…" pending thought sits at the end, replaced by the next real event.
     """
 
     show_trace: bool = True
     messages: list[dict] = field(default_factory=list)
     items: list[ev.Recommendation] = field(default_factory=list)
     finished: bool = False
+    searches: int = 0
+    found: set[str] = field(default_factory=set)
+    used: list[str] | None = None
+    _root: dict | None = None
     _tools: dict[int, dict] = field(default_factory=dict)
     _tool_started: dict[int, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: how often memory was searched and how many entries the answer used."""
+        times = {1: "once", 2: "twice"}.get(self.searches, f"{self.searches} times")
+        head = f"searched your memory {times}" if self.searches else "no memory search"
+        if self.used is not None:
+            n = len(self.used)
+            return f"{head}, {n} {'entry' if n == 1 else 'entries'} used"
+        if self.found:
+            n = len(self.found)
+            return f"{head}, {n} {'entry' if n == 1 else 'entries'} found"
+        return head
+
+    def _trace(self, msg: dict) -> dict:
+        """Add `msg` to the trace (under the collapsed trace thought, created on first use)."""
+        if self._root is None:
+            self._root = message("Each step the assistant took for this answer, in order.", "🧠 Reasoning trace",
+                                 "done", msg_id="trace")
+            self.messages.append(self._root)
+        msg.setdefault("metadata", {}).setdefault("parent_id", "trace")
+        self.messages.append(msg)
+        self._root["metadata"]["log"] = self.summary()
+        return msg
 
     def apply(self, event: ev.Event) -> None:
         t = self.show_trace
         if isinstance(event, ev.GlobalMemoryUsed) and t:
-            self.messages.append(message(memory_lines(event.memories, "_No global memory matches this request._"),
-                                         "🌐 Global memory: what people weigh",
-                                         "done", event.seconds))
+            self._trace(message(memory_lines(event.memories, "_No global memory matches this request._"),
+                                "🌐 Global memory: what people weigh", "done", event.seconds))
         elif isinstance(event, ev.ReasoningStep) and t:
             if event.withheld:
                 text = "_(The model's text was withheld by the output filter.)_"
             else:
                 text = escape(event.thought) if event.thought.strip() else "_(no reasoning text)_"
-            self.messages.append(message(text, f"💭 Reasoning, round {event.round}", "done", event.seconds))
+            self._trace(message(text, f"💭 Reasoning, round {event.round}", "done", event.seconds))
         elif isinstance(event, ev.ToolCall) and t:
             label = "🔎 Memory search, round %d" % event.round + (" (automatic)" if event.fallback else "")
             msg = message("Queries: " + "; ".join(f"“{escape(q)}”" for q in event.queries), label, "pending",
                           msg_id=f"tool-{event.round}")
             self._tools[event.round] = msg
             self._tool_started[event.round] = time.perf_counter()
-            self.messages.append(msg)
-        elif isinstance(event, ev.MemoriesRetrieved) and t:
+            self._trace(msg)
+        elif isinstance(event, ev.MemoriesRetrieved):
+            self.searches += 1
+            self.found.update(m.memory_id for m in event.memories)
+            if not t:
+                return
             parent = self._tools.get(event.round)
-            self.messages.append(message(memory_lines(event.memories),
-                                         f"📚 Memory for “{escape(event.query[:60])}”", "done", event.seconds,
-                                         parent_id=parent["metadata"]["id"] if parent else None))
+            self._trace(message(memory_lines(event.memories), f"📚 Memory for “{escape(event.query[:60])}”", "done",
+                                event.seconds, parent_id=parent["metadata"]["id"] if parent else None))
             if parent is not None:
                 parent["metadata"]["status"] = "done"
                 parent["metadata"]["duration"] = round(time.perf_counter() - self._tool_started[event.round], 2)
-        elif isinstance(event, ev.FinalAnswer) and t:
+        elif isinstance(event, ev.FinalAnswer):
+            self.used = list(dict.fromkeys(event.useful_memory_ids))
+            if not t:
+                return
             source = "deterministic fallback" if event.fallback else "model"
-            cited = ", ".join(f"`{escape_code(i)}`" for i in event.useful_memory_ids) or "none"
-            self.messages.append(message(f"{escape(event.ideal_item_profile)}\n\nCited memory: {cited}",
-                                         f"📝 Ideal item profile ({source})", "done"))
+            self._trace(message(f"{escape(event.ideal_item_profile)}\n\nCited memory: {chips(self.used)}",
+                                f"📝 Ideal item profile ({source})", "done"))
         elif isinstance(event, ev.ItemsRecommended):
             self.items = list(event.items)
             self.messages.append(message(item_cards_html(event.items)))
@@ -180,15 +257,16 @@ class TurnView:
             if event.superseded:
                 parts.append(f"replaced {len(event.superseded)}")
             if parts:
-                ids = ", ".join(f"`{escape_code(i)}`" for i in event.added[:5])
-                self.messages.append(message("🧠 Memory updated: " + ", ".join(parts) + "."
-                                             + (f" New: {ids}" if ids else "")))
+                new = f" New: {chips(event.added, limit=5)}" if event.added else ""
+                self.messages.append(message("🧠 Memory updated: " + ", ".join(parts) + "." + new))
         elif isinstance(event, ev.TurnDone) and t:
             s = event.stats
-            self.messages.append(message(
+            self._trace(message(
                 f"{s.llm_calls} model calls, {s.generated_tokens} tokens generated, {s.tool_calls} memory searches; "
                 f"model {s.seconds_llm:.1f} s, memory {s.seconds_memory:.2f} s, grounding {s.seconds_grounding:.2f} s.",
                 "⏱️ Turn statistics", "done", s.seconds_total))
+            if self._root is not None:
+                self._root["metadata"]["duration"] = round(float(s.seconds_total), 2)
 
     def error(self, text: str) -> None:
         self.messages.append(message("⚠️ " + escape(text)))
@@ -210,11 +288,12 @@ class TurnView:
                 meta["status"] = "done"
 
     def render(self) -> list[dict]:
-        """The turn's messages, plus a pending "Working…" thought while it is not finished."""
+        """The turn's messages (copies: Gradio may hold on to what it was given), plus a pending
+        "Working…" thought while the turn is not finished."""
+        out = [dict(m, metadata=dict(m["metadata"])) if "metadata" in m else dict(m) for m in self.messages]
         if self.finished:
-            return list(self.messages)
-        return list(self.messages) + [message("Reading your memory and reasoning…", "⏳ Working",
-                                              "pending", msg_id="working")]
+            return out
+        return out + [message("Reading your memory and reasoning…", "⏳ Working", "pending", msg_id="working")]
 
 
 def stop_history(history: list[dict]) -> list[dict]:
@@ -234,14 +313,70 @@ def stop_history(history: list[dict]) -> list[dict]:
     return out
 
 
+MEMORY_TABLE_HEADERS = ["entry", "text"]
+
+
 def memory_rows(entries: list[MemoryEntry] | list[RetrievedMemory]) -> list[list[str]]:
-    """Rows for the memory table: level, id, text (superseded entries are marked)."""
+    """Rows for the memory table: the entry's chip (level and short id, full id in its title) and its
+    text (superseded entries are marked)."""
     rows = []
     for e in entries:
         entry = e.entry if isinstance(e, RetrievedMemory) else e
         text = entry.text if entry.status == "current" else f"(replaced) {entry.text}"
-        rows.append([level_label(entry.level), entry.memory_id, text])
+        rows.append([chip(entry.memory_id), text])
     return rows
+
+
+def user_summary(dataset: Any, user_id: str, top: int = 2) -> str:
+    """One line about a dataset user for the picker: ratings count and favourite categories (those
+    most over-represented among the items they rated highly, compared with the whole catalog's
+    ratings).
+
+    >>> from mrrec_chat.data.schema import Dataset, Interaction, Item
+    >>> items = {"1": Item("1", "A", ("Crime",)), "2": Item("2", "B", ("Comedy",)), "3": Item("3", "C", ("Crime",))}
+    >>> data = Dataset("t", items, [Interaction("u", "1", 5), Interaction("u", "3", 4), Interaction("v", "2", 5)])
+    >>> user_summary(data, "u")
+    'u · 2 ratings · likes Crime'
+    """
+    history = dataset.by_user.get(user_id, [])
+    n = len(history)
+    line = f"{user_id} · {n} rating{'' if n == 1 else 's'}"
+    likes = favourite_categories(dataset, user_id, top)
+    return line + (f" · likes {', '.join(likes)}" if likes else "")
+
+
+def favourite_categories(dataset: Any, user_id: str, top: int = 2) -> list[str]:
+    from collections import Counter
+
+    low, high = dataset.rating_scale
+    liked_at = low + 0.75 * (high - low)  # 4 of 1-5
+    liked = [x for x in dataset.by_user.get(user_id, []) if x.rating is None or x.rating >= liked_at]
+    counts = Counter(c for x in liked for c in dataset.items[x.item_id].categories)
+    if not counts:
+        return []
+    overall = _category_shares(dataset)
+    total = sum(counts.values())
+    floor = max(2, 0.1 * len(liked)) if len(liked) >= 4 else 1
+    ranked = sorted((c for c, k in counts.items() if k >= floor),
+                    key=lambda c: (-(counts[c] / total) / overall.get(c, 1.0), -counts[c], c))
+    return ranked[:top]
+
+
+_SHARES: dict[int, dict[str, float]] = {}
+
+
+def _category_shares(dataset: Any) -> dict[str, float]:
+    """Each category's share of all rated items' categories (cached per dataset object)."""
+    key = id(dataset)
+    if key not in _SHARES:
+        from collections import Counter
+
+        counts = Counter(c for x in dataset.interactions if x.item_id in dataset.items
+                         for c in dataset.items[x.item_id].categories)
+        total = sum(counts.values()) or 1
+        _SHARES.clear()
+        _SHARES[key] = {c: k / total for c, k in counts.items()}
+    return _SHARES[key]
 
 
 def memory_summary(counts: dict[str, int], user_id: str) -> str:
