@@ -8,13 +8,17 @@ on the first `llm_limit` cases of the same order, append one JSON line per (syst
 cold start, the LLM subset), paired differences against the best baseline, and costs.
 
 `--resume` keeps every line whose system signature (model, options, depth, encoder) still
-matches, so an interrupted or extended run only does what is missing.
+matches, so an interrupted or extended run only does what is missing. Each record is flushed as
+it is written and the file is fsynced after every case, so a killed run (kill -9, a crashed
+worker, a segfault in a native library) loses at most the case in progress; a last line cut
+short by the kill is dropped when the run is resumed (tests/test_eval_resume.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import sys
 import time
@@ -112,13 +116,15 @@ class RunLog:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.memory_builds: dict[str, dict[str, Any]] = {}
         if resume and path.exists():
-            with path.open(encoding="utf-8") as handle:
+            _drop_partial_last_line(path)
+            with path.open(encoding="utf-8", errors="replace") as handle:
                 for line in handle:
                     try:
                         record = json.loads(line)
                     except json.JSONDecodeError:
-                        continue  # a line cut short by an interrupted run: that case is redone
-                    self._keep(record)
+                        continue  # a damaged line: that case is redone
+                    if isinstance(record, dict):
+                        self._keep(record)
         elif path.exists():
             log.warning("%s exists and --resume was not given: starting it afresh.", path)
             path.unlink()
@@ -138,10 +144,40 @@ class RunLog:
     def append(self, record: dict[str, Any]) -> None:
         self._keep(record)
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._handle.flush()  # every finished case survives an interruption
+        self._handle.flush()  # every finished run survives the process being killed
+
+    def sync(self) -> None:
+        """Make what was appended durable (called once per finished case)."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
 
     def close(self) -> None:
+        self.sync()
         self._handle.close()
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """Cut a last line that has no newline (a write interrupted by a kill), so that the next
+    record does not get glued onto it and lost with it."""
+    with path.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        keep, position = 0, size
+        while position > 0:  # find the last newline, reading backwards in blocks
+            start = max(0, position - 65536)
+            handle.seek(start)
+            block = handle.read(position - start)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            position = start
+        log.warning("%s: dropping a last line cut short by an interrupted run (%d bytes)", path, size - keep)
+        handle.truncate(keep)
 
 
 LLMFactory = Callable[[str | None], Any]
@@ -309,6 +345,7 @@ def _run_case(case: BenchmarkCase, pending: list[System], ctx: EvalContext, runl
                 runlog.append(_record(system, signatures[system.name], case, result))
             bar.update(1)
     finally:
+        runlog.sync()
         if loaded:
             ctx.drop_case_memory(case)
 
