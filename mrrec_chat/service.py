@@ -122,8 +122,9 @@ class Assistant:
         tokenizer = getattr(self._llm, "tokenizer", None)
         return len(tokenizer.encode(text, add_special_tokens=False)) if tokenizer else max(1, len(text) // 4)
 
-    def _title_lookup(self, text: str) -> list[tuple[str, str]]:
-        return [(i, self.dataset.items[i].display_title) for i in self.titles.find_mentions(text)]
+    def _title_lookup(self, text: str) -> list[tuple[str, str, int, int]]:
+        """Catalog titles named in `text`, where (nlu.extract_preferences's title_lookup)."""
+        return [(i, self.dataset.items[i].display_title, start, end) for start, end, i in self.titles.find_spans(text)]
 
     # --- users ----------------------------------------------------------------------------
     def dataset_users(self, limit: int = 50) -> list[str]:

@@ -1,13 +1,18 @@
 """Evaluate the preference extractor on a hand-labelled message set.
 
-Run: `python -m mrrec_lab.extract_eval [--set PATH] [--show-errors]`
+Run: `python -m mrrec_lab.extract_eval [--set PATH] [--part old|fresh] [--show-errors]`
 
 Each JSONL line is {"message": ..., "split": ..., "expected": [{"kind", "subject", "holder"?}, ...]}.
 A predicted preference matches an expected one when (kind, normalised subject, holder) are equal;
 holder defaults to "user". Reported: micro precision/recall/F1 over all messages, per split and
 per kind. Split "dev" was written first and the extractor's lexicon was developed against it;
 split "heldout" was written and labelled afterwards, before the extractor was run on it, so it is
-the fairer estimate.
+the fairer estimate. Rows with "part": "fresh" (split "fresh", "batch" 1, 2, ...) were written
+for issue 20 before the extractor was run on them (titles without cue verbs, stances on titles,
+people, themes, common words that are also titles); `--part fresh` reports them alone, `--part old`
+the rest. Also reported: polarity inversions (a like where the label says dislike, or the reverse)
+and films "invented" (a predicted title the labels of that message do not name). Titles are found
+by the app's own `TitleIndex.find_spans` over the fake catalog below.
 
 Labelling guide (how the set was written, so labels follow the guide rather than the extractor):
 - like/dislike of a genre: subject is the MovieLens genre ("romcoms" -> Romance and Comedy).
@@ -25,6 +30,14 @@ Labelling guide (how the set was written, so labels follow the guide rather than
 - context subjects: "watching with kids", "watching with family", "watching with partner",
   "date night", "watching with friends", "watching alone", "on a plane".
 - questions about the assistant's or an item's quality, greetings, thanks: nothing.
+- people (actors, directors): subject_type "person", subject the full name ("Tarantino" ->
+  "Quentin Tarantino", "the Coens" -> "Coen brothers"); like/dislike as for genres.
+- themes (topics and moods: heist, zombies, superheroes, dinosaurs, time travel, whimsical, quirky,
+  gritty...): subject_type "theme", the canonical theme of `nlu/lexicon.THEMES`; a theme is kept
+  as itself, not widened to a genre ("tired of superhero movies" is not a dislike of Action). Rows
+  labelled before this rule were relabelled (marked "relabelled").
+- a common word is not a film: "Nothing too sad" names no film, "a Michael Bay movie" names a
+  person, not *Michael* or *The Bay*.
 """
 
 from __future__ import annotations
@@ -37,11 +50,14 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+from mrrec_chat.data.movielens import TitleIndex
+from mrrec_chat.data.schema import Dataset, Item
 from mrrec_chat.nlu import extract_preferences
 
 DEFAULT_SET = Path(__file__).resolve().parents[1] / "memory_data" / "eval" / "extraction_set.jsonl"
 
-# A small fake catalog standing in for the real title lookup: (item_id, title, year).
+# A small fake catalog standing in for the real one: (item_id, title, year). Titles 35+ were added
+# with the fresh part: common words that are also films ("Nothing", "Up", "Big", "It", "Home Alone").
 FAKE_CATALOG: list[tuple[str, str, int]] = [
     ("m1", "Heat", 1995), ("m2", "The Matrix", 1999), ("m3", "Titanic", 1997),
     ("m4", "Toy Story", 1995), ("m5", "The Godfather", 1972), ("m6", "Pulp Fiction", 1994),
@@ -55,6 +71,17 @@ FAKE_CATALOG: list[tuple[str, str, int]] = [
     ("m28", "Gladiator", 2000), ("m29", "Parasite", 2019), ("m30", "Groundhog Day", 1993),
     ("m31", "Clueless", 1995), ("m32", "Saving Private Ryan", 1998), ("m33", "Spirited Away", 2001),
     ("m34", "The Exorcist", 1973),
+    ("m35", "Nothing", 2003), ("m36", "Michael", 1996), ("m37", "The Bay", 2012), ("m38", "Speed", 1994),
+    ("m39", "Big", 1988), ("m40", "Up", 2009), ("m41", "Crash", 1996), ("m42", "Home Alone", 1990),
+    ("m43", "Always", 1989), ("m44", "Her", 2013), ("m45", "Jaws", 1975), ("m46", "Psycho", 1960),
+    ("m47", "Ocean's Eleven", 2001), ("m48", "Reservoir Dogs", 1992), ("m49", "The Godfather: Part III", 1990),
+    ("m50", "Top Gun", 1986), ("m51", "Taxi Driver", 1976), ("m52", "Big Night", 1996),
+    ("m53", "True Lies", 1994), ("m54", "It", 2017), ("m55", "Babe", 1995), ("m56", "The Game", 1997),
+    ("m57", "Contact", 1997), ("m58", "Scream", 1996), ("m59", "Twister", 1996),
+    ("m60", "Fly Away Home", 1996), ("m61", "No Country for Old Men", 2007), ("m62", "Fight Club", 1999),
+    ("m63", "Paddington", 2014), ("m64", "Kill Bill: Vol. 1", 2003), ("m65", "The Grand Budapest Hotel", 2014),
+    ("m66", "Moonrise Kingdom", 2012), ("m67", "Seven", 1995), ("m68", "Memento", 2000), ("m69", "Hook", 1991),
+    ("m70", "Sleepless in Seattle", 1993),
 ]
 
 
@@ -65,37 +92,13 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" .")
 
 
-def _compile_catalog() -> list[tuple[str, str, re.Pattern[str], bool]]:
-    compiled = []
-    for item_id, title, year in FAKE_CATALOG:
-        core = normalise(re.sub(r"^The\s+", "", title))
-        pattern = re.compile(r"(?<!\w)(?:the\s+)?" + re.escape(core) + r"(?!\w)")
-        compiled.append((item_id, f"{title} ({year})", pattern, " " not in core))
-    return compiled
+_DATASET = Dataset("extract-eval", {i: Item(i, t, (), y) for i, t, y in FAKE_CATALOG})
+_TITLES = TitleIndex(_DATASET)
 
 
-_CATALOG = _compile_catalog()
-
-
-def _fold_chars(text: str) -> str:
-    """Lower-case, accent-free copy with one character per input character (offsets line up)."""
-    out = []
-    for ch in text:
-        base = unicodedata.normalize("NFKD", ch)[:1].lower()
-        out.append(base if len(base) == 1 else ch)
-    return "".join(out)
-
-
-def fake_title_lookup(text: str) -> list[tuple[str, str]]:
-    """Titles of the fake catalog mentioned in `text`. One-word titles must be capitalised, the
-    way a real lookup would avoid reading "heat" or "alien" in ordinary sentences as films."""
-    low = _fold_chars(text)
-    found = []
-    for item_id, display, pattern, one_word in _CATALOG:
-        core_len = len(normalise(re.sub(r"^The\s+", "", display.rsplit(" (", 1)[0])))
-        if any(not one_word or text[mt.end() - core_len].isupper() for mt in pattern.finditer(low)):
-            found.append((item_id, display))
-    return found
+def fake_title_lookup(text: str) -> list[tuple[str, str, int, int]]:
+    """The app's title lookup (`TitleIndex.find_spans`) over the fake catalog: (id, title, start, end)."""
+    return [(i, _DATASET.items[i].display_title, start, end) for start, end, i in _TITLES.find_spans(text)]
 
 
 def load_set(path: Path) -> list[dict]:
@@ -111,15 +114,17 @@ def _key(kind: str, subject: str, holder: str) -> tuple[str, str, str]:
     return kind, normalise(subject), holder
 
 
-def evaluate(path: Path = DEFAULT_SET) -> dict:
-    """Run the extractor over the labelled set; returns overall and per-kind counts and errors."""
+def evaluate(path: Path = DEFAULT_SET, part: str | None = None) -> dict:
+    """Run the extractor over the labelled set (only rows of `part` when given: "fresh" selects
+    the fresh part, "old" everything else); returns overall, per-split and per-kind counts, errors,
+    polarity inversions and films invented from words that name no film in the labels."""
     tp, fp, fn = Counter(), Counter(), Counter()
     split_counts: dict[str, Counter] = {}
-    errors = []
-    rows = load_set(path)
+    errors, inversions, invented = [], [], []
+    rows = [r for r in load_set(path) if part is None or r.get("part", "old") == part]
     for row in rows:
         sc = split_counts.setdefault(row.get("split", "all"), Counter())
-        predicted = extract_preferences(row["message"], title_lookup=fake_title_lookup)
+        predicted = extract_preferences(row["message"], title_lookup=fake_title_lookup, strict=True)
         got = Counter(_key(p.kind, p.subject, p.holder) for p in predicted)
         want = Counter(_key(e["kind"], e["subject"], e.get("holder", "user")) for e in row["expected"])
         for key in got | want:
@@ -133,6 +138,14 @@ def evaluate(path: Path = DEFAULT_SET) -> dict:
         missing, extra = want - got, got - want
         if missing or extra:
             errors.append({"message": row["message"], "missing": sorted(missing), "extra": sorted(extra)})
+        opposite = {"like": "dislike", "dislike": "like"}
+        for kind, subject, holder in extra:
+            if kind in opposite and (opposite[kind], subject, holder) in missing:
+                inversions.append({"message": row["message"], "got": (kind, subject, holder)})
+        labelled = {normalise(e["subject"]) for e in row["expected"]}
+        for p in predicted:
+            if p.subject_type == "item" and normalise(p.subject) not in labelled:
+                invented.append({"message": row["message"], "film": p.subject})
 
     def prf(t: int, p: int, n: int) -> dict:
         precision = t / (t + p) if t + p else 1.0
@@ -143,17 +156,19 @@ def evaluate(path: Path = DEFAULT_SET) -> dict:
     kinds = sorted(set(tp) | set(fp) | set(fn))
     return {"messages": len(rows), "overall": prf(sum(tp.values()), sum(fp.values()), sum(fn.values())),
             "per_split": {k: prf(c["tp"], c["fp"], c["fn"]) for k, c in split_counts.items()},
-            "per_kind": {k: prf(tp[k], fp[k], fn[k]) for k in kinds}, "errors": errors}
+            "per_kind": {k: prf(tp[k], fp[k], fn[k]) for k in kinds}, "errors": errors,
+            "inversions": inversions, "invented": invented}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="labelled JSONL file")
+    parser.add_argument("--part", choices=["old", "fresh"], help="only this part of the set (default: all)")
     parser.add_argument("--show-errors", action="store_true", help="list every mismatched message")
     args = parser.parse_args(argv)
-    result = evaluate(args.set)
+    result = evaluate(args.set, args.part)
     o = result["overall"]
-    print(f"messages: {result['messages']}")
+    print(f"messages: {result['messages']}" + (f" (part {args.part})" if args.part else ""))
     print(f"micro precision {o['precision']:.3f}  recall {o['recall']:.3f}  f1 {o['f1']:.3f}  "
           f"(tp {o['tp']}, fp {o['fp']}, fn {o['fn']})")
     for split, s in result["per_split"].items():
@@ -163,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     for kind, s in result["per_kind"].items():
         print(f"{kind:<11} {s['precision']:>6.3f} {s['recall']:>6.3f} {s['f1']:>6.3f} "
               f"{s['tp']:>4} {s['fp']:>4} {s['fn']:>4}")
+    print(f"polarity inversions: {len(result['inversions'])}; films not named in the labels "
+          f"(invented): {len(result['invented'])}")
+    for inv in result["inversions"]:
+        print(f"  inversion: {inv['got']} in {inv['message']!r}")
+    for inv in result["invented"]:
+        print(f"  invented: {inv['film']} in {inv['message']!r}")
     if args.show_errors:
         print(f"\n{len(result['errors'])} messages with errors:")
         for err in result["errors"]:

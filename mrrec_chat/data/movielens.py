@@ -197,30 +197,29 @@ class TitleIndex:
                 return pool[0] if len(set(pool)) == 1 else None
         return None
 
-    @staticmethod
-    def _eligible(key: str, token: str, sentence_start: bool, dated: bool) -> bool:
-        # Short one-word titles ("Up", "It", "Heat") are ordinary words; they count only when
-        # written like a name (capitalised but not shouted, and not merely because a sentence
-        # starts there) or followed by the film's year ("heat 1986").
-        if " " in key or len(key) >= 5 or dated:
-            return True
-        return len(key) >= 2 and token[:1].isupper() and not token.isupper() and not sentence_start
-
     def find_mentions(self, text: str) -> list[str]:
         """Item ids of catalog titles mentioned in `text`, in order, longest match first.
 
-        Word n-grams of up to `MAX_WORDS` words are looked up in the key dictionaries, so the
-        cost is independent of the catalog size. A year right after a title ("Heat (1995)",
-        "Heat 1995") picks that version; otherwise the most rated version is taken.
+        A year right after a title ("Heat (1995)", "Heat 1995") picks that version; otherwise the
+        most rated version is taken. Only text that names a title counts (see `find_spans`).
         """
-        source = strip_accents(text)
+        return list(dict.fromkeys(item_id for _, _, item_id in self.find_spans(text)))
+
+    def find_spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, item id) of each catalog title named in `text`, in order.
+
+        Word n-grams of up to `MAX_WORDS` words are looked up in the key dictionaries, so the
+        cost is independent of the catalog size; the longest match at a position wins. A match
+        counts only where the text names the title (`_names_title`): "Nothing too sad please" does
+        not name *Nothing*, "a Michael Bay movie" names neither *Michael* nor *The Bay*.
+        """
+        # One character per character (accents dropped), so offsets are those of `text`.
+        source = "".join((strip_accents(c) or c)[0] for c in text)
         words = list(_WORD.finditer(source))
         tokens = _word_tokens(source)
-        starts = [
-            index == 0 or bool(re.search(r"[.!?\n|]", source[words[index - 1].end():m.start()]))
-            for index, m in enumerate(words)
-        ]
-        found: list[str] = []
+        if len(tokens) != len(words):  # cannot happen for one-to-one folding; never guess offsets
+            return []
+        found: list[tuple[int, int, str]] = []
         position = 0
         while position < len(tokens):
             step = 1
@@ -234,15 +233,109 @@ class TitleIndex:
                 year = int(tokens[after]) if after < len(tokens) and re.fullmatch(r"\d{4}", tokens[after]) else None
                 dated = [i for i in candidates if year is not None and self._years[i] == year]
                 first = position + length - len(key_tokens)
-                if not self._eligible(key, words[first].group(), starts[first], bool(dated)):
+                if not dated and not _names_title(source, words, first, after):
                     continue
-                chosen = dated[0] if dated else candidates[0]
-                if chosen not in found:
-                    found.append(chosen)
+                end = words[after].end() if dated else words[after - 1].end()
+                if dated and source[end:end + 1] == ")":
+                    end += 1
+                found.append((words[position].start(), end, dated[0] if dated else candidates[0]))
                 step = length + 1 if dated else length
                 break
             position += step
         return found
+
+
+# Words that open a sentence or a request far more often than they name a film ("Nothing too
+# sad", "Up for anything", "It was fine"): a title that is one of them counts only where it is
+# capitalised inside a sentence, quoted or dated.
+_FUNCTION_WORDS = frozenset("""
+a about above after again against all also always am an and another any anything are as at away
+back be because been before being below between both but by can could did do does down during
+each either else even ever every everything few first for from further get go going got had has
+have he her here hers him his how i if in into is it its just last least less let like many may
+me might mine more most much must my never next no none nor not nothing now of off often on once
+one only or other others our out over own perhaps please same she should since so some something
+soon still such than that the their them then there these they this those though through till to
+today together tomorrow tonight too under until up upon us very was we well were what whatever
+when where which while who why will with without would yes yet you your yesterday maybe okay ok
+sure thanks hello hi hey oh nobody someone somebody everyone everybody anyone anybody enough
+""".split())
+# Everyday words: a title made only of them ("home alone", "big night", "the game") counts only
+# where it is written as a title (its words capitalised), quoted or dated.
+_EVERYDAY_WORDS = _FUNCTION_WORDS | frozenset("""
+alone big small little good bad best better great new old young long short high low fast slow hard
+easy free real true false full dark light bright black white red blue green night day days morning
+evening weekend week time times year life love home house room family friends friend kids kid
+child children girl girls boy boys man men woman women people person thing things stuff game games
+fun funny sad happy scary sweet nice cool hot cold warm heat speed wild crazy quiet loud simple
+movie movies film films show story stories world city town country place way end part piece side
+top story money work school party date dinner food music dance heart mind head face hand eyes
+feel feeling mood kind sort type lot bit half whole alien aliens contact crash scream hook seven
+twelve ransom volcano casino cure fear greed trust secrets sleepers friday nixon shine clueless
+""".split())
+_OPENERS = frozenset("""
+saw seen see watch watching love loving hate like adore enjoy rewatch caught finished recommend
+try skip suggest give show thought think adore definitely especially except also maybe
+""".split())
+# A sentence's first word is capitalised anyway; read it as a title only when what follows reads
+# like a title being talked about ("Heat is...", "Speed was a blast", "Fargo, what a film").
+_AFTER_OPENING_TITLE = frozenset("""
+is was isnt wasnt are were has had have remains remained still made makes make scared scares
+blew blows left leaves kept keeps deserves deserved got gets will would could can did does just
+really truly totally absolutely honestly never always forever rocks rules
+""".split())
+
+
+def _opener(word: str) -> bool:
+    """A word that opens a sentence before a title ("Loved Heat", "Saw Gladiator"): not a name."""
+    return word in _FUNCTION_WORDS or word in _OPENERS or bool(re.search(r"(?:ed|ly)$", word))
+
+
+def _names_title(source: str, words: list[re.Match[str]], first: int, end: int) -> bool:
+    """Whether words[first:end] (a catalog title's key) name the title in `source`.
+
+    Quoted titles always count. A one-word title must be capitalised (shouted only when it is long;
+    in lower case only when it is long and no everyday word: "titanic", "the matrix", not "heat"),
+    must not be part of a longer capitalised name ("Michael Bay"), and, at the start of a
+    sentence, must be followed by something a title does ("Heat is my favourite"; not "Big fan of
+    Spielberg"). Titles of function words need a capital inside a sentence; titles made only of
+    everyday words need their words capitalised.
+    """
+    def sentence_start(i: int) -> bool:
+        return i == 0 or bool(re.search(r"[.!?\n|:;\u2026]", source[words[i - 1].end():words[i].start()]))
+
+    def capitalised(i: int) -> bool:
+        return words[i].group()[:1].isupper()
+
+    lo, hi = words[first].start(), words[end - 1].end()
+    before, after = source[max(0, lo - 2):lo].strip(), source[hi:hi + 2].strip()
+    if before[-1:] in "\"'«“‘" and before and after[:1] in "\"'»”’" and after:
+        return True
+    key = [w.group().lower() for w in words[first:end]]
+    if len(key) == 1:
+        word, token = words[first].group(), key[0]
+        if not capitalised(first):  # "loved titanic", "the matrix"; never "nothing", "the heat"
+            return len(token) >= 5 and token not in _EVERYDAY_WORDS
+        if word.isupper() and len(word) < 5:
+            return False
+        start = sentence_start(first)
+        if token in _FUNCTION_WORDS and start:
+            return False
+        # Part of a longer capitalised name: "Michael Bay", "the Tom Hanks one".
+        for n in (first - 1, end):
+            if 0 <= n < len(words) and source[min(words[n].end(), hi):max(words[n].start(), lo)].isspace() \
+                    and capitalised(n) and words[n].group().lower() not in _FUNCTION_WORDS \
+                    and not (sentence_start(n) and _opener(words[n].group().lower())):
+                return False
+        if start:
+            nxt = source[hi:hi + 3]
+            follow = words[end].group().lower() if end < len(words) else ""
+            return not follow or bool(re.match(r"\s*[,!?.:;\u2026)-]", nxt)) or follow in _AFTER_OPENING_TITLE
+        return True
+    if all(k in _EVERYDAY_WORDS for k in key):
+        return all(capitalised(i) or key[i - first] in _FUNCTION_WORDS for i in range(first, end)) \
+            and capitalised(first)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------

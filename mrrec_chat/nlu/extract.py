@@ -56,13 +56,19 @@ class Preference:
     genres: tuple[str, ...] = ()  # catalog genres a theme implies ("heist" -> Crime), for grounding
 
 
+# A catalog title lookup: text -> (item_id, display title) per title mentioned, or
+# (item_id, display title, start, end) where the lookup itself decides which text names a title.
+TitleLookup = Callable[[str], Sequence[tuple]]
+
+
 def extract_preferences(message: str, *, categories: Sequence[str] | None = DEFAULT_MOVIE_GENRES,
-                        title_lookup: Callable[[str], list[tuple[str, str]]] | None = None,
+                        title_lookup: TitleLookup | None = None,
                         max_preferences: int = 50, strict: bool = False) -> list[Preference]:
     """Preferences stated in `message`, in message order, at most `max_preferences`.
 
-    `title_lookup(text)` returns (item_id, display_title) for catalog titles mentioned in the text;
-    without it, quoted titles and capitalised names after "loved/hated/saw" become items with no id.
+    `title_lookup(text)` returns (item_id, display_title[, start, end]) for catalog titles named in
+    the text (with offsets: `TitleIndex.find_spans` decided where a title is named); without it,
+    quoted titles and capitalised names after "loved/hated/saw" become items with no id.
     Never raises unless `strict` (tests: a bug in the extractor must surface, not become "nothing").
     """
     if strict:
@@ -74,8 +80,7 @@ def extract_preferences(message: str, *, categories: Sequence[str] | None = DEFA
         return []
 
 
-def _extract(message: Any, categories: Sequence[str] | None,
-             title_lookup: Callable[[str], list[tuple[str, str]]] | None,
+def _extract(message: Any, categories: Sequence[str] | None, title_lookup: TitleLookup | None,
              max_preferences: int) -> list[Preference]:
     if not isinstance(message, str) or max_preferences <= 0 or not message.strip():
         return []
@@ -134,6 +139,8 @@ class _Matchers:
     post: re.Pattern[str]
     attr: re.Pattern[str]
     fixed: re.Pattern[str]
+    theme: re.Pattern[str]
+    theme_genres: tuple[tuple[str, ...], ...]  # per THEMES entry, the implied genres this catalog has
 
 
 @lru_cache(maxsize=16)
@@ -158,7 +165,13 @@ def _matchers(categories: tuple[str, ...]) -> _Matchers:
         post=re.compile(rf"{lx.POST_LEAD}(?P<w>{post_alts})(?!\w)"),
         attr=_build([rf"(?:too\s+(?:much\s+)?)?(?:{a[0]})" for a in lx.POLAR_ATTRIBUTES], "a"),
         fixed=_build([f[0] for f in lx.SELF_CONTAINED], "f"),
+        theme=_build([rf"(?:{t[0]})(?:\s+{lx.MOVIE_NOUN})?" for t in lx.THEMES], "t"),
+        theme_genres=tuple(tuple(by_fold[_fold(g)] for g in t[2] if _fold(g) in by_fold) for t in lx.THEMES),
     )
+
+
+_PEOPLE = _build([p[0] for p in lx.PEOPLE], "p")
+_GIVEN = re.compile(r"(?<![\w'])([A-Z][a-z]+)\s+((?:(?:de|del|van|von|da|di|le|la)\s+)?[A-Z][\w'-]+)(?![\w'])")
 
 
 _QUOTES = {"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
@@ -215,7 +228,7 @@ class _Spans:
     """
 
     # ---------------------------------------------------------------- spans
-    def collect(self, title_lookup: Callable[[str], list[tuple[str, str]]] | None) -> None:
+    def collect(self, title_lookup: TitleLookup | None) -> None:
         f, occupied = self.f, bytearray(len(self.f))
         cands: list[tuple[int, int, int, str, Any]] = []  # (priority, start, end, kind, data)
         for s, e, data in self._titles(title_lookup):
@@ -228,6 +241,10 @@ class _Spans:
         cands.extend((4, s, e, "fixed", ("constraint", subj)) for s, e, subj in self._numeric())
         for mt in self.m.genre.finditer(f):
             cands.append((3, mt.start(), mt.end(), "category", self.m.genre_targets[int(mt.lastgroup[1:])]))
+        for mt in self.m.theme.finditer(f):
+            n = int(mt.lastgroup[1:])
+            cands.append((3, mt.start(), mt.end(), "theme", (lx.THEMES[n][1], self.m.theme_genres[n])))
+        cands.extend((5, s, e, "person", name) for s, e, name in self._people())
         for mt in self.m.attr.finditer(f):
             neg, pos = lx.POLAR_ATTRIBUTES[int(mt.lastgroup[1:])][1:]
             cands.append((3, mt.start(), mt.end(), "attribute", (neg, pos, f.startswith("too", mt.start()))))
@@ -268,16 +285,22 @@ class _Spans:
                     self.mentions.append((mt.end(), mt.start(), kind, mt.group(0)))
         self.mentions.sort()
 
-    def _titles(self, lookup: Callable[[str], list[tuple[str, str]]] | None) -> list[tuple[int, int, Any]]:
+    def _titles(self, lookup: TitleLookup | None) -> list[tuple[int, int, Any]]:
         if lookup is None:
             return []
         try:
-            found = [(str(i), str(t)) for i, t in (lookup(self.text) or [])][:2000]
+            found = list(lookup(self.text) or [])[:2000]
         except Exception:  # a broken lookup should cost the titles, not the whole extraction
             logger.warning("title_lookup failed; continuing without catalog titles", exc_info=True)
             return []
         spans: list[tuple[int, int, Any]] = []
-        for item_id, title in found:
+        for hit in found:
+            item_id, title = str(hit[0]), str(hit[1])
+            if len(hit) >= 4:  # the lookup says where: it decided that the text names the title
+                start, end = int(hit[2]), int(hit[3])
+                if 0 <= start < end <= len(self.text):
+                    spans.append((start, end, (item_id, title)))
+                continue
             base = re.sub(r"\s*\(\d{4}\)\s*$", "", title).strip()
             moved = re.match(r"^(.*),\s*(the|a|an|le|la|les|el|los|las|il|der|die|das)$", base, re.I)
             core = _fold(moved.group(1) if moved else base)  # MovieLens writes "Godfather, The"
@@ -291,6 +314,20 @@ class _Spans:
                 hits = [mt for mt in hits if self.text[mt.end() - len(core)].isupper()]
             spans += [(mt.start(), mt.end(), (item_id, title)) for mt in hits]
         return spans
+
+    def _people(self) -> list[tuple[int, int, str]]:
+        """Film people: known names (lexicon.PEOPLE, written with a capital) and "Given Surname"
+        runs after a common given name ("no Tom Cruise", "Meryl Streep")."""
+        out = []
+        for mt in _PEOPLE.finditer(self.f):
+            last = mt.group(0).split()[-1]
+            if self.text[mt.end() - len(last)].isupper():  # "Nolan", "the Coens"; not "a cruise"
+                out.append((mt.start(), mt.end(), lx.PEOPLE[int(mt.lastgroup[1:])][1]))
+        for mt in _GIVEN.finditer(self.text):
+            if mt.group(1).lower() in lx.GIVEN_NAMES:
+                name = f"{mt.group(1)} {mt.group(2)}"
+                out.append((mt.start(), mt.end(), name[:-2] if name.endswith("'s") else name))
+        return out
 
     def _numeric(self) -> list[tuple[int, int, str]]:
         out: list[tuple[int, int, str]] = []
@@ -462,7 +499,9 @@ class _Run(_Spans):
             else:
                 tail = f[max(cs, prev_end):ev.start]
                 ev.negated = bool(_RE["subjneg"].search(tail[tail.rfind(",") + 1:]))
-                ev.post = self._post(ev, ce)
+                if since and since[-1].end == prev_end and not tail.strip():  # "no Adam Sandler comedies"
+                    ev.negated = ev.negated or since[-1].negated
+                ev.post = None if question else self._post(ev, ce)  # "Is Titanic worth watching?"
                 if ev.post:  # "comedies and dramas are great": the post-cue takes the whole run
                     who = self._holder(max(cs, last.end if last else cs), ev.start) or holder or ("user", None)
                     run = [ev]
@@ -480,7 +519,8 @@ class _Run(_Spans):
             cue = cues[i]
             if cue.subjects:
                 continue
-            if i + 1 < len(cues) and _RE["chain"].match(f[cue.end:cues[i + 1].start]):
+            if i + 1 < len(cues) and _RE["chain"].match(f[cue.end:cues[i + 1].start]) \
+                    and not (cue.kind == "want" and cues[i + 1].polarity < 0):  # "want the opposite of X"
                 targets = list(cues[i + 1].subjects)  # "I've seen and loved Heat"
             elif cue.kind != "want":  # a request points forward: "seen Heat, want something new"
                 targets = cue.before  # "Science-Fiction finde ich super", "Heat, what a film"
@@ -618,6 +658,10 @@ class _Run(_Spans):
             conf = round(conf - (0.1 if item_id is None else 0.0), 2)
             kind_ = "seen" if pol == 0 else "like" if pol > 0 else "dislike"
             self._add(kind_, title, "item", conf, item_id=item_id, **extra)
+        elif s.stype in ("person", "theme"):
+            if pol:
+                subject, genres = (s.data, ()) if s.stype == "person" else s.data
+                self._add("like" if pol > 0 else "dislike", subject, s.stype, conf, genres=genres, **extra)
         elif s.stype == "attribute" and pol:
             neg, posc, too = s.data
             canon = neg if (pol < 0 or too) else posc
@@ -629,9 +673,11 @@ class _Run(_Spans):
                 self._add("constraint", canon, "attribute", 0.8, pos=pos, change=cue.change)
 
     def _add(self, kind: str, subject: str, stype: str, conf: float, pos: int = 0, item_id: str | None = None,
-             holder: str = "user", who: str | None = None, past: bool = False, change: bool = False) -> None:
+             holder: str = "user", who: str | None = None, past: bool = False, change: bool = False,
+             genres: tuple[str, ...] = ()) -> None:
         self.raw.append({"kind": kind, "subject": subject, "stype": stype, "conf": conf, "pos": pos,
-                         "item_id": item_id, "holder": holder, "who": who, "past": past, "change": change})
+                         "item_id": item_id, "holder": holder, "who": who, "past": past, "change": change,
+                         "genres": genres})
 
     # ---------------------------------------------------------------- output
     def finish(self, cap: int) -> list[Preference]:
@@ -659,7 +705,8 @@ class _Run(_Spans):
         for r in list(best.values())[:cap]:
             out.append(Preference(kind=r["kind"], subject=r["subject"], subject_type=r["stype"],
                                   text=self._text(r), confidence=round(min(max(r["conf"], 0.0), 1.0), 2),
-                                  item_id=r["item_id"], holder=r["holder"], supersedes_past=r["supersedes"]))
+                                  item_id=r["item_id"], holder=r["holder"], supersedes_past=r["supersedes"],
+                                  genres=r["genres"]))
         return out
 
     def _text(self, r: dict[str, Any]) -> str:

@@ -26,11 +26,11 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
     (r"comedies? musicales?|musicales|musicals?|sing[- ]?alongs?|broadway", ("Musical",)),
     (r"film[- ]noirs?|neo[- ]noir|noirs?|cine negro", ("Film-Noir",)),
     (r"science[- ]fiction|ciencia ficcion|sci[- ]?fi|scifi|space operas?|space|cyberpunk"
-     r"|dystopian|time travel", ("Sci-Fi",)),
-    (r"true crime|heists?|gangsters?|mafia|mob|crime|policiacas?|policiales?|policiers?|polars?"
+     r"|dystopian", ("Sci-Fi",)),
+    (r"true crime|crime|policiacas?|policiales?|policiers?|polars?"
      r"|krimis?|cop", ("Crime",)),
     (r"(?:peliculas?|pelis) de (?:terror|miedo|horror)|films? d'horreur|horrorfilme?n?"
-     r"|gruselfilme?n?|scary (?:movies?|films?|flicks?|stuff|ones)|slashers?|zombies?"
+     r"|gruselfilme?n?|scary (?:movies?|films?|flicks?|stuff|ones)|slashers?"
      r"|creepy (?:movies|films|stuff)|horrors?|horreur|epouvante|terror", ("Horror",)),
     (r"documentar(?:y|ies)|docs|docos?|docuseries|documentales?|documentaires?"
      r"|dokumentarfilme?n?|dokumentationen|dokus?", ("Documentary",)),
@@ -41,7 +41,7 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
      r"|kinderfilme?n?|familienfilme?n?", ("Children",)),
     (r"animated|animation|animacion|cartoons?|anime|pixar|claymation|dibujos animados"
      r"|dessins? animes?|zeichentrick(?:filme?n?)?|animationsfilme?n?", ("Animation",)),
-    (r"superheroe?s?|super[- ]heroe?s?|marvel|martial arts|kung[- ]fu|action|accion"
+    (r"action|accion"
      r"|actionfilme?n?", ("Action",)),
     (r"adventures?|aventuras?|aventures?|abenteuer(?:filme?n?)?", ("Adventure",)),
     (r"war (?:movies?|films?|flicks?|epics?|dramas?|stories)|peliculas? de guerra|belicas?"
@@ -58,6 +58,107 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
     (r"fantasy|fantasies|fairy[- ]?tales?|fantasia|fantastique|fantasyfilme?n?", ("Fantasy",)),
     (r"imax", ("IMAX",)),
 ]
+
+# Themes: topics and moods a person asks for or refuses, kept as their own subjects (subject_type
+# "theme") rather than widened to a genre: tired of superhero films is not tired of all Action.
+# (pattern, canonical theme, genres it implies in a movie catalog - grounding may use them).
+THEMES: list[tuple[str, str, tuple[str, ...]]] = [
+    (r"heists?|heist[- ]y|capers?|bank robber(?:y|ies)|robber(?:y|ies)", "heist", ("Crime",)),
+    (r"gangsters?|mafia|mobsters?|the mob|mob", "gangsters", ("Crime",)),
+    (r"serial killers?", "serial killers", ("Thriller",)),
+    (r"zombies?|undead", "zombies", ("Horror",)),
+    (r"vampires?|dracula", "vampires", ("Horror",)),
+    (r"werewol(?:f|ves)", "werewolves", ("Horror",)),
+    (r"ghosts?|haunted houses?|hauntings?", "ghosts", ("Horror",)),
+    (r"witch(?:es|craft)?", "witches", ("Fantasy",)),
+    (r"monsters?|kaiju", "monsters", ("Horror",)),
+    (r"superheroe?s?|super[- ]heroe?s?|comic[- ]book (?:movies|films)|marvel|dc comics", "superheroes", ("Action",)),
+    (r"martial arts|kung[- ]fu|karate|samurai", "martial arts", ("Action",)),
+    (r"spies|spy|espionage", "spies", ("Thriller",)),
+    (r"time[- ]travel(?:l?ing)?", "time travel", ("Sci-Fi",)),
+    (r"robots?|androids?|artificial intelligence", "robots", ("Sci-Fi",)),
+    (r"aliens?|extraterrestrials?|ufos?", "aliens", ("Sci-Fi",)),
+    (r"dinosaurs?|dinos", "dinosaurs", ("Adventure",)),
+    (r"pirates?", "pirates", ("Adventure",)),
+    (r"sharks?", "sharks", ("Thriller",)),
+    (r"dragons?", "dragons", ("Fantasy",)),
+    (r"knights?|swordplay|sword ?fights?|sword[- ]and[- ]sorcery", "swords and knights", ("Adventure",)),
+    (r"courtroom|legal dramas?|lawyers?", "courtroom", ("Drama",)),
+    (r"sports?|boxing|football|baseball|basketball", "sports", ("Drama",)),
+    (r"road (?:movies?|films?)", "road movies", ("Adventure",)),
+    (r"coming[- ]of[- ]age", "coming of age", ("Drama",)),
+    (r"post[- ]apocalyptic|apocalypse", "post-apocalyptic", ("Sci-Fi",)),
+    (r"disaster (?:movies?|films?)|natural disasters?", "disaster", ("Action",)),
+    (r"prison (?:movies?|films?|escapes?)|prison breaks?", "prison", ("Drama",)),
+    # moods and styles
+    (r"whimsical|whimsy", "whimsical", ()), (r"quirky", "quirky", ()), (r"offbeat", "offbeat", ()),
+    (r"surreal(?:ist)?", "surreal", ()), (r"gritty", "gritty", ()), (r"campy", "campy", ()), (r"cheesy", "cheesy", ()),
+    (r"cerebral|thought[- ]provoking", "thought-provoking", ()),
+    (r"mind[- ]?bending|mind[- ]?benders?|mind[- ]?fucks?", "mind-bending", ()),
+    (r"twisty|plot twists?|(?:a )?big twists?", "plot twists", ()),
+    (r"slow[- ]burns?|slow[- ]burning", "slow-burn", ()), (r"atmospheric|moody", "atmospheric", ()),
+    (r"cozy|cosy|comfort (?:movies?|films?|watch(?:es)?)", "cozy", ()),
+    (r"artsy|arthouse|art[- ]house", "arthouse", ()), (r"nostalgic", "nostalgic", ()),
+    (r"epic|sweeping", "epic", ()), (r"stylish|stylized|stylised", "stylish", ()),
+    (r"weird|bizarre|strange", "weird", ()), (r"wholesome", "wholesome", ()),
+    (r"psychological", "psychological", ()), (r"satirical|satire", "satire", ()),
+]
+
+# Well-known film people: (pattern on folded text, canonical name). Surnames alone only where
+# they are distinctive; a capitalised "First Last" after a common given name is found without
+# this list (GIVEN_NAMES), and so is "a <Name> movie".
+PEOPLE: list[tuple[str, str]] = [
+    (r"(?:quentin )?tarantino", "Quentin Tarantino"), (r"(?:steven )?spielberg", "Steven Spielberg"),
+    (r"(?:stanley )?kubrick", "Stanley Kubrick"), (r"(?:martin )?scorsese", "Martin Scorsese"),
+    (r"(?:alfred )?hitchcock", "Alfred Hitchcock"), (r"christopher nolan|nolan", "Christopher Nolan"),
+    (r"(?:the )?coen(?:s| brothers)|joel and ethan coen", "Coen brothers"),
+    (r"wes anderson", "Wes Anderson"), (r"(?:david )?lynch", "David Lynch"),
+    (r"(?:david )?fincher", "David Fincher"), (r"ridley scott", "Ridley Scott"),
+    (r"james cameron", "James Cameron"), (r"tim burton", "Tim Burton"),
+    (r"(?:hayao )?miyazaki", "Hayao Miyazaki"), (r"(?:akira )?kurosawa", "Akira Kurosawa"),
+    (r"(?:ingmar )?bergman", "Ingmar Bergman"), (r"woody allen", "Woody Allen"),
+    (r"(?:guillermo )?del toro", "Guillermo del Toro"), (r"(?:denis )?villeneuve", "Denis Villeneuve"),
+    (r"(?:sofia )?coppola", "Sofia Coppola"), (r"francis ford coppola", "Francis Ford Coppola"),
+    (r"michael bay", "Michael Bay"), (r"(?:zack )?snyder", "Zack Snyder"), (r"(?:jordan )?peele", "Jordan Peele"),
+    (r"john carpenter", "John Carpenter"), (r"(?:brian )?de palma", "Brian De Palma"),
+    (r"sergio leone", "Sergio Leone"), (r"(?:clint )?eastwood", "Clint Eastwood"),
+    (r"(?:pedro )?almodovar", "Pedro Almodóvar"), (r"(?:greta )?gerwig", "Greta Gerwig"),
+    (r"(?:wong )?kar[- ]wai", "Wong Kar-wai"), (r"(?:bong )?joon[- ]ho", "Bong Joon-ho"),
+    (r"spike lee", "Spike Lee"), (r"(?:richard )?linklater", "Richard Linklater"),
+    (r"(?:terrence )?malick", "Terrence Malick"), (r"paul thomas anderson", "Paul Thomas Anderson"),
+    (r"john hughes", "John Hughes"), (r"mel brooks", "Mel Brooks"), (r"(?:judd )?apatow", "Judd Apatow"),
+    (r"(?:guy )?ritchie", "Guy Ritchie"), (r"edgar wright", "Edgar Wright"),
+    (r"tom cruise", "Tom Cruise"), (r"tom hanks|hanks", "Tom Hanks"),
+    (r"meryl streep|streep", "Meryl Streep"), (r"adam sandler|sandler", "Adam Sandler"),
+    (r"julia roberts", "Julia Roberts"), (r"brad pitt", "Brad Pitt"), (r"(?:leonardo )?dicaprio|leo dicaprio", "Leonardo DiCaprio"),
+    (r"(?:robert )?de niro", "Robert De Niro"), (r"al pacino|pacino", "Al Pacino"),
+    (r"jim carrey|carrey", "Jim Carrey"), (r"will ferrell|ferrell", "Will Ferrell"),
+    (r"(?:arnold )?schwarzenegger|arnie", "Arnold Schwarzenegger"), (r"(?:sylvester )?stallone", "Sylvester Stallone"),
+    (r"bruce willis", "Bruce Willis"), (r"keanu(?: reeves)?", "Keanu Reeves"), (r"nicolas cage|nic cage", "Nicolas Cage"),
+    (r"jackie chan", "Jackie Chan"), (r"jennifer aniston|aniston", "Jennifer Aniston"),
+    (r"sandra bullock|bullock", "Sandra Bullock"), (r"(?:scarlett )?johansson", "Scarlett Johansson"),
+    (r"denzel(?: washington)?", "Denzel Washington"), (r"morgan freeman", "Morgan Freeman"),
+    (r"harrison ford", "Harrison Ford"), (r"johnny depp|depp", "Johnny Depp"),
+    (r"(?:nicole )?kidman", "Nicole Kidman"), (r"cate blanchett|blanchett", "Cate Blanchett"),
+    (r"joaquin phoenix", "Joaquin Phoenix"), (r"ryan gosling|gosling", "Ryan Gosling"),
+    (r"(?:matthew )?mcconaughey", "Matthew McConaughey"), (r"eddie murphy", "Eddie Murphy"),
+    (r"robin williams", "Robin Williams"), (r"bill murray", "Bill Murray"), (r"(?:audrey )?hepburn", "Audrey Hepburn"),
+    (r"(?:humphrey )?bogart", "Humphrey Bogart"), (r"(?:marilyn )?monroe", "Marilyn Monroe"),
+    (r"dwayne johnson", "Dwayne Johnson"), (r"(?:jason )?statham", "Jason Statham"),
+    (r"liam neeson", "Liam Neeson"), (r"samuel l\.? jackson", "Samuel L. Jackson"),
+]
+# Common given names: a capitalised "Given Surname" run is read as a person.
+GIVEN_NAMES = frozenset("""
+adam al alan albert alex alfred amy andrew angelina anna anne anthony audrey ben bill bob brad
+brian bruce cary cate catherine charles charlie chris christian christopher clint colin dan daniel
+danny david denis denzel diane dustin ed eddie edward elizabeth emma ethan frank gary gene george
+grace greta guy harrison helen henry hugh ian jack jackie jake james jamie jane jason jeff jennifer
+jessica jim jimmy joan joe joel john johnny jon jordan joseph judy julia julianne kate katharine
+keanu kevin kirsten kristen laura leonardo liam lucy mark martin mary matt matthew meg mel meryl
+michael michelle mike morgan natalie nicolas nicole oliver orson owen patrick paul peter philip
+ralph richard rob robert robin ryan sally sam samuel sandra sarah scarlett sean sidney sofia spike
+stanley steve steven susan sylvester ted terry tim tom tommy tony vince viola will william woody zack
+""".split())
 
 # Bare category names that are ordinary words ("my children", "star wars") are not genre mentions.
 BARE_NAME_BLOCKLIST = frozenset({"children", "war"})
@@ -83,7 +184,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|gave up on|walked out of|(?:had|have) enough of|enough (?:of|with)|me aburre(?:n)?"
      r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich", -1, 0.9, "pref"),
     (r"what an? (?:film|movie|masterpiece|ride|gem|classic)|mind[- ]?blown|blew my mind", 1, 0.9, "pref"),
-    (r"(?:scared|afraid|terrified) of|forget(?: about)?", -1, 0.7, "pref"),
+    (r"(?:scared|afraid|terrified) of|forget(?: about)?|(?:the )?(?:exact )?opposite of", -1, 0.7, "pref"),
     (r"(?:i'd|id|i would|we'd|we would) (?:happily |gladly )?watch|(?:anything|something|more|others?)"
      r" like", 1, 0.7, "want"),
     (r"stop (?:recommending|suggesting|showing)(?: me)?", -1, 0.8, "want"),
@@ -125,7 +226,8 @@ POST_LEAD = (r"[\s,:-]*(?:(?:movies?|films?|flicks?|stuff|ones|in general|genera
              r"(?:(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
              r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son)"
              r"|is|are|was|were|'s|'re|seems?|feels?|sind|ist|son|es|sont)?\s*"
-             r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda"
+             r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda|probably"
+             r"|easily|hands down|still|pure|way|undoubtedly|by far|clearly|quite possibly|possibly"
              r"|kind of|too|very|super|quite|generally|usually|actually|seriously|totally|mostly"
              r"|often|getting|a bit|such)\s+){0,3}")
 POST_WORDS: list[tuple[str, int, float]] = [
@@ -133,23 +235,27 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|(?:one of )?my (?:all[- ]time )?favou?rites?|my jam|my go-to|the greatest|phenomenal"
      r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?|timeless|iconic"
      r"|legendary|a must(?:-see)?|a gem|one of the best|favou?rites? of mine|(?:all[- ]time )?favou?rites"
-     r"|mind[- ]?blowing", 1, 0.9),
+     r"|mind[- ]?blowing|unforgettable"
+     r"|a joy|a delight|a blast|a riot|pure (?:joy|gold)", 1, 0.9),
     (r"great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
      r"|gripping|my thing|my kind of thing|my style|my cup of tea|for me|lo mio|mein ding|cheers? me up"
      r"|makes? me (?:laugh|smile|happy)|rocks?|rules?|person|guy|girl|fan|buff|nerd|junkie"
      r"|lover|addict|fanatic|yes|(?:our|my) (?:thing|jam|go-to|style|cup of tea)"
      r"|(?:a )?(?:safe|good) bet|welcome|a treat|a winner|(?:my|a) guilty pleasure|please|pls"
-     r"|keeps? me (?:hooked|guessing|on the edge of my seat)", 1, 0.8),
+     r"|keeps? me (?:hooked|guessing|on the edge of my seat)|holds? up|stays? with me|stayed with me"
+     r"|beautiful|moving|touching|gorgeous|stunning|worth (?:it|watching|a watch)|a must|so much fun"
+     r"|made me (?:cry|laugh|smile)(?:,? in a good way)?|(?:a )?comfort (?:watch|movie|film)", 1, 0.8),
     (r"ok|okay|alright|all right|fine|not bad|decent|watchable", 1, 0.6),
     (r"the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
      r"|painful|insufferable|atrocious|unbearable|(?:gives?|gave) me nightmares"
-     r"|makes? me (?:sick|cringe)", -1, 0.9),
+     r"|makes? me (?:sick|cringe)|never again|a mess|a slog|a chore|a snooze(?:fest)?"
+     r"|(?:scared|terrified|traumati[sz]ed) me", -1, 0.9),
     (r"boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
      r"|pretentious|not for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
      r"|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
      r"|(?:freak|freaks|creep|creeps) me out|scares? me|(?:don'?t|doesn'?t|never) (?:do it|work)"
      r" for me|not so much|not really|not at all|disappointing|a letdown|a let-down|forgettable"
-     r"|confusing|disturbing|a bit heavy|(?:tres )?peu pour moi|pas pour moi|too (?:intense|much|dark|sad|violent|scary|slow|long|weird|heavy)"
+     r"|confusing|confused me|lost me|a drag|a letdown|disturbing|a bit heavy|(?:tres )?peu pour moi|pas pour moi|too (?:intense|much|dark|sad|violent|scary|slow|long|weird|heavy)"
      r"|no|nope|no thanks|no way|never", -1, 0.8),
 ]
 # "for me" / "lo mio" / "mein ding" only mean something when negated ("isn't for me").
