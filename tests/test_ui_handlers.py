@@ -382,6 +382,7 @@ def test_picking_a_dataset_user(ui, fake):
     bad = ui.select_user("new-1", session("new-1"))
     assert bad.values == {} and "not a user of the dataset" in bad.warning
     assert ui.select_user("hf-x", session("new-1")).warning
+    assert ui.select_user("", session("new-1")) == Update()  # the picker closed without a choice: nothing
     assert ui.start_new_user()["session"]["user_id"].startswith("new-")
 
 
@@ -455,3 +456,13 @@ def test_api_recommend_collects_the_turn_and_errors_are_data(fake):
     assert "error" in api.memory_delete("new-1", "c:tiny:new-1:nope")
     assert "error" in api.feedback_api("new-1", "1", "meh")
     assert api.forget_api("new-1") == {"forgotten": {"chat": 1, "history": 2}}
+
+
+def test_two_feedbacks_do_not_make_a_critical_rater():
+    """Issue 22: "a critical rater" after one 👍 and one 👎; the profile says it only from 5 ratings."""
+    from mrrec_chat.memory.builders import user_profile
+
+    two = [Interaction("u", "1", 5), Interaction("u", "4", 1)]
+    assert "rater" not in user_profile(DATASET, "u", two)[0].text
+    many = [Interaction("u", i, 1) for i in ("1", "2", "3", "4")] + [Interaction("u", "1", 2)]
+    assert "(a critical rater)" in user_profile(DATASET, "u", many)[0].text

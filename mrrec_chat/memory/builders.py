@@ -21,6 +21,8 @@ from statistics import mean, pstdev
 from mrrec_chat.data.schema import Dataset, Interaction, Item
 from mrrec_chat.memory.schema import GLOBAL_USER, MemoryEntry, make_memory_id
 
+MIN_RATINGS_FOR_RATER = 5  # fewer ratings: the profile does not call the user generous or critical
+
 
 def liked_threshold(dataset: Dataset) -> float:
     return dataset.rating_scale[1] * 0.8  # 4 of 5
@@ -137,7 +139,9 @@ def user_profile(dataset: Dataset, user_id: str, history: list[Interaction]) -> 
     top_items = [dataset.items[i.item_id] for i in sorted(history, key=lambda i: (-i.rating, -i.timestamp))
                  if i.item_id in dataset.items and i.rating >= like_at][:5]
     generosity = "generous" if overall >= scale_max * 0.75 else "critical" if overall <= scale_max * 0.6 else "moderate"
-    texts = [f"Profile: {len(history)} ratings, average {overall:.1f}/{scale_max:g} (a {generosity} rater). "
+    # A handful of ratings (e.g. one 👍 and one 👎 in chat) says nothing about how someone rates.
+    rater = f" (a {generosity} rater)" if len(history) >= MIN_RATINGS_FOR_RATER else ""
+    texts = [f"Profile: {len(history)} ratings, average {overall:.1f}/{scale_max:g}{rater}. "
              f"Watches mostly {', '.join(most_watched)}."]
     if favourite:
         line = f"Profile: favourite categories {', '.join(favourite)}"
