@@ -210,7 +210,9 @@ _RE = {k: re.compile(v) for k, v in {
     "connector": r"^[\s,&/]*(?:(?:and|or|y|et|und|ou|oder|o|plus|nor)\b)?[\s,&/]*$",
     "chain": r"^[\s,]*(?:and|&|or|then)?\s*(?:(?:really|totally|absolutely|honestly)\s+)?$",
     "words": r"[a-z']+",
-    "request_q": r"\s*(?:(?:have you got|do you have|got|you got) )?any(?:thing)?\b|\s*(?:what|how) about\b", "quoted": r'"([^"\n]{1,100})"', "trailing_neg": r"\s+(?:pas|plus|point)\b",
+    "request_q": r"\s*(?:(?:have you got|do you have|got|you got) )?any(?:thing)?\b|\s*(?:what|how) about\b"
+                 r"|\s*(?:something|some|a|an|more)\b",  # "Something whimsical for a rainy day?" asks
+    "quoted": r'"([^"\n]{1,100})"', "trailing_neg": r"\s+(?:pas|plus|point)\b",
     "trailing_nicht": r"\bnicht(?:\s+so)?(?:\s+(?:gerne?|sehr|wirklich))?\W*$",
     "capspan": r"\s*(?:the (?:movie|film) )?((?:[A-Z0-9][\w'&:.-]*)(?:\s+(?:(?:of|the|in|a|an|on|to|at"
                r"|for|with|from)\s+)*[A-Z0-9][\w'&:.-]*)*(?:\s*\(\d{4}\))?)",
@@ -546,13 +548,17 @@ class _Run(_Spans):
             chars[a - cs:min(b, ce) - cs] = " " * (min(b, ce) - a)
         words = [w for w in _RE["words"].findall("".join(chars)) if w not in lx.FILLER]
         bare = not question and not words and not cues
+        # "Something quirky and offbeat, like a Wes Anderson film": a request opens the clause.
+        head = cues[0].start if cues else ce
+        opener = bool(_RE["request_q"].match(f, cs, head)) and not [
+            w for w in _RE["words"].findall("".join(chars[:head - cs])) if w not in lx.FILLER]
         for s in unbound:
             who = self._holder(cs, s.start) or ("user", None)
             if inherit is not None and not cues:  # "I love comedies but also dramas"
                 self._bind(s, inherit, inherit.holder, s.start)
             elif s.negated or (s.stype == "attribute" and s.data[2] and not question):  # "no horror", "too long"
                 self._bind(s, _Cue(s.start, s.start, 1, 0.8, "pref"), who, s.start)
-            elif bare and s.stype != "item":  # "Comedy please!", "something funny"
+            elif (bare or (opener and s.end <= head)) and s.stype != "item":  # "Comedy please!", "something funny"
                 self._bind(s, _Cue(s.start, s.start, 1, 0.6, "want"), who, s.start)
         return [s for s in unbound if not s.bound], holder
 

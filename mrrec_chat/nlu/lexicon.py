@@ -185,7 +185,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich", -1, 0.9, "pref"),
     (r"what an? (?:film|movie|masterpiece|ride|gem|classic)|mind[- ]?blown|blew my mind", 1, 0.9, "pref"),
     (r"(?:scared|afraid|terrified) of|forget(?: about)?|(?:the )?(?:exact )?opposite of", -1, 0.7, "pref"),
-    (r"(?:i'd|id|i would|we'd|we would) (?:happily |gladly )?watch|(?:anything|something|more|others?)"
+    (r"(?:i'd|id|i would|we'd|we would|i could|we could) (?:happily |gladly )?watch|(?:anything|something|more|others?)"
      r" like", 1, 0.7, "want"),
     (r"stop (?:recommending|suggesting|showing)(?: me)?", -1, 0.8, "want"),
     (r"(?:mostly|only|usually|always|often|mainly|generally) watch(?:es)?|watches|je regarde"
@@ -223,19 +223,21 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
 
 # Post-cues follow their subject ("Horror is the best", "Docs are boring").
 POST_LEAD = (r"[\s,:-]*(?:(?:movies?|films?|flicks?|stuff|ones|in general|generally)\s+)?"
+             r"(?:'s\s+(?:style|work|films|movies|stuff|humou?r|direction|acting)\s+)?"
              r"(?:(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
              r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son)"
              r"|is|are|was|were|'s|'re|seems?|feels?|sind|ist|son|es|sont)?\s*"
              r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda|probably"
              r"|easily|hands down|still|pure|way|undoubtedly|by far|clearly|quite possibly|possibly"
              r"|kind of|too|very|super|quite|generally|usually|actually|seriously|totally|mostly"
-             r"|often|getting|a bit|such)\s+){0,3}")
+             r"|often|getting|a bit|such)\s+){0,3}(?:(?:a|an|the)\s+(?=\w+\s+(?:[\w-]+\s+){0,2}(?:film|movie|one|watch"
+             r"|picture|flick|ride|experience|classic|story)\b))?")
 POST_WORDS: list[tuple[str, int, float]] = [
     (r"the best|amazing|incredible|fantastic|brilliant|awesome|a masterpiece|masterpieces|perfect"
      r"|(?:one of )?my (?:all[- ]time )?favou?rites?|my jam|my go-to|the greatest|phenomenal"
      r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?|timeless|iconic"
      r"|legendary|a must(?:-see)?|a gem|one of the best|favou?rites? of mine|(?:all[- ]time )?favou?rites"
-     r"|mind[- ]?blowing|unforgettable"
+     r"|mind[- ]?blowing|unforgettable|a master|the master|a genius|a legend|sublime"
      r"|a joy|a delight|a blast|a riot|pure (?:joy|gold)", 1, 0.9),
     (r"great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
      r"|gripping|my thing|my kind of thing|my style|my cup of tea|for me|lo mio|mein ding|cheers? me up"
@@ -243,13 +245,13 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|lover|addict|fanatic|yes|(?:our|my) (?:thing|jam|go-to|style|cup of tea)"
      r"|(?:a )?(?:safe|good) bet|welcome|a treat|a winner|(?:my|a) guilty pleasure|please|pls"
      r"|keeps? me (?:hooked|guessing|on the edge of my seat)|holds? up|stays? with me|stayed with me"
-     r"|beautiful|moving|touching|gorgeous|stunning|worth (?:it|watching|a watch)|a must|so much fun"
+     r"|beautiful|moving|touching|sweet|forever|gorgeous|stunning|worth (?:it|watching|a watch)|a must|so much fun"
      r"|made me (?:cry|laugh|smile)(?:,? in a good way)?|(?:a )?comfort (?:watch|movie|film)", 1, 0.8),
     (r"ok|okay|alright|all right|fine|not bad|decent|watchable", 1, 0.6),
     (r"the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
      r"|painful|insufferable|atrocious|unbearable|(?:gives?|gave) me nightmares"
      r"|makes? me (?:sick|cringe)|never again|a mess|a slog|a chore|a snooze(?:fest)?"
-     r"|(?:scared|terrified|traumati[sz]ed) me", -1, 0.9),
+     r"|(?:scared|terrified|traumati[sz]ed) me|(?:far )?away from me", -1, 0.9),
     (r"boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
      r"|pretentious|not for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
      r"|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
@@ -260,7 +262,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
 ]
 # "for me" / "lo mio" / "mein ding" only mean something when negated ("isn't for me").
 POST_NEEDS_NEGATION = frozenset({"for me", "lo mio", "mein ding"})
-POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never"})
+POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never", "forever"})
 
 NEGATOR = (r"(?:\b(?:not|no|never|hardly|barely|cannot|can'?t|don'?t|doesn'?t|didn'?t|won'?t"
            r"|wouldn'?t|isn'?t|aren'?t|wasn'?t|haven'?t|hasn'?t|ain'?t|ne|nicht|kein\w*|nunca"
@@ -314,6 +316,7 @@ sure the how about whatever preferably ideally definitely probably let's lets go
 actually hmm um well just more another other kind of type sort genre also again would be cool
 fine for me us we really quick watch to any bit little new fun en algo de una un quelque chose
 vielleicht etwas bitte por favor s'il vous plait svp no not without
+by in starring featuring that this thing things stuff
 """.split())
 
 # Self-contained constraint/context phrases: (pattern, kind, canonical subject).
