@@ -82,6 +82,9 @@ FAKE_CATALOG: list[tuple[str, str, int]] = [
     ("m63", "Paddington", 2014), ("m64", "Kill Bill: Vol. 1", 2003), ("m65", "The Grand Budapest Hotel", 2014),
     ("m66", "Moonrise Kingdom", 2012), ("m67", "Seven", 1995), ("m68", "Memento", 2000), ("m69", "Hook", 1991),
     ("m70", "Sleepless in Seattle", 1993),
+    # added with fresh batch 2 (written after the extractor changes that followed batch 1)
+    ("m71", "Drive", 2011), ("m72", "Brave", 2012), ("m73", "Arrival", 2016), ("m74", "Signs", 2002),
+    ("m75", "Gravity", 2013), ("m76", "Cars", 2006), ("m77", "Elf", 2003), ("m78", "Clue", 1985),
 ]
 
 
