@@ -242,7 +242,8 @@ CORPUS = [
     Case("jsonl-line-is-a-list", "jsonl", replace_line("items.jsonl", 2, "[1, 2]"), "refuse", "items.jsonl", 2),
     Case("jsonl-not-json", "jsonl", replace_line("interactions.jsonl", 2, '{"user_id": "u1", '),
          "refuse", "interactions.jsonl", 2),
-    Case("jsonl-duplicate-item-id", "jsonl", append("items.jsonl", json.dumps({"item_id": "2", "title": "Other"}) + "\n"),
+    Case("jsonl-duplicate-item-id", "jsonl",
+         append("items.jsonl", json.dumps({"item_id": "2", "title": "Other"}) + "\n"),
          "refuse", "items.jsonl", 4, "item_id '2'"),
     Case("jsonl-unknown-item-ids", "jsonl", append("interactions.jsonl", _jsonl([
         {"user_id": "u1", "item_id": "404", "rating": 3, "timestamp": T0},
@@ -278,36 +279,45 @@ CORPUS = [
         "refuse", "requests.jsonl", 1, "ground_truth"),
     Case("requests-empty", "requests", put("requests.jsonl", "\n"), "refuse", "requests.jsonl"),
     Case("requests-non-utf8", "requests", put("requests.jsonl", b'{"case_id": "c1", "user_id": "u1", "request": "'
-                                              + BAD_UTF8 + b'", "ground_truth": ["2"]}\n'), "refuse", "requests.jsonl", 1),
+                                              + BAD_UTF8 + b'", "ground_truth": ["2"]}\n'),
+         "refuse", "requests.jsonl", 1),
     Case("requests-long-line", "requests", long_line("requests.jsonl", 1), "refuse", "requests.jsonl", 1, long=True),
     # --- MovieLens Latest CSV ---------------------------------------------------------------------
     Case("csv-ms-timestamps", "csv", put("ratings.csv", _csv([["userId", "movieId", "rating", "timestamp"],
                                                               [1, 1, 5.0, MS], [1, 2, 4.0, MS + 60_000]])),
          "convert", check=lambda ds, _: _seconds(ds)),
-    Case("csv-negative-timestamp", "csv", replace_line("ratings.csv", 3, "1,2,4.0,-1"), "refuse", "ratings.csv", 3, "timestamp"),
+    Case("csv-negative-timestamp", "csv", replace_line("ratings.csv", 3, "1,2,4.0,-1"),
+         "refuse", "ratings.csv", 3, "timestamp"),
     Case("csv-missing-column", "csv", put("ratings.csv", "userId,movieId,rating\n1,1,5.0\n"),
          "refuse", "ratings.csv", 1, "timestamp"),
     Case("csv-short-row", "csv", replace_line("ratings.csv", 3, "1,2"), "refuse", "ratings.csv", 3),
     Case("csv-empty-user", "csv", replace_line("ratings.csv", 2, f",1,5.0,{T0}"), "refuse", "ratings.csv", 2, "userId"),
-    Case("csv-rating-is-text", "csv", replace_line("ratings.csv", 4, f"2,3,five,{T0}"), "refuse", "ratings.csv", 4, "rating"),
-    Case("csv-rating-is-nan", "csv", replace_line("ratings.csv", 4, f"2,3,nan,{T0}"), "refuse", "ratings.csv", 4, "rating"),
-    Case("csv-duplicate-movie-id", "csv", append("movies.csv", "2,Other (2001),Drama\n"), "refuse", "movies.csv", 5, "item id '2'"),
+    Case("csv-rating-is-text", "csv", replace_line("ratings.csv", 4, f"2,3,five,{T0}"),
+         "refuse", "ratings.csv", 4, "rating"),
+    Case("csv-rating-is-nan", "csv", replace_line("ratings.csv", 4, f"2,3,nan,{T0}"),
+         "refuse", "ratings.csv", 4, "rating"),
+    Case("csv-duplicate-movie-id", "csv", append("movies.csv", "2,Other (2001),Drama\n"),
+         "refuse", "movies.csv", 5, "item id '2'"),
     Case("csv-unknown-movie-ids", "csv", append("ratings.csv", f"1,404,3.0,{T0}\n1,405,3.0,{T0}\n"), "skip", skipped=2,
          check=lambda ds, _: len(ds.interactions) == 3 or pytest.fail("kept rows")),
-    Case("csv-unclosed-quote", "csv", replace_line("movies.csv", 3, '2,"Casino (1995),Crime'), "refuse", "movies.csv", 3),
+    Case("csv-unclosed-quote", "csv", replace_line("movies.csv", 3, '2,"Casino (1995),Crime'),
+         "refuse", "movies.csv", 3),
     Case("csv-empty-movies", "csv", put("movies.csv", ""), "refuse", "movies.csv"),
     Case("csv-header-only-movies", "csv", put("movies.csv", "movieId,title,genres\n"), "refuse", "movies.csv"),
-    Case("csv-non-utf8", "csv", replace_line("movies.csv", 3, b"2," + BAD_UTF8 + b" (2001),Romance"), "refuse", "movies.csv", 3),
+    Case("csv-non-utf8", "csv", replace_line("movies.csv", 3, b"2," + BAD_UTF8 + b" (2001),Romance"),
+         "refuse", "movies.csv", 3),
     Case("csv-long-line", "csv", long_line("ratings.csv", 3), "refuse", "ratings.csv", 3, long=True),
     Case("csv-byte-order-mark", "csv", put("movies.csv", "\ufeffmovieId,title,genres\n1,Heat (1995),Action\n"
                                            "2,Casino (1995),Crime\n3,Toy Story (1995),Animation\n"),
          "load", check=lambda ds, _: len(ds.items) == 3 or pytest.fail("items")),
     # --- MovieLens-100K, RecBole layout -----------------------------------------------------------
-    Case("recbole-ms-timestamps", "recbole", put("ml-100k.inter", RECBOLE_INTER_HEADER + f"1\t1\t5\t{MS}\n1\t2\t4\t{MS + 60_000}\n"),
+    Case("recbole-ms-timestamps", "recbole",
+         put("ml-100k.inter", RECBOLE_INTER_HEADER + f"1\t1\t5\t{MS}\n1\t2\t4\t{MS + 60_000}\n"),
          "convert", check=lambda ds, _: _seconds(ds)),
     Case("recbole-negative-timestamp", "recbole", replace_line("ml-100k.inter", 2, "1\t1\t5\t-100"),
          "refuse", "ml-100k.inter", 2, "timestamp"),
-    Case("recbole-missing-header-field", "recbole", put("ml-100k.inter", "user_id:token\titem_id:token\trating:float\n1\t1\t5\n"),
+    Case("recbole-missing-header-field", "recbole",
+         put("ml-100k.inter", "user_id:token\titem_id:token\trating:float\n1\t1\t5\n"),
          "refuse", "ml-100k.inter", 1, "timestamp"),
     Case("recbole-short-row", "recbole", replace_line("ml-100k.inter", 3, "1\t2"), "refuse", "ml-100k.inter", 3),
     Case("recbole-rating-is-text", "recbole", replace_line("ml-100k.inter", 4, f"2\t3\tbad\t{T0}"),
@@ -323,25 +333,31 @@ CORPUS = [
     # --- MovieLens-100K, GroupLens layout (u.item is latin-1 by definition) -----------------------
     Case("grouplens-ms-timestamps", "grouplens", put("u.data", f"1\t1\t5\t{MS}\n1\t2\t4\t{MS + 60_000}\n"),
          "convert", check=lambda ds, _: _seconds(ds)),
-    Case("grouplens-negative-timestamp", "grouplens", replace_line("u.data", 1, "1\t1\t5\t-1"), "refuse", "u.data", 1, "timestamp"),
+    Case("grouplens-negative-timestamp", "grouplens", replace_line("u.data", 1, "1\t1\t5\t-1"),
+         "refuse", "u.data", 1, "timestamp"),
     Case("grouplens-missing-field", "grouplens", replace_line("u.data", 2, "1\t2\t4"), "refuse", "u.data", 2),
-    Case("grouplens-empty-user", "grouplens", replace_line("u.data", 2, f"\t2\t4\t{T0}"), "refuse", "u.data", 2, "user id"),
-    Case("grouplens-rating-is-text", "grouplens", replace_line("u.data", 3, f"2\t3\tx\t{T0}"), "refuse", "u.data", 3, "rating"),
+    Case("grouplens-empty-user", "grouplens", replace_line("u.data", 2, f"\t2\t4\t{T0}"),
+         "refuse", "u.data", 2, "user id"),
+    Case("grouplens-rating-is-text", "grouplens", replace_line("u.data", 3, f"2\t3\tx\t{T0}"),
+         "refuse", "u.data", 3, "rating"),
     Case("grouplens-duplicate-item-id", "grouplens", append("u.item", _uitem_line("1", "Other", 2001)),
          "refuse", "u.item", 4, "item id '1'"),
     Case("grouplens-unknown-item-ids", "grouplens", append("u.data", f"1\t404\t3\t{T0}\n"), "skip", skipped=1,
          check=lambda ds, _: len(ds.interactions) == 3 or pytest.fail("kept rows")),
     Case("grouplens-empty-items", "grouplens", put("u.item", ""), "refuse", "u.item"),
-    Case("grouplens-latin1-is-its-encoding", "grouplens", append("u.item", _uitem_line("4", "Amélie", 2001).encode("latin-1")),
+    Case("grouplens-latin1-is-its-encoding", "grouplens",
+         append("u.item", _uitem_line("4", "Amélie", 2001).encode("latin-1")),
          "load", check=lambda ds, _: ds.items["4"].title == "Amélie" or pytest.fail(ds.items["4"].title)),
     Case("grouplens-long-line", "grouplens", long_line("u.data", 2), "refuse", "u.data", 2, long=True),
     # --- ReDial dialogues (bad lines are skipped and counted; a file with none is refused) --------
     Case("redial-missing-fields", "redial", append("dialogues.jsonl", json.dumps({"conversationId": 3}) + "\n"),
          "skip", skipped=1),
-    Case("redial-wrong-types", "redial", append("dialogues.jsonl", json.dumps({**_dialogue(3), "messages": "hi"}) + "\n"),
+    Case("redial-wrong-types", "redial",
+         append("dialogues.jsonl", json.dumps({**_dialogue(3), "messages": "hi"}) + "\n"),
          "skip", skipped=1),
     Case("redial-not-json", "redial", append("dialogues.jsonl", "{not json\n"), "skip", skipped=1),
-    Case("redial-non-utf8", "redial", append("dialogues.jsonl", json.dumps(_dialogue(3)).encode()[:-2] + BAD_UTF8 + b"}\n"),
+    Case("redial-non-utf8", "redial",
+         append("dialogues.jsonl", json.dumps(_dialogue(3)).encode()[:-2] + BAD_UTF8 + b"}\n"),
          "skip", skipped=1),
     Case("redial-long-line", "redial", long_line("dialogues.jsonl", 2, prefix=b'{"conversationId": 5, "x": "'),
          "skip", skipped=1, long=True),
@@ -370,7 +386,8 @@ def test_corpus_covers_every_format_and_kind_of_damage() -> None:
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c.id for c in CORPUS])
-def test_bad_file(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_file(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                  caplog: pytest.LogCaptureFixture) -> None:
     write, load = FORMATS[case.fmt]
     write(tmp_path)
     case.change(tmp_path)
@@ -393,8 +410,8 @@ def test_bad_file(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c
             if case.outcome == "skip":  # counted in the loader's report (where it has one) and in a warning
                 assert extra.get("skipped", case.skipped) == case.skipped, extra
                 warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-                assert warnings and re.search(rf"(?<!\d){case.skipped} (of \d+ )?(malformed lines|interactions|ratings)",
-                                              warnings[0]), warnings
+                pattern = rf"(?<!\d){case.skipped} (of \d+ )?(malformed lines|interactions|ratings)"
+                assert warnings and re.search(pattern, warnings[0]), warnings
             if case.outcome == "convert":
                 assert any("milliseconds" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
             if case.check is not None:
