@@ -145,6 +145,7 @@ class FakeAssistant:
         title = self.dataset.items[item_id].title
         self.memory.put(user_id, f"b:tiny:{user_id}:{item_id}", "behavior",
                         {"up": "Liked", "down": "Rejected", "seen": "Seen"}[kind] + f" {title}")
+        self.memory._of(user_id)[f"b:tiny:{user_id}:{item_id}"].extra.update(item_id=item_id, feedback=kind)
         return self.memory._of(user_id)[f"b:tiny:{user_id}:{item_id}"]
 
 
@@ -282,6 +283,9 @@ def test_feedback_marks_the_item_and_shows_it_in_memory(ui, fake):
     assert [row[1] for row in update["mem_table"]] == ["Rejected Heat"]
     assert "title=\"b:tiny:new-1:1\"" in update["mem_table"][0][0]
     assert update["mem_summary"].startswith("**1** entry for `new-1`")
+    # A second quick click starts from the same `recs` state: the first click's mark is kept.
+    second = ui.feedback_for("2", "up")(session("new-1"), recs, "", "all", False)
+    assert [r["feedback"] for r in second["recs"]] == ["down", "up"]
 
 
 @pytest.mark.parametrize("user_id,item_id,kind,message", [

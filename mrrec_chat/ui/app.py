@@ -167,11 +167,11 @@ def build_app(assistant: Any) -> gr.Blocks:
                     render_markdown=True, group_consecutive_messages=False, latex_delimiters=[],
                     buttons=["copy_all"], feedback_options=None,
                     placeholder="Ask for a movie: what mood, which genres, what you loved or can't stand. "
-                                "Your memory is on the right.")
+                                "What it remembers about you is under “Your memory”.")
                 with gr.Row(equal_height=True, elem_id="composer"):
                     c["box"] = gr.Textbox(label="Your message", show_label=False, placeholder=h.MESSAGE_PLACEHOLDER,
                                           elem_id="message", scale=6, lines=1, max_lines=6, autofocus=True,
-                                          submit_btn=False, container=False, min_width=160)
+                                          submit_btn=False, min_width=160)
                     c["send"] = gr.Button("Send", variant="primary", elem_id="send", scale=0, min_width=76)
                     stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=0, min_width=76)
                 gr.Examples(EXAMPLES, inputs=c["box"], label="Example requests")
@@ -206,11 +206,9 @@ def build_app(assistant: Any) -> gr.Blocks:
                 c["mem_summary"] = gr.Markdown(elem_id="memory-summary")
                 mem_query = gr.Textbox(label="Search your memory", placeholder="e.g. horror, 90s crime",
                                        elem_id="memory-search", submit_btn="Search")
-                with gr.Row(elem_id="memory-filters"):
-                    mem_level = gr.Radio(LEVEL_CHOICES, value="all", label="Level", elem_id="memory-level",
-                                         scale=3, min_width=220)
-                    mem_hist = gr.Checkbox(label="Include replaced entries", value=False, scale=1, min_width=180,
-                                           elem_id="memory-history")
+                mem_level = gr.Radio(LEVEL_CHOICES, value="all", label="Level", elem_id="memory-level")
+                mem_hist = gr.Checkbox(label="Include replaced entries", value=False, elem_id="memory-history",
+                                       container=False)
                 c["mem_table"] = gr.Dataframe(
                     headers=render.MEMORY_TABLE_HEADERS, datatype=["html", "str"],
                     label="Entries (click a row to edit or delete it; hover an entry for its full id)",

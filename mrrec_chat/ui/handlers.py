@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator
 import gradio as gr
 
 from mrrec_chat.agent import events as ev
+from mrrec_chat.memory.facts import BehaviorFact
 from mrrec_chat.memory.schema import LOCAL_LEVELS, InvalidUserId, validate_user_id
 from mrrec_chat.ui import render
 from mrrec_chat.ui.identity import NotYourUser, authorize, resolve_user
@@ -37,8 +38,8 @@ MAX_TOP_K = 10
 MAX_ROUNDS = 6
 MEMORY_TABLE_ROWS = 500
 SEARCH_MIN_SIMILARITY = 0.3  # MiniLM cosine; below this a "match" is usually unrelated
-MESSAGE_PLACEHOLDER = "What would you like to watch? (Enter sends)"
-EMPTY_MESSAGE_HINT = "✏️ Type a request first, e.g. “A tense crime thriller for tonight”, then press Enter."
+MESSAGE_PLACEHOLDER = "What would you like to watch?"
+EMPTY_MESSAGE_HINT = "✏️ Type a request first, e.g. “a tense crime thriller”"
 
 # The component names each handler's `Update` may set (build_app binds them in this order).
 IDENTITY = ("session", "browser_user", "who", "recs", "chatbot", "mem_summary", "mem_table", "mem_id", "mem_text",
@@ -173,7 +174,7 @@ class ChatHandlers:
         view.pop("_count", None)
         greeting = []
         if how == "returning":
-            greeting = [render.message("👋 Welcome back. Your memory is on the right; ask for something to watch.")]
+            greeting = [render.message("👋 Welcome back. What I remember about you is under “Your memory”; ask for something to watch.")]
         elif how == "signed-in":
             greeting = [render.message("👋 Signed in: your memory belongs to your Hugging Face account.")]
         return Update({"session": new_session(user_id, how), "browser_user": user_id,
@@ -188,6 +189,8 @@ class ChatHandlers:
         return self.identity(user_id, how)
 
     def select_user(self, choice: str | None, session: dict, profile: gr.OAuthProfile | None = None) -> Update:
+        if not choice:
+            return Update()  # the picker was cleared or closed without a choice
         try:
             user_id = authorize(str(choice or ""), _username(profile))
             if user_id not in self.dataset_users:
@@ -275,7 +278,12 @@ class ChatHandlers:
             self.assistant.feedback(user_id, item_id, kind)
         except (InvalidUserId, NotYourUser, KeyError, ValueError) as exc:
             return Update(warning=str(exc).strip("'\""))
-        recs = [dict(r, feedback=kind) if r.get("item_id") == item_id else r for r in recs or []]
+        # Each row's mark comes from memory, not only from this click: two quick clicks on different
+        # rows each start from the same `recs` state, and the later reply must not undo the earlier.
+        marks = {f.item_id: f.feedback for e in self.memory.list(user_id, level="behavior")
+                 if (f := BehaviorFact.of(e)) is not None and f.feedback}
+        marks[item_id] = kind
+        recs = [dict(r, feedback=marks.get(str(r.get("item_id")), r.get("feedback"))) for r in recs or []]
         update = self._view(user_id, query, level, include_history, recs=recs)
         update.info = {"up": "Noted: you like it.", "down": "Noted: it will not be recommended again.",
                        "seen": "Noted: you've seen it; it will not be recommended again."}[kind]

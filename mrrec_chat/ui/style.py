@@ -15,7 +15,15 @@ def theme() -> gr.themes.Base:
         body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
         button_primary_background_fill="*primary_600", button_primary_background_fill_dark="*primary_600",
         button_primary_background_fill_hover="*primary_700", button_primary_background_fill_hover_dark="*primary_500",
-        button_primary_text_color="white", button_primary_text_color_dark="white")
+        button_primary_text_color="white", button_primary_text_color_dark="white",
+        # variant="stop" (Stop, Delete entry, Forget me…): red outline, so a destructive action looks it
+        # (#b91c1c on white 6.5:1; #fca5a5 on the dark background > 7:1).
+        button_cancel_background_fill="*neutral_50", button_cancel_background_fill_dark="*neutral_800",
+        button_cancel_background_fill_hover="#fee2e2", button_cancel_background_fill_hover_dark="#450a0a",
+        button_cancel_text_color="#b91c1c", button_cancel_text_color_dark="#fca5a5",
+        button_cancel_text_color_hover="#991b1b", button_cancel_text_color_hover_dark="#fecaca",
+        button_cancel_border_color="#f87171", button_cancel_border_color_dark="#f87171",
+        button_cancel_border_color_hover="#dc2626", button_cancel_border_color_hover_dark="#fca5a5")
 
 
 CSS = """
@@ -40,4 +48,27 @@ CSS = """
 #memory-table td, #memory-table th { font-size: 0.85em; }
 .mr-fb-done { color: var(--body-text-color-subdued); }
 .mr-danger button, button.mr-danger { font-weight: 600; }
+/* A memory id as a chip: level and a few characters; the full id is its title (hover). */
+.mr-chip { display: inline-block; font-family: var(--font-mono); font-size: 0.8em; line-height: 1.35;
+           padding: 0 0.4em; border-radius: 999px; white-space: nowrap; cursor: help;
+           border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary);
+           color: var(--body-text-color); }
+/* The message box and Send/Stop on one line, the same height, at every width. */
+#composer { flex-wrap: nowrap !important; align-items: stretch; gap: 0.5rem; }
+#composer > #message { flex: 1 1 auto !important; min-width: 0 !important; }
+#composer > button { flex: 0 0 auto !important; min-width: 4.2rem !important; }
+/* An empty send: the hint in the box is the accent colour, so it is seen. */
+#message.mr-empty textarea::placeholder { color: var(--color-accent); opacity: 1; font-weight: 600; }
+#message.mr-empty textarea { border-color: var(--color-accent); }
+/* "Yes, forget me": the one destructive button that is filled. */
+#forget-yes { background: #b91c1c !important; color: #ffffff !important; border-color: #b91c1c !important; }
+#forget-yes:hover { background: #991b1b !important; }
+/* Pop-ups at the bottom right, narrow and brief, not over the memory search at the top. */
+.toast-wrap { top: auto !important; bottom: var(--size-4) !important; width: min(22rem, calc(100vw - 1.5rem)) !important; }
+/* Phones: the three rating buttons share the line under the title. */
+@media (max-width: 640px) {
+  .mr-fb-row { flex-wrap: wrap !important; }
+  .mr-fb-row > .mr-fb-title { flex: 1 1 100% !important; min-width: 0 !important; }
+  .mr-fb-row > button { flex: 1 1 0 !important; min-width: 0 !important; padding-left: 0.3rem; padding-right: 0.3rem; }
+}
 """
