@@ -1,6 +1,6 @@
 """Evaluate the preference extractor on a hand-labelled message set.
 
-Run: `python -m mrrec_lab.extract_eval [--set PATH] [--part old|fresh] [--show-errors]`
+Run: `python -m mrrec_lab.extract_eval [--set PATH] [--part old|fresh] [--batch N] [--show-errors]`
 
 Each JSONL line is {"message": ..., "split": ..., "expected": [{"kind", "subject", "holder"?}, ...]}.
 A predicted preference matches an expected one when (kind, normalised subject, holder) are equal;
@@ -117,14 +117,15 @@ def _key(kind: str, subject: str, holder: str) -> tuple[str, str, str]:
     return kind, normalise(subject), holder
 
 
-def evaluate(path: Path = DEFAULT_SET, part: str | None = None) -> dict:
+def evaluate(path: Path = DEFAULT_SET, part: str | None = None, batch: int | None = None) -> dict:
     """Run the extractor over the labelled set (only rows of `part` when given: "fresh" selects
     the fresh part, "old" everything else); returns overall, per-split and per-kind counts, errors,
     polarity inversions and films invented from words that name no film in the labels."""
     tp, fp, fn = Counter(), Counter(), Counter()
     split_counts: dict[str, Counter] = {}
     errors, inversions, invented = [], [], []
-    rows = [r for r in load_set(path) if part is None or r.get("part", "old") == part]
+    rows = [r for r in load_set(path) if (part is None or r.get("part", "old") == part)
+            and (batch is None or r.get("batch") == batch)]
     for row in rows:
         sc = split_counts.setdefault(row.get("split", "all"), Counter())
         predicted = extract_preferences(row["message"], title_lookup=fake_title_lookup, strict=True)
@@ -167,11 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="labelled JSONL file")
     parser.add_argument("--part", choices=["old", "fresh"], help="only this part of the set (default: all)")
+    parser.add_argument("--batch", type=int, help="only this batch of the fresh part (1, 2, ...)")
     parser.add_argument("--show-errors", action="store_true", help="list every mismatched message")
     args = parser.parse_args(argv)
-    result = evaluate(args.set, args.part)
+    result = evaluate(args.set, args.part, args.batch)
     o = result["overall"]
-    print(f"messages: {result['messages']}" + (f" (part {args.part})" if args.part else ""))
+    print(f"messages: {result['messages']}" + (f" (part {args.part})" if args.part else "")
+          + (f" (batch {args.batch})" if args.batch else ""))
     print(f"micro precision {o['precision']:.3f}  recall {o['recall']:.3f}  f1 {o['f1']:.3f}  "
           f"(tp {o['tp']}, fp {o['fp']}, fn {o['fn']})")
     for split, s in result["per_split"].items():

@@ -166,3 +166,50 @@ def test_labelled_set_precision_and_recall() -> None:
     assert result["overall"]["precision"] >= 0.85
     assert result["overall"]["recall"] >= 0.85
     assert not result["inversions"] and not result["invented"]
+
+
+@pytest.mark.parametrize("message, expected", [
+    # issue 20: a common word is not a film, a stance found for a title is stored with it
+    ("Nothing too sad please", {("constraint", "not depressing", "user")}),
+    ("the opposite of a Michael Bay movie", {("dislike", "Michael Bay", "user")}),
+    ("Heat is probably my favourite film", {("like", "Heat (1995)", "user")}),
+    ("Loved Amélie", {("like", "Amélie (2001)", "user")}),
+    ("The Shining scared me... never again", {("dislike", "The Shining (1980)", "user")}),
+    ("Honestly Gladiator bored me.", {("dislike", "Gladiator (2000)", "user")}),
+    # people and themes are preferences
+    ("no Tom Cruise", {("dislike", "Tom Cruise", "user")}),
+    ("Tarantino is overrated", {("dislike", "Quentin Tarantino", "user")}),
+    ("the Coens rock", {("like", "Coen brothers", "user")}),
+    ("Please no more Adam Sandler comedies.", {("dislike", "Adam Sandler", "user"), ("dislike", "Comedy", "user")}),
+    ("I adore anything by Miyazaki.", {("like", "Hayao Miyazaki", "user")}),
+    ("heist", {("like", "heist", "user")}),
+    ("Big fan of time travel stories.", {("like", "time travel", "user")}),
+    ("I want the opposite of Titanic.", {("dislike", "Titanic (1997)", "user")}),
+])
+def test_titles_people_and_themes(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup) == expected
+
+
+def test_a_common_word_is_not_a_film() -> None:
+    for message in ("I'm not brave enough for horror.", "Nothing too sad please", "Up for anything",
+                    "It was fine I guess.", "Home alone tonight, want something scary.", "Big fan of Spielberg"):
+        assert not [p for p in extract_preferences(message, title_lookup=fake_title_lookup) if p.subject_type == "item"]
+
+
+def test_people_and_themes_are_typed() -> None:
+    prefs = extract_preferences("Zombies bore me, but I love Meryl Streep.")
+    assert [(p.subject, p.subject_type, p.genres) for p in prefs] == [
+        ("zombies", "theme", ("Horror",)), ("Meryl Streep", "person", ())]
+
+
+def test_title_spans_come_from_the_lookup() -> None:
+    """With offsets, the lookup decides where a title is named; the extractor does not re-find it."""
+    def lookup(text):
+        return [("m9", "Alien (1979)", text.rindex("Alien"), text.rindex("Alien") + 5)]
+    assert triples("Aliens bore me. Alien rocks.", title_lookup=lookup) == {
+        ("dislike", "aliens", "user"), ("like", "Alien (1979)", "user")}
+
+
+def test_fresh_part_has_no_inversions_or_invented_films_in_batch_one() -> None:
+    result = evaluate(part="fresh", batch=1)
+    assert result["messages"] >= 40 and not result["invented"] and not result["inversions"]

@@ -235,3 +235,42 @@ def test_history_and_memory_survive_a_restart(assistant_factory, tiny_dataset, e
         assert again.memory.search(user, "subtitles", k=1)[0].memory_id == added.memory_id
     finally:
         again.close()
+
+
+def test_memory_service_is_built_from_components_without_an_assistant(tmp_path, tiny_dataset, embedder):
+    """One memory boundary: the service needs store, history, writer, refresher and the dataset."""
+    from mrrec_chat.memory.history import MemoryHistory
+    from mrrec_chat.memory.refresh import SummaryRefresher
+    from mrrec_chat.memory.store import MemoryStore, make_client
+    from mrrec_chat.memory.writeback import MemoryWriter
+
+    client, lock = make_client(str(tmp_path / "store"))
+    store = MemoryStore(client, tiny_dataset.name, embedder, lock)
+    history = MemoryHistory(tmp_path / "history.sqlite3")
+    try:
+        memory = MemoryAPI(store, history, MemoryWriter(store, history, tiny_dataset.categories),
+                           SummaryRefresher(tiny_dataset, store, history), tiny_dataset)
+        assert memory.ensure_user("alice") > 0  # the builders write through the service
+        entry = memory.add("alice", "I can't stand westerns")
+        result = memory.remember("alice", memory._writer.extract("Actually I love westerns now"))
+        assert entry.memory_id in result.superseded
+        item_id = next(iter(tiny_dataset.items))
+        memory.feedback("alice", item_id, "down")
+        actions = [h["action"] for h in memory.history("alice", limit=1000)]
+        assert {"add", "supersede", "feedback-down"} <= set(actions)
+    finally:
+        history.close()
+        store.close()
+
+
+def test_nothing_in_memory_imports_the_service():
+    import ast
+    from pathlib import Path
+
+    import mrrec_chat.memory as package
+
+    for path in Path(package.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {m for m in imported if m.startswith(("mrrec_chat.service", "mrrec_chat.ui", "mrrec_lab"))}, path

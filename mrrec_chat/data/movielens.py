@@ -233,7 +233,7 @@ class TitleIndex:
                 year = int(tokens[after]) if after < len(tokens) and re.fullmatch(r"\d{4}", tokens[after]) else None
                 dated = [i for i in candidates if year is not None and self._years[i] == year]
                 first = position + length - len(key_tokens)
-                if not dated and not _names_title(source, words, first, after):
+                if not dated and not _names_title(source, words, first, after, article=first > position):
                     continue
                 end = words[after].end() if dated else words[after - 1].end()
                 if dated and source[end:end + 1] == ")":
@@ -291,11 +291,11 @@ def _opener(word: str) -> bool:
     return word in _FUNCTION_WORDS or word in _OPENERS or bool(re.search(r"(?:ed|ly)$", word))
 
 
-def _names_title(source: str, words: list[re.Match[str]], first: int, end: int) -> bool:
+def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, article: bool = False) -> bool:
     """Whether words[first:end] (a catalog title's key) name the title in `source`.
 
     Quoted titles always count. A one-word title must be capitalised (shouted only when it is long;
-    in lower case only when it is long and no everyday word: "titanic", "the matrix", not "heat"),
+    in lower case only with its article, long and no everyday word: "the matrix"; not "brave"),
     must not be part of a longer capitalised name ("Michael Bay"), and, at the start of a
     sentence, must be followed by something a title does ("Heat is my favourite"; not "Big fan of
     Spielberg"). Titles of function words need a capital inside a sentence; titles made only of
@@ -314,8 +314,8 @@ def _names_title(source: str, words: list[re.Match[str]], first: int, end: int) 
     key = [w.group().lower() for w in words[first:end]]
     if len(key) == 1:
         word, token = words[first].group(), key[0]
-        if not capitalised(first):  # "loved titanic", "the matrix"; never "nothing", "the heat"
-            return len(token) >= 5 and token not in _EVERYDAY_WORDS
+        if not capitalised(first):  # "the matrix" (its article written); never "not brave enough"
+            return article and len(token) >= 5 and token not in _EVERYDAY_WORDS
         if word.isupper() and len(word) < 5:
             return False
         start = sentence_start(first)

@@ -103,7 +103,7 @@ def _level(level: object, *, allow_none: bool) -> str | None:
 class MemoryAPI:
     def __init__(self, store: MemoryStore, history: MemoryHistory, writer: MemoryWriter,
                  refresher: SummaryRefresher, dataset: Dataset, *,
-                 locks: Callable[[str], threading.Lock] | None = None, max_behavior_records: int | None = None):
+                 locks: Callable[[str], threading.Lock] | None = None, max_behavior_records: int = 200):
         self._store, self._history, self._writer, self._refresher = store, history, writer, refresher
         self.dataset = dataset
         self.lock = locks or UserLocks()  # lock(user_id) -> that user's lock

@@ -177,7 +177,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|j'en ai marre (?:des|du|de)|nicht ausstehen|kann \w+ nicht ausstehen", -1, 0.9, "pref"),
     (r"hate[sd]?|hating|despise[sd]?|loathe[sd]?|detest(?:s|ed)?|abhor|odio|odia[n]?|detesto"
      r"|deteste(?:nt|s)?|je hais|hais|hait|hasse|hassen|hasst|verabscheue", -1, 0.9, "pref"),
-    (r"dislike[sd]?|avoid|steer clear of|(?:i'm|im|i am) over|bored (?:of|by|with)|turned off by"
+    (r"dislike[sd]?|avoid|skip|steer clear of|(?:i'm|im|i am) over|bored (?:of|by|with)|turned off by"
      r"|pass on", -1, 0.8, "pref"),
     (r"(?:never|rarely|seldom) watch(?:es)?", -1, 0.8, "pref"),
     (r"(?:couldn'?t|could not|can'?t|cannot) (?:get through|finish|do|take|deal with|watch)"
@@ -273,7 +273,7 @@ SUBJECT_NEGATOR = (r"(?:\b(?:no|not|nothing|without|except|never|minus|anything 
                    r"|all but|other than|apart from|less|fewer|sin|excepto|menos|pas d'|pas de|sans"
                    r"|sauf|kein\w*|ohne|ausser|nicht|nichts)\s+(?:(?:a|an|the|any|more|another|de|des"
                    r"|les|los|las|el"
-                   r"|la|le|too|very|so|that|overly|super|really|good|of)\s+){0,3}$)")
+                   r"|la|le|too|very|so|that|overly|super|really|good|of|with|by|starring|featuring)\s+){0,3}$)")
 PAST = (r"\b(?:used to|use to|back in the day|in the past|once upon a time|solia|solias|antes"
         r"|autrefois|fruher)\b")
 # After a past marker, "now"/"these days" starts the current view again.
