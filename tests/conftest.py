@@ -1,7 +1,7 @@
 """Shared fixtures: a tiny hand-written catalog, the real embedder, real Chroma, the real small LLM.
 
 Self-contained: nothing here reads ../shared. The LLM fixture obtains the embedded default model
-(SmolLM2-135M from the PyPI wheel, cached under ~/.cache/mrrec_chat) exactly as the app does.
+(SmolLM2-135M from the PyPI wheel) exactly as the app does, cached in the tests' own cache directory.
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The tests' own cache (downloaded wheels' files, the converted and exported model), never the
+# user's ~/.cache/mrrec_chat: MRREC_TEST_CACHE_DIR, default ~/.cache/mrrec_chat-tests. Kept between
+# runs (the first run downloads and exports once); app processes the tests start inherit it.
+os.environ["MRREC_CACHE_DIR"] = os.environ.get("MRREC_TEST_CACHE_DIR") or str(
+    Path.home() / ".cache" / "mrrec_chat-tests")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

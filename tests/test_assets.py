@@ -58,3 +58,12 @@ def test_missing_dataset_directory_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="no known dataset"):
         load_dataset(str(tmp_path / "empty"), str(tmp_path))
+
+
+def test_the_tests_never_use_the_users_cache(cache_dir):
+    from pathlib import Path
+
+    from mrrec_chat.config import Settings
+
+    assert Path(cache_dir) != Path.home() / ".cache" / "mrrec_chat"
+    assert Settings().cache_dir == cache_dir  # and so every Settings and app process the tests make
