@@ -33,15 +33,17 @@ def _text_hash(text: str) -> str:
 
 
 class CatalogIndex:
-    def __init__(self, dataset: Dataset, embedder: Embedder, client=None):
+    def __init__(self, dataset: Dataset, embedder: Embedder, client=None, *, text_of=None, kind: str = "catalog"):
+        """`text_of(item)`: the text embedded per item (default `item.text`); `kind` names the
+        Chroma collection that caches those vectors (one per text kind)."""
         self.dataset = dataset
         self.embedder = embedder
         self.item_ids = sorted(dataset.items)
-        texts = [dataset.items[i].text for i in self.item_ids]
+        texts = [(text_of or (lambda item: item.text))(dataset.items[i]) for i in self.item_ids]
         vectors: dict[str, np.ndarray] = {}
         collection = None
         if client is not None:
-            name = f"mrrec-{id_segment(dataset.name).replace('_', '-')}-catalog-{embedder.fingerprint}"
+            name = f"mrrec-{id_segment(dataset.name).replace('_', '-')}-{kind}-{embedder.fingerprint}"
             collection = client.get_or_create_collection(name, embedding_function=None,
                                                          configuration={"hnsw": {"space": "cosine"}})
             stored = collection.get(include=["embeddings", "metadatas"])

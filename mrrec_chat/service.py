@@ -52,6 +52,7 @@ class Assistant:
             from mrrec_chat.memory.refresh import SummaryRefresher
             from mrrec_chat.memory.store import MemoryStore, make_client
             from mrrec_chat.memory.writeback import MemoryWriter
+            from mrrec_chat.recommend import Recommender
             from mrrec_chat.retrieval import CatalogIndex
 
             s = self.settings
@@ -78,6 +79,8 @@ class Assistant:
                     self.store.add(global_memory(self.dataset))
                 self.catalog = CatalogIndex(self.dataset, self._embedder, client)
                 self.titles = TitleIndex(self.dataset)
+                self.recommender = Recommender(self.dataset, self.catalog, self._embedder, self.titles,
+                                               client=client)
                 self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
                 self.refresher = SummaryRefresher(self.dataset, self.store, self.history)
                 self._memory = MemoryAPI(self.store, self.history, self.writer, self.refresher, self.dataset,
@@ -94,7 +97,8 @@ class Assistant:
                 if lock is not None:
                     lock.release()
                 raise
-            self.agent = MRRecAgent(self._llm, self.store, self.catalog, count_tokens=self._count_tokens)
+            self.agent = MRRecAgent(self._llm, self.store, self.catalog, count_tokens=self._count_tokens,
+                                    recommender=self.recommender)
             self._started = True
             return self
 
@@ -142,22 +146,32 @@ class Assistant:
         """Build a dataset user's memory on first use (`MemoryAPI.ensure_user`); current entries."""
         return self.memory.ensure_user(user_id, explicit=explicit)
 
-    def turn_context(self, user_id: str, request: str, earlier: list[str] | None = None) -> TurnContext:
+    def turn_context(self, user_id: str, request: str, earlier: list[str] | None = None,
+                     preferences: list | None = None) -> TurnContext:
+        """The turn's constraints (recommend/policy.py): the request decides, memory modulates.
+
+        `preferences`: the extractor's statements for `request` (extracted here when omitted).
+        Excluded: the user's dataset history (unless they asked to be forgotten), 👎 and "seen"
+        items, disliked titles, titles named in the request; refused: the request's refused
+        genres and the user's own current genre dislikes that this request does not ask for.
+        """
+        if preferences is None:
+            preferences = self.extract_statements(request)
         forgotten = self.history.is_forgotten(self.dataset.name, user_id)
-        exclude = set() if forgotten else {i.item_id for i in self.dataset.history(user_id)}
-        avoid: set[str] = set()
-        for entry in self.store.list_user(user_id, "behavior"):
-            if entry.extra.get("item_id"):
-                exclude.add(str(entry.extra["item_id"]))
-        for entry in self.store.list_user(user_id, "chat"):
-            if entry.extra.get("kind") == "dislike" and entry.extra.get("holder", "user") == "user":
-                if entry.extra.get("subject_type") == "category":
-                    avoid.add(entry.category)
-                elif entry.extra.get("item_id"):
-                    exclude.add(str(entry.extra["item_id"]))
-            if entry.extra.get("kind") == "seen" and entry.extra.get("item_id"):
-                exclude.add(str(entry.extra["item_id"]))
-        return TurnContext(user_id, request, list(earlier or []), exclude, avoid)
+        consumed = set() if forgotten else {i.item_id for i in self.dataset.history(user_id)}
+        understood = self.recommender.understand(request, preferences, earlier or [], extract=self.extract_statements)
+        memory = self.store.list_user(user_id, "behavior") + self.store.list_user(user_id, "chat")
+        policy = self.recommender.plan(understood, memory, consumed=consumed)
+        return TurnContext(user_id, request, list(earlier or []), set(policy.exclude), set(policy.refused),
+                           policy=policy)
+
+    def extract_statements(self, text: str) -> list:
+        """The preference statements in `text` (the write-back extractor); [] if it fails."""
+        try:
+            return self.writer.extract(text)
+        except Exception:  # noqa: BLE001 - understanding degrades to the genre scan
+            log.exception("preference extraction failed")
+            return []
 
     def options(self, **overrides) -> AgentOptions:
         s = self.settings
@@ -181,23 +195,10 @@ class Assistant:
                             "“a funny movie for a rainy evening”.", "warning")
             return
         self.ensure_user(user_id)
-        turn = self.turn_context(user_id, text, earlier)
         # What this very message says ("...but I hate horror") applies to this turn already; it is
         # extracted up front (regex, ~1 ms) and stored only after the answer has been shown.
-        try:
-            preferences = self.writer.extract(text)
-        except Exception:  # noqa: BLE001
-            log.exception("preference extraction failed")
-            preferences = []
-        for pref in preferences:
-            if pref.holder != "user":
-                continue
-            if pref.kind == "dislike" and pref.subject_type == "category":
-                turn.avoid_categories.add(pref.subject)
-            elif pref.kind == "like" and pref.subject_type == "category":
-                turn.avoid_categories.discard(pref.subject)
-            elif pref.kind in ("dislike", "seen") and pref.item_id:
-                turn.exclude_items.add(pref.item_id)
+        preferences = self.extract_statements(text)
+        turn = self.turn_context(user_id, text, earlier, preferences)
         yield from self.agent.run(turn, options or self.options())
         if write_back:
             t0 = time.perf_counter()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from mrrec_chat.agent.safety import filter_model_text
 from mrrec_chat.llm.base import Completion, LLMBackend
 from mrrec_chat.memory.schema import LOCAL_LEVELS, RetrievedMemory
 from mrrec_chat.retrieval import CatalogIndex
+
+if TYPE_CHECKING:
+    from mrrec_chat.recommend import Recommender, TurnPolicy
 
 
 @dataclass
@@ -54,6 +57,9 @@ class TurnContext:
     earlier_requests: list[str] = field(default_factory=list)
     exclude_items: set[str] = field(default_factory=set)  # consumed or rejected
     avoid_categories: set[str] = field(default_factory=set)  # current explicit dislikes
+    # The turn's constraints and memory signals (recommend/policy.py). With it and a recommender,
+    # grounding is the hybrid ranker; without (older callers), plain dense grounding.
+    policy: "TurnPolicy | None" = None
 
 
 def rough_tokens(text: str) -> int:
@@ -62,11 +68,12 @@ def rough_tokens(text: str) -> int:
 
 class MRRecAgent:
     def __init__(self, llm: LLMBackend | None, store, catalog: CatalogIndex, *,
-                 count_tokens: Callable[[str], int] = rough_tokens):
+                 count_tokens: Callable[[str], int] = rough_tokens, recommender: "Recommender | None" = None):
         self.llm = llm
         self.store = store
         self.catalog = catalog
         self.count_tokens = count_tokens
+        self.recommender = recommender
 
     def run(self, turn: TurnContext, options: AgentOptions | None = None) -> Iterator[ev.Event]:
         opts = options or AgentOptions()
@@ -83,7 +90,8 @@ class MRRecAgent:
             yield ev.GlobalMemoryUsed(global_memories, stats.seconds_global)
 
         messages = [{"role": "system", "content": system_prompt(global_memories)},
-                    {"role": "user", "content": user_prompt(turn.request, turn.earlier_requests)}]
+                    {"role": "user", "content": user_prompt(turn.request, turn.earlier_requests,
+                                                            turn.policy.request.describe() if turn.policy else "")}]
         trajectory = ""
         retrieved: dict[str, RetrievedMemory] = {}
         answer: ev.FinalAnswer | None = None
@@ -145,6 +153,13 @@ class MRRecAgent:
         if answer is not None and not usable_profile(answer.ideal_item_profile):
             problems += answer.problems + ["model profile rejected (refusal, junk or too short)"]
             answer = None
+        use_ranker = self.recommender is not None and turn.policy is not None
+        reading = None
+        if answer is not None and use_ranker:
+            reading = self.recommender.read_profile(answer.ideal_item_profile, turn.policy.request)
+            if reading is not None and not reading.usable:
+                problems += answer.problems + [f"model profile rejected ({p})" for p in reading.problems]
+                answer, reading = None, None
         if answer is None:
             answer = ev.FinalAnswer(fallback_profile(turn.request, list(retrieved.values())),
                                     list(retrieved), fallback=True,
@@ -158,7 +173,14 @@ class MRRecAgent:
         yield answer
 
         t0 = time.perf_counter()
-        items = self.ground(answer, turn, list(retrieved.values()), global_memories, opts.n_items)
+        if use_ranker:
+            profile = None if answer.fallback else answer.ideal_item_profile
+            ranked = self.recommender.rank(turn.policy, request_vector, opts.n_items, profile, reading)
+            items = self.recommender.explain(ranked, turn.policy)
+            for notice in self.recommender.notices(turn.policy, ranked[0].relaxed if ranked else ()):
+                yield ev.Notice(notice, "info")
+        else:
+            items = self.ground(answer, turn, list(retrieved.values()), global_memories, opts.n_items)
         stats.seconds_grounding = time.perf_counter() - t0
         yield ev.ItemsRecommended(items, stats.seconds_grounding)
         stats.seconds_total = time.perf_counter() - started

@@ -29,11 +29,13 @@ def system_prompt(global_memories: list[RetrievedMemory], domain: str = "movies"
     return prompt
 
 
-def user_prompt(request: str, context: list[str] | None = None) -> str:
+def user_prompt(request: str, context: list[str] | None = None, constraints: str = "") -> str:
+    text = f"Request: {request}"
     if context:
-        earlier = " | ".join(context[-2:])
-        return f"Earlier in this chat: {earlier}\nRequest: {request}"
-    return f"Request: {request}"
+        text = f"Earlier in this chat: {' | '.join(context[-2:])}\n" + text
+    if constraints:
+        text += f"\nKnown constraints: {constraints}"
+    return text
 
 
 def render_observation(memories: list[RetrievedMemory]) -> str:

@@ -12,11 +12,15 @@ Baselines (paper §4, with our encoder all-MiniLM-L6-v2 instead of BLAIR/Qwen3-E
   dense-no-memory       the request embedded, nearest items
   dense-naive-memory    request + the user's last 10 memory interactions rendered as text
   dense-static-memory   request + a static profile (builders.user_profile over the memory)
+  dense-pop             the strong simple reference: request embedding + 0.05·log(1 + rating count)
 Diagnostic (not a baseline in comparisons):
   remembered-likes      liked memory items, most recent first, then popularity; ignores the request
 MR.Rec:
   mrrec-nollm           no LLM: the user's top-k memories for the request -> deterministic profile
   mrrec-nollm-no-chat   the same without chat-level memory (statements), dataset levels only
+  hybrid                the product's recommendation step without the LLM: request understanding,
+                        turn policy, fused ranker (mrrec_chat/recommend) over the case's memory
+  hybrid-no-memory      the same with memory's soft signals removed (liked-item seeds, genre taste)
   mrrec                 the agent with the real LLM (global + local memory, several rounds)
   mrrec-no-global, mrrec-no-local, mrrec-behavior, mrrec-pattern, mrrec-profile, mrrec-chat,
   mrrec-single-round    ablations, each one AgentOptions setting
@@ -59,9 +63,9 @@ log = logging.getLogger(__name__)
 
 NAIVE_MEMORY_INTERACTIONS = 10  # the paper's "last 10 interactions"
 
-BASELINES = ("popularity", "bm25", "dense-no-memory", "dense-naive-memory", "dense-static-memory")
+BASELINES = ("popularity", "bm25", "dense-no-memory", "dense-naive-memory", "dense-static-memory", "dense-pop")
 DIAGNOSTICS = ("remembered-likes",)  # not the paper's: probes what the benchmark rewards
-NO_LLM_SYSTEMS = (*BASELINES, *DIAGNOSTICS, "mrrec-nollm", "mrrec-nollm-no-chat")
+NO_LLM_SYSTEMS = (*BASELINES, *DIAGNOSTICS, "mrrec-nollm", "mrrec-nollm-no-chat", "hybrid", "hybrid-no-memory")
 # name -> AgentOptions overrides; the ablations of the paper's §4 plus our chat level alone.
 LLM_VARIANTS: dict[str, dict[str, Any]] = {
     "mrrec": {},
@@ -203,6 +207,16 @@ class EvalContext:
             self._vectors.update(zip(missing, vectors))
         return np.stack([self._vectors[t] for t in texts])
 
+    def plan(self, case: BenchmarkCase, with_memory: bool = True):
+        """The product's turn policy for the case (the case's memory must be loaded)."""
+        recommender = self.assistant.recommender
+        request = recommender.understand(case.request, self.assistant.extract_statements(case.request))
+        memory = []
+        if with_memory:
+            user = self.user_id(case)
+            memory = self.store.list_user(user, "behavior") + self.store.list_user(user, "chat")
+        return recommender.plan(request, memory, consumed=self.exclusions(case), rated_is_consumed=self.exclude_memory)
+
     def rank_vector(self, vector: np.ndarray, case: BenchmarkCase) -> list[str]:
         return [s.item.item_id for s in self.catalog.rank(vector, self.depth, exclude=self.exclusions(case))]
 
@@ -317,6 +331,50 @@ class Dense(System):
         return SystemResult(ranked, memory_tokens=count_tokens_rough(memory) if memory else 0)
 
 
+class DensePop(System):
+    """The strong simple reference: request embedding + 0.05·log(1 + the item's rating count)."""
+
+    name, description = "dense-pop", "request embedded + 0.05·log(1 + rating count) (reference)"
+
+    def __init__(self, ctx: EvalContext):
+        popularity = ctx.dataset.popularity
+        self.prior = 0.05 * np.log1p(np.array([popularity.get(i, 0) for i in ctx.catalog.item_ids], dtype=np.float32))
+
+    def rank(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
+        scores = ctx.catalog.scores(ctx.embedder.embed_one(case.request)) + self.prior
+        for item_id in ctx.exclusions(case):
+            row = ctx.catalog._row.get(item_id)
+            if row is not None:
+                scores[row] = -np.inf
+        order = np.argsort(-scores, kind="stable")[:ctx.depth]
+        return SystemResult([ctx.catalog.item_ids[n] for n in order if np.isfinite(scores[n])])
+
+
+class Hybrid(System):
+    """The product's recommendation step (mrrec_chat/recommend) with no LLM."""
+
+    needs_case_memory = True
+
+    def __init__(self, with_memory: bool = True):
+        self.with_memory = with_memory
+        self.name = "hybrid" if with_memory else "hybrid-no-memory"
+        self.description = ("request understanding + turn policy + fused ranker (no LLM)"
+                            + ("" if with_memory else ", memory's soft signals off"))
+
+    def signature(self, ctx: EvalContext) -> str:
+        weights = ctx.assistant.recommender.ranker.weights
+        return f"{super().signature(ctx)}|w={sorted((k, round(v, 4)) for k, v in weights.items())}"
+
+    def rank(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
+        policy = ctx.plan(case, self.with_memory)
+        if not self.with_memory:
+            policy.memory_seeds, policy.affinity = {}, {}
+        ranked = ctx.assistant.recommender.rank(policy, ctx.embedder.embed_one(case.request), ctx.depth)
+        return SystemResult([r.item.item_id for r in ranked],
+                            details={"constraints": policy.request.describe(), "relaxed": list(ranked[0].relaxed)
+                                     if ranked else []})
+
+
 class MRRecNoLLM(System):
     """MR.Rec's memory path without the LLM: one memory search with the request, then the
     agent's deterministic `fallback_profile`. Separates what memory adds from what the LLM adds."""
@@ -357,8 +415,11 @@ class MRRec(System):
                 f"tokens={o.max_new_tokens}/{o.answer_max_new_tokens}|t={o.temperature}")
 
     def rank(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
-        agent = MRRecAgent(self.llm, ctx.store, ctx.catalog, count_tokens=count_tokens_rough)
-        turn = TurnContext(ctx.user_id(case), case.request, [], ctx.exclusions(case), set())
+        agent = MRRecAgent(self.llm, ctx.store, ctx.catalog, count_tokens=count_tokens_rough,
+                           recommender=ctx.assistant.recommender)
+        policy = ctx.plan(case)
+        turn = TurnContext(ctx.user_id(case), case.request, [], set(policy.exclude), set(policy.refused),
+                           policy=policy)
         answer, items, stats = None, [], ev.TurnStats()
         tool_calls = forced = 0
         for event in agent.run(turn, dataclasses.replace(self.options, n_items=ctx.depth)):
@@ -400,11 +461,15 @@ def build_systems(names: list[str], ctx: EvalContext, base_options: AgentOptions
     for name in names:
         if name == "popularity":
             systems.append(Popularity(ctx))
+        elif name == "dense-pop":
+            systems.append(DensePop(ctx))
+        elif name in ("hybrid", "hybrid-no-memory"):
+            systems.append(Hybrid(name == "hybrid"))
         elif name == "remembered-likes":
             systems.append(RememberedLikes(ctx))
         elif name == "bm25":
             systems.append(BM25(ctx))
-        elif name.startswith("dense-"):
+        elif name.startswith("dense-"):  # dense-pop is handled above
             systems.append(Dense({"dense-no-memory": "none", "dense-naive-memory": "naive",
                                   "dense-static-memory": "static"}[name]))
         elif name == "mrrec-nollm":

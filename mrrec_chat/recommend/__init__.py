@@ -1,0 +1,130 @@
+"""The recommendation step of a turn: understand the request, plan the turn, rank, explain.
+
+    recommender = Recommender(dataset, catalog, embedder, titles)
+    request = recommender.understand(text, preferences, earlier_texts)
+    policy = recommender.plan(request, memory_entries, consumed=dataset_history_ids)
+    items, reading = recommender.recommend(policy, request_vector, profile_text, n=5)
+
+Used by the app (service.py, through the agent), the evaluator and the benchmarks alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from mrrec_chat.agent.events import Recommendation
+from mrrec_chat.data.schema import Dataset
+from mrrec_chat.memory.schema import MemoryEntry
+from mrrec_chat.recommend.policy import TurnPolicy, plan_turn
+from mrrec_chat.recommend.profile import ProfileReading, read_profile
+from mrrec_chat.recommend.ranker import FEATURES, CatalogSignals, Ranked, Ranker, RankInputs, descriptive_text
+from mrrec_chat.recommend.reasons import explain
+from mrrec_chat.recommend.request import Request, understand
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FEATURES", "ProfileReading", "RankInputs", "Ranked", "Recommender", "Request", "TurnPolicy",
+           "understand"]
+
+PROFILE_TITLE_WEIGHT = 0.5  # a title the model names seeds less than one the user names
+
+
+class Recommender:
+    def __init__(self, dataset: Dataset, catalog, embedder, titles=None, *, client=None,
+                 weights: dict[str, float] | None = None):
+        self.dataset = dataset
+        self.catalog = catalog
+        self.embedder = embedder
+        self.titles = titles
+        desc = None
+        if any(item.tags or item.description for item in dataset.items.values()):
+            from mrrec_chat.retrieval import CatalogIndex
+
+            desc = CatalogIndex(dataset, embedder, client, text_of=descriptive_text, kind="desc").matrix
+        self.signals = CatalogSignals(dataset, catalog, desc)
+        self.ranker = Ranker(self.signals, weights)
+        self.latest_year = max((i.year or 0 for i in dataset.items.values()), default=0) or None
+
+    # --- understanding ------------------------------------------------------------------
+    def find_titles(self, text: str) -> list[str]:
+        return self.titles.find_mentions(text) if self.titles is not None else []
+
+    def understand(self, text: str, preferences: Sequence = (), earlier: Sequence[str] = (),
+                   extract: Callable[[str], Sequence] | None = None) -> Request:
+        """The request; `earlier` are this chat's earlier messages (oldest first), read with
+        `extract` when given (their statements) so a follow-up keeps what they asked."""
+        before = [understand(t, extract(t) if extract else (), categories=self.dataset.categories,
+                             find_titles=self.find_titles, latest_year=self.latest_year)
+                  for t in list(earlier)[-3:] if t and t.strip()]
+        return understand(text, preferences, categories=self.dataset.categories, find_titles=self.find_titles,
+                          earlier=before, latest_year=self.latest_year)
+
+    def plan(self, request: Request, memory: Iterable[MemoryEntry], consumed: Iterable[str] = (),
+             rated_is_consumed: bool = True) -> TurnPolicy:
+        items = self.dataset.items
+        return plan_turn(request, memory, consumed=consumed, categories=self.dataset.categories,
+                         item_categories=lambda i: items[i].categories if i in items else (),
+                         rated_is_consumed=rated_is_consumed)
+
+    # --- ranking ------------------------------------------------------------------------
+    def read_profile(self, profile: str | None, request: Request) -> ProfileReading | None:
+        if not profile:
+            return None
+        understood = understand(profile, (), categories=self.dataset.categories, find_titles=self.find_titles,
+                                latest_year=self.latest_year)
+        return read_profile(profile, request, understood)
+
+    def inputs(self, policy: TurnPolicy, request_vector: np.ndarray, profile: str | None = None,
+               reading: ProfileReading | None = None) -> RankInputs:
+        profile_vector = None
+        prefer: tuple[str, ...] = ()
+        seeds: dict[str, float] = {}
+        if profile and reading is not None and reading.usable:
+            profile_vector = self.embedder.embed_one(profile)
+            if not policy.request.wanted:
+                prefer = reading.genres
+            seeds = {i: PROFILE_TITLE_WEIGHT for i in reading.titles if i not in policy.exclude}
+        return policy.inputs(request_vector, profile_vector, prefer, seeds)
+
+    def rank(self, policy: TurnPolicy, request_vector: np.ndarray, n: int, profile: str | None = None,
+             reading: ProfileReading | None = None) -> list[Ranked]:
+        return self.ranker.rank(self.inputs(policy, request_vector, profile, reading), n)
+
+    def explain(self, ranked: list[Ranked], policy: TurnPolicy) -> list[Recommendation]:
+        out = []
+        for r in ranked:
+            reason, ids = explain(r, policy, self.dataset, self.signals)
+            out.append(Recommendation(r.item, r.score, reason, ids))
+        return out
+
+    def recommend(self, policy: TurnPolicy, request_vector: np.ndarray, n: int = 5,
+                  profile: str | None = None) -> tuple[list[Recommendation], ProfileReading | None]:
+        reading = self.read_profile(profile, policy.request)
+        if reading is not None and not reading.usable:
+            profile, reading = None, None
+        return self.explain(self.rank(policy, request_vector, n, profile, reading), policy), reading
+
+    def notices(self, policy: TurnPolicy, ranked_relaxed: tuple[str, ...] = ()) -> list[str]:
+        """Plain notices about the request: titles outside the catalog, relaxed filters."""
+        out = []
+        for name in policy.request.unknown_titles:
+            out.append(f"“{name}” is not in this catalog ({self.describe_catalog()}); "
+                       "I used the rest of your request.")
+        if "genres" in ranked_relaxed or "era" in ranked_relaxed:
+            out.append(f"Few films in this catalog match all of “{policy.request.describe()}”; "
+                       "some picks match only part of it.")
+        return out
+
+    def describe_catalog(self) -> str:
+        years = [i.year for i in self.dataset.items.values() if i.year]
+        span = f", films up to {max(years)}" if years else ""
+        return f"{self.dataset.name}{span}"
+
+
+def without_memory(policy: TurnPolicy) -> TurnPolicy:
+    """The same turn with memory's soft signals removed (for ablations)."""
+    return replace(policy, memory_seeds={}, memory_seed_ids={}, affinity={}, affinity_ids={})

@@ -1,0 +1,137 @@
+"""The turn policy: what this turn excludes, refuses, prefers and starts from — written once.
+
+The request decides; memory modulates:
+
+* excluded (never shown): items the caller says were consumed (the dataset history in the app),
+  items the user rejected (👎, "I hated Heat") or said they have seen, titles named in the request
+  (unless a rewatch is asked for);
+* refused genres (never shown): the request's refusals, plus the user's own current chat dislikes
+  of a genre — unless this request asks for that genre ("I hate horror" last week does not
+  override "a horror film for Halloween" today);
+* soft: the user's liked items seed collaborative similarity, and their genre taste (ratings and
+  chat likes) re-ranks a little; both are features the fused ranker weighs, never filters.
+
+The app (service.py), the evaluator and the benchmarks all build their turns here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from mrrec_chat.memory.facts import BehaviorFact, ChatFact
+from mrrec_chat.memory.schema import MemoryEntry
+from mrrec_chat.recommend.ranker import RankInputs
+from mrrec_chat.recommend.request import Request, canonical_genre
+
+MAX_MEMORY_SEEDS = 20
+
+
+@dataclass
+class TurnPolicy:
+    request: Request
+    exclude: set[str] = field(default_factory=set)
+    refused: tuple[str, ...] = ()
+    seeds: dict[str, float] = field(default_factory=dict)  # request-named titles
+    memory_seeds: dict[str, float] = field(default_factory=dict)  # liked items in memory
+    memory_seed_ids: dict[str, str] = field(default_factory=dict)  # item id -> memory id
+    affinity: dict[str, float] = field(default_factory=dict)  # genre -> [-1, 1]
+    affinity_ids: dict[str, str] = field(default_factory=dict)  # genre -> memory id of a chat like
+    refused_by_memory: dict[str, str] = field(default_factory=dict)  # genre -> memory id
+
+    def inputs(self, request_vector: np.ndarray, profile_vector: np.ndarray | None = None,
+               extra_prefer: Iterable[str] = (), extra_seeds: dict[str, float] | None = None) -> RankInputs:
+        r = self.request
+        seeds = dict(self.seeds)
+        for item_id, weight in (extra_seeds or {}).items():
+            seeds.setdefault(item_id, weight)
+        prefer = tuple(dict.fromkeys((*r.prefer_genres, *extra_prefer)))
+        return RankInputs(
+            request_vector=request_vector, profile_vector=profile_vector, exclude=set(self.exclude),
+            refused=self.refused, genres_any=r.genres_any, genres_all=r.genres_all, year_min=r.year_min,
+            year_max=r.year_max, prefer=tuple(g for g in prefer if g not in self.refused),
+            avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity))
+
+
+def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),
+              categories: Iterable[str] = (), item_categories=None,
+              rated_is_consumed: bool = True) -> TurnPolicy:
+    """The policy for one turn from the understood request and the user's current memory.
+
+    `consumed`: item ids never to show again (the app passes the user's dataset history; the
+    evaluator passes its protocol's exclusions). `item_categories(item_id) -> tuple` lets liked
+    items count towards genre taste. `rated_is_consumed`: every item with a behavior record
+    (rated in the dataset, or given 👍/👎/seen) is excluded — true in the app; the ReDial
+    benchmark's memory is what seekers *mentioned*, not what they watched, so it passes False.
+    """
+    categories = list(categories)
+    consumed = set(consumed)
+    policy = TurnPolicy(request=request, exclude=set(consumed))
+    policy.exclude.update(request.titles_refused)
+    if not request.rewatch:
+        policy.exclude.update(request.titles_named)
+    policy.seeds = {item_id: 1.0 for item_id in request.titles}
+    wanted = set(request.wanted)
+    refused = list(request.genres_refused)
+    liked: list[tuple[float, str, str]] = []  # (time, item id, memory id)
+    rejected: set[str] = set()
+    ratings: dict[str, list[float]] = {}
+    all_ratings: list[float] = []
+    for entry in memory:
+        if entry.status != "current":
+            continue
+        fact = ChatFact.of(entry)
+        if fact is not None:
+            if not fact.users_own:
+                continue
+            if fact.is_category:
+                genre = canonical_genre(fact.subject, categories) or fact.subject
+                if fact.kind == "dislike" and genre not in wanted:
+                    refused.append(genre)
+                    policy.refused_by_memory.setdefault(genre, fact.memory_id)
+                elif fact.kind == "like":
+                    policy.affinity[genre] = max(policy.affinity.get(genre, 0.0), 0.5)
+                    policy.affinity_ids.setdefault(genre, fact.memory_id)
+            elif fact.item_id:
+                if fact.kind in ("dislike", "seen"):
+                    policy.exclude.add(fact.item_id)
+                    if fact.kind == "dislike":
+                        rejected.add(fact.item_id)
+                elif fact.kind == "like":
+                    liked.append((entry.created_at, fact.item_id, fact.memory_id))
+            continue
+        behavior = BehaviorFact.of(entry)
+        if behavior is None or not behavior.item_id:
+            continue
+        if behavior.disliked or rated_is_consumed:
+            policy.exclude.add(behavior.item_id)
+        if behavior.disliked:
+            rejected.add(behavior.item_id)
+        if behavior.feedback == "seen":
+            policy.exclude.add(behavior.item_id)
+        if behavior.liked:
+            liked.append((entry.created_at, behavior.item_id, behavior.memory_id))
+        if behavior.rating > 0 and item_categories is not None:
+            all_ratings.append(behavior.rating)
+            for genre in item_categories(behavior.item_id):
+                ratings.setdefault(genre, []).append(behavior.rating)
+    policy.refused = tuple(dict.fromkeys(refused))
+    liked.sort(key=lambda t: -t[0])  # most recent first
+    for _, item_id, memory_id in liked:
+        if item_id in policy.memory_seeds or item_id in rejected:
+            continue
+        if len(policy.memory_seeds) >= MAX_MEMORY_SEEDS:
+            break
+        policy.memory_seeds[item_id] = 1.0
+        policy.memory_seed_ids[item_id] = memory_id
+    if all_ratings:
+        mean = float(np.mean(all_ratings))
+        for genre, values in ratings.items():
+            # Centred and shrunk: three ratings of a genre say less than thirty.
+            value = float(np.mean(values)) - mean
+            shrunk = value * len(values) / (len(values) + 3)
+            policy.affinity[genre] = float(np.clip(policy.affinity.get(genre, 0.0) + shrunk / 2, -1, 1))
+    return policy
+

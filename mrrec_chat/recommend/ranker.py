@@ -1,0 +1,312 @@
+"""Hybrid grounding: every catalog item scored by several signals, fused by fitted weights.
+
+Signals (one column each of the feature matrix, computed for the whole catalog at once — at
+MovieLens sizes, 1.7k-10k items, that is cheaper than a candidate stage and loses nothing):
+
+  sem_request   the request embedded, cosine to the item's text (title, year, genres, tags)
+  sem_desc      the request, cosine to the item's *descriptive* text (genres, decade, tags;
+                no title words); 0 for a catalog without tags or descriptions
+  sem_profile   the model's ideal item profile, cosine to the item's text (0 without a usable one)
+  cf_request    item-item collaborative similarity to the titles the request names
+  cf_memory     the same, to the items the user liked (memory), mean of the best three
+  popularity    log(1 + number of ratings)
+  quality       Bayesian-average rating minus the catalog mean (0 without ratings)
+  genre_fit     share of the request's wanted genres the item has
+  mood_fit      soft genre preferences of the request's mood/audience (+) and avoidances (-)
+  affinity      the user's taste for the item's genres, from memory ratings and chat likes
+
+Hard rules come from the turn policy (recommend/policy.py): excluded items, refused genres and
+the request's era are never shown; the request's wanted genres filter too, relaxed step by step
+(all-of -> any-of -> era -> genres) only when fewer items than asked for remain. One item per
+title + year; a little diversity (near-duplicates by embedding are pushed down).
+
+The fusion weights are fitted on the training seekers of the ReDial development data by
+`python -m mrrec_lab.fit_fusion` and saved in fusion.json beside this file (a dozen numbers).
+Item-item similarity is a sparse co-occurrence cosine over liked ratings with shrinkage, written
+with scipy here: `implicit`'s ItemItemRecommender computes the same thing but would add a
+compiled dependency to the app for ten lines of code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mrrec_chat.data.schema import Dataset, Item
+
+log = logging.getLogger(__name__)
+
+FEATURES = ("sem_request", "sem_desc", "sem_profile", "cf_request", "cf_memory", "popularity", "quality",
+            "genre_fit", "mood_fit", "affinity")
+WEIGHTS_FILE = Path(__file__).with_name("fusion.json")
+# Used only when fusion.json is missing: the reference ranker's two terms plus equal small
+# weights for the rest. fusion.json (fitted) replaces these.
+DEFAULT_WEIGHTS = {"sem_request": 1.0, "sem_desc": 0.3, "sem_profile": 0.3, "cf_request": 1.0, "cf_memory": 0.5,
+                   "popularity": 0.05, "quality": 0.2, "genre_fit": 0.5, "mood_fit": 0.2, "affinity": 0.2}
+CF_SHRINK = 10.0
+BAYES_PRIOR = 10  # ratings of "prior" weight in the Bayesian average
+DUPLICATE_SIMILARITY = 0.97  # item texts this close are the same film listed twice (or a near copy)
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, float]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        weights = {k: float(data["weights"][k]) for k in FEATURES if k in data["weights"]}
+        return {**{k: 0.0 for k in FEATURES}, **weights}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("Fusion weights not read from %s (%s); using defaults.", path, exc)
+        return dict(DEFAULT_WEIGHTS)
+
+
+def descriptive_text(item: Item) -> str:
+    """What an item is like, without its title: genres, decade, tags, description."""
+    parts = []
+    if item.categories:
+        parts.append(", ".join(item.categories) + " film")
+    if item.year:
+        parts.append(f"from the {item.year // 10 * 10}s")
+    if item.tags:
+        parts.append("about " + ", ".join(item.tags[:12]))
+    if item.description:
+        parts.append(item.description)
+    return ". ".join(parts)
+
+
+def dedupe_key(item: Item) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", item.title.lower()).strip() + f"|{item.year or ''}"
+
+
+@dataclass
+class Ranked:
+    item: Item
+    score: float
+    features: dict[str, float]
+    seed: str | None = None  # the request-named title it is most similar to (collaboratively)
+    memory_seed: str | None = None  # the liked memory item it is most similar to
+    relaxed: tuple[str, ...] = ()  # which request filters had to be relaxed to fill the list
+
+
+@dataclass
+class RankInputs:
+    """What one ranking needs (built by recommend/policy.py)."""
+
+    request_vector: np.ndarray
+    profile_vector: np.ndarray | None = None
+    exclude: set[str] = field(default_factory=set)
+    refused: tuple[str, ...] = ()
+    genres_any: tuple[str, ...] = ()
+    genres_all: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    prefer: tuple[str, ...] = ()
+    avoid: tuple[str, ...] = ()
+    seeds: dict[str, float] = field(default_factory=dict)  # item id -> weight
+    memory_seeds: dict[str, float] = field(default_factory=dict)
+    affinity: dict[str, float] = field(default_factory=dict)  # category -> [-1, 1]
+
+
+class CatalogSignals:
+    """Per-item arrays that do not depend on the request (built once per catalog)."""
+
+    def __init__(self, dataset: Dataset, catalog, desc_matrix: np.ndarray | None = None):
+        from scipy import sparse
+
+        self.dataset = dataset
+        self.catalog = catalog
+        self.item_ids: list[str] = list(catalog.item_ids)
+        self.row = {item_id: n for n, item_id in enumerate(self.item_ids)}
+        self.items = [dataset.items[i] for i in self.item_ids]
+        self.categories = list(dataset.categories)
+        self.cat_index = {c: n for n, c in enumerate(self.categories)}
+        self.genres = np.zeros((len(self.items), max(1, len(self.categories))), dtype=np.float32)
+        for n, item in enumerate(self.items):
+            for c in item.categories:
+                if c in self.cat_index:
+                    self.genres[n, self.cat_index[c]] = 1.0
+        self.years = np.array([item.year or 0 for item in self.items], dtype=np.int32)
+        counts = np.zeros(len(self.items), dtype=np.float64)
+        sums = np.zeros(len(self.items), dtype=np.float64)
+        low, high = dataset.rating_scale
+        liked_at = low + 0.75 * (high - low)  # 4 on a 1-5 scale
+        users: dict[str, int] = {}
+        rows, cols = [], []
+        for inter in dataset.interactions:
+            n = self.row.get(inter.item_id)
+            if n is None:
+                continue
+            counts[n] += 1
+            sums[n] += inter.rating
+            if inter.rating >= liked_at:
+                rows.append(users.setdefault(inter.user_id, len(users)))
+                cols.append(n)
+        self.counts = counts
+        self.popularity = np.log1p(counts).astype(np.float32)
+        if counts.sum() > 0:
+            mean = sums.sum() / counts.sum()
+            self.bayes = ((sums + BAYES_PRIOR * mean) / (counts + BAYES_PRIOR)).astype(np.float32)
+            self.quality = ((self.bayes - mean) / max(1e-6, (high - low) / 4)).astype(np.float32)
+        else:
+            self.bayes = np.zeros(len(self.items), dtype=np.float32)
+            self.quality = np.zeros(len(self.items), dtype=np.float32)
+        liked = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                                  shape=(max(1, len(users)), len(self.items)))
+        self.liked_t = liked.T.tocsr()  # items x users
+        self.liked = liked.tocsc()
+        self.liked_counts = np.asarray(liked.sum(axis=0)).ravel().astype(np.float32)
+        self.desc_matrix = desc_matrix
+        keys = [dedupe_key(item) for item in self.items]
+        first: dict[str, int] = {}
+        self.duplicate_of = np.array([first.setdefault(k, n) for n, k in enumerate(keys)])
+
+    def item_item(self, seed_rows: list[int]) -> np.ndarray:
+        """seeds x items shrunk cosine of co-liking (0 where nobody liked both)."""
+        if not seed_rows:
+            return np.zeros((0, len(self.items)), dtype=np.float32)
+        co = (self.liked_t[seed_rows] @ self.liked).toarray().astype(np.float32)  # seeds x items
+        norm = np.sqrt(np.outer(self.liked_counts[seed_rows], self.liked_counts)) + CF_SHRINK
+        sims = co / norm
+        for k, row in enumerate(seed_rows):
+            sims[k, row] = 0.0  # an item is not its own neighbour
+        return sims
+
+
+class Ranker:
+    def __init__(self, signals: CatalogSignals, weights: dict[str, float] | None = None):
+        self.signals = signals
+        self.weights = weights if weights is not None else load_weights()
+        self.w = np.array([self.weights.get(f, 0.0) for f in FEATURES], dtype=np.float32)
+
+    # --- features -----------------------------------------------------------------------
+    def features(self, inputs: RankInputs) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(items x FEATURES matrix, helper arrays for reasons)."""
+        s = self.signals
+        n_items = len(s.items)
+        X = np.zeros((n_items, len(FEATURES)), dtype=np.float32)
+        X[:, 0] = s.catalog.matrix @ inputs.request_vector
+        if s.desc_matrix is not None:
+            X[:, 1] = s.desc_matrix @ inputs.request_vector
+        if inputs.profile_vector is not None:
+            X[:, 2] = s.catalog.matrix @ inputs.profile_vector
+        helpers: dict[str, np.ndarray] = {}
+        seed_ids = [i for i in inputs.seeds if i in s.row]
+        if seed_ids:
+            sims = s.item_item([s.row[i] for i in seed_ids]) * np.array(
+                [inputs.seeds[i] for i in seed_ids], dtype=np.float32)[:, None]
+            X[:, 3] = sims.max(axis=0)
+            helpers["seed"] = np.array(seed_ids, dtype=object)[sims.argmax(axis=0)]
+        memory_ids = [i for i in inputs.memory_seeds if i in s.row]
+        if memory_ids:
+            sims = s.item_item([s.row[i] for i in memory_ids]) * np.array(
+                [inputs.memory_seeds[i] for i in memory_ids], dtype=np.float32)[:, None]
+            top = np.sort(sims, axis=0)[-3:]
+            X[:, 4] = top.mean(axis=0)
+            helpers["memory_seed"] = np.array(memory_ids, dtype=object)[sims.argmax(axis=0)]
+            helpers["memory_sim"] = sims.max(axis=0)
+        X[:, 5] = s.popularity
+        X[:, 6] = s.quality
+        wanted = list(dict.fromkeys(inputs.genres_all + inputs.genres_any))
+        cols = [s.cat_index[g] for g in wanted if g in s.cat_index]
+        if cols:
+            have = s.genres[:, cols]
+            X[:, 7] = np.maximum(have.mean(axis=1), have.max(axis=1) * (1.0 if not inputs.genres_all else 0.5))
+        prefer = [s.cat_index[g] for g in inputs.prefer if g in s.cat_index]
+        avoid = [s.cat_index[g] for g in inputs.avoid if g in s.cat_index]
+        if prefer:
+            X[:, 8] += s.genres[:, prefer].max(axis=1)
+        if avoid:
+            X[:, 8] -= s.genres[:, avoid].max(axis=1)
+        if inputs.affinity:
+            vec = np.zeros(len(s.categories), dtype=np.float32)
+            for c, value in inputs.affinity.items():
+                if c in s.cat_index:
+                    vec[s.cat_index[c]] = value
+            n_genres = np.maximum(1.0, s.genres.sum(axis=1))
+            X[:, 9] = (s.genres @ vec) / n_genres
+        return X, helpers
+
+    # --- masks --------------------------------------------------------------------------
+    def masks(self, inputs: RankInputs) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+        """(hard mask, [(name, soft filter mask)] in the order they are relaxed)."""
+        s = self.signals
+        hard = np.ones(len(s.items), dtype=bool)
+        for item_id in inputs.exclude:
+            row = s.row.get(item_id)
+            if row is not None:
+                hard[row] = False
+        refused = [s.cat_index[g] for g in inputs.refused if g in s.cat_index]
+        if refused:
+            hard &= s.genres[:, refused].max(axis=1) == 0
+        filters: list[tuple[str, np.ndarray]] = []
+        all_cols = [s.cat_index[g] for g in inputs.genres_all if g in s.cat_index]
+        any_cols = [s.cat_index[g] for g in (*inputs.genres_all, *inputs.genres_any) if g in s.cat_index]
+        if all_cols and len(all_cols) > 1:
+            filters.append(("all-of genres", s.genres[:, all_cols].min(axis=1) > 0))
+        if inputs.year_min is not None or inputs.year_max is not None:
+            ok = s.years > 0
+            if inputs.year_min is not None:
+                ok &= s.years >= inputs.year_min
+            if inputs.year_max is not None:
+                ok &= s.years <= inputs.year_max
+            filters.append(("era", ok))
+        if any_cols:
+            filters.append(("genres", s.genres[:, any_cols].max(axis=1) > 0))
+        return hard, filters
+
+    def allowed(self, inputs: RankInputs, n: int) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+        """(items that may be shown, names of the request filters relaxed to leave at least n,
+        each allowed item's tier: 0 = meets every request filter, 1 = one relaxed filter missed, ...).
+
+        Relaxing never reorders: items meeting every filter still come first ("a western from
+        the 60s" shows the 60s westerns the catalog has, then westerns of other decades)."""
+        hard, filters = self.masks(inputs)
+        relaxed: list[str] = []
+        active = list(filters)
+        tier = np.zeros(len(hard), dtype=np.int32)
+        while True:  # relax from the front: all-of first, era next, genres last
+            mask = hard.copy()
+            for _, f in active:
+                mask &= f
+            if mask.sum() >= n or not active:
+                for _, f in filters:
+                    tier += ~f
+                return mask, tuple(relaxed), tier
+            relaxed.append(active.pop(0)[0])
+
+    def rank(self, inputs: RankInputs, n: int, *, diversity: float = 0.05) -> list[Ranked]:
+        s = self.signals
+        X, helpers = self.features(inputs)
+        scores = X @ self.w
+        mask, relaxed, tier = self.allowed(inputs, n)
+        order = np.lexsort((-np.where(mask, scores, -np.inf), tier))
+        candidates = [int(r) for r in order[mask[order]][:n * 3 + 50]]
+        matrix = s.catalog.matrix
+        cand_vecs = matrix[candidates]
+        max_sim = np.zeros(len(candidates), dtype=np.float32)
+        alive = np.ones(len(candidates), dtype=bool)
+        base = scores[candidates] - 1000.0 * tier[candidates]  # tiers first, then score
+        chosen: list[int] = []
+        seen_keys: set[int] = set()
+        while alive.any() and len(chosen) < n:
+            adjusted = np.where(alive, base - diversity * max_sim, -np.inf)
+            k = int(np.argmax(adjusted))
+            alive[k] = False
+            row = candidates[k]
+            key = int(s.duplicate_of[row])
+            if key in seen_keys or max_sim[k] >= DUPLICATE_SIMILARITY:
+                continue  # the same film listed twice in the catalog
+            seen_keys.add(key)
+            chosen.append(row)
+            max_sim = np.maximum(max_sim, cand_vecs @ matrix[row])
+        results = []
+        for row in chosen:
+            feats = {f: float(X[row, k]) for k, f in enumerate(FEATURES)}
+            seed = helpers["seed"][row] if "seed" in helpers and X[row, 3] > 0 else None
+            memory_seed = helpers["memory_seed"][row] if "memory_seed" in helpers and helpers["memory_sim"][row] > 0 \
+                else None
+            results.append(Ranked(s.items[row], float(scores[row]), feats, seed, memory_seed, relaxed))
+        return results

@@ -1,0 +1,91 @@
+"""Reasons a person understands: why this item, in plain words, from what actually ranked it.
+
+Each reason is built from the signals that placed the item (recommend/ranker.py) and is true of
+the item: the request facet it satisfies ("A 1990s thriller, as you asked."), the named title it
+resembles ("People who loved Heat (1995) rate it highly."), the memory it rests on ("You liked
+GoldenEye (1995)." — the memory id stays in the data for the trace), or its reception. Never a
+dislike, a lukewarm rating, a refusal or "seen it"; never a genre of another category.
+"""
+
+from __future__ import annotations
+
+from mrrec_chat.data.schema import Dataset, Item
+from mrrec_chat.recommend.policy import TurnPolicy
+from mrrec_chat.recommend.ranker import CatalogSignals, Ranked
+from mrrec_chat.recommend.request import genre_word
+
+CF_STRONG = 0.04  # shrunk co-liking cosine above which "people who loved X" is a fair claim
+AFFINITY_STRONG = 0.25
+
+
+def _article(phrase: str) -> str:
+    return ("An " if phrase[:1].lower() in "aeiou" and not phrase.startswith("one") else "A ") + phrase
+
+
+def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> str:
+    r = policy.request
+    genres = [g for g in r.wanted if g in item.categories] if "genres" not in relaxed else []
+    era = r.era if (r.year_min or r.year_max) and "era" not in relaxed and r.accepts_year(item.year) else ""
+    if not genres and not era:
+        return ""
+    noun = " ".join(genre_word(g) for g in genres[:2]) + (" film" if genres and len(genres[0]) > 3 else "")
+    noun = noun or "film"
+    if era.startswith("the "):
+        phrase = f"{era[4:]} {noun}"  # "1990s thriller"
+    elif era in ("classics",):
+        phrase = f"classic {noun}"
+    elif era:
+        phrase = f"{noun} from {era}" if not era.startswith(("after", "before")) else f"{noun} released {era}"
+    else:
+        phrase = noun
+    others = [genre_word(g) for g in item.categories if g not in genres][:2]
+    extra = f" (with {' and '.join(others)})" if others and genres else ""
+    return f"{_article(phrase)}{extra}, as you asked"
+
+
+def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: CatalogSignals) -> tuple[str, list[str]]:
+    """(reason sentence, memory ids it rests on)."""
+    item = ranked.item
+    f = ranked.features
+    clauses: list[str] = []
+    memory_ids: list[str] = []
+    facet = facet_clause(item, policy, ranked.relaxed)
+    if facet:
+        clauses.append(facet)
+    if ranked.seed and f.get("cf_request", 0) >= CF_STRONG:
+        seed = dataset.items.get(ranked.seed)
+        if seed is not None:
+            clauses.append(f"people who loved {seed.display_title} rate it highly")
+    if len(clauses) < 2 and ranked.memory_seed and f.get("cf_memory", 0) >= CF_STRONG / 2:
+        liked = dataset.items.get(ranked.memory_seed)
+        if liked is not None:
+            clauses.append(f"you liked {liked.display_title}, and fans of it like this too")
+            mid = policy.memory_seed_ids.get(ranked.memory_seed)
+            if mid:
+                memory_ids.append(mid)
+    row = signals.row.get(item.item_id)
+    if len(clauses) < 2 and row is not None and signals.counts[row] >= 20:
+        low, high = dataset.rating_scale
+        if signals.bayes[row] >= low + 0.72 * (high - low):
+            clauses.append(f"rated {signals.bayes[row]:.1f}/{high:g} on average by {int(signals.counts[row])} people")
+    row = signals.row.get(item.item_id)
+    if len(clauses) < 2:
+        liked_genres = [g for g in item.categories if policy.affinity.get(g, 0) >= AFFINITY_STRONG]
+        if liked_genres:
+            g = liked_genres[0]
+            if g in policy.affinity_ids:
+                clauses.append(f"you told me you like {genre_word(g)}")
+                memory_ids.append(policy.affinity_ids[g])
+            else:
+                clauses.append(f"you rate {genre_word(g)} films above your average")
+    if not clauses:
+        mood = policy.request.moods[0] if policy.request.moods else ""
+        genres = ", ".join(genre_word(g) for g in item.categories[:2]) or "well-liked"
+        if mood and any(g in policy.request.prefer_genres for g in item.categories):
+            clauses.append(f"a {mood.replace('-', ' ')} pick: {genres}")
+        elif row is not None and signals.counts[row] > 0:
+            clauses.append(f"a popular {genres} film ({int(signals.counts[row])} ratings) close to your request")
+        else:
+            clauses.append(f"a {genres} title close to your request")
+    sentence = "; ".join(clauses)
+    return sentence[0].upper() + sentence[1:] + ".", memory_ids

@@ -1,0 +1,378 @@
+"""Request understanding: the current message (and the turn's earlier ones) as typed constraints.
+
+`understand()` turns "I can't stand horror. Any feel-good classics from the 80s?" into
+`Request(genres_refused=("Horror",), year_min=1980, year_max=1989, moods=("feel-good",), ...)`.
+Two sources are merged:
+
+* the preference extractor's statements for the message (the same statements write-back stores:
+  dislikes of categories, decade and year constraints, contexts such as "watching with my kids",
+  liked or disliked titles), passed in by the caller so that this module stays free of the NLU;
+* a scan of the message for genre words in English, German, French and Spanish, with a
+  negation scope ("no horror", "nada de terror", "keinen Horror", "pas de ...") — a request
+  names genres without a cue verb ("a smart 90s thriller").
+
+The current message decides. Earlier messages of the same chat fill in only what the current one
+leaves open (a follow-up "something from the 90s" after "a comedy please" keeps the comedy), and
+their refusals stay unless the current message asks for that genre again.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Protocol, Sequence
+
+# Genre words -> canonical genre names (matched to a dataset's own names by `canonical_genre`).
+# Folded text (lower case, no accents). Composite phrases first; a composite means "all of".
+GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    (r"rom[- ]?coms?|romantic comed(?:y|ies)|comedias? romanticas?|comedies? romantiques?"
+     r"|romantische komodien?|liebeskomodien?", ("Romance", "Comedy")),
+    (r"animated comed(?:y|ies)", ("Animation", "Comedy")),
+    (r"sci[- ]?fi (?:action|thriller)s?", ("Sci-Fi", "Action")),
+    (r"crime thrillers?|thrillers? policiers?|policiers?", ("Crime", "Thriller")),
+    (r"comedies? musicales?|musicals?|musicales|sing[- ]?alongs?", ("Musical",)),
+    (r"film[- ]noirs?|neo[- ]noir|noirs?|cine negro", ("Film-Noir",)),
+    (r"science[- ]fiction|ciencia[- ]ficcion|sci[- ]?fi|scifi|space operas?|outer space|space"
+     r"|aliens?|robots?|cyberpunk|dystopi(?:an|as?)|time travel|futuristic|astronauts?", ("Sci-Fi",)),
+    (r"heists?|gangsters?|mafia|mobsters?|crime|criminal|krimis?|cops?|detectives?"
+     r"|policiacas?|policiales?|polars?|gangster", ("Crime",)),
+    (r"horror|horreur|epouvante|terror|de miedo|gruselig\w*|grusel\w*|scary|slashers?|zombies?"
+     r"|creepy|haunted|vampires?|monsters?", ("Horror",)),
+    (r"documentar(?:y|ies)|docs|docos?|documental(?:es)?|documentaires?|dokumentar\w*|dokus?"
+     r"|learn something|educational|true story of", ("Documentary",)),
+    (r"whodunn?its?|myster(?:y|ies)|misterios?|mysteres?|mysterious", ("Mystery",)),
+    (r"kids'? (?:movies?|films?)|children'?s (?:movies?|films?)|childrens|kinderfilme?n?"
+     r"|films? pour enfants|peliculas? infantiles|infantiles?", ("Children",)),
+    (r"animated|animation|animacion|animados?|cartoons?|anime|pixar|claymation|zeichentrick\w*"
+     r"|dessins? animes?|animes?|animiert\w*|animationsfilme?n?", ("Animation",)),
+    (r"superheroe?s?|martial arts|kung[- ]fu|action|accion|actionfilme?n?|explosions?|car chases?",
+     ("Action",)),
+    (r"adventures?|aventuras?|aventures?|abenteuer\w*|quests?|treasure", ("Adventure",)),
+    (r"war (?:movies?|films?|flicks?|epics?|dramas?|stories)|wars? movie|wwii|world war|vietnam"
+     r"|kriegsfilme?n?|films? de guerre|peliculas? de guerra|belicas?|soldiers?", ("War",)),
+    (r"westerns?|cowboys?|(?:peliculas? )?del oeste|wild west", ("Western",)),
+    (r"thrillers?|suspense(?:ful)?|suspenso|tense|nail[- ]?biters?|edge of (?:my|your) seat"
+     r"|spannend\w*|spy (?:movies?|films?)|spies", ("Thriller",)),
+    (r"romance|romances|romantic|romanticas?|romantiques?|romantisch\w*|love stor(?:y|ies)"
+     r"|liebesfilme?n?|films? d'amour|peliculas? de amor|date night", ("Romance",)),
+    (r"comed(?:y|ies)|comedic|funny|hilarious|laughs?|slapstick|spoofs?|parod(?:y|ies)"
+     r"|comedias?|comedies?|komodien?|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
+    (r"dramas?|dramatic|melodramas?|biopics?|drames?|dramen", ("Drama",)),
+    (r"fantasy|fantasies|fairy[- ]?tales?|fantasia|fantastique|magic(?:al)?|wizards?|dragons?",
+     ("Fantasy",)),
+]
+
+NEGATION = re.compile(
+    r"\b(?:no|not|nothing|without|except|never|none of|avoid|skip|hate|hates|can'?t stand|cannot stand"
+    r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas de|pas d'|sans|jamais"
+    r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b[^.!?;,]{0,28}$")
+
+# Moods and audiences: what they do to genres (soft: they re-rank, never filter alone).
+MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
+    # (pattern, mood, prefer, avoid)
+    (r"feel[- ]?good|uplifting|heart[- ]?warming|cheer (?:me|us) up|wholesome|happy|light[- ]?hearted"
+     r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
+     ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
+    (r"(?:less|not too|not so|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal)"
+     r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]", "gentle",
+     (), ("War", "Horror", "Crime")),
+    (r"(?:not|nothing) too (?:sad|depressing|heavy|dark)|not (?:sad|depressing)|cheerful", "not-sad",
+     ("Comedy",), ("War", "Drama", "Film-Noir")),
+    (r"\bdark\b|gritty|bleak|disturbing", "dark", ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical")),
+    (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral", "smart",
+     ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
+    (r"scary|spooky|frightening|terrifying", "scary", ("Horror", "Thriller"), ()),
+    (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
+    (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich", "relaxed", ("Comedy", "Romance"),
+     ("Horror", "War", "Thriller")),
+]
+AUDIENCE = [
+    (r"\b(?:my|our|the) (?:kids?|children|son|daughter|little ones|toddlers?|grandkids)\b|\bkids\b"
+     r"|\bfor children\b|\bkinder[n]?\b|\benfants?\b|\bninos?\b|\bninas?\b|\bhijos?\b|\bhijas?\b|\bage \d\b"
+     r"|\b(?:\d|five|six|seven|eight|nine|ten)[- ]year[- ]olds?\b", "kids"),
+    (r"\bfamil(?:y|ies)\b|\bfamille\b|\bfamilia\b|\bfamilie\b|\bfamilienabend\b", "family"),
+]
+AUDIENCE_GENRES = {"kids": ("Children", "Animation"), "family": ("Children", "Animation", "Comedy", "Adventure")}
+AUDIENCE_REFUSED = {"kids": ("Horror", "Film-Noir", "War", "Crime", "Thriller"), "family": ("Horror",)}
+REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
+                     r"|\b(?:watch|see)\b[^.!?]{0,40}\bagain\b")
+SIMILAR_TO = re.compile(
+    r"(?:\b(?:like|similar to|such as|as good as|in the vein of|along the lines of|reminds? me of|wie|comme"
+    r"|como|loved|enjoyed|liked)\s+)((?:[A-Z0-9][\w'&:.!-]*)(?:\s+(?:(?:of|the|in|a|an|and|on|to|at|for"
+    r"|from)\s+)*[A-Z0-9][\w'&:.!-]*)*)")
+_NOT_TITLES = frozenset({"i", "i'm", "im", "it", "that", "this", "the", "a", "an", "my", "me", "we", "you", "something",
+                         "anything", "netflix", "tonight", "today", "christmas", "halloween", "english",
+                         "german", "french", "spanish", "hollywood"})
+
+
+class CatalogLike(Protocol):
+    categories: list[str]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the current request asks for. Genres are the dataset's own category names."""
+
+    text: str
+    genres_any: tuple[str, ...] = ()   # at least one of these
+    genres_all: tuple[str, ...] = ()   # all of these (a composite such as "rom-com")
+    genres_refused: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    era: str = ""  # "the 1980s", "after 1990", "classics", "recent"
+    titles: tuple[str, ...] = ()  # item ids named positively ("like Heat"): seeds
+    titles_refused: tuple[str, ...] = ()  # item ids named negatively or as seen
+    titles_named: tuple[str, ...] = ()  # every item id named (excluded unless a rewatch)
+    unknown_titles: tuple[str, ...] = ()  # names that look like titles but are not in the catalog
+    rewatch: bool = False
+    audience: str = ""  # "kids" | "family" | ""
+    moods: tuple[str, ...] = ()
+    prefer_genres: tuple[str, ...] = ()  # soft, from moods and audience
+    avoid_genres: tuple[str, ...] = ()   # soft, from moods
+
+    @property
+    def wanted(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.genres_all + self.genres_any))
+
+    @property
+    def has_constraints(self) -> bool:
+        return bool(self.genres_any or self.genres_all or self.genres_refused or self.year_min or self.year_max)
+
+    def accepts_year(self, year: int | None) -> bool:
+        if year is None:
+            return self.year_min is None and self.year_max is None
+        return (self.year_min is None or year >= self.year_min) and (self.year_max is None or year <= self.year_max)
+
+    def describe(self) -> str:
+        """A short plain-words summary ("1980s comedy, no horror")."""
+        parts = []
+        if self.era:
+            parts.append(self.era)
+        wanted = self.wanted
+        if wanted:
+            parts.append(" ".join(genre_word(g) for g in wanted))
+        if self.genres_refused:
+            parts.append("no " + ", ".join(genre_word(g) for g in self.genres_refused))
+        return ", ".join(parts)
+
+
+def fold(text: str) -> str:
+    """Lower case, accents stripped, curly quotes straightened (offsets are not kept)."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def _genre_key(name: str) -> str:
+    key = re.sub(r"[^a-z]", "", fold(name))
+    return {"childrens": "children", "scifi": "scifi", "sciencefiction": "scifi"}.get(key, key)
+
+
+def canonical_genre(name: str, categories: Iterable[str]) -> str | None:
+    """The dataset's own spelling of a genre ("Children" -> "Children's" in ml-100k)."""
+    key = _genre_key(name)
+    for category in categories:
+        if _genre_key(category) == key:
+            return category
+    return None
+
+
+def genre_word(category: str) -> str:
+    """How a genre reads in a sentence: "Sci-Fi" -> "sci-fi", "Children's" -> "children's"."""
+    return {"Film-Noir": "film noir", "Sci-Fi": "sci-fi", "IMAX": "IMAX"}.get(category, category.lower())
+
+
+_GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in GENRE_WORDS]
+_MOOD_RES = [(re.compile(rf"\b(?:{pattern})\b"), mood, prefer, avoid) for pattern, mood, prefer, avoid in MOODS]
+_AUDIENCE_RES = [(re.compile(pattern), audience) for pattern, audience in AUDIENCE]
+
+
+@dataclass
+class _Scan:
+    wanted_any: list[str] = field(default_factory=list)
+    wanted_all: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
+    """Genre words in `text`: wanted (any-of / all-of for composites) or refused (negated).
+
+    Genre words written next to each other ("sci-fi horror", "an action comedy", "animated
+    musical") ask for all of them; "a western or a war film" asks for any.
+    """
+    folded = fold(text)
+    mentions: list[tuple[int, int, list[str]]] = []
+    scan = _Scan()
+    for regex, genres in _GENRE_RES:
+        for mt in regex.finditer(folded):
+            if any(a < mt.end() and mt.start() < b for a, b, _ in mentions):
+                continue  # part of a longer phrase already read ("romantic comedy")
+            names = [g for g in (canonical_genre(x, categories) for x in genres) if g]
+            if names:
+                mentions.append((mt.start(), mt.end(), names))
+    mentions.sort()
+    groups: list[list[tuple[int, int, list[str]]]] = []
+    for mention in mentions:
+        if groups and re.fullmatch(r"[\s-]*", folded[groups[-1][-1][1]:mention[0]]):
+            groups[-1].append(mention)
+        else:
+            groups.append([mention])
+    for group in groups:
+        names = list(dict.fromkeys(n for _, _, ns in group for n in ns))
+        start = group[0][0]
+        if NEGATION.search(folded[max(0, start - 40):start]):
+            scan.refused += names
+        elif len(names) > 1:
+            scan.wanted_all += names
+        else:
+            scan.wanted_any += names
+    return scan
+
+
+def _era(preferences: Sequence, latest_year: int | None) -> tuple[int | None, int | None, str]:
+    """Year range from the extractor's constraint statements (the last of each kind wins)."""
+    low = high = None
+    label = ""
+    for pref in preferences:
+        if getattr(pref, "kind", "") != "constraint" or getattr(pref, "holder", "user") != "user":
+            continue
+        subject = str(pref.subject)
+        mt = re.fullmatch(r"from the (\d{4})s", subject)
+        if mt:
+            low, high, label = int(mt.group(1)), int(mt.group(1)) + 9, f"the {mt.group(1)}s"
+            continue
+        mt = re.fullmatch(r"released after (\d{4})", subject)
+        if mt:
+            low, label = int(mt.group(1)), f"after {mt.group(1)}"
+            continue
+        mt = re.fullmatch(r"released before (\d{4})", subject)
+        if mt:
+            high, label = int(mt.group(1)), f"before {mt.group(1)}"
+            continue
+        if subject == "classic" and low is None and high is None:
+            high, label = 1979, "classics"
+        elif subject == "recent" and low is None and high is None and latest_year:
+            low, label = latest_year - 5, "recent"
+    return low, high, label
+
+
+def _explicit_decade(text: str) -> tuple[int | None, int | None, str]:
+    """Decades the extractor misses in a request ("des années 80", "aus den 90ern", "años 80")."""
+    folded = fold(text)
+    mt = re.search(r"\b(?:annees|anos|jahre|den|les|los)\s+(?:19)?([2-9])0(?:er|ern|s)?\b", folded) \
+        or re.search(r"\b(19[2-9]|20[0-2])0'?s\b", folded) or re.search(r"\b'?([2-9])0'?s\b", folded)
+    if not mt:
+        return None, None, ""
+    digits = mt.group(1)
+    start = int(digits) * 10 + 1900 if len(digits) == 1 else int(digits) * 10
+    return start, start + 9, f"the {start}s"
+
+
+def understand(text: str, preferences: Sequence = (), *, categories: Sequence[str] = (),
+               find_titles=None, earlier: Sequence[Request] = (), latest_year: int | None = None) -> Request:
+    """The current request as constraints (see the module doc).
+
+    `preferences`: the extractor's statements for `text` (objects with kind, subject, subject_type,
+    item_id, holder). `find_titles(text) -> [item_id]`: the catalog's title finder.
+    `earlier`: this chat's earlier requests, oldest first, already understood.
+    """
+    scan = scan_genres(text, categories)
+    refused = list(scan.refused)
+    wanted_any, wanted_all = list(scan.wanted_any), list(scan.wanted_all)
+    liked_titles, refused_titles = [], []
+    audience = ""
+    for pref in preferences:
+        if getattr(pref, "holder", "user") != "user":
+            continue
+        kind, subject_type = pref.kind, pref.subject_type
+        if subject_type == "category":
+            name = canonical_genre(pref.subject, categories) or pref.subject
+            if kind == "dislike":
+                refused.append(name)
+            elif kind == "like":
+                wanted_any.append(name)
+        elif pref.item_id and kind == "like":
+            liked_titles.append(str(pref.item_id))
+        elif pref.item_id and kind in ("dislike", "seen"):
+            refused_titles.append(str(pref.item_id))
+        elif kind == "context" and subject_type == "context":
+            audience = {"watching with kids": "kids", "watching with family": "family"}.get(pref.subject, audience)
+    folded = fold(text)
+    if not audience:
+        for regex, name in _AUDIENCE_RES:
+            mt = regex.search(folded)
+            if mt and NEGATION.search(folded[max(0, mt.start() - 40):mt.start()]):
+                # "nothing for children": the genre is refused, nobody young is watching
+                refused += [g for g in (canonical_genre(x, categories) for x in ("Children",)) if g]
+            elif mt:
+                audience = name
+                break
+    # A refusal wins over a mention of the same genre in the same message ("no horror, horror is
+    # the worst" is still a refusal); the wanted lists drop what is refused.
+    refused = list(dict.fromkeys(refused))
+    wanted_all = [g for g in dict.fromkeys(wanted_all) if g not in refused]
+    wanted_any = [g for g in dict.fromkeys(wanted_any) if g not in refused and g not in wanted_all]
+    moods, prefer, avoid = [], [], []
+    for regex, mood, pref_genres, avoid_genres in _MOOD_RES:
+        if regex.search(folded):
+            moods.append(mood)
+            prefer += [g for g in (canonical_genre(x, categories) for x in pref_genres) if g]
+            avoid += [g for g in (canonical_genre(x, categories) for x in avoid_genres) if g]
+    if audience:
+        prefer += [g for g in (canonical_genre(x, categories) for x in AUDIENCE_GENRES[audience]) if g]
+        refused += [g for g in (canonical_genre(x, categories) for x in AUDIENCE_REFUSED[audience])
+                    if g and g not in wanted_any and g not in wanted_all]
+        if audience == "kids" and not wanted_any and not wanted_all:
+            wanted_any = [g for g in (canonical_genre(x, categories) for x in AUDIENCE_GENRES["kids"]) if g]
+    year_min, year_max, era = _era(preferences, latest_year)
+    if year_min is None and year_max is None:
+        year_min, year_max, era = _explicit_decade(text)
+    named = [str(i) for i in (find_titles(text) if find_titles else [])]
+    seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles]
+    unknown = _unknown_titles(text, named, find_titles)
+    request = Request(
+        text=text, genres_any=tuple(wanted_any), genres_all=tuple(wanted_all),
+        genres_refused=tuple(dict.fromkeys(refused)), year_min=year_min, year_max=year_max, era=era,
+        titles=tuple(seeds), titles_refused=tuple(dict.fromkeys(refused_titles)),
+        titles_named=tuple(dict.fromkeys(named + refused_titles + liked_titles)),
+        unknown_titles=tuple(unknown), rewatch=bool(REWATCH.search(folded)), audience=audience,
+        moods=tuple(moods), prefer_genres=tuple(g for g in dict.fromkeys(prefer) if g not in refused),
+        avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all))
+    return carry_over(request, earlier)
+
+
+def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
+    """Fill what the current request leaves open from this chat's earlier requests."""
+    if not earlier:
+        return current
+    changes: dict = {}
+    asks_genre = bool(current.genres_any or current.genres_all or current.titles)
+    refused = list(current.genres_refused)
+    for before in earlier:
+        refused += [g for g in before.genres_refused if g not in current.wanted]
+    changes["genres_refused"] = tuple(dict.fromkeys(refused))
+    last = earlier[-1]
+    if not asks_genre and (current.year_min or current.year_max or current.moods or current.audience):
+        # A follow-up that only narrows ("something from the 90s") keeps the earlier genres.
+        changes["genres_any"] = tuple(g for g in last.genres_any if g not in refused)
+        changes["genres_all"] = tuple(g for g in last.genres_all if g not in refused)
+    if not current.audience and last.audience:
+        changes["audience"] = last.audience
+    return replace(current, **changes)
+
+
+def _unknown_titles(text: str, found: list[str], find_titles) -> list[str]:
+    """Capitalised names after "like"/"similar to" that the catalog does not know."""
+    if find_titles is None:
+        return []
+    unknown = []
+    for mt in SIMILAR_TO.finditer(text):
+        name = mt.group(1).strip(" .,!?:")
+        words = name.split()
+        if not words or fold(words[0]) in _NOT_TITLES or len(name) < 3:
+            continue
+        if any(regex.search(fold(name)) for regex, _ in _GENRE_RES):
+            continue  # "like Comedy" is a genre, not a title
+        if not find_titles(name):
+            unknown.append(name)
+    return list(dict.fromkeys(unknown))

@@ -1,0 +1,224 @@
+"""The recommendation step: request understanding, turn policy, fused ranker, profile check, reasons.
+
+Parser and ranker tests are pure (a hand-made catalog with hand-made vectors); the end-to-end
+tests run `Assistant.chat` on the tiny catalog with the real embedder and Chroma, no LLM.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mrrec_chat.agent import events as ev
+from mrrec_chat.data.schema import Dataset, Interaction, Item
+from mrrec_chat.memory.schema import MemoryEntry
+from mrrec_chat.recommend.policy import plan_turn
+from mrrec_chat.recommend.profile import read_profile
+from mrrec_chat.recommend.ranker import FEATURES, CatalogSignals, Ranker, RankInputs, load_weights
+from mrrec_chat.recommend.request import understand
+
+ML100K = ["Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+          "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+
+
+def parse(text, **kw):
+    return understand(text, categories=ML100K, **kw)
+
+
+# --- request understanding ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, any_, all_, refused, years", [
+    ("a feel-good comedy for a family movie night", {"Comedy"}, set(), {"Horror"}, (None, None)),
+    ("I can't stand horror. Any feel-good classics from the 80s?", set(), set(), {"Horror"}, (1980, 1989)),
+    ("I hate horror. Give me a smart 90s thriller", {"Thriller"}, set(), {"Horror"}, (1990, 1999)),
+    ("a sci-fi horror film", set(), {"Sci-Fi", "Horror"}, set(), (None, None)),
+    ("No dramas, no romance, just a fun action comedy", set(), {"Action", "Comedy"}, {"Drama", "Romance"},
+     (None, None)),
+    ("a western or a war film", {"Western", "War"}, set(), set(), (None, None)),
+    ("Ich suche eine lustige Komödie aus den 90ern, aber bitte keinen Horror", {"Comedy"}, set(), {"Horror"},
+     (1990, 1999)),
+    ("une comédie romantique des années 80", set(), {"Romance", "Comedy"}, set(), (1980, 1989)),
+    ("algo de ciencia ficción, nada de terror", {"Sci-Fi"}, set(), {"Horror"}, (None, None)),
+    ("un documental interesante", {"Documentary"}, set(), set(), (None, None)),
+    ("fantasy, but nothing for children", {"Fantasy"}, set(), {"Children's"}, (None, None)),
+])
+def test_request_constraints(text, any_, all_, refused, years):
+    r = parse(text)
+    assert set(r.genres_any) == any_ and set(r.genres_all) == all_
+    assert refused <= set(r.genres_refused)
+    assert (r.year_min, r.year_max) == years
+
+
+def test_kids_audience_refuses_horror_and_wants_childrens_films():
+    r = parse("a movie for my kids")
+    assert r.audience == "kids" and "Horror" in r.genres_refused
+    assert set(r.genres_any) == {"Children's", "Animation"}
+
+
+def test_follow_up_keeps_earlier_genre_and_refusal_but_new_genre_replaces():
+    first = parse("a comedy please, no horror")
+    narrowed = parse("something from the 90s", earlier=[first])
+    assert narrowed.genres_any == ("Comedy",) and "Horror" in narrowed.genres_refused
+    switched = parse("now a smart 90s thriller", earlier=[parse("I love comedies")])
+    assert switched.genres_any == ("Thriller",)
+
+
+def test_titles_named_are_seeds_and_unknown_titles_are_reported():
+    titles = {"heat": ["1"]}
+    find = lambda text: [i for key, ids in titles.items() if key in text.lower() for i in ids]  # noqa: E731
+    r = parse("something like Heat but funnier", find_titles=find)
+    assert r.titles == ("1",) and "1" in r.titles_named
+    assert parse("something like Inception", find_titles=find).unknown_titles == ("Inception",)
+    assert parse("I like Comedy", find_titles=find).unknown_titles == ()
+
+
+# --- ranker ------------------------------------------------------------------------------------
+
+def _catalog(items, interactions=()):
+    dataset = Dataset("unit", {i.item_id: i for i in items}, list(interactions))
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(len(items), 8)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+
+    class Catalog:  # what the ranker reads of retrieval.CatalogIndex
+        item_ids = sorted(dataset.items)
+
+    Catalog.matrix = matrix
+    return dataset, Catalog()
+
+
+def _ranker(dataset, catalog, **weights):
+    w = {f: 0.0 for f in FEATURES}
+    w.update(weights)
+    return Ranker(CatalogSignals(dataset, catalog), w)
+
+
+ITEMS = [Item("a", "Nightwatch", ("Horror", "Thriller"), 1997), Item("b", "Nightwatch", ("Horror", "Thriller"), 1997),
+         Item("c", "Heat", ("Action", "Crime"), 1995), Item("d", "Casino", ("Crime", "Drama"), 1995),
+         Item("e", "Airplane!", ("Comedy",), 1980), Item("f", "Big", ("Comedy", "Fantasy"), 1988),
+         Item("g", "Fargo", ("Comedy", "Crime"), 1996)]
+
+
+def test_one_item_per_title_and_year():
+    dataset, catalog = _catalog(ITEMS)
+    ranked = _ranker(dataset, catalog, popularity=1.0).rank(RankInputs(np.zeros(8, np.float32)), n=7)
+    titles = [(r.item.title, r.item.year) for r in ranked]
+    assert len(titles) == len(set(titles)) == 6
+
+
+def test_refused_genres_and_exclusions_are_never_shown_even_when_few_items_remain():
+    dataset, catalog = _catalog(ITEMS)
+    inputs = RankInputs(np.zeros(8, np.float32), refused=("Crime",), exclude={"e"})
+    shown = {r.item.item_id for r in _ranker(dataset, catalog, popularity=1.0).rank(inputs, n=7)}
+    assert shown == {"a", "f"}  # "b" is "a" listed twice
+
+
+def test_filters_relax_by_tier_era_matches_come_first():
+    dataset, catalog = _catalog(ITEMS)
+    inputs = RankInputs(np.zeros(8, np.float32), genres_any=("Comedy",), year_min=1990, year_max=1999)
+    ranked = _ranker(dataset, catalog, quality=1.0).rank(inputs, n=3)
+    assert ranked[0].item.item_id == "g"  # the only 1990s comedy, whatever the scores
+    assert {r.item.item_id for r in ranked[1:]} == {"e", "f"} and "era" in ranked[0].relaxed
+
+
+def test_collaborative_seed_pulls_co_liked_items():
+    inter = [Interaction(f"u{n}", i, 5.0) for n in range(6) for i in ("c", "d")] + \
+            [Interaction("v", "e", 5.0), Interaction("v", "c", 1.0)]
+    dataset, catalog = _catalog(ITEMS, inter)
+    ranker = _ranker(dataset, catalog, cf_request=1.0)
+    ranked = ranker.rank(RankInputs(np.zeros(8, np.float32), seeds={"c": 1.0}, exclude={"c"}), n=2)
+    assert ranked[0].item.item_id == "d" and ranked[0].seed == "c" and ranked[0].features["cf_request"] > 0
+
+
+def test_fusion_weights_file_is_read_and_complete(tmp_path):
+    weights = load_weights()
+    assert set(weights) == set(FEATURES)
+    path = tmp_path / "fusion.json"
+    path.write_text(json.dumps({"weights": {"sem_request": 2.0}}))
+    assert load_weights(path)["sem_request"] == 2.0 and load_weights(path)["popularity"] == 0.0
+    path.write_text("not json")
+    assert load_weights(path)["sem_request"] > 0  # a broken file falls back to defaults
+
+
+# --- policy and profile ------------------------------------------------------------------------
+
+def _chat(kind, subject, subject_type="category", **extra):
+    return MemoryEntry(f"c:x:u:{subject}", "chat", f"{kind} {subject}", "u",
+                       extra={"kind": kind, "subject": subject, "subject_type": subject_type, "holder": "user",
+                              **extra})
+
+
+def test_memory_dislike_refuses_unless_this_request_asks_for_it():
+    memory = [_chat("dislike", "Horror"), _chat("like", "Comedy")]
+    policy = plan_turn(parse("a good thriller"), memory, categories=ML100K)
+    assert "Horror" in policy.refused and policy.affinity["Comedy"] > 0
+    assert "Horror" not in plan_turn(parse("a horror film for Halloween"), memory, categories=ML100K).refused
+    other = MemoryEntry("c:x:u:w", "chat", "Their wife hates westerns", "u",
+                        extra={"kind": "context", "subject": "Western", "subject_type": "category", "holder": "other"})
+    assert "Western" not in plan_turn(parse("a film"), [other], categories=ML100K).refused
+
+
+def test_named_titles_are_excluded_unless_a_rewatch_is_asked():
+    find = lambda text: ["c"] if "heat" in text.lower() else []  # noqa: E731
+    assert "c" in plan_turn(parse("something like Heat", find_titles=find), []).exclude
+    assert "c" not in plan_turn(parse("I want to watch Heat again", find_titles=find), []).exclude
+
+
+@pytest.mark.parametrize("profile, problem", [
+    ("description of the ideal item: genres, era, mood, similar titles", "repeats the prompt"),
+    ("The (1997) The (Thriller)", "says nothing"),
+    ("A 1970s comedy with a warm family feel", "era"),
+    ("A scary horror movie with a twist", "refused genre"),
+])
+def test_unusable_profiles_are_rejected(profile, problem):
+    request = parse("I hate horror. Any feel-good classics from the 80s?")
+    reading = read_profile(profile, request, parse(profile))
+    assert not reading.usable and any(problem in p for p in reading.problems)
+
+
+def test_a_fitting_profile_is_usable():
+    request = parse("a feel-good comedy from the 80s")
+    profile = "A warm 1980s comedy about friendship, light and funny, like Big"
+    assert read_profile(profile, request, parse(profile)).usable
+
+
+# --- through the app -----------------------------------------------------------------------------
+
+def _items(events):
+    return next(e for e in events if isinstance(e, ev.ItemsRecommended)).items
+
+
+def test_two_turn_comedy_then_thriller_through_the_app(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    first = list(assistant.chat(user, "I love comedies"))
+    assert all("Comedy" in r.item.categories for r in _items(first))
+    second = _items(list(assistant.chat(user, "now a smart 90s thriller", earlier=["I love comedies"])))
+    assert second and all("Thriller" in r.item.categories for r in second)
+    assert all(1990 <= r.item.year <= 1999 for r in second[:3])
+    reasons = [r.reason for r in second]
+    assert all("thriller" in reason.lower() for reason in reasons[:3])
+    assert not any("comedy" in reason.lower() for reason in reasons if "Comedy" not in
+                   next(r.item.categories for r in second if r.reason == reason))
+
+
+def test_stated_dislike_is_honoured_and_memory_does_not_override_the_request(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    list(assistant.chat(user, "I can't stand horror"))
+    items = _items(list(assistant.chat(user, "a tense thriller")))
+    assert items and not any("Horror" in r.item.categories for r in items)
+    asked = _items(list(assistant.chat(user, "ok, a horror film for Halloween")))
+    assert asked and all("Horror" in r.item.categories for r in asked)
+
+
+def test_reasons_are_plain_and_not_all_the_same(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    items = _items(list(assistant.chat("alice", "a crime film")))
+    reasons = [r.reason for r in items]
+    assert len(set(reasons)) > 1
+    for r in items:
+        assert "[" not in r.reason and "because:" not in r.reason  # no raw ids or quoted memory text
+        assert not any(w in r.reason.lower() for w in ("dislike", "seen", "hate", "1/5", "2/5", "3/5"))
