@@ -13,11 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mrrec_chat.config import REPO_ROOT
 from mrrec_chat.llm.base import LLMError
 from mrrec_chat.llm.gguf_lora import convert, permute
 
-ADAPTER = REPO_ROOT / "checkpoints" / "smollm2-135m-mrrec-sft"
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +23,14 @@ def base_dir(cache_dir) -> Path:
     from mrrec_chat.llm.local import resolve_model_dir
 
     return Path(resolve_model_dir("smollm2-135m", cache_dir))
+
+
+@pytest.fixture(scope="module")
+def adapter(base_dir, tmp_path_factory) -> Path:
+    """A fresh random LoRA in the shipped layout (tests/lora_helpers.py; trained weights are not in the tree)."""
+    from lora_helpers import write_tiny_adapter
+
+    return write_tiny_adapter(base_dir, tmp_path_factory.mktemp("adapter") / "tiny-lora")
 
 
 def test_permutation_maps_the_hf_layout_onto_the_embedded_gguf(cache_dir, base_dir) -> None:
@@ -47,10 +53,10 @@ def test_permutation_maps_the_hf_layout_onto_the_embedded_gguf(cache_dir, base_d
         assert np.abs(ours - theirs).max() > 0.1  # and the permutation is not a no-op
 
 
-def test_converted_file_has_llama_cpp_lora_layout_and_is_cached(base_dir, tmp_path) -> None:
+def test_converted_file_has_llama_cpp_lora_layout_and_is_cached(base_dir, adapter, tmp_path) -> None:
     import gguf
 
-    out = convert(ADAPTER, base_dir / "config.json", tmp_path)
+    out = convert(adapter, base_dir / "config.json", tmp_path)
     reader = gguf.GGUFReader(str(out))
 
     def field(name):
@@ -64,9 +70,9 @@ def test_converted_file_has_llama_cpp_lora_layout_and_is_cached(base_dir, tmp_pa
     assert shapes["blk.0.attn_q.weight.lora_a"] == (576, 16) and shapes["blk.0.attn_q.weight.lora_b"] == (16, 576)
     assert shapes["blk.29.ffn_down.weight.lora_a"] == (1536, 16) and shapes["blk.29.ffn_down.weight.lora_b"] == (16, 576)
     stamp = out.stat().st_mtime_ns
-    assert convert(ADAPTER, base_dir / "config.json", tmp_path) == out and out.stat().st_mtime_ns == stamp
+    assert convert(adapter, base_dir / "config.json", tmp_path) == out and out.stat().st_mtime_ns == stamp
     changed = tmp_path / "changed"
-    shutil.copytree(ADAPTER, changed)
+    shutil.copytree(adapter, changed)
     with (changed / "adapter_config.json").open("a") as handle:
         handle.write("\n")
     assert convert(changed, base_dir / "config.json", tmp_path) != out  # new content, new file
@@ -78,7 +84,7 @@ def test_a_directory_without_an_adapter_is_a_clear_error(base_dir, tmp_path) -> 
         convert(tmp_path, base_dir / "config.json", tmp_path / "out")
 
 
-def test_llama_cpp_with_the_converted_adapter_writes_what_transformers_writes(cache_dir) -> None:
+def test_llama_cpp_with_the_converted_adapter_writes_what_transformers_writes(cache_dir, adapter) -> None:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed (optional)")
     from mrrec_chat.config import Settings
     from mrrec_chat.llm import build_llm
@@ -88,10 +94,10 @@ def test_llama_cpp_with_the_converted_adapter_writes_what_transformers_writes(ca
                  "<search>aspect query</search> and wait for <memory>."},
                 {"role": "user", "content": "Request: I want a funny movie like Superbad (2007)"}]
     texts = {}
-    for backend, adapter in (("llamacpp", str(ADAPTER)), ("local", str(ADAPTER)), ("llamacpp", "none")):
-        llm = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend=backend, llm_adapter=adapter,
+    for backend, name in (("llamacpp", str(adapter)), ("local", str(adapter)), ("llamacpp", "none")):
+        llm = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend=backend, llm_adapter=name,
                                           llm_threads=1, llm_quantization="bf16"))
-        texts[backend, adapter] = llm.continue_chat(messages, max_new_tokens=24).text
+        texts[backend, name] = llm.continue_chat(messages, max_new_tokens=24).text
         getattr(llm, "close", lambda: None)()
-    assert texts["llamacpp", str(ADAPTER)] == texts["local", str(ADAPTER)]
-    assert texts["llamacpp", str(ADAPTER)] != texts["llamacpp", "none"]
+    assert texts["llamacpp", str(adapter)] == texts["local", str(adapter)]
+    assert texts["llamacpp", str(adapter)] != texts["llamacpp", "none"]

@@ -28,13 +28,18 @@ needs_llama_cpp = pytest.mark.skipif(not _has_llama_cpp(), reason="llama-cpp-pyt
 
 
 def test_an_unusable_adapter_is_refused_not_silently_dropped(cache_dir, tmp_path):
+    from lora_helpers import write_tiny_adapter
+
+    from mrrec_chat.llm.local import resolve_model_dir
+
     settings = Settings.from_env(cache_dir=cache_dir, llm_backend="llamacpp", llm_adapter=str(tmp_path))
     with pytest.raises(LLMError, match="not a PEFT LoRA adapter"):
         build_llm(settings)
     (tmp_path / "model.gguf").write_bytes(b"GGUF")  # another GGUF: no Hugging Face config to convert against
+    adapter = write_tiny_adapter(resolve_model_dir("smollm2-135m", cache_dir), tmp_path / "adapter")
     with pytest.raises(LLMError, match="only to the embedded model"):
         build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="llamacpp", llm_model=str(tmp_path / "model.gguf"),
-                                    llm_adapter="checkpoints/smollm2-135m-mrrec-sft"))
+                                    llm_adapter=str(adapter)))
 
 
 def test_a_model_that_is_not_a_gguf_file_is_a_clear_error(cache_dir, tmp_path):

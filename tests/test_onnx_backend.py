@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mrrec_lab.bench.decode import _common_prefix
 from mrrec_chat.config import Settings
 from mrrec_chat.llm import build_llm
 from mrrec_chat.llm.base import LLMError
@@ -57,12 +56,23 @@ def test_quantizers_recover_gguf_style_blocks():
             assert np.all(block_error[4:] < d[4:, :, 0] / 30), "8-bit blocks are ~34x finer than the Q4_1 step"
 
 
-def test_export_names_change_with_bits_and_adapter(cache_dir):
+@pytest.fixture(scope="module")
+def adapter(cache_dir, tmp_path_factory) -> str:
+    """A fresh random LoRA in the shipped layout (tests/lora_helpers.py; trained weights are not in the tree)."""
+    from lora_helpers import write_tiny_adapter
+
+    from mrrec_chat.llm.local import resolve_model_dir
+
+    return str(write_tiny_adapter(resolve_model_dir("smollm2-135m", cache_dir),
+                                  tmp_path_factory.mktemp("adapter") / "tiny-lora"))
+
+
+def test_export_names_change_with_bits_and_adapter(cache_dir, adapter):
     from mrrec_chat.llm.local import resolve_model_dir
 
     model_dir = resolve_model_dir("smollm2-135m", cache_dir)
     names = {model_fingerprint(model_dir, None, 8), model_fingerprint(model_dir, None, 4),
-             model_fingerprint(model_dir, "checkpoints/smollm2-135m-mrrec-grpo", 8)}
+             model_fingerprint(model_dir, adapter, 8)}
     assert len(names) == 3
 
 
@@ -186,28 +196,44 @@ def test_a_real_agent_turn_runs_on_the_onnx_backend(check_agent_turn, onnx_llm):
     check_agent_turn(onnx_llm)
 
 
-def test_an_adapter_is_merged_into_the_export_and_writes_what_transformers_writes(cache_dir, onnx_llm):
-    adapter = "checkpoints/smollm2-135m-mrrec-grpo"
+def _onnx_log_probs(llm, ids: list[int]):
+    """Teacher-forced next-token log-probabilities of an ONNX model over `ids` (one prefill)."""
+    import onnxruntime_genai as og
+    import torch
+
+    params = og.GeneratorParams(llm.model)
+    params.set_search_options(max_length=len(ids) + 1, do_sample=False)
+    generator = og.Generator(llm.model, params)
+    generator.append_tokens(ids)
+    return torch.log_softmax(torch.from_numpy(np.asarray(generator.get_output("logits"), dtype=np.float64)[0]), -1)
+
+
+def test_an_adapter_is_merged_into_the_export_and_predicts_what_transformers_predicts(cache_dir, onnx_llm, adapter):
+    """The export with the adapter merged gives, token by token over a reasoning turn, the next-token
+    distribution of transformers running the same adapter (bf16), far closer than the base export's.
+    Compared as distributions, not greedy text: greedy decoding flips at near-ties."""
+    import torch
+
     tuned = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="onnx", llm_adapter=adapter))
     assert tuned.adapter == adapter and tuned.onnx_dir != onnx_llm.onnx_dir
     reference = build_llm(Settings.from_env(cache_dir=cache_dir, llm_backend="local", llm_adapter=adapter,
                                             llm_quantization="bf16", llm_device="cpu"))
-    system = {"role": "system", "content": "You are MR.Rec, a movies recommendation assistant that remembers "
-              "each user.\nThink briefly in <think></think>. To read the user's memory write "
-              "<search>aspect query</search> and wait for <memory>."}
-    agree, base_agree = [], []
-    for request in ("I want a funny movie like Superbad (2007)", "a tense crime thriller for tonight",
-                    "something romantic but not cheesy", "a sci-fi film with big ideas"):
-        messages = [system, {"role": "user", "content": f"Request: {request}"}]
-        tokens = {name: llm.tokenizer(llm.continue_chat(messages, max_new_tokens=32).text,
-                                      add_special_tokens=False)["input_ids"]
-                  for name, llm in (("tuned", tuned), ("reference", reference), ("base", onnx_llm))}
-        agree.append(_common_prefix(tokens["tuned"], tokens["reference"]))
-        base_agree.append(_common_prefix(tokens["base"], tokens["reference"]))
-    # Greedy decoding is chaotic near ties (measured: 2, 31, 27, 29 leading tokens equal to the fp32
-    # reference), so most requests, not all, must agree; the base model shares ~nothing.
-    assert sum(n >= 16 for n in agree) >= 3, agree
-    assert max(base_agree) < 4, base_agree
+    messages = [{"role": "system", "content": "You are MR.Rec, a movies recommendation assistant that remembers "
+                 "each user.\nThink briefly in <think></think>. To read the user's memory write "
+                 "<search>aspect query</search> and wait for <memory>."},
+                {"role": "user", "content": "Request: a tense crime thriller for tonight"}]
+    text = tuned.render_prompt(messages, "<think>The user wants a tense crime film tonight.</think>"
+                                         "<search>crime thriller</search>")
+    ids = tuned.tokenizer(text, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        expected = torch.log_softmax(reference.model(torch.tensor([ids])).logits[0].double(), -1)
+
+    def kl(log_probs):  # mean KL(reference || model) per position, in nats
+        return (expected.exp() * (expected - log_probs)).sum(-1).mean().item()
+
+    merged, base = kl(_onnx_log_probs(tuned, ids)), kl(_onnx_log_probs(onnx_llm, ids))
+    # Measured with the tiny adapter: merged 0.011 (8-bit weights vs bf16), base 0.91.
+    assert merged < 0.05 and base > 10 * merged, (merged, base)
 
 
 def test_an_export_never_replaces_a_finished_one_nor_leaves_a_half_one(tmp_path, monkeypatch):
