@@ -470,3 +470,35 @@ def test_two_feedbacks_do_not_make_a_critical_rater():
     assert "rater" not in user_profile(DATASET, "u", two)[0].text
     many = [Interaction("u", i, 1) for i in ("1", "2", "3", "4")] + [Interaction("u", "1", 2)]
     assert "(a critical rater)" in user_profile(DATASET, "u", many)[0].text
+
+
+# --- the page shown while the app starts -----------------------------------------------------------
+
+
+def test_a_page_opened_early_says_what_is_loading_and_hands_the_port_over():
+    import importlib.util
+    import socket
+    import urllib.error
+    import urllib.request
+
+    spec = importlib.util.spec_from_file_location("mrrec_app_entry", REPO_ROOT / "app.py")
+    entry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entry)
+    progress = {"store": 0.4, "dataset": 1.2}
+    page = entry.LoadingPage("127.0.0.1", 0, lambda: progress)
+    port = page.server.server_address[1]
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
+        assert "is starting" in text and 'http-equiv="refresh"' in text
+        assert "✅ catalog and ratings <small>(1.2 s)</small>" in text and "⏳ <strong>embedding model</strong>" in text
+        progress["embedder"] = 3.0
+        assert "⏳ <strong>memory and catalog index" in urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/", timeout=10).read().decode()
+        with pytest.raises(urllib.error.HTTPError) as err:  # an API call while starting: 503, retry later
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/info", timeout=10)
+        assert err.value.code == 503 and err.value.headers["Retry-After"] == "2"
+    finally:
+        page.stop()
+    with socket.socket() as sock:  # the port is free for Gradio right away (it binds with SO_REUSEADDR too)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
