@@ -31,11 +31,6 @@ except Exception:  # noqa: BLE001 - any import problem means "not on a ZeroGPU S
     HAS_SPACES = False
 
 
-def on_spaces() -> bool:
-    """True inside a Hugging Face Space (the platform sets SPACE_ID)."""
-    return bool(os.environ.get("SPACE_ID"))
-
-
 def oauth_enabled() -> bool:
     """True when the Space has `hf_oauth: true` (the platform then sets OAUTH_CLIENT_ID) and
     Gradio's OAuth extras (`gradio[oauth]`: itsdangerous, authlib) are installed; without them
