@@ -19,18 +19,6 @@ def test_local_model_continues_prefix_and_stops(small_llm):
     assert "four" not in out.text
 
 
-def test_langchain_wrapper_round_trip(small_llm):
-    from langchain_core.messages import HumanMessage
-
-    from mrrec_chat.llm.langchain import LangChainBackend, MRRecChatModel
-
-    chat_model = MRRecChatModel(backend=small_llm, max_new_tokens=8)
-    reply = chat_model.invoke([HumanMessage("Say hello")])
-    assert isinstance(reply.content, str) and reply.usage_metadata["output_tokens"] > 0
-    back = LangChainBackend(chat_model).continue_chat([{"role": "user", "content": "Hi"}], max_new_tokens=4)
-    assert back.completion_tokens > 0
-
-
 def test_openai_backend_unreachable_server_is_a_clear_error():
     from mrrec_chat.llm.openai_compat import OpenAICompatLLM
 
