@@ -4,10 +4,14 @@ The test starts the app itself (tiny catalog, fresh store, the real default LLM 
 budgets), then, as a person would: opens it, starts as a new user, tells it something to remember
 (with HTML in it), sends a request with the keyboard (Enter, twice in a row), sees the reasoning
 trace (with the remembered entry, its level and id) and the item cards, gives 👎 to an item, sees
-that in the memory panel, reloads the page and finds the same user and memory, then checks the
-dark theme. Along the way: no script in a message or memory entry ever runs (no dialog opens) and
-it shows as literal text, every control has a label, and text contrast is readable in light and
-dark. Screenshots of the main states go to test-output/screenshots/ (gitignored).
+that in the memory panel, reloads the page and finds the same user and memory, checks the dark
+theme, picks a dataset user from the picker (one-line summaries), and finally forgets that user.
+Along the way: no script in a message or memory entry ever runs (no dialog opens) and it shows as
+literal text, every control has a label, and text contrast is readable in light and dark; an empty
+send shows a hint; the reasoning trace is one collapsed thought with a summary line, memory ids are
+short chips with the full id as their title; destructive buttons are marked; at 400 px nothing is
+cut off. Screenshots of the main states at 1400 px and 400 px go to test-output/screenshots/
+(gitignored).
 
 Skipped only when /usr/bin/chromium is absent (`.ci/run` installs it).
 """
@@ -73,6 +77,25 @@ UNLABELLED_JS = """() => {
   return bad;
 }"""
 
+# Visible controls and labels that stick out of the viewport or are clipped by their own box.
+CUT_OFF_JS = """() => {
+  const W = document.documentElement.clientWidth, bad = [];
+  const sel = '#composer, #message, #send, #stop, #memory-history, #memory-history label, #memory-search, '
+    + '#memory-level, #forget, #export, .mr-fb-row button, .mr-card, #pick-user, #new-user, #memory-table';
+  for (const e of document.querySelectorAll(sel)) {
+    if (e.offsetParent === null) continue;
+    const r = e.getBoundingClientRect();
+    if (r.left < -1 || r.right > W + 1) bad.push(`${e.id || e.className} spans ${r.left|0}..${r.right|0} of ${W}`);
+  }
+  for (const e of document.querySelectorAll('#memory-history label span, button')) {
+    if (e.offsetParent === null) continue;
+    if (e.scrollWidth > e.clientWidth + 2 && getComputedStyle(e).overflow !== 'visible')
+      bad.push(`${e.innerText.slice(0, 40)} clipped`);
+  }
+  if (document.documentElement.scrollWidth > W + 1) bad.push(`page scrolls sideways: ${document.documentElement.scrollWidth}`);
+  return bad;
+}"""
+
 TEXT_SELECTORS = ["#who p", "#memory-summary p", "#chatbot [data-testid='user'] p", "#chatbot [data-testid='bot'] p",
                   ".mr-card .mr-reason", ".mr-card .mr-genres", ".mr-cites", "#memory-table td", "#send", "#new-user",
                   ".mr-fb-row button", ".mr-header p"]
@@ -85,9 +108,19 @@ def app(tmp_path_factory, tiny_dataset_dir):
     process.stop()
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+def at_phone_width(page, name: str) -> None:
+    """The same page at 400 px: nothing cut off or sideways-scrolling; a full-page screenshot."""
+    page.set_viewport_size({"width": 400, "height": 900})
+    page.wait_for_timeout(500)
+    assert page.evaluate(CUT_OFF_JS) == []
+    shot(page, name)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.wait_for_timeout(300)
 
 
 def current_user(page) -> str:
@@ -137,6 +170,10 @@ def test_new_user_chat_feedback_memory_and_reload(app):
             # Send a request with the keyboard; Enter twice in a row must not send it twice.
             box = page.get_by_label("Your message")
             box.click()
+            page.keyboard.press("Enter")  # an empty send: a hint in the box, nothing sent
+            expect(page.locator("#message textarea")).to_have_attribute("placeholder", re.compile("Type a request first"))
+            assert page.locator("#chatbot [data-testid='user']").count() == 0
+            box.click()
             page.keyboard.type(REQUEST)
             page.keyboard.press("Enter")
             page.keyboard.press("Enter")
@@ -152,13 +189,23 @@ def test_new_user_chat_feedback_memory_and_reload(app):
                 expect(chat).to_contain_text(part)  # shown literally, not rendered
             assert chat.locator("script, img[src='x']").count() == 0
 
-            # The trace: the memory search thought holds the remembered entry with level and id.
+            # The trace: one collapsed thought whose title line says what happened; inside it the
+            # memory search holds the remembered entry with its level and its id as a short chip.
+            trace = chat.get_by_role("button", name=re.compile("Reasoning trace"))
+            expect(trace).to_have_count(1)
+            expect(trace).to_contain_text(re.compile(r"searched your memory (once|twice|\d+ times)"))
             search = chat.get_by_role("button", name=re.compile("Memory search"))
+            expect(search).to_have_count(0)  # collapsed: the steps are hidden until it is opened
+            shot(page, "03a-answer-trace-collapsed")
+            at_phone_width(page, "03b-answer-400px")
+            trace.click()
             expect(search.first).to_be_visible()
             search.first.click()  # open the search thought, then the retrieval nested in it
             chat.get_by_role("button", name=re.compile("Memory for")).first.click()
             expect(chat).to_contain_text("chat-learned")
-            expect(chat).to_contain_text(f"c:tiny-movies:{user}:")
+            chip = chat.locator(f".mr-chip[title^='c:tiny-movies:{user}:']").first
+            expect(chip).to_be_visible()
+            assert re.fullmatch(r"chat \S{1,12}", chip.inner_text().strip()), chip.inner_text()
             expect(chat).to_contain_text("onerror=alert('memory')")
             shot(page, "03-answer-and-trace")
             card_title = cards.first.locator(".mr-card-title strong").inner_text()
@@ -169,6 +216,7 @@ def test_new_user_chat_feedback_memory_and_reload(app):
             assert title == card_title
             row.get_by_role("button", name="👎 Not for me").click()
             expect(table).to_contain_text(f"Rejected {title}")
+            expect(table.locator(".mr-chip[title^='b:tiny-movies:']").first).to_be_visible()
             expect(page.locator(".mr-fb-row").first).to_contain_text("not for you")
             check_contrast(page, "light")
             assert page.evaluate(UNLABELLED_JS) == []
@@ -180,6 +228,9 @@ def test_new_user_chat_feedback_memory_and_reload(app):
                 expect(page.get_by_label(label).first).to_be_visible()
             expect(page.locator("#settings")).to_contain_text("needs a restart")
             shot(page, "05-settings")
+            page.set_viewport_size({"width": 400, "height": 900})
+            shot(page, "05b-settings-400px", full_page=False)
+            page.set_viewport_size({"width": 1400, "height": 1000})
             page.get_by_role("button", name="Toggle Sidebar").click()
 
             # Reload: same user, same memory.
@@ -202,13 +253,38 @@ def test_new_user_chat_feedback_memory_and_reload(app):
             picker = page.get_by_label("Be a dataset user")
             picker.click()
             picker.fill("alice")
-            page.keyboard.press("Enter")
+            option = page.get_by_text(re.compile(r"alice · 10 ratings · likes \w+"))  # a summary per user
+            expect(option).to_be_visible()
+            option.click()
             expect(page.locator("#who code").first).to_have_text("alice")
             expect(page.locator("#who")).to_contain_text("dataset user")
-            expect(table).to_contain_text("u:tiny-movies:alice:0")  # profile (the table is virtualised)
+            expect(table.locator(".mr-chip[title='u:tiny-movies:alice:0']")).to_have_count(1)  # profile (virtualised table)
             expect(table).not_to_contain_text(MEMORY_NOTE)
             shot(page, "08-dataset-user-dark")
+
+            # Forget me: a confirmation with two real buttons, destructive ones marked; afterwards the
+            # memory is empty and a reload does not say "Welcome back".
+            page.goto(app.url)
+            expect(page.locator("#who code").first).to_have_text("alice")
+            for name in ("Stop", "Forget me…"):
+                assert "stop" in page.get_by_role("button", name=name).first.get_attribute("class")
+            page.get_by_role("button", name="Forget me…").click()
+            yes, cancel = page.get_by_role("button", name="Yes, forget me"), page.get_by_role("button", name="Cancel")
+            expect(yes).to_be_visible()
+            expect(cancel).to_be_visible()
+            assert yes.evaluate("b => getComputedStyle(b).backgroundColor") != cancel.evaluate(
+                "b => getComputedStyle(b).backgroundColor")
+            shot(page, "09-forget-confirm")
+            at_phone_width(page, "09b-forget-confirm-400px")
+            yes.click()
+            expect(chat).to_contain_text("Forgotten:")
+            expect(page.locator("#memory-summary")).to_contain_text("0 entries")
+            page.reload()
+            expect(page.locator("#who code").first).to_have_text("alice")
+            page.wait_for_timeout(1000)
+            expect(chat).not_to_contain_text("Welcome back")
+            shot(page, "10-after-forget-reloaded")
         finally:
             browser.close()
     assert dialogs == [], f"a script ran: {dialogs}"
-    assert time.time() - started < 240
+    assert time.time() - started < 300

@@ -152,11 +152,11 @@ def build_app(assistant: Any) -> gr.Blocks:
                             elem_classes="mr-header")
             with gr.Column(scale=2, min_width=300):
                 c["who"] = gr.Markdown("Loading…", elem_id="who")
-                with gr.Row():
-                    c["pick"] = gr.Dropdown(user_choices(assistant), value=None, label="Be a dataset user",
-                                            info="Ratings count and favourite genres; type to filter.",
-                                            filterable=True, elem_id="pick-user", scale=2, min_width=200)
-                    new_btn = gr.Button("Start as a new user", elem_id="new-user", scale=1, min_width=140)
+                # The picker gets the column's width: its choices are one-line summaries.
+                c["pick"] = gr.Dropdown(user_choices(assistant), value=None, label="Be a dataset user",
+                                        info="Ratings count and favourite genres; type to filter.",
+                                        filterable=True, elem_id="pick-user")
+                new_btn = gr.Button("Start as a new user", elem_id="new-user", size="sm")
                 if oauth_enabled():
                     gr.LoginButton(size="sm")
 

@@ -65,8 +65,10 @@ CSS = """
 #forget-yes:hover { background: #991b1b !important; }
 /* Pop-ups at the bottom right, narrow and brief, not over the memory search at the top. */
 .toast-wrap { top: auto !important; bottom: var(--size-4) !important; width: min(22rem, calc(100vw - 1.5rem)) !important; }
-/* Phones: the three rating buttons share the line under the title. */
+/* Phones: smaller Send/Stop, so the message box keeps its width; the three rating buttons share
+   the line under the title. */
 @media (max-width: 640px) {
+  #composer > button { min-width: 3.4rem !important; padding-left: 0.55rem !important; padding-right: 0.55rem !important; }
   .mr-fb-row { flex-wrap: wrap !important; }
   .mr-fb-row > .mr-fb-title { flex: 1 1 100% !important; min-width: 0 !important; }
   .mr-fb-row > button { flex: 1 1 0 !important; min-width: 0 !important; padding-left: 0.3rem; padding-right: 0.3rem; }
