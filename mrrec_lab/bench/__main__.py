@@ -6,7 +6,8 @@
     python -m mrrec_lab.bench startup   # cold start to first answer, import time, peak RSS
     python -m mrrec_lab.bench all       # all four, then summary.md with the targets
 
-Results go to results/bench/<name>.json and <name>.md (--out). Numbers depend on the machine's
+Results go to runs/bench/<name>.json and <name>.md (--out; git-ignored: pass --out results/bench
+to publish, results/README.md). Numbers depend on the machine's
 load: each file records the load average; --wait-quiet LOAD waits (up to --wait-max-min) until the
 1-minute load average is below LOAD before starting.
 """
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_one(name: str, args) -> tuple[dict[str, Any], str]:
     if name == "turn":
-        from mrrec_lab.bench.turn import run_turn, turn_markdown
+        from mrrec_lab.bench.turn import run_turn
+        from mrrec_lab.bench.turn_report import turn_markdown
 
         data = run_turn(args.requests, args.kv_compare)
         return data, turn_markdown(data)

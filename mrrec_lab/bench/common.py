@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-DEFAULT_OUT = "results/bench"
+DEFAULT_OUT = "runs/bench"  # git-ignored; results/bench/ is published on purpose
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -137,14 +137,3 @@ def _json_default(value: Any) -> Any:
         return str(value)
     return repr(value)
 
-
-class Timer:
-    """`with Timer() as t: ...; t.seconds`."""
-
-    def __enter__(self) -> "Timer":
-        self.started = time.perf_counter()
-        self.seconds = 0.0
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.started

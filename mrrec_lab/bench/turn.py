@@ -26,8 +26,8 @@ import time
 from typing import Any, Callable
 
 from mrrec_lab.bench.common import peak_rss_mb, summary
-from mrrec_lab.bench.turn_records import LLMCall, RecordingLLM, TurnRecord  # noqa: F401 - re-exported
-from mrrec_lab.bench.turn_report import PARTS, _calls_summary, _ratio, aggregate, turn_markdown  # noqa: F401 - re-exported
+from mrrec_lab.bench.turn_records import RecordingLLM, TurnRecord
+from mrrec_lab.bench.turn_report import _ratio, aggregate
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def run_turn(n_requests: int = 36, kv_compare: int = 12, dataset: str | None = N
             progress(f"[{n:2d}/{len(plan)}] {'new ' if new else 'data'} user {user:>13}: MR.Rec {m.answer_s:5.2f}s "
                      f"({len(m.calls)} LLM calls, {sum(c.completion_tokens for c in m.calls)} tok) | single-shot "
                      f"{s.answer_s:5.2f}s ({sum(c.completion_tokens for c in s.calls)} tok) | {request[:40]}")
-        kv = compare_kv(assistant, recorder, plan[:kv_compare], earlier_default=[], progress=progress) \
+        kv = compare_kv(assistant, recorder, plan[:kv_compare], progress=progress) \
             if kv_compare else None
     finally:
         assistant.close()
@@ -276,7 +276,7 @@ def _reset(llm) -> None:
     if hasattr(llm, "reset_cache"):
         llm.reset_cache()
 
-def compare_kv(assistant, recorder: RecordingLLM, plan, earlier_default, progress) -> dict[str, Any]:
+def compare_kv(assistant, recorder: RecordingLLM, plan, progress) -> dict[str, Any]:
     """Agent-only turns (no write-back) with KV reuse off then on, on the same memory."""
     llm = recorder.inner
     if not hasattr(llm, "kv_reuse"):

@@ -2,7 +2,7 @@
 
     # every system without an LLM on all ReDial dev cases, LLM systems on the first 40
     python -m mrrec_lab.eval --redial ../shared/data/redial/dialogues_dev.jsonl \\
-        --movielens ../shared/data/ml-latest-small --llm-limit 40 --out results/redial-dev
+        --movielens ../shared/data/ml-latest-small --llm-limit 40 --out runs/redial-dev
 
     # add or rerun systems later without redoing finished cases; another model for the LLM ones
     python -m mrrec_lab.eval ... --systems mrrec,mrrec-no-global --resume \\
@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run the ablation variants with the tuned adapter (as the paper ablates its trained "
                             "policy); `mrrec` stays the untuned reference")
     bench.add_argument("--seed", type=int, default=0, help="case order and bootstrap seed (default 0)")
-    bench.add_argument("--out", default="results/redial-dev", help="output directory")
+    bench.add_argument("--out", default="runs/redial-dev",
+                       help="output directory (default runs/redial-dev, git-ignored; results/<name> to publish)")
     bench.add_argument("--resume", action="store_true", help="keep finished (system, case) runs in --out")
     bench.add_argument("--depth", type=int, default=100, help="items ranked per case (default 100)")
     bench.add_argument("--exclude-memory-items", action="store_true",

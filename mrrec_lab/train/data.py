@@ -215,6 +215,3 @@ def request_genres(request: str, known: set[str] | None = None) -> list[str]:
     ordered = [g for _, g in sorted(hits, key=lambda h: h[0])]
     return [g for g in dict.fromkeys(ordered) if known is None or g in known]
 
-
-def liked_items(dataset: Dataset, interactions: list[Interaction], liked_at: float = 4.0) -> list[Item]:
-    return [dataset.items[x.item_id] for x in interactions if x.rating >= liked_at and x.item_id in dataset.items]

@@ -21,7 +21,6 @@ import logging
 import time
 from pathlib import Path
 
-from mrrec_chat.config import REPO_ROOT
 from mrrec_lab.train.common import (CurveLog, LogToCurves, LoopValidation, command_line, cpu_description,
                                      last_checkpoint, load_cases, load_policy, lora_config, open_environment,
                                      plot_curves, refresh_validation_rows, write_json)
@@ -32,7 +31,6 @@ from mrrec_lab.train.rollout import MemoryToolRollout, case_prompt
 
 log = logging.getLogger(__name__)
 
-RESULTS = REPO_ROOT / "results" / "train"
 
 
 # TRL reward-function adapters: TRL passes completions (as chat messages) plus every extra field
@@ -104,7 +102,7 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
         save_total_limit=2, report_to="none", seed=job.seed, use_cpu=not torch.cuda.is_available(),
         bf16=False, lr_scheduler_type="constant", disable_tqdm=False,  # a dozen steps: no warmup
         activation_checkpointing=False)  # see sft.py: keeps the KV cache for rollouts
-    curves = CurveLog(RESULTS / "grpo_curves.csv")
+    curves = CurveLog(out / "grpo_curves.csv")
     if not resume:
         curves.rows = []
     validation = LoopValidation(env, sets.validation, tokenizer, job.validate_every, curves, out / "validation", "grpo",
@@ -122,7 +120,7 @@ def run(job: GRPOJob, resume: bool = False) -> dict:
     final = out / "final"
     trainer.model.save_pretrained(str(final))
     refresh_validation_rows(curves, out / "validation", "grpo")
-    plot_curves(RESULTS / "grpo_curves.csv", RESULTS / "grpo_curves.png",
+    plot_curves(out / "grpo_curves.csv", out / "grpo_curves.png",
                 ["reward", "rewards/r_format/mean", "rewards/r_mem/mean", "rewards/r_rec/mean"],
                 "GRPO (reward 0.1 format + 5 rec + 0.1 memory)")
     summary = {

@@ -16,7 +16,8 @@ assistant turn — which the chat template's assistant mask cannot express.
 
 Outputs (git-ignored runs/): the trajectory cache (--trajectories-file, runs/sft/trajectories.jsonl,
 reused by reruns and later stages) and, under --out-dir (runs/sft), checkpoints/, final/ (the
-adapter), validation/ reports and summary.json; curves go to results/train/sft_curves.{csv,png}.
+adapter), validation/ reports, summary.json and sft_curves.{csv,png}. Publishing to results/ is a copy
+made on purpose (results/README.md).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from mrrec_chat.config import REPO_ROOT
 from mrrec_lab.eval.cases import BenchmarkCase
 from mrrec_lab.train.common import (CurveLog, LogToCurves, LoopValidation, command_line, cpu_description,
                                      last_checkpoint, load_cases, load_policy, lora_config, open_environment,
@@ -41,7 +41,6 @@ from mrrec_lab.train.trajectories import Trajectory, build_trajectory, tokenize
 
 log = logging.getLogger(__name__)
 
-RESULTS = REPO_ROOT / "results" / "train"
 
 
 def prepare_trajectories(env: MemoryEnvironment, cases: list[BenchmarkCase], path: Path, *, seed: int,
@@ -127,9 +126,9 @@ def run(job: SFTJob, resume: bool = False) -> dict:
         # Checkpointing (TRL's default) turns off the KV cache, which makes the loop validation's
         # generation quadratic; a 135M model with LoRA does not need the memory it saves.
         activation_checkpointing=False)
-    curves = CurveLog(RESULTS / "sft_curves.csv")
+    curves = CurveLog(out / "sft_curves.csv")
     if not resume and not job.init_adapter:
-        curves.rows = []  # a fresh run starts fresh curves; a continued stage appends to them
+        curves.rows = []  # a fresh run starts fresh curves; a continued stage in the same --out-dir appends
     stage = "sft" if not job.init_adapter else "sft-continued"
     validation = LoopValidation(env, sets.validation, tokenizer, job.validate_every, curves, out / "validation", stage,
                                 at_start=bool(job.validate_at_start), step_offset=job.step_offset)
@@ -147,7 +146,7 @@ def run(job: SFTJob, resume: bool = False) -> dict:
     final = out / "final"
     trainer.model.save_pretrained(str(final))
     refresh_validation_rows(curves, out / "validation", stage, job.step_offset)
-    plot_curves(RESULTS / "sft_curves.csv", RESULTS / "sft_curves.png", ["loss"], "Cold-start SFT (hindsight trajectories)")
+    plot_curves(out / "sft_curves.csv", out / "sft_curves.png", ["loss"], "Cold-start SFT (hindsight trajectories)")
     summary = {
         "stage": "sft", "model": job.model, "command": command_line(),
         "init_adapter": job.init_adapter or None, "adapter": str(final),
