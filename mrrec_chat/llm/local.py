@@ -34,15 +34,7 @@ import time
 from pathlib import Path
 
 from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop, render_chat_prompt
-from mrrec_chat.llm.cpu_kernels import (  # noqa: F401 - the others re-exported
-    _GQA_MODEL_TYPES,
-    GQA_ATTENTION,
-    _register_gqa_attention,
-    _weight_only_linear_class,
-    cpu_attention,
-    gqa_eager_attention,
-    quantize_weight_only,
-)
+from mrrec_chat.llm.cpu_kernels import _weight_only_linear_class, cpu_attention, quantize_weight_only
 
 log = logging.getLogger(__name__)
 
