@@ -6,8 +6,8 @@ site-packages, so nothing touches a model hub. Any directory or hub id works ins
 everywhere (Chroma collections use the cosine space).
 
 A sentence-transformers model that is a plain transformer with mean pooling (the default is one)
-runs through transformers directly (`MeanPoolingEncoder`: the same computation, same vectors):
-importing sentence-transformers costs several seconds at every start and pulls in peft,
+runs without sentence-transformers (`MeanPoolingEncoder`: the same computation, the same vectors to
+1e-7): importing sentence-transformers costs several seconds at every start and pulls in peft,
 bitsandbytes (whose import logs a warning about an optional package), scikit-learn and datasets,
 none of which embedding needs. Any other model is loaded with sentence-transformers.
 """
@@ -47,18 +47,31 @@ def _embedded_model_dir() -> Path:
 
 
 class MeanPoolingEncoder:
-    """A sentence-transformers model of the form Transformer -> mean Pooling [-> Normalize], run with
-    transformers: tokenise (truncated to the model's `max_seq_length`), encode, average the token
-    vectors under the attention mask, L2-normalise. The subset of `SentenceTransformer` the
-    Embedder uses (`encode`, `get_embedding_dimension`, `tokenizer`)."""
+    """A sentence-transformers model of the form Transformer -> mean Pooling [-> Normalize]: tokenise
+    (truncated to the model's `max_seq_length`), encode, average the token vectors under the attention
+    mask, L2-normalise. The subset of `SentenceTransformer` the Embedder uses (`encode`,
+    `get_embedding_dimension`, `tokenizer.tokenize`).
+
+    A BERT encoder (the default MiniLM is one) runs on `_Bert`, a few lines of torch over the
+    checkpoint's tensors with the `tokenizers` library in front: importing transformers' model code
+    costs ~2.7 CPU seconds at every start. Other architectures load with transformers' AutoModel.
+    """
 
     def __init__(self, path: str | Path, device: str = "cpu"):
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
         path = Path(path)
         config = json.loads((path / "sentence_bert_config.json").read_text())
         self.max_seq_length = int(config.get("max_seq_length") or 512)
+        self.device = device
+        self._torch = torch
+        model_config = json.loads((path / "config.json").read_text())
+        if _Bert.fits(path, model_config):
+            self.tokenizer = _BertTokenizer(path, self.max_seq_length)
+            self.model = _Bert(path, model_config, device)
+            self.hidden_size = int(model_config["hidden_size"])
+            return
+        from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
@@ -69,8 +82,7 @@ class MeanPoolingEncoder:
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
-        self.device = device
-        self._torch = torch
+        self.hidden_size = int(self.model.config.hidden_size)
 
     @staticmethod
     def fits(path: str | Path) -> bool:
@@ -94,7 +106,7 @@ class MeanPoolingEncoder:
         return modes == {"pooling_mode_mean_tokens"} and not pooling.get("include_prompt") is False
 
     def get_embedding_dimension(self) -> int:
-        return int(self.model.config.hidden_size)
+        return self.hidden_size
 
     def encode(self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = True,
                show_progress_bar: bool = False, convert_to_numpy: bool = True) -> np.ndarray:
@@ -110,7 +122,8 @@ class MeanPoolingEncoder:
             for start in batches:
                 index = order[start:start + batch_size]
                 features = self.tokenizer([texts[i] for i in index], padding=True, truncation="longest_first",
-                                          max_length=self.max_seq_length, return_tensors="pt").to(self.device)
+                                          max_length=self.max_seq_length, return_tensors="pt")
+                features = {k: v.to(self.device) for k, v in features.items()}
                 tokens = self.model(**features).last_hidden_state
                 mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
                 pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
@@ -118,6 +131,95 @@ class MeanPoolingEncoder:
                     pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 out[index] = pooled.float().cpu().numpy()
         return out
+
+
+class _BertTokenizer:
+    """The model's tokenizer.json through the `tokenizers` library, called like a transformers tokenizer."""
+
+    def __init__(self, path: Path, max_length: int):
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))  # batches: truncation and padding on
+        self._plain = Tokenizer.from_file(str(path / "tokenizer.json"))  # `tokenize`: neither (and no shared state)
+        self._plain.no_truncation()
+        self._plain.no_padding()  # tokenizer.json may carry its own (MiniLM's: pad to 128)
+        pad = json.loads((path / "tokenizer_config.json").read_text()).get("pad_token", "[PAD]")
+        self._pad = (self._tok.token_to_id(pad) or 0, pad)
+        self.max_length = max_length
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._plain.encode(text, add_special_tokens=False).tokens
+
+    def __call__(self, texts: list[str], padding: bool = True, truncation: object = True, max_length: int | None = None,
+                 return_tensors: str = "pt") -> dict:
+        import torch
+
+        self._tok.enable_truncation(max_length or self.max_length)
+        self._tok.enable_padding(pad_id=self._pad[0], pad_token=self._pad[1])
+        encodings = self._tok.encode_batch(list(texts))
+        return {"input_ids": torch.tensor([e.ids for e in encodings]),
+                "token_type_ids": torch.tensor([e.type_ids for e in encodings]),
+                "attention_mask": torch.tensor([e.attention_mask for e in encodings])}
+
+
+class _Bert:
+    """BERT's encoder (absolute positions, GELU, post-LayerNorm) in torch, from the checkpoint's tensors:
+    what transformers' BertModel computes, without importing its model code."""
+
+    def __init__(self, path: Path, config: dict, device: str = "cpu"):
+        from safetensors.torch import load_file
+
+        weights = load_file(str(path / "model.safetensors"), device=device)
+        self.w = {k.removeprefix("bert."): v for k, v in weights.items()}
+        self.layers = int(config["num_hidden_layers"])
+        self.heads = int(config["num_attention_heads"])
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+
+    @staticmethod
+    def fits(path: Path, config: dict) -> bool:
+        return (config.get("model_type") == "bert" and config.get("hidden_act", "gelu") == "gelu"
+                and config.get("position_embedding_type", "absolute") == "absolute"
+                and (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file())
+
+    def _norm(self, x, name: str):
+        import torch
+
+        return torch.nn.functional.layer_norm(x, x.shape[-1:], self.w[f"{name}.weight"], self.w[f"{name}.bias"],
+                                              self.eps)
+
+    def _linear(self, x, name: str):
+        import torch
+
+        return torch.nn.functional.linear(x, self.w[f"{name}.weight"], self.w[f"{name}.bias"])
+
+    def __call__(self, input_ids, attention_mask, token_type_ids=None):
+        import torch
+
+        F, w = torch.nn.functional, self.w
+        n, length = input_ids.shape
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        h = (w["embeddings.word_embeddings.weight"][input_ids]
+             + w["embeddings.position_embeddings.weight"][:length].unsqueeze(0)
+             + w["embeddings.token_type_embeddings.weight"][token_type_ids])
+        h = self._norm(h, "embeddings.LayerNorm")
+        # Additive mask: padded keys get the dtype's minimum, as transformers does.
+        mask = (1.0 - attention_mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
+        d = h.shape[-1] // self.heads
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}"
+            q, k, v = (self._linear(h, f"{p}.attention.self.{x}").view(n, length, self.heads, d).transpose(1, 2)
+                       for x in ("query", "key", "value"))
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(1, 2).reshape(n, length, -1)
+            h = self._norm(self._linear(a, f"{p}.attention.output.dense") + h, f"{p}.attention.output.LayerNorm")
+            m = F.gelu(self._linear(h, f"{p}.intermediate.dense"))
+            h = self._norm(self._linear(m, f"{p}.output.dense") + h, f"{p}.output.LayerNorm")
+        return _Output(h)
+
+
+class _Output:
+    def __init__(self, last_hidden_state):
+        self.last_hidden_state = last_hidden_state
 
 
 class Embedder:

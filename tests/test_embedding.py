@@ -22,6 +22,7 @@ def test_the_default_model_takes_the_light_path_with_sentence_transformers_vecto
     assert MeanPoolingEncoder.fits(model_dir)
     embedder = Embedder()
     assert isinstance(embedder._model, MeanPoolingEncoder) and embedder.dimension == 384
+    assert type(embedder._model.model).__name__ == "_Bert"  # the torch-only BERT, not transformers' model code
     ours = embedder.embed(TEXTS, batch_size=3)
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     sentence_transformers = pytest.importorskip("sentence_transformers")  # a test dependency, not the app's
@@ -29,6 +30,7 @@ def test_the_default_model_takes_the_light_path_with_sentence_transformers_vecto
         TEXTS, batch_size=3, normalize_embeddings=True, convert_to_numpy=True)
     assert np.abs(ours - reference).max() < 1e-5
     assert embedder.count_tokens("Heat is a great film") == 5
+    assert embedder.count_tokens("word " * 400) == 400  # counting never truncates
 
 
 def test_other_layouts_go_to_sentence_transformers(tmp_path):
@@ -43,11 +45,12 @@ def test_other_layouts_go_to_sentence_transformers(tmp_path):
     assert MeanPoolingEncoder.fits(tmp_path)
 
 
-def test_starting_the_embedder_does_not_import_sentence_transformers_or_bitsandbytes():
+def test_starting_the_embedder_imports_neither_sentence_transformers_nor_model_code():
     import subprocess
 
     code = ("import sys; from mrrec_chat.embedding import Embedder; Embedder().embed(['hello']); "
-            "print(sorted(m for m in ('sentence_transformers', 'bitsandbytes', 'peft', 'sklearn') if m in sys.modules))")
+            "print(sorted(m for m in ('sentence_transformers', 'bitsandbytes', 'peft', 'sklearn', "
+            "'transformers.modeling_utils') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
     assert "kernels" not in out.stderr and "Loading weights" not in out.stderr, out.stderr
