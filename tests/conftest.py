@@ -32,12 +32,17 @@ SLOW_MODULES = {
     "test_server_modes", "test_train_smoke", "test_ui_api", "test_ui_browser",
 }
 SLOW_FIXTURES = {"small_llm", "onnx_llm", "check_agent_turn", "app", "app_world"}
+SLOW_TESTS = {  # load the real LLM or run the evaluator in a subprocess without one of the fixtures above
+    "test_an_adapter_loads_by_path_and_changes_the_model",
+    "test_kill_9_mid_run_then_resume_loses_at_most_the_case_in_progress",
+}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if (item.module.__name__.rpartition(".")[2] in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames)
+                or item.originalname in SLOW_TESTS
                 or "server" in params.values()):  # a real `chroma run` behind the store
             item.add_marker(pytest.mark.slow)
 
