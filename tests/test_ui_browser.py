@@ -222,6 +222,12 @@ def test_new_user_chat_feedback_memory_and_reload(app):
             assert page.evaluate(UNLABELLED_JS) == []
             shot(page, "04-feedback-in-memory")
 
+            # A click on a row puts the entry's full id (from its chip) and text into the editor.
+            table.get_by_text("I love heist films").filter(visible=True).first.click()
+            expect(page.locator("#memory-id textarea, #memory-id input").first).to_have_value(
+                re.compile(rf"^c:tiny-movies:{user}:"))
+            expect(page.locator("#memory-text textarea").first).to_have_value(MEMORY_NOTE)
+
             # The settings drawer: per-tab model info, top-k, rounds, trace switch.
             page.get_by_role("button", name="Toggle Sidebar").click()
             for label in ("Memory top-k", "Max reasoning rounds", "Show the reasoning trace"):
