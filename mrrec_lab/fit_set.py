@@ -48,12 +48,8 @@ def run_case(assistant, case: dict, n: int = 5) -> dict:
     items, fallback, seconds = [], None, 0.0
     for message in case["turns"]:
         t0 = time.perf_counter()
-        items, fallback = [], None
-        for event in assistant.chat(user, message, earlier=list(earlier)):
-            if isinstance(event, ev.ItemsRecommended):
-                items = event.items[:n]
-            elif isinstance(event, ev.FinalAnswer):
-                fallback = event.fallback
+        turn = ev.collect(assistant.chat(user, message, earlier=list(earlier)))
+        items, fallback = turn.items[:n], turn.answer.fallback if turn.answer else None
         seconds = time.perf_counter() - t0
         earlier.append(message)
     ok = [satisfies(r.item, case) for r in items]

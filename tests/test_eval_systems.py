@@ -366,4 +366,4 @@ def test_grounding_probe_reproduces_the_agents_ranking(benchmark, embedder, tmp_
     finally:
         assistant.close()
     assert result["mrrec"]["n"] == 3 and result["mrrec"]["profile_ranking_reproduced"] == 1.0
-    assert set(result["mrrec"]["modes"]) == {"profile", "profile+request", "request"}
+    assert set(result["mrrec"]["modes"]) == {"profile", "no-profile", "profile+request", "request"}

@@ -67,7 +67,7 @@ def test_follow_up_keeps_earlier_genre_and_refusal_but_new_genre_replaces():
 
 def test_titles_named_are_seeds_and_unknown_titles_are_reported():
     titles = {"heat": ["1"]}
-    find = lambda text: [i for key, ids in titles.items() if key in text.lower() for i in ids]  # noqa: E731
+    find = lambda text: [i for key, ids in titles.items() if key in text.lower() for i in ids]
     r = parse("something like Heat but funnier", find_titles=find)
     assert r.titles == ("1",) and "1" in r.titles_named
     assert parse("something like Inception", find_titles=find).unknown_titles == ("Inception",)
@@ -161,7 +161,7 @@ def test_memory_dislike_refuses_unless_this_request_asks_for_it():
 
 
 def test_named_titles_are_excluded_unless_a_rewatch_is_asked():
-    find = lambda text: ["c"] if "heat" in text.lower() else []  # noqa: E731
+    find = lambda text: ["c"] if "heat" in text.lower() else []
     assert "c" in plan_turn(parse("something like Heat", find_titles=find), []).exclude
     assert "c" not in plan_turn(parse("I want to watch Heat again", find_titles=find), []).exclude
 

@@ -100,3 +100,55 @@ class MemoryWritten:
 
 Event = (GlobalMemoryUsed | ReasoningStep | ToolCall | MemoriesRetrieved | FinalAnswer
          | ItemsRecommended | Notice | TurnDone | MemoryWritten)
+
+
+@dataclass
+class TurnResult:
+    """A whole turn folded from its events (`collect`): what the API, the evaluator, training
+    validation and the benchmarks read, instead of each walking the stream itself."""
+
+    answer: FinalAnswer | None = None
+    items: list[Recommendation] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    steps: list[ReasoningStep] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    retrievals: list[MemoriesRetrieved] = field(default_factory=list)
+    global_memories: list[RetrievedMemory] = field(default_factory=list)
+    stats: TurnStats = field(default_factory=TurnStats)
+    written: MemoryWritten | None = None
+    grounding_seconds: float = 0.0
+    timeline: list[tuple[float, Event]] = field(default_factory=list)  # (seconds since start, event)
+
+    @property
+    def model_searched(self) -> bool:
+        """The model called the memory tool itself (not the controller's automatic search)."""
+        return any(not call.fallback for call in self.tool_calls)
+
+
+def collect(events, clock=None) -> TurnResult:
+    """Fold a turn's events into a `TurnResult`. `clock()` (e.g. time.perf_counter) stamps each
+    event's arrival in `timeline`, for benchmarks."""
+    result = TurnResult()
+    start = clock() if clock else 0.0
+    for event in events:
+        if clock:
+            result.timeline.append((clock() - start, event))
+        if isinstance(event, FinalAnswer):
+            result.answer = event
+        elif isinstance(event, ItemsRecommended):
+            result.items, result.grounding_seconds = list(event.items), event.seconds
+        elif isinstance(event, Notice):
+            result.notices.append(event)
+        elif isinstance(event, ReasoningStep):
+            result.steps.append(event)
+        elif isinstance(event, ToolCall):
+            result.tool_calls.append(event)
+        elif isinstance(event, MemoriesRetrieved):
+            result.retrievals.append(event)
+        elif isinstance(event, GlobalMemoryUsed):
+            result.global_memories = list(event.memories)
+        elif isinstance(event, TurnDone):
+            result.stats = event.stats
+        elif isinstance(event, MemoryWritten):
+            result.written = event
+    return result

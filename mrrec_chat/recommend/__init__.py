@@ -11,8 +11,8 @@ Used by the app (service.py, through the agent), the evaluator and the benchmark
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 

@@ -16,8 +16,8 @@ The app (service.py), the evaluator and the benchmarks all build their turns her
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 

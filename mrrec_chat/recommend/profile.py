@@ -20,10 +20,7 @@ from mrrec_chat.recommend.request import Request, fold
 PROMPT_PHRASES = ("description of the ideal item", "ids of memories you used", "genres, era, mood",
                   "ideal_item_profile", "useful_memory_ids", "what people usually weigh", "aspect query",
                   "known constraints", "earlier in this chat", "you are mr.rec")
-_STOP = frozenset("""a an the and or but of in on at to for with from by about as is are was were be been it its this that
-these those i me my we you your they them he she his her movie movies film films something some any one ones
-like similar ideal item profile genre genres era mood title titles user users want wants would should
-please good great nice really very more most also just""".split())
+_STOP = frozenset(["a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "for", "with", "from", "by", "about", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "i", "me", "my", "we", "you", "your", "they", "them", "he", "she", "his", "her", "movie", "movies", "film", "films", "something", "some", "any", "one", "ones", "like", "similar", "ideal", "item", "profile", "genre", "genres", "era", "mood", "title", "titles", "user", "users", "want", "wants", "would", "should", "please", "good", "great", "nice", "really", "very", "more", "most", "also", "just"])
 _DECADE = re.compile(r"\b'?(19|20)?(\d)0'?s\b")
 
 

@@ -20,48 +20,47 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
-# Genre words -> canonical genre names (matched to a dataset's own names by `canonical_genre`).
-# Folded text (lower case, no accents). Composite phrases first; a composite means "all of".
-GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
-    (r"rom[- ]?coms?|romantic comed(?:y|ies)|comedias? romanticas?|comedies? romantiques?"
-     r"|romantische komodien?|liebeskomodien?", ("Romance", "Comedy")),
+# Genre words -> canonical genre names (matched to a dataset's own names by `canonical_genre`), on
+# folded text (lower case, no accents). The preference extractor's lexicon (nlu.GENRE_SYNONYMS) is
+# the base; a request also names genres with words a stated preference rarely uses ("a tense
+# one", "something with aliens", "lustig"), and with composites that mean "all of".
+COMPOSITES: list[tuple[str, tuple[str, ...]]] = [
+    # "a family movie night" is an audience (see AUDIENCE), not a request for children's films
+    (r"family (?:movies?|films?|flicks?)(?: night)?", ()),
+    (r"liebeskomodien?", ("Romance", "Comedy")),
     (r"animated comed(?:y|ies)", ("Animation", "Comedy")),
     (r"sci[- ]?fi (?:action|thriller)s?", ("Sci-Fi", "Action")),
-    (r"crime thrillers?|thrillers? policiers?|policiers?", ("Crime", "Thriller")),
-    (r"comedies? musicales?|musicals?|musicales|sing[- ]?alongs?", ("Musical",)),
-    (r"film[- ]noirs?|neo[- ]noir|noirs?|cine negro", ("Film-Noir",)),
-    (r"science[- ]fiction|ciencia[- ]ficcion|sci[- ]?fi|scifi|space operas?|outer space|space"
-     r"|aliens?|robots?|cyberpunk|dystopi(?:an|as?)|time travel|futuristic|astronauts?", ("Sci-Fi",)),
-    (r"heists?|gangsters?|mafia|mobsters?|crime|criminal|krimis?|cops?|detectives?"
-     r"|policiacas?|policiales?|polars?|gangster", ("Crime",)),
-    (r"horror|horreur|epouvante|terror|de miedo|gruselig\w*|grusel\w*|scary|slashers?|zombies?"
-     r"|creepy|haunted|vampires?|monsters?", ("Horror",)),
-    (r"documentar(?:y|ies)|docs|docos?|documental(?:es)?|documentaires?|dokumentar\w*|dokus?"
-     r"|learn something|educational|true story of", ("Documentary",)),
-    (r"whodunn?its?|myster(?:y|ies)|misterios?|mysteres?|mysterious", ("Mystery",)),
-    (r"kids'? (?:movies?|films?)|children'?s (?:movies?|films?)|childrens|kinderfilme?n?"
-     r"|films? pour enfants|peliculas? infantiles|infantiles?", ("Children",)),
-    (r"animated|animation|animacion|animados?|cartoons?|anime|pixar|claymation|zeichentrick\w*"
-     r"|dessins? animes?|animes?|animiert\w*|animationsfilme?n?", ("Animation",)),
-    (r"superheroe?s?|martial arts|kung[- ]fu|action|accion|actionfilme?n?|explosions?|car chases?",
-     ("Action",)),
-    (r"adventures?|aventuras?|aventures?|abenteuer\w*|quests?|treasure", ("Adventure",)),
-    (r"war (?:movies?|films?|flicks?|epics?|dramas?|stories)|wars? movie|wwii|world war|vietnam"
-     r"|kriegsfilme?n?|films? de guerre|peliculas? de guerra|belicas?|soldiers?", ("War",)),
-    (r"westerns?|cowboys?|(?:peliculas? )?del oeste|wild west", ("Western",)),
-    (r"thrillers?|suspense(?:ful)?|suspenso|tense|nail[- ]?biters?|edge of (?:my|your) seat"
-     r"|spannend\w*|spy (?:movies?|films?)|spies", ("Thriller",)),
-    (r"romance|romances|romantic|romanticas?|romantiques?|romantisch\w*|love stor(?:y|ies)"
-     r"|liebesfilme?n?|films? d'amour|peliculas? de amor|date night", ("Romance",)),
-    (r"comed(?:y|ies)|comedic|funny|hilarious|laughs?|slapstick|spoofs?|parod(?:y|ies)"
-     r"|comedias?|comedies?|komodien?|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
-    (r"dramas?|dramatic|melodramas?|biopics?|drames?|dramen", ("Drama",)),
-    (r"fantasy|fantasies|fairy[- ]?tales?|fantasia|fantastique|magic(?:al)?|wizards?|dragons?",
-     ("Fantasy",)),
+    (r"crime thrillers?|thrillers? policiers?", ("Crime", "Thriller")),
 ]
+REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    (r"outer space|aliens?|robots?|dystopias?|futuristic|astronauts?", ("Sci-Fi",)),
+    (r"heists?|gangsters?|mafia|mobsters?|criminal|detectives?|cops", ("Crime",)),
+    (r"horror|horreur|epouvante|terror|de miedo|gruselig\w*|slashers?|zombies?|haunted|vampires?|monsters?",
+     ("Horror",)),
+    (r"documental(?:es)?|dokumentar\w*|dokus?|learn something|educational", ("Documentary",)),
+    (r"mysterious", ("Mystery",)),
+    (r"childrens|kinderfilme?n?|films? pour enfants|peliculas? infantiles", ("Children",)),
+    (r"animados?|animes|animiert\w*|zeichentrick\w*", ("Animation",)),
+    (r"superheroe?s?|martial arts|kung[- ]fu|explosions?|car chases?", ("Action",)),
+    (r"quests?|treasure hunts?", ("Adventure",)),
+    (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?", ("War",)),
+    (r"wild west", ("Western",)),
+    (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies", ("Thriller",)),
+    (r"romantisch\w*|peliculas? de amor|date night", ("Romance",)),
+    (r"laughs?|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
+    (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
+]
+
+
+def _genre_words() -> list[tuple[str, tuple[str, ...]]]:
+    from mrrec_chat.nlu import GENRE_SYNONYMS
+
+    return [*COMPOSITES, *GENRE_SYNONYMS, *REQUEST_GENRE_WORDS]
+
 
 NEGATION = re.compile(
     r"\b(?:no|not|nothing|without|except|never|none of|avoid|skip|hate|hates|can'?t stand|cannot stand"
@@ -182,7 +181,7 @@ def genre_word(category: str) -> str:
     return {"Film-Noir": "film noir", "Sci-Fi": "sci-fi", "IMAX": "IMAX"}.get(category, category.lower())
 
 
-_GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in GENRE_WORDS]
+_GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in _genre_words()]
 _MOOD_RES = [(re.compile(rf"\b(?:{pattern})\b"), mood, prefer, avoid) for pattern, mood, prefer, avoid in MOODS]
 _AUDIENCE_RES = [(re.compile(pattern), audience) for pattern, audience in AUDIENCE]
 
@@ -208,7 +207,7 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
             if any(a < mt.end() and mt.start() < b for a, b, _ in mentions):
                 continue  # part of a longer phrase already read ("romantic comedy")
             names = [g for g in (canonical_genre(x, categories) for x in genres) if g]
-            if names:
+            if names or not genres:  # a genre-less phrase still claims its words
                 mentions.append((mt.start(), mt.end(), names))
     mentions.sort()
     groups: list[list[tuple[int, int, list[str]]]] = []
@@ -219,6 +218,8 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
             groups.append([mention])
     for group in groups:
         names = list(dict.fromkeys(n for _, _, ns in group for n in ns))
+        if not names:
+            continue
         start = group[0][0]
         if NEGATION.search(folded[max(0, start - 40):start]):
             scan.refused += names

@@ -42,19 +42,16 @@ class ApiHandlers:
             self._api_user(user_id, profile)
         except (InvalidUserId, NotYourUser) as exc:
             return {"error": str(exc)}
-        result: dict = {"user_id": user_id, "items": [], "notices": []}
-        for event in self.assistant.chat(user_id, request):
-            if isinstance(event, ev.FinalAnswer):
-                result.update(profile=event.ideal_item_profile, memory_ids=event.useful_memory_ids,
-                              fallback=event.fallback)
-            elif isinstance(event, ev.ItemsRecommended):
-                result["items"] = [{"item_id": r.item.item_id, "title": r.item.display_title,
-                                    "categories": list(r.item.categories), "reason": r.reason,
-                                    "memory_ids": r.memory_ids} for r in event.items]
-            elif isinstance(event, ev.Notice):
-                result["notices"].append(event.text)
-            elif isinstance(event, ev.MemoryWritten):
-                result["memory_written"] = {"added": event.added, "superseded": event.superseded}
+        turn = ev.collect(self.assistant.chat(user_id, request))
+        result: dict = {"user_id": user_id, "notices": [n.text for n in turn.notices],
+                        "items": [{"item_id": r.item.item_id, "title": r.item.display_title,
+                                   "categories": list(r.item.categories), "reason": r.reason,
+                                   "memory_ids": r.memory_ids} for r in turn.items]}
+        if turn.answer is not None:
+            result.update(profile=turn.answer.ideal_item_profile, memory_ids=turn.answer.useful_memory_ids,
+                          fallback=turn.answer.fallback)
+        if turn.written is not None:
+            result["memory_written"] = {"added": turn.written.added, "superseded": turn.written.superseded}
         return result
 
     def memory_json(self, user_id: str, profile: gr.OAuthProfile | None = None) -> str:

@@ -25,6 +25,7 @@ import tempfile
 import time
 from typing import Any, Callable
 
+from mrrec_chat.agent import events as ev
 from mrrec_lab.bench.common import peak_rss_mb, summary
 from mrrec_lab.bench.turn_records import RecordingLLM, TurnRecord
 from mrrec_lab.bench.turn_report import _ratio, aggregate
@@ -78,36 +79,28 @@ REQUESTS = [
 
 def mrrec_turn(assistant, recorder: RecordingLLM, user: str, request: str, earlier: list[str],
                new_user: bool) -> TurnRecord:
-    from mrrec_chat.agent import events as ev
 
     record = TurnRecord("mrrec", user, new_user, request)
     recorder.kind = "step"
     recorder.take()
     started = time.perf_counter()
-    first_event_at = None
-    for event in assistant.chat(user, request, earlier):
-        now = time.perf_counter() - started
-        if first_event_at is None and not isinstance(event, ev.Notice):
-            first_event_at = now
+    turn = ev.collect(assistant.chat(user, request, earlier), clock=time.perf_counter)
+    for now, event in turn.timeline:
         if isinstance(event, ev.GlobalMemoryUsed):
             record.global_s = event.seconds
             record.setup_s = now - event.seconds
-        elif isinstance(event, ev.MemoriesRetrieved):
-            record.memory_s += event.seconds
-            record.memory_calls += 1
-        elif isinstance(event, ev.ToolCall):
-            record.model_searched |= not event.fallback
-        elif isinstance(event, ev.FinalAnswer):
-            record.fallback = event.fallback
-            record.profile = event.ideal_item_profile
         elif isinstance(event, ev.ItemsRecommended):
-            record.grounding_s = event.seconds
             record.answer_s = now
-            record.items = [r.item.display_title for r in event.items]
-        elif isinstance(event, ev.MemoryWritten):
-            record.writeback_s = event.seconds
-        elif isinstance(event, ev.TurnDone):
-            record.memory_tokens = event.stats.memory_tokens
+    record.memory_s = sum(r.seconds for r in turn.retrievals)
+    record.memory_calls = len(turn.retrievals)
+    record.model_searched = turn.model_searched
+    if turn.answer is not None:
+        record.fallback, record.profile = turn.answer.fallback, turn.answer.ideal_item_profile
+    record.grounding_s = turn.grounding_seconds
+    record.items = [r.item.display_title for r in turn.items]
+    if turn.written is not None:
+        record.writeback_s = turn.written.seconds
+    record.memory_tokens = turn.stats.memory_tokens
     record.total_s = time.perf_counter() - started
     record.calls = recorder.take()
     record.llm_s = sum(c.seconds for c in record.calls)
@@ -119,7 +112,6 @@ def mrrec_turn(assistant, recorder: RecordingLLM, user: str, request: str, earli
 def single_shot_turn(assistant, recorder: RecordingLLM, user: str, request: str, earlier: list[str],
                      new_user: bool) -> TurnRecord:
     """One retrieval with the request, one generation of the answer, the same grounding."""
-    from mrrec_chat.agent import events as ev
     from mrrec_chat.agent.loop import fallback_profile, usable_profile
     from mrrec_chat.agent.parser import parse_step
     from mrrec_chat.agent.prompts import ANSWER_NOW, render_observation, system_prompt, user_prompt
@@ -294,19 +286,15 @@ def compare_kv(assistant, recorder: RecordingLLM, plan, progress) -> dict[str, A
                 recorder.kind = "step"
                 recorder.take()
                 started = time.perf_counter()
-                events = list(assistant.agent.run(turn, assistant.options()))
+                done = ev.collect(assistant.agent.run(turn, assistant.options()))
                 seconds = time.perf_counter() - started
                 calls = recorder.take()
-                from mrrec_chat.agent import events as ev
-
-                answer = next(e for e in events if isinstance(e, ev.FinalAnswer))
-                items = next(e for e in events if isinstance(e, ev.ItemsRecommended))
                 result[reuse] = {"seconds": seconds, "llm_s": sum(c.seconds for c in calls),
                                  "prefill_tokens": sum(c.prefill_tokens for c in calls),
                                  "prefill_s": sum(c.prefill_s for c in calls),
                                  "prompt_tokens": sum(c.prompt_tokens for c in calls),
-                                 "profile": answer.ideal_item_profile,
-                                 "items": [r.item.item_id for r in items.items]}
+                                 "profile": done.answer.ideal_item_profile,
+                                 "items": [r.item.item_id for r in done.items]}
             same = (result[False]["profile"] == result[True]["profile"]
                     and result[False]["items"] == result[True]["items"])
             rows.append({"user": user, "request": request, "off": result[False], "on": result[True], "same_answer": same})

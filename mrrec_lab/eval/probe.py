@@ -4,7 +4,9 @@ No model runs here. For every (system, case) LLM run in `--out/runs.jsonl` (the 
 each pair, so a rerun replaces an older configuration), the stored ideal
 item profile (first 600 characters, as the runner keeps it) is grounded again:
 
-  profile           embed(profile) — what the agent does (checks the stored ranking is reproduced)
+  profile           the product's ranker with the stored profile (the fused ranker of
+                    mrrec_chat/recommend, as the agent grounds; checks the stored ranking is reproduced)
+  no-profile        the same ranker without the profile: what the model's profile changed
   profile+request   normalize(embed(profile) + embed(request)): the profile anchored to the
                     user's own words (titles the request names, its phrasing)
   request           embed(request) alone (= dense-no-memory), for reference
@@ -33,7 +35,7 @@ from mrrec_chat.config import Settings
 from mrrec_lab.eval.metrics import ndcg_at_k, recall_at_k
 from mrrec_lab.eval.runner import RUNS_FILE, load_benchmark, restrict_to_seekers
 
-MODES = ("profile", "profile+request", "request")
+MODES = ("profile", "no-profile", "profile+request", "request")
 METRICS = (("ndcg", 10), ("recall", 10), ("recall", 100), ("ndcg", 100))
 
 
@@ -59,8 +61,16 @@ def probe(runs_path: Path, cases: dict, ctx) -> dict[str, Any]:
         truth = set(case.ground_truth)
         vectors = {"profile": embed(profile), "request": embed(case.request)}
         vectors["profile+request"] = _unit(vectors["profile"] + vectors["request"])
+        recommender, policy = ctx.assistant.recommender, ctx.plan(case)
+        used = None if (run.get("details") or {}).get("fallback") else profile
         for mode in MODES:
-            ranked = ctx.rank_vector(vectors[mode], case)
+            if mode in ("profile", "no-profile"):
+                text = used if mode == "profile" else None
+                reading = recommender.read_profile(text, policy.request)
+                ranked = [r.item.item_id for r in recommender.rank(policy, vectors["request"], ctx.depth, text,
+                                                                   reading)]
+            else:
+                ranked = ctx.rank_vector(vectors[mode], case)
             if mode == "profile":
                 reproduced[run["system"]].append(ranked[:10] == list(run["ranked"])[:10])
             scores[run["system"]][mode].append(

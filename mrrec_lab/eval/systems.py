@@ -208,13 +208,11 @@ class EvalContext:
         return np.stack([self._vectors[t] for t in texts])
 
     def plan(self, case: BenchmarkCase, with_memory: bool = True):
-        """The product's turn policy for the case (the case's memory must be loaded)."""
+        """The product's turn policy for the case, over the case's memory entries (the same
+        entries `load_case_memory` writes to the store; the policy reads no embeddings)."""
         recommender = self.assistant.recommender
         request = recommender.understand(case.request, self.assistant.extract_statements(case.request))
-        memory = []
-        if with_memory:
-            user = self.user_id(case)
-            memory = self.store.list_user(user, "behavior") + self.store.list_user(user, "chat")
+        memory = [e for e in self.case_entries(case) if e.level in ("behavior", "chat")] if with_memory else []
         return recommender.plan(request, memory, consumed=self.exclusions(case), rated_is_consumed=self.exclude_memory)
 
     def rank_vector(self, vector: np.ndarray, case: BenchmarkCase) -> list[str]:
@@ -353,8 +351,6 @@ class DensePop(System):
 class Hybrid(System):
     """The product's recommendation step (mrrec_chat/recommend) with no LLM."""
 
-    needs_case_memory = True
-
     def __init__(self, with_memory: bool = True):
         self.with_memory = with_memory
         self.name = "hybrid" if with_memory else "hybrid-no-memory"
@@ -420,18 +416,11 @@ class MRRec(System):
         policy = ctx.plan(case)
         turn = TurnContext(ctx.user_id(case), case.request, [], set(policy.exclude), set(policy.refused),
                            policy=policy)
-        answer, items, stats = None, [], ev.TurnStats()
-        tool_calls = forced = 0
-        for event in agent.run(turn, dataclasses.replace(self.options, n_items=ctx.depth)):
-            if isinstance(event, ev.FinalAnswer):
-                answer = event
-            elif isinstance(event, ev.ItemsRecommended):
-                items = [r.item.item_id for r in event.items]
-            elif isinstance(event, ev.ToolCall):
-                tool_calls += 1
-                forced += event.fallback
-            elif isinstance(event, ev.TurnDone):
-                stats = event.stats
+        turn_result = ev.collect(agent.run(turn, dataclasses.replace(self.options, n_items=ctx.depth)))
+        answer, stats = turn_result.answer, turn_result.stats
+        items = [r.item.item_id for r in turn_result.items]
+        tool_calls = len(turn_result.tool_calls)
+        forced = sum(call.fallback for call in turn_result.tool_calls)
         details = {"tool_calls": tool_calls, "forced_search": forced,
                    "seconds_llm": round(stats.seconds_llm, 3), "prompt_tokens": stats.prompt_tokens}
         if answer is not None:

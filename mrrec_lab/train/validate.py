@@ -91,17 +91,14 @@ def case_reward(format_ok: bool, tool_call: bool, r_rec_any: float) -> float:
 def run_case(agent: MRRecAgent, env: MemoryEnvironment, case: BenchmarkCase, options: AgentOptions) -> CaseResult:
     started = time.perf_counter()
     user = env.load(case)
-    answer: ev.FinalAnswer | None = None
-    tool_call = False
+    turn = ev.collect(agent.run(TurnContext(user, case.request), options))
+    answer, tool_call = turn.answer, turn.model_searched
     trace: list[str] = []
-    for event in agent.run(TurnContext(user, case.request), options):
+    for event in sorted([*turn.steps, *turn.tool_calls], key=lambda e: (e.round, isinstance(e, ev.ToolCall))):
         if isinstance(event, ev.ToolCall):
-            tool_call |= not event.fallback
             trace.append(f"search{' (forced)' if event.fallback else ''}: {'; '.join(event.queries)}")
-        elif isinstance(event, ev.ReasoningStep):
+        else:
             trace.append(f"step {event.round}: {event.thought[:200]!r} problems={event.problems}")
-        elif isinstance(event, ev.FinalAnswer):
-            answer = event
     assert answer is not None  # the loop always answers (fallback at worst)
     own = not answer.fallback
     format_ok = own and not any(key in problem for problem in answer.problems for key in FORMAT_BREAKING)
