@@ -50,8 +50,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Operation mix (relative weights). Turns are about one call in six, as in the targets
 # (>= 2,000 turns and >= 10,000 memory operations).
+# /forget is rare (about one call in 200), so that memories grow and the final check has weight.
 WEIGHTS = {"turn": 17, "add": 22, "edit": 14, "delete": 9, "feedback": 10, "search": 14, "list": 8,
-           "export": 4, "forget": 2}
+           "export": 4, "forget": 0.5}
 REQUESTS = ["A tense crime thriller for tonight", "Something funny and light for a family evening",
             "A sci-fi movie with a twist", "An old western, please", "A romantic comedy from the 90s",
             "Something like Heat but shorter", "A scary film that is not too gory",
@@ -245,7 +246,7 @@ class SimulatedUser(threading.Thread):
 
     def run(self) -> None:
         self._connect()
-        ops, weights = zip(*WEIGHTS.items())
+        ops, weights = zip(*self.soak.weights.items())
         while not self.soak.stopping.is_set():
             getattr(self, "op_" + self.rng.choices(ops, weights)[0])()
 
@@ -319,6 +320,12 @@ class Soak:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.seed = args.seed
+        self.weights = dict(WEIGHTS)
+        if args.mix:
+            self.weights = {op: float(w) for op, w in (part.split("=") for part in args.mix.split(","))}
+            unknown = set(self.weights) - set(WEIGHTS)
+            if unknown:
+                raise SystemExit(f"--mix: unknown operations {sorted(unknown)}; known: {', '.join(WEIGHTS)}")
         self.run_id = time.strftime("%H%M%S")
         self.store = "chroma-server" if (args.chroma_host or args.start_chroma) else "embedded"
         self.out = Path(args.out)
@@ -340,7 +347,8 @@ class Soak:
         self.work.mkdir(parents=True)
         dataset = Path(self.args.dataset) if self.args.dataset else write_catalog(self.work / "catalog")
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
-               "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+               "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+               "PYTHONFAULTHANDLER": "1"}  # a segfault prints every thread's Python stack to the log
         env.pop("SPACE_ID", None)
         chroma_host, chroma_port = self.args.chroma_host, self.args.chroma_port
         if self.args.start_chroma:
@@ -472,6 +480,7 @@ class Soak:
             "store": self.store,
             "llm_backend": self.args.llm_backend,
             "users": self.args.users,
+            "mix": self.weights,
             "duration_s": round(seconds, 1),
             "app_start_s": [round(s, 1) for s in self.app.starts],
             "turns": by_op["turn"],
@@ -573,6 +582,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chroma-host", default="", help="use this Chroma server instead of the embedded store")
     parser.add_argument("--chroma-port", type=int, default=8000)
     parser.add_argument("--start-chroma", action="store_true", help="start a Chroma server (`chroma run`) for the soak")
+    parser.add_argument("--mix", default="", help="operation weights, e.g. list=1 or turn=1,add=3 "
+                        f"(default {','.join(f'{k}={v:g}' for k, v in WEIGHTS.items())})")
     parser.add_argument("--window", type=int, default=60, help="seconds per latency window (default 60)")
     parser.add_argument("--sample-seconds", type=float, default=5.0, help="RSS sampling period (default 5)")
     parser.add_argument("--no-kill-check", action="store_true", help="skip the kill -9 + restart durability check")
