@@ -39,7 +39,7 @@ MAX_ROUNDS = 6
 MEMORY_TABLE_ROWS = 500
 SEARCH_MIN_SIMILARITY = 0.3  # MiniLM cosine; below this a "match" is usually unrelated
 MESSAGE_PLACEHOLDER = "Ask for a movie…"
-EMPTY_MESSAGE_HINT = "✏️ Type a request first (or pick an example below)"
+EMPTY_MESSAGE_HINT = "✏️ Type a request first"
 
 # The component names each handler's `Update` may set (build_app binds them in this order).
 IDENTITY = ("session", "browser_user", "who", "recs", "chatbot", "mem_summary", "mem_table", "mem_id", "mem_text",
