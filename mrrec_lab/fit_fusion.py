@@ -60,7 +60,7 @@ def collect(cases, ctx, *, pool: int = 300, depth: int = 100):
         policy = ctx.plan(case)
         inputs = recommender.inputs(policy, ctx.embedder.embed_one(case.request))
         X, _ = ranker.features(inputs)
-        mask, _, _ = ranker.allowed(inputs, depth)
+        mask, _, tier = ranker.allowed(inputs, depth)
         allowed = np.flatnonzero(mask)
         truth = {ranker.signals.row[i] for i in case.ground_truth if i in ranker.signals.row}
         rows = {r for r in truth if mask[r]}
@@ -69,7 +69,10 @@ def collect(cases, ctx, *, pool: int = 300, depth: int = 100):
             if np.any(column != 0):
                 rows.update(allowed[np.argsort(-column)[:pool]].tolist())
         rows_arr = np.array(sorted(rows), dtype=np.int64)
-        per_case.append((X[rows_arr].astype(np.float32), np.isin(rows_arr, list(truth)), len(truth)))
+        # The ranker puts items that meet every request filter first (tiers); the objective does
+        # too, so no weight can learn to undo a filter the app applies anyway.
+        per_case.append((X[rows_arr].astype(np.float32), np.isin(rows_arr, list(truth)), len(truth),
+                         tier[rows_arr].astype(np.float32)))
         if (n + 1) % 100 == 0:
             log.info("%d/%d cases", n + 1, len(cases))
     return per_case
@@ -80,12 +83,12 @@ def objective(per_case, w: np.ndarray) -> tuple[float, float, float]:
     catalog counts in the ideal DCG, as in the benchmark)."""
     discounts = 1.0 / np.log2(np.arange(2, 102))
     n10, n100 = [], []
-    for X, truth, n_truth in per_case:
+    for X, truth, n_truth, tier in per_case:
         if n_truth == 0:
             n10.append(0.0)
             n100.append(0.0)
             continue
-        scores = X @ w
+        scores = X @ w - 1000.0 * tier
         k = min(100, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     assistant.recommender.ranker.w = w_old
     per_case = collect(cases, ctx)
     fitted = [k for k, f in enumerate(FEATURES)
-              if f != "sem_profile" and any(np.any(X[:, k] != 0) for X, _, _ in per_case)]
+              if f != "sem_profile" and any(np.any(X[:, k] != 0) for X, _, _, _ in per_case)]
     w = coordinate_ascent(per_case, w_old, fitted, passes=args.passes)
     # The model's profile enters the ranking only with a weight fitted on model runs; none here.
     w[FEATURES.index("sem_profile")] = 0.0

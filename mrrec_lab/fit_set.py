@@ -9,7 +9,9 @@ French or Spanish) with constraints checkable from catalog metadata: genres_any 
 least one), genres_all (it has all), refused (it has none), year_min / year_max. Every chat runs
 through `Assistant.chat` as a fresh user (memory write-back included, so a first message's "I
 love comedies" is in memory when the second asks for a thriller); the last message's top-5 is
-checked. Printed: the mean share of top-5 items that satisfy all of their chat's constraints,
+checked. Batch 1 (65 chats) was written before the first run, but the parser was fixed after
+seeing its misses (first run 0.93); batch 2 (20 chats) was written after those fixes and labelled
+before any run, the clean measure. Printed, overall and per batch: the mean share of top-5 items that satisfy all of their chat's constraints,
 the share of items that honour the refused genres, and duplicate titles.
 """
 
@@ -55,7 +57,7 @@ def run_case(assistant, case: dict, n: int = 5) -> dict:
     ok = [satisfies(r.item, case) for r in items]
     refused = set(case.get("refused", []))
     keys = [(r.item.title.lower(), r.item.year) for r in items]
-    return {"id": case["id"], "turns": case["turns"], "share": sum(ok) / n,
+    return {"id": case["id"], "batch": case.get("batch", 1), "turns": case["turns"], "share": sum(ok) / n,
             "refused_ok": sum(not (set(r.item.categories) & refused) for r in items), "items_n": len(items),
             "duplicates": len(keys) - len(set(keys)), "fallback": fallback, "seconds_last_turn": round(seconds, 2),
             "items": [{"title": r.item.display_title, "genres": list(r.item.categories), "ok": o, "reason": r.reason}
@@ -86,22 +88,27 @@ def main(argv: list[str] | None = None) -> int:
         if args.show or row["share"] < 1:
             for it in row["items"]:
                 print(f"      {'✓' if it['ok'] else '✗'} {it['title']} [{'|'.join(it['genres'])}] — {it['reason']}")
-    n_items = sum(r["items_n"] for r in rows)
-    summary = {
-        "cases": len(rows), "mean_share_top5": round(sum(r["share"] for r in rows) / len(rows), 4),
-        "refused_honoured": round(sum(r["refused_ok"] for r in rows) / max(1, n_items), 4),
-        "duplicate_titles": sum(r["duplicates"] for r in rows),
-        "cases_all_five_fit": sum(r["share"] == 1 for r in rows),
-        "fallback_profiles": sum(bool(r["fallback"]) for r in rows),
-        "median_last_turn_s": sorted(r["seconds_last_turn"] for r in rows)[len(rows) // 2],
-        "llm_backend": settings.llm_backend, "llm_model": settings.llm_model, "dataset": settings.dataset,
-    }
+    summary = {**_summary(rows), "by_batch": {str(b): _summary([r for r in rows if r["batch"] == b])
+                                              for b in sorted({r["batch"] for r in rows})},
+               "llm_backend": settings.llm_backend, "llm_model": settings.llm_model, "dataset": settings.dataset}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"summary": summary, "cases": rows}, indent=1, ensure_ascii=False)
                                       + "\n", encoding="utf-8")
     print(json.dumps(summary, indent=2))
     assistant.close()
     return 0
+
+
+def _summary(rows: list[dict]) -> dict:
+    n_items = sum(r["items_n"] for r in rows)
+    return {
+        "cases": len(rows), "mean_share_top5": round(sum(r["share"] for r in rows) / len(rows), 4),
+        "refused_honoured": round(sum(r["refused_ok"] for r in rows) / max(1, n_items), 4),
+        "duplicate_titles": sum(r["duplicates"] for r in rows),
+        "cases_all_five_fit": sum(r["share"] == 1 for r in rows),
+        "fallback_profiles": sum(bool(r["fallback"]) for r in rows),
+        "median_last_turn_s": sorted(r["seconds_last_turn"] for r in rows)[len(rows) // 2],
+    }
 
 
 if __name__ == "__main__":

@@ -222,3 +222,15 @@ def test_reasons_are_plain_and_not_all_the_same(assistant_factory):
     for r in items:
         assert "[" not in r.reason and "because:" not in r.reason  # no raw ids or quoted memory text
         assert not any(w in r.reason.lower() for w in ("dislike", "seen", "hate", "1/5", "2/5", "3/5"))
+
+
+def test_a_title_after_an_indefinite_article_is_a_description_not_a_named_item(tmp_path):
+    from mrrec_chat.data.movielens import TitleIndex
+    from mrrec_chat.recommend import Recommender
+
+    items = {"1": Item("1", "Avalanche Shovel", ("Snow",)), "2": Item("2", "Heat", ("Crime",), 1995)}
+    dataset = Dataset("gear", items, [Interaction("u", "1", 5.0), Interaction("u", "2", 5.0)])
+    recommender = Recommender.__new__(Recommender)
+    recommender.titles = TitleIndex(dataset)
+    assert recommender.find_titles("I need an avalanche shovel") == []
+    assert recommender.find_titles("something like Heat") == ["2"]

@@ -11,6 +11,7 @@ Used by the app (service.py, through the agent), the evaluator and the benchmark
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
@@ -51,7 +52,18 @@ class Recommender:
 
     # --- understanding ------------------------------------------------------------------
     def find_titles(self, text: str) -> list[str]:
-        return self.titles.find_mentions(text) if self.titles is not None else []
+        """Catalog titles the text *names*. A title after an indefinite article ("an avalanche
+        shovel", "a heat pack") describes what is wanted rather than naming a known item, so
+        it is left to the semantic signals instead of being excluded as already known."""
+        if self.titles is None:
+            return []
+        found = []
+        for start, end, item_id in self.titles.find_spans(text):
+            if re.search(r"\b(?:a|an|some|any)\s+$", text[max(0, start - 6):start], re.IGNORECASE) \
+                    or re.match(r"(?:a|an|some|any)\s", text[start:end], re.IGNORECASE):
+                continue
+            found.append(item_id)
+        return list(dict.fromkeys(found))
 
     def understand(self, text: str, preferences: Sequence = (), earlier: Sequence[str] = (),
                    extract: Callable[[str], Sequence] | None = None) -> Request:

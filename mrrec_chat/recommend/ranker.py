@@ -9,6 +9,8 @@ MovieLens sizes, 1.7k-10k items, that is cheaper than a candidate stage and lose
   sem_profile   the model's ideal item profile, cosine to the item's text (0 without a usable one)
   cf_request    item-item collaborative similarity to the titles the request names
   cf_memory     the same, to the items the user liked (memory), mean of the best three
+  sem_memory    content similarity to the items the user liked: mean of the best three cosines
+                between the item's text and theirs (works without ratings: a new catalog, few users)
   popularity    log(1 + number of ratings)
   quality       Bayesian-average rating minus the catalog mean (0 without ratings)
   genre_fit     share of the request's wanted genres the item has
@@ -41,13 +43,14 @@ from mrrec_chat.data.schema import Dataset, Item
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("sem_request", "sem_desc", "sem_profile", "cf_request", "cf_memory", "popularity", "quality",
-            "genre_fit", "mood_fit", "affinity")
+FEATURES = ("sem_request", "sem_desc", "sem_profile", "cf_request", "cf_memory", "sem_memory", "popularity",
+            "quality", "genre_fit", "mood_fit", "affinity")
 WEIGHTS_FILE = Path(__file__).with_name("fusion.json")
 # Used only when fusion.json is missing: the reference ranker's two terms plus equal small
 # weights for the rest. fusion.json (fitted) replaces these.
-DEFAULT_WEIGHTS = {"sem_request": 1.0, "sem_desc": 0.3, "sem_profile": 0.3, "cf_request": 1.0, "cf_memory": 0.5,
-                   "popularity": 0.05, "quality": 0.2, "genre_fit": 0.5, "mood_fit": 0.2, "affinity": 0.2}
+DEFAULT_WEIGHTS = {"sem_request": 1.0, "sem_desc": 0.3, "sem_profile": 0.0, "cf_request": 1.0, "cf_memory": 0.5,
+                   "sem_memory": 0.3, "popularity": 0.05, "quality": 0.2, "genre_fit": 0.5, "mood_fit": 0.2,
+                   "affinity": 0.2}
 CF_SHRINK = 10.0
 BAYES_PRIOR = 10  # ratings of "prior" weight in the Bayesian average
 DUPLICATE_SIMILARITY = 0.97  # item texts this close are the same film listed twice (or a near copy)
@@ -67,7 +70,7 @@ def descriptive_text(item: Item) -> str:
     """What an item is like, without its title: genres, decade, tags, description."""
     parts = []
     if item.categories:
-        parts.append(", ".join(item.categories) + " film")
+        parts.append(", ".join(item.categories))
     if item.year:
         parts.append(f"from the {item.year // 10 * 10}s")
     if item.tags:
@@ -159,6 +162,9 @@ class CatalogSignals:
         self.liked = liked.tocsc()
         self.liked_counts = np.asarray(liked.sum(axis=0)).ravel().astype(np.float32)
         self.desc_matrix = desc_matrix
+        # What "similar content" compares: the descriptive text where the catalog has one (no
+        # title words), else the full item text.
+        self.content_matrix = desc_matrix if desc_matrix is not None else catalog.matrix
         keys = [dedupe_key(item) for item in self.items]
         first: dict[str, int] = {}
         self.duplicate_of = np.array([first.setdefault(k, n) for n, k in enumerate(keys)])
@@ -207,26 +213,32 @@ class Ranker:
             X[:, 4] = top.mean(axis=0)
             helpers["memory_seed"] = np.array(memory_ids, dtype=object)[sims.argmax(axis=0)]
             helpers["memory_sim"] = sims.max(axis=0)
-        X[:, 5] = s.popularity
-        X[:, 6] = s.quality
+            content = s.content_matrix
+            liked_rows = [s.row[i] for i in memory_ids]
+            csims = content @ content[liked_rows].T  # items x liked
+            csims[liked_rows, np.arange(len(liked_rows))] = 0.0  # an item is not similar to itself
+            X[:, 5] = np.sort(csims, axis=1)[:, -3:].mean(axis=1)
+            helpers["content_seed"] = np.array(memory_ids, dtype=object)[csims.argmax(axis=1)]
+        X[:, 6] = s.popularity
+        X[:, 7] = s.quality
         wanted = list(dict.fromkeys(inputs.genres_all + inputs.genres_any))
         cols = [s.cat_index[g] for g in wanted if g in s.cat_index]
         if cols:
             have = s.genres[:, cols]
-            X[:, 7] = np.maximum(have.mean(axis=1), have.max(axis=1) * (1.0 if not inputs.genres_all else 0.5))
+            X[:, 8] = np.maximum(have.mean(axis=1), have.max(axis=1) * (1.0 if not inputs.genres_all else 0.5))
         prefer = [s.cat_index[g] for g in inputs.prefer if g in s.cat_index]
         avoid = [s.cat_index[g] for g in inputs.avoid if g in s.cat_index]
         if prefer:
-            X[:, 8] += s.genres[:, prefer].max(axis=1)
+            X[:, 9] += s.genres[:, prefer].max(axis=1)
         if avoid:
-            X[:, 8] -= s.genres[:, avoid].max(axis=1)
+            X[:, 9] -= s.genres[:, avoid].max(axis=1)
         if inputs.affinity:
             vec = np.zeros(len(s.categories), dtype=np.float32)
             for c, value in inputs.affinity.items():
                 if c in s.cat_index:
                     vec[s.cat_index[c]] = value
             n_genres = np.maximum(1.0, s.genres.sum(axis=1))
-            X[:, 9] = (s.genres @ vec) / n_genres
+            X[:, 10] = (s.genres @ vec) / n_genres
         return X, helpers
 
     # --- masks --------------------------------------------------------------------------
@@ -308,5 +320,7 @@ class Ranker:
             seed = helpers["seed"][row] if "seed" in helpers and X[row, 3] > 0 else None
             memory_seed = helpers["memory_seed"][row] if "memory_seed" in helpers and helpers["memory_sim"][row] > 0 \
                 else None
+            if memory_seed is None and "content_seed" in helpers:
+                memory_seed = helpers["content_seed"][row]
             results.append(Ranked(s.items[row], float(scores[row]), feats, seed, memory_seed, relaxed))
         return results

@@ -16,6 +16,7 @@ from mrrec_chat.recommend.request import genre_word
 
 CF_STRONG = 0.04  # shrunk co-liking cosine above which "people who loved X" is a fair claim
 AFFINITY_STRONG = 0.25
+CONTENT_STRONG = 0.75  # mean cosine of descriptive texts: same genres and era, or shared tags
 
 
 def _article(phrase: str) -> str:
@@ -56,10 +57,12 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
         seed = dataset.items.get(ranked.seed)
         if seed is not None:
             clauses.append(f"people who loved {seed.display_title} rate it highly")
-    if len(clauses) < 2 and ranked.memory_seed and f.get("cf_memory", 0) >= CF_STRONG / 2:
+    if len(clauses) < 2 and ranked.memory_seed and (f.get("cf_memory", 0) >= CF_STRONG / 2
+                                                    or f.get("sem_memory", 0) >= CONTENT_STRONG):
         liked = dataset.items.get(ranked.memory_seed)
         if liked is not None:
-            clauses.append(f"you liked {liked.display_title}, and fans of it like this too")
+            clauses.append(f"you liked {liked.display_title}, and fans of it like this too"
+                           if f.get("cf_memory", 0) >= CF_STRONG / 2 else f"like {liked.display_title}, which you liked")
             mid = policy.memory_seed_ids.get(ranked.memory_seed)
             if mid:
                 memory_ids.append(mid)
