@@ -43,6 +43,9 @@ def parse(text, **kw):
     ("algo de ciencia ficción, nada de terror", {"Sci-Fi"}, set(), {"Horror"}, (None, None)),
     ("un documental interesante", {"Documentary"}, set(), set(), (None, None)),
     ("fantasy, but nothing for children", {"Fantasy"}, set(), {"Children's"}, (None, None)),
+    ("Je voudrais un thriller, mais pas d'horreur", {"Thriller"}, set(), {"Horror"}, (None, None)),
+    ("What's a good war drama?", set(), {"War", "Drama"}, set(), (None, None)),
+    ("Any good space adventures from the 70s or 80s?", set(), {"Sci-Fi", "Adventure"}, set(), (1970, 1989)),
 ])
 def test_request_constraints(text, any_, all_, refused, years):
     r = parse(text)

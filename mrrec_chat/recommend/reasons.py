@@ -29,10 +29,12 @@ def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> st
     era = r.era if (r.year_min or r.year_max) and "era" not in relaxed and r.accepts_year(item.year) else ""
     if not genres and not era:
         return ""
-    noun = " ".join(genre_word(g) for g in genres[:2]) + (" film" if genres and len(genres[0]) > 3 else "")
-    noun = noun or "film"
-    if era.startswith("the "):
-        phrase = f"{era[4:]} {noun}"  # "1990s thriller"
+    noun = " ".join(genre_word(g) for g in genres[:2])
+    noun = (noun + " film" if "film" not in noun else noun) if noun else "film"
+    if era.startswith("the ") and " to " in era:
+        phrase = f"{noun} from {era}"  # "sci-fi film from the 1970s to 1980s"
+    elif era.startswith("the "):
+        phrase = f"{era[4:]} {noun}"  # "1990s thriller film"
     elif era in ("classics",):
         phrase = f"classic {noun}"
     elif era:

@@ -33,6 +33,7 @@ COMPOSITES: list[tuple[str, tuple[str, ...]]] = [
     (r"family (?:movies?|films?|flicks?)(?: night)?", ()),
     (r"liebeskomodien?", ("Romance", "Comedy")),
     (r"animated comed(?:y|ies)", ("Animation", "Comedy")),
+    (r"war dramas?", ("War", "Drama")),
     (r"sci[- ]?fi (?:action|thriller)s?", ("Sci-Fi", "Action")),
     (r"crime thrillers?|thrillers? policiers?", ("Crime", "Thriller")),
 ]
@@ -63,9 +64,9 @@ def _genre_words() -> list[tuple[str, tuple[str, ...]]]:
 
 
 NEGATION = re.compile(
-    r"\b(?:no|not|nothing|without|except|never|none of|avoid|skip|hate|hates|can'?t stand|cannot stand"
-    r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas de|pas d'|sans|jamais"
-    r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b[^.!?;,]{0,28}$")
+    r"(?:\b(?:no|not|nothing|without|except|never|none of|avoid|skip|hate|hates|can'?t stand|cannot stand"
+    r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas de|sans|jamais"
+    r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b|\bpas d'|\bnada d')[^.!?;,]{0,28}$")
 
 # Moods and audiences: what they do to genres (soft: they re-rank, never filter alone).
 MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
@@ -257,16 +258,22 @@ def _era(preferences: Sequence, latest_year: int | None) -> tuple[int | None, in
     return low, high, label
 
 
+_DECADE_RE = re.compile(r"\b(?:annees|anos|jahre|den|les|los)\s+(?:19)?([2-9])0(?:er|ern|s)?\b"
+                        r"|\b(19[2-9]|20[0-2])0'?s\b|\b'?([2-9])0'?s\b")
+
+
 def _explicit_decade(text: str) -> tuple[int | None, int | None, str]:
-    """Decades the extractor misses in a request ("des années 80", "aus den 90ern", "años 80")."""
-    folded = fold(text)
-    mt = re.search(r"\b(?:annees|anos|jahre|den|les|los)\s+(?:19)?([2-9])0(?:er|ern|s)?\b", folded) \
-        or re.search(r"\b(19[2-9]|20[0-2])0'?s\b", folded) or re.search(r"\b'?([2-9])0'?s\b", folded)
-    if not mt:
+    """Decades the extractor misses in a request ("des années 80", "aus den 90ern", "años 80"), and
+    spans of several ("from the 70s or 80s" -> 1970-1989)."""
+    starts = []
+    for mt in _DECADE_RE.finditer(fold(text)):
+        digits = next(g for g in mt.groups() if g)
+        starts.append(int(digits) * 10 + 1900 if len(digits) == 1 else int(digits) * 10)
+    if not starts:
         return None, None, ""
-    digits = mt.group(1)
-    start = int(digits) * 10 + 1900 if len(digits) == 1 else int(digits) * 10
-    return start, start + 9, f"the {start}s"
+    low, high = min(starts), max(starts)
+    label = f"the {low}s" if low == high else f"the {low}s to {high}s"
+    return low, high + 9, label
 
 
 def understand(text: str, preferences: Sequence = (), *, categories: Sequence[str] = (),
@@ -326,8 +333,10 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         if audience == "kids" and not wanted_any and not wanted_all:
             wanted_any = [g for g in (canonical_genre(x, categories) for x in AUDIENCE_GENRES["kids"]) if g]
     year_min, year_max, era = _era(preferences, latest_year)
-    if year_min is None and year_max is None:
-        year_min, year_max, era = _explicit_decade(text)
+    low, high, label = _explicit_decade(text)
+    if (year_min is None and year_max is None) or (low is not None and high - low > 9
+                                                   and year_max is not None and year_max - (year_min or 0) == 9):
+        year_min, year_max, era = low, high, label
     named = [str(i) for i in (find_titles(text) if find_titles else [])]
     seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles]
     unknown = _unknown_titles(text, named, find_titles)
