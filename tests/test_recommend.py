@@ -158,6 +158,9 @@ def test_memory_dislike_refuses_unless_this_request_asks_for_it():
     policy = plan_turn(parse("a good thriller"), memory, categories=ML100K)
     assert "Horror" in policy.refused and policy.affinity["Comedy"] > 0
     assert "Horror" not in plan_turn(parse("a horror film for Halloween"), memory, categories=ML100K).refused
+    # A genre only suggested ("scary", "zombies") does not override the stated dislike.
+    suggested = plan_turn(parse("a zombie movie, something scary"), memory, categories=ML100K)
+    assert "Horror" in suggested.refused and "Horror" not in suggested.request.wanted
     other = MemoryEntry("c:x:u:w", "chat", "Their wife hates westerns", "u",
                         extra={"kind": "context", "subject": "Western", "subject_type": "category", "holder": "other"})
     assert "Western" not in plan_turn(parse("a film"), [other], categories=ML100K).refused
@@ -213,6 +216,11 @@ def test_stated_dislike_is_honoured_and_memory_does_not_override_the_request(ass
     list(assistant.chat(user, "I can't stand horror"))
     items = _items(list(assistant.chat(user, "a tense thriller")))
     assert items and not any("Horror" in r.item.categories for r in items)
+    # A hint is not a change of mind: no horror, and the dislike is still what memory says.
+    hinted = _items(list(assistant.chat(user, "something scary with ghosts please")))
+    assert hinted and not any("Horror" in r.item.categories for r in hinted)
+    current = [e for e in assistant.store.list_user(user, "chat") if e.extra.get("subject") == "Horror"]
+    assert [e.extra.get("kind") for e in current] == ["dislike"]
     asked = _items(list(assistant.chat(user, "ok, a horror film for Halloween")))
     assert asked and all("Horror" in r.item.categories for r in asked)
 

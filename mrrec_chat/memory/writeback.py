@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 FEEDBACK_RATING = {"up": 5.0, "down": 1.0, "seen": 3.0}
 MAX_PREFERENCES_PER_MESSAGE = 50
+TENTATIVE = 0.7  # extractor confidence below which a statement is a hint ("Somewhat likes ...")
 # Constraint subjects that are alternatives of one another (the newest wins).
 _ERA = re.compile(r"^(?:from the \d{4}s|released (?:after|before) \d{4}|recent|classic)$")
 _WHO = re.compile(r"^Their ([\w' -]{1,40}?) (?:now |somewhat |strongly )?(?:loves?|likes?|dislikes?|hated?"
@@ -186,6 +187,11 @@ class MemoryWriter:
                 change.audit(entry, "reinforce", source, turn_id=turn_id, count=entry.extra["count"])
                 result.reinforced.append(entry.memory_id)
                 result.entries.append(entry)
+                continue
+            if (extra["group"] == "polar" and pref.confidence < TENTATIVE and not pref.supersedes_past
+                    and any(f.polarity != extra["polarity"] and e.confidence > pref.confidence for e, f in rivals)):
+                # A hint ("something scary" -> somewhat likes Horror) never overturns a firmer
+                # verdict in memory ("I can't stand horror"); saying so plainly does.
                 continue
             memory_id = make_memory_id("chat", self.store.dataset, user_id, f"{extra['slot']}-{int(now * 1000):x}{n}")
             entry = MemoryEntry(

@@ -6,8 +6,9 @@ The request decides; memory modulates:
   items the user rejected (👎, "I hated Heat") or said they have seen, titles named in the request
   (unless a rewatch is asked for);
 * refused genres (never shown): the request's refusals, plus the user's own current chat dislikes
-  of a genre — unless this request asks for that genre ("I hate horror" last week does not
-  override "a horror film for Halloween" today);
+  of a genre — unless this request *names* that genre ("I hate horror" last week does not
+  override "a horror film for Halloween" today, but "something scary with ghosts" only suggests
+  horror, so the dislike stands and the request's other signals decide);
 * soft: the user's liked items seed collaborative similarity, and their genre taste (ratings and
   chat likes) re-ranks a little; both are features the fused ranker weighs, never filters.
 
@@ -17,7 +18,7 @@ The app (service.py), the evaluator and the benchmarks all build their turns her
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
     if not request.rewatch:
         policy.exclude.update(request.titles_named)
     policy.seeds = {item_id: 1.0 for item_id in request.titles}
-    wanted = set(request.wanted)
+    named = set(request.genres_named)
     refused = list(request.genres_refused)
     liked: list[tuple[float, str, str]] = []  # (time, item id, memory id)
     rejected: set[str] = set()
@@ -88,7 +89,7 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
                 continue
             if fact.is_category:
                 genre = canonical_genre(fact.subject, categories) or fact.subject
-                if fact.kind == "dislike" and genre not in wanted:
+                if fact.kind == "dislike" and genre not in named:
                     refused.append(genre)
                     policy.refused_by_memory.setdefault(genre, fact.memory_id)
                 elif fact.kind == "like":
@@ -118,6 +119,11 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
             for genre in item_categories(behavior.item_id):
                 ratings.setdefault(genre, []).append(behavior.rating)
     policy.refused = tuple(dict.fromkeys(refused))
+    if set(policy.refused) & set(request.wanted):
+        # A genre the request only suggested and memory refuses is no longer a filter.
+        request = replace(request, genres_any=tuple(g for g in request.genres_any if g not in policy.refused),
+                          genres_all=tuple(g for g in request.genres_all if g not in policy.refused))
+        policy.request = request
     liked.sort(key=lambda t: -t[0])  # most recent first
     for _, item_id, memory_id in liked:
         if item_id in policy.memory_seeds or item_id in rejected:

@@ -63,6 +63,18 @@ def _genre_words() -> list[tuple[str, tuple[str, ...]]]:
     return [*COMPOSITES, *GENRE_SYNONYMS, *REQUEST_GENRE_WORDS]
 
 
+# Words that *name* a genre (in the four languages), as opposed to words that only suggest one
+# ("scary", "ghosts", "aliens", "tense"). Only a named genre overrides a dislike in memory: "I
+# can't stand horror" then "something scary with ghosts" still means no horror films, while "a
+# horror film for Halloween" is an explicit ask.
+NAMED_GENRE = re.compile(
+    r"action|accion|adventure|aventur|abenteuer|animat|animacion|animad|dessins? animes?|zeichentrick|cartoon"
+    r"|children|kids'? (?:movie|film)|kinderfilm|infantil|comed|comedi|komodi|rom[- ]?com|crime|criminal|krimi|polar"
+    r"|policia|policier|documentar|documental|dokument|docs?\b|drama|drame|fantas|noir|horror|horreur|terror"
+    r"|epouvante|musical|myster|misterio|whodun|romance|romantic|romantique|romantisch|romantica|love stor"
+    r"|sci[- ]?fi|science[- ]fiction|ciencia ficcion|thriller|suspense|war |wars? movie|guerre|guerra|krieg"
+    r"|western|del oeste")
+
 NEGATION = re.compile(
     r"(?:\b(?:no|not|nothing|without|except|never|none of|avoid|skip|hate|hates|can'?t stand|cannot stand"
     r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas de|sans|jamais"
@@ -118,6 +130,7 @@ class Request:
     genres_any: tuple[str, ...] = ()   # at least one of these
     genres_all: tuple[str, ...] = ()   # all of these (a composite such as "rom-com")
     genres_refused: tuple[str, ...] = ()
+    genres_named: tuple[str, ...] = ()  # wanted genres named outright ("horror"), not only suggested ("scary")
     year_min: int | None = None
     year_max: int | None = None
     era: str = ""  # "the 1980s", "after 1990", "classics", "recent"
@@ -192,6 +205,7 @@ class _Scan:
     wanted_any: list[str] = field(default_factory=list)
     wanted_all: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    named: list[str] = field(default_factory=list)  # wanted genres named outright (NAMED_GENRE)
 
 
 def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
@@ -224,7 +238,11 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
         start = group[0][0]
         if NEGATION.search(folded[max(0, start - 40):start]):
             scan.refused += names
-        elif len(names) > 1:
+            continue
+        for a, b, ns in group:
+            if NAMED_GENRE.search(folded[a:b] + " "):
+                scan.named += ns
+        if len(names) > 1:
             scan.wanted_all += names
         else:
             scan.wanted_any += names
@@ -287,6 +305,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     scan = scan_genres(text, categories)
     refused = list(scan.refused)
     wanted_any, wanted_all = list(scan.wanted_any), list(scan.wanted_all)
+    named_genres = list(scan.named)
     liked_titles, refused_titles = [], []
     audience = ""
     for pref in preferences:
@@ -299,6 +318,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
                 refused.append(name)
             elif kind == "like":
                 wanted_any.append(name)
+                if getattr(pref, "confidence", 1.0) >= 0.7:  # "Somewhat likes" is read from a hint
+                    named_genres.append(name)
         elif pref.item_id and kind == "like":
             liked_titles.append(str(pref.item_id))
         elif pref.item_id and kind in ("dislike", "seen"):
@@ -342,7 +363,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     unknown = _unknown_titles(text, named, find_titles)
     request = Request(
         text=text, genres_any=tuple(wanted_any), genres_all=tuple(wanted_all),
-        genres_refused=tuple(dict.fromkeys(refused)), year_min=year_min, year_max=year_max, era=era,
+        genres_refused=tuple(dict.fromkeys(refused)),
+        genres_named=tuple(g for g in dict.fromkeys(named_genres) if g in wanted_any or g in wanted_all),
+        year_min=year_min, year_max=year_max, era=era,
         titles=tuple(seeds), titles_refused=tuple(dict.fromkeys(refused_titles)),
         titles_named=tuple(dict.fromkeys(named + refused_titles + liked_titles)),
         unknown_titles=tuple(unknown), rewatch=bool(REWATCH.search(folded)), audience=audience,
@@ -359,8 +382,10 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     asks_genre = bool(current.genres_any or current.genres_all or current.titles)
     refused = list(current.genres_refused)
     for before in earlier:
-        refused += [g for g in before.genres_refused if g not in current.wanted]
+        refused += [g for g in before.genres_refused if g not in current.genres_named]
     changes["genres_refused"] = tuple(dict.fromkeys(refused))
+    changes["genres_any"] = tuple(g for g in current.genres_any if g not in refused)
+    changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
     last = earlier[-1]
     if not asks_genre and (current.year_min or current.year_max or current.moods or current.audience):
         # A follow-up that only narrows ("something from the 90s") keeps the earlier genres.

@@ -59,8 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--exclude-memory-items", action="store_true",
                        help="exclude the case's memory items from every ranking (consumption-style "
                             "memory; off for ReDial, whose memory is mentions and likes)")
-    bench.add_argument("--exclude-request-mentions", action="store_true",
-                       help="exclude catalog titles named in the request from every ranking")
+    bench.add_argument("--exclude-request-mentions", action="store_true", default=True,
+                       help="exclude catalog titles named in the request from every ranking (the default: the "
+                            "seeker knows them and ReDial's ground truth never holds them)")
+    bench.add_argument("--keep-request-mentions", dest="exclude_request_mentions", action="store_false",
+                       help="the old setting: titles named in the request may be ranked")
     bench.add_argument("--report-only", action="store_true",
                        help="run nothing: aggregate the runs already in --out/runs.jsonl (implies --resume)")
     bench.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
