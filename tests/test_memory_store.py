@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mrrec_chat.memory.builders import build_user_memory
@@ -87,3 +88,26 @@ def test_metadata_floats_come_back_from_chroma_exactly(store):
     raw = store.collections["pattern"].get(ids=[e.memory_id for e in entries])
     back = dict(zip(raw["ids"], raw["metadatas"]))
     assert [back[e.memory_id] for e in entries] == [e.metadata() for e in entries]
+
+
+def test_a_read_during_a_servers_first_index_build_is_retried():
+    """Chroma server: 'Nothing found on disk' while a new collection's first write is indexed
+    (the soak's finding); the read is retried, other errors are not."""
+    from mrrec_chat.memory.store import MemoryStore
+
+    class Flaky:
+        def __init__(self, message):
+            self.calls, self.message = 0, message
+
+        def query(self, **kwargs):
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError(self.message)
+            return {"ids": [["m1"]], "documents": [["text"]], "metadatas": [[{"level": "chat", "user_id": "u"}]],
+                    "distances": [[0.25]]}
+
+    flaky = Flaky("Error creating hnsw segment reader: Nothing found on disk")
+    found = MemoryStore._query(flaky, np.zeros(3, dtype=np.float32), 1, {})
+    assert flaky.calls == 2 and found[0].memory_id == "m1" and abs(found[0].score - 0.75) < 1e-9
+    with pytest.raises(RuntimeError):
+        MemoryStore._query(Flaky("something else"), np.zeros(3, dtype=np.float32), 1, {})

@@ -443,8 +443,19 @@ class MemoryStore:
     def _query(collection, vector: np.ndarray, k: int, where: dict) -> list[RetrievedMemory]:
         if k <= 0:
             return []
-        result = collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
-                                  where=where, include=["documents", "metadatas", "distances"])
+        for attempt in range(3):
+            try:
+                result = collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
+                                          where=where, include=["documents", "metadatas", "distances"])
+                break
+            except Exception as exc:  # noqa: BLE001
+                # A Chroma *server* answers "Error creating hnsw segment reader: Nothing found on
+                # disk" for a read of a new collection while its first write is being indexed
+                # (found by the soak: mrrec_lab/chroma_churn.py --pattern first-write; upstream
+                # chroma-core/chroma#4212). The write stands; a moment later the read succeeds.
+                if "Nothing found on disk" not in str(exc) or attempt == 2:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
         return [RetrievedMemory(MemoryEntry.from_chroma(i, d, m), 1.0 - float(dist))
                 for i, d, m, dist in zip(result["ids"][0], result["documents"][0],
                                          result["metadatas"][0], result["distances"][0])]

@@ -10,6 +10,7 @@ exception, so a client always gets a well-formed reply.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import gradio as gr
@@ -23,6 +24,8 @@ from mrrec_chat.ui.identity import NotYourUser, authorize
 ENDPOINTS = {"recommend": "recommend", "memory": "memory_json", "memory_search": "memory_search",
              "memory_add": "memory_add", "memory_edit": "memory_edit", "memory_delete": "memory_delete",
              "feedback": "feedback_api", "forget": "forget_api", "export": "export_api"}
+
+log = logging.getLogger(__name__)
 
 
 class ApiHandlers:
@@ -69,6 +72,9 @@ class ApiHandlers:
             found = self.memory.search(user_id, query, k=_clamp(k, 1, 100, 10))
         except (InvalidUserId, NotYourUser, ValueError) as exc:
             return {"error": str(exc)}
+        except Exception:  # noqa: BLE001 - the API answers with data, never a Gradio exception
+            log.exception("memory search failed for %s", user_id)
+            return {"error": "The memory store could not answer this search; please try again."}
         return {"results": [dict(m.entry.to_dict(), score=round(float(m.score), 4)) for m in found]}
 
     def memory_add(self, user_id: str, text: str, profile: gr.OAuthProfile | None = None) -> dict:
