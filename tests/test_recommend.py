@@ -74,6 +74,7 @@ def test_titles_named_are_seeds_and_unknown_titles_are_reported():
     r = parse("something like Heat but funnier", find_titles=find)
     assert r.titles == ("1",) and "1" in r.titles_named
     assert parse("something like Inception", find_titles=find).unknown_titles == ("Inception",)
+    assert parse("something like The Matrix but less violent", find_titles=find).unknown_titles == ("The Matrix",)
     assert parse("I like Comedy", find_titles=find).unknown_titles == ()
 
 

@@ -404,7 +404,8 @@ def _unknown_titles(text: str, found: list[str], find_titles) -> list[str]:
     for mt in SIMILAR_TO.finditer(text):
         name = mt.group(1).strip(" .,!?:")
         words = name.split()
-        if not words or fold(words[0]) in _NOT_TITLES or len(name) < 3:
+        content = words[1:] if words and fold(words[0]) in ("the", "a", "an") else words
+        if not content or fold(content[0]) in _NOT_TITLES or len(name) < 3:
             continue
         if any(regex.search(fold(name)) for regex, _ in _GENRE_RES):
             continue  # "like Comedy" is a genre, not a title
