@@ -246,3 +246,15 @@ def test_a_title_after_an_indefinite_article_is_a_description_not_a_named_item(t
     recommender.titles = TitleIndex(dataset)
     assert recommender.find_titles("I need an avalanche shovel") == []
     assert recommender.find_titles("something like Heat") == ["2"]
+
+
+def test_content_similarity_to_liked_items_ranks_their_neighbours_first():
+    dataset, catalog = _catalog(ITEMS)
+    liked = catalog.item_ids.index("c")
+    near = catalog.item_ids.index("d")
+    catalog.matrix[near] = catalog.matrix[liked] * 0.9 + 0.1 * catalog.matrix[near]
+    catalog.matrix[near] /= np.linalg.norm(catalog.matrix[near])
+    ranked = _ranker(dataset, catalog, sem_memory=1.0).rank(
+        RankInputs(np.zeros(8, np.float32), memory_seeds={"c": 1.0}, exclude={"c"}), n=3)
+    assert ranked[0].item.item_id == "d" and ranked[0].features["sem_memory"] > 0.8
+    assert ranked[0].memory_seed == "c"  # the reason can name the liked item
