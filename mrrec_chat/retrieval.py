@@ -79,10 +79,7 @@ class CatalogIndex:
             mask = self._category_mask.get(category)
             if mask is not None:
                 scores[mask] -= avoid_penalty
-        for item_id in exclude:
-            row = self._row.get(item_id)
-            if row is not None:
-                scores[row] = -np.inf
+        scores[self.rows(exclude)] = -np.inf
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -91,6 +88,10 @@ class CatalogIndex:
 
     def search(self, text: str, k: int = 10, **kwargs) -> list[ScoredItem]:
         return self.rank(self.embedder.embed_one(text), k, **kwargs)
+
+    def rows(self, item_ids) -> np.ndarray:
+        """Matrix rows of the given item ids (ids not in the catalog are skipped)."""
+        return np.array([self._row[i] for i in item_ids if i in self._row], dtype=np.int64)
 
     def vector(self, item_id: str) -> np.ndarray | None:
         row = self._row.get(item_id)

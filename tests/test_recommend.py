@@ -258,3 +258,12 @@ def test_content_similarity_to_liked_items_ranks_their_neighbours_first():
         RankInputs(np.zeros(8, np.float32), memory_seeds={"c": 1.0}, exclude={"c"}), n=3)
     assert ranked[0].item.item_id == "d" and ranked[0].features["sem_memory"] > 0.8
     assert ranked[0].memory_seed == "c"  # the reason can name the liked item
+
+
+def test_a_title_outside_the_catalog_gets_a_notice_and_the_rest_of_the_request_counts(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "something like Inception, a thriller"))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert any("Inception" in n and "not in this catalog" in n for n in notices)
+    items = _items(events)
+    assert items and all("Thriller" in r.item.categories for r in items)

@@ -3,7 +3,8 @@
     recommender = Recommender(dataset, catalog, embedder, titles)
     request = recommender.understand(text, preferences, earlier_texts)
     policy = recommender.plan(request, memory_entries, consumed=dataset_history_ids)
-    items, reading = recommender.recommend(policy, request_vector, profile_text, n=5)
+    reading = recommender.read_profile(profile_text, request)      # None, or usable / rejected
+    items = recommender.explain(recommender.rank(policy, request_vector, 5, profile_text, reading), policy)
 
 Used by the app (service.py, through the agent), the evaluator and the benchmarks alike.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -113,13 +113,6 @@ class Recommender:
             out.append(Recommendation(r.item, r.score, reason, ids))
         return out
 
-    def recommend(self, policy: TurnPolicy, request_vector: np.ndarray, n: int = 5,
-                  profile: str | None = None) -> tuple[list[Recommendation], ProfileReading | None]:
-        reading = self.read_profile(profile, policy.request)
-        if reading is not None and not reading.usable:
-            profile, reading = None, None
-        return self.explain(self.rank(policy, request_vector, n, profile, reading), policy), reading
-
     def notices(self, policy: TurnPolicy, ranked_relaxed: tuple[str, ...] = ()) -> list[str]:
         """Plain notices about the request: titles outside the catalog, relaxed filters."""
         out = []
@@ -136,7 +129,3 @@ class Recommender:
         span = f", films up to {max(years)}" if years else ""
         return f"{self.dataset.name}{span}"
 
-
-def without_memory(policy: TurnPolicy) -> TurnPolicy:
-    """The same turn with memory's soft signals removed (for ablations)."""
-    return replace(policy, memory_seeds={}, memory_seed_ids={}, affinity={}, affinity_ids={})

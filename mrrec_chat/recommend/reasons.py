@@ -73,7 +73,6 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
         low, high = dataset.rating_scale
         if signals.bayes[row] >= low + 0.72 * (high - low):
             clauses.append(f"rated {signals.bayes[row]:.1f}/{high:g} on average by {int(signals.counts[row])} people")
-    row = signals.row.get(item.item_id)
     if len(clauses) < 2:
         liked_genres = [g for g in item.categories if policy.affinity.get(g, 0) >= AFFINITY_STRONG]
         if liked_genres:

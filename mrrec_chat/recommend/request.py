@@ -22,7 +22,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 # Genre words -> canonical genre names (matched to a dataset's own names by `canonical_genre`), on
 # folded text (lower case, no accents). The preference extractor's lexicon (nlu.GENRE_SYNONYMS) is
@@ -116,10 +115,6 @@ SIMILAR_TO = re.compile(
 _NOT_TITLES = frozenset({"i", "i'm", "im", "it", "that", "this", "the", "a", "an", "my", "me", "we", "you", "something",
                          "anything", "netflix", "tonight", "today", "christmas", "halloween", "english",
                          "german", "french", "spanish", "hollywood"})
-
-
-class CatalogLike(Protocol):
-    categories: list[str]
 
 
 @dataclass(frozen=True)

@@ -340,10 +340,7 @@ class DensePop(System):
 
     def rank(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
         scores = ctx.catalog.scores(ctx.embedder.embed_one(case.request)) + self.prior
-        for item_id in ctx.exclusions(case):
-            row = ctx.catalog._row.get(item_id)
-            if row is not None:
-                scores[row] = -np.inf
+        scores[ctx.catalog.rows(ctx.exclusions(case))] = -np.inf
         order = np.argsort(-scores, kind="stable")[:ctx.depth]
         return SystemResult([ctx.catalog.item_ids[n] for n in order if np.isfinite(scores[n])])
 
@@ -363,8 +360,6 @@ class Hybrid(System):
 
     def rank(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
         policy = ctx.plan(case, self.with_memory)
-        if not self.with_memory:
-            policy.memory_seeds, policy.affinity = {}, {}
         ranked = ctx.assistant.recommender.rank(policy, ctx.embedder.embed_one(case.request), ctx.depth)
         return SystemResult([r.item.item_id for r in ranked],
                             details={"constraints": policy.request.describe(), "relaxed": list(ranked[0].relaxed)
