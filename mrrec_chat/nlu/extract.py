@@ -18,6 +18,7 @@ which subject takes which cue, with what polarity and holder), then the output a
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import unicodedata
@@ -108,6 +109,7 @@ class _Cue:
     past: bool = False
     change: bool = False
     holder: tuple[str, str | None] = ("user", None)
+    own_holder: bool = False  # the cue names its holder itself ("Cars is my nephew's favourite")
     subjects: list["_Subj"] = field(default_factory=list)
     before: list["_Subj"] = field(default_factory=list)
 
@@ -123,6 +125,8 @@ class _Subj:
     polar: bool = False  # bound to a like/dislike cue (a "seen" binding does not count)
     bound: bool = False
     cue: _Cue | None = None  # the last cue it was bound to, for "it"/"them" resolution
+    holder: tuple[str, str | None] | None = None  # whose view that binding was
+    consumed: bool = False  # part of a stance on another subject ("Seven was too dark for me")
 
 
 def _build(alts: Sequence[str], prefix: str) -> re.Pattern[str]:
@@ -151,7 +155,7 @@ def _matchers(categories: tuple[str, ...]) -> _Matchers:
     for pattern, genres in lx.GENRE_SYNONYMS:
         kept = tuple(by_fold[_fold(g)] for g in genres if _fold(g) in by_fold)
         if kept:  # a synonym only counts when its genre is in this catalog
-            alts.append(rf"(?:{pattern})(?:\s+{lx.MOVIE_NOUN})?")
+            alts.append(rf"(?:{pattern}){lx.LIKENESS_SUFFIX}(?:\s+{lx.MOVIE_NOUN})?")
             targets.append(kept)
     for folded, name in by_fold.items():  # any catalog's own category names, plural or not
         if folded and folded not in lx.BARE_NAME_BLOCKLIST:
@@ -165,12 +169,12 @@ def _matchers(categories: tuple[str, ...]) -> _Matchers:
         post=re.compile(rf"{lx.POST_LEAD}(?P<w>{post_alts})(?!\w)"),
         attr=_build([rf"(?:too\s+(?:much\s+)?)?(?:{a[0]})" for a in lx.POLAR_ATTRIBUTES], "a"),
         fixed=_build([f[0] for f in lx.SELF_CONTAINED], "f"),
-        theme=_build([rf"(?:{t[0]})(?:\s+{lx.MOVIE_NOUN})?" for t in lx.THEMES], "t"),
+        theme=_build([rf"(?:{t[0]}){lx.LIKENESS_SUFFIX}(?:\s+{lx.MOVIE_NOUN})?" for t in lx.THEMES], "t"),
         theme_genres=tuple(tuple(by_fold[_fold(g)] for g in t[2] if _fold(g) in by_fold) for t in lx.THEMES),
     )
 
 
-_PEOPLE = _build([p[0] for p in lx.PEOPLE], "p")
+_PEOPLE = _build([rf"(?:{p[0]})(?:-?esque|-?ian|-style)?" for p in lx.PEOPLE], "p")
 _GIVEN = re.compile(r"(?<![\w'])([A-Z][a-z]+)\s+((?:(?:de|del|van|von|da|di|le|la)\s+)?[A-Z][\w'-]+)(?![\w'])")
 
 
@@ -208,6 +212,19 @@ _RE = {k: re.compile(v) for k, v in {
     "runmax": rf"{lx.RUNTIME_MAX}{lx.DURATION}", "runmax2": rf"{lx.DURATION}(?={lx.RUNTIME_MAX_AFTER})",
     "runmin": rf"{lx.RUNTIME_MIN}{lx.DURATION}",
     "connector": r"^[\s,&/]*(?:(?:and|or|y|et|und|ou|oder|o|plus|nor)\b)?[\s,&/]*$",
+    # a run of subjects before a post-cue may hold film modifiers: "quirky indie comedies are great"
+    "own_holder": r"(?:one of )?(?:my|our) ([\w-]+)'s\b",
+    "run_link": rf"^[\s,&/]*(?:(?:and|or|y|et|und|ou|oder|o|plus|nor)\b)?[\s,&/]*(?:{lx.RUN_MODIFIER}[\s-]+)*$",
+    # "Reservoir Dogs is Tarantino at his best": a title equated with the subject a post-cue follows
+    "copula_link": r"^\s*(?:is|was|'s)\s+(?:(?:a|an|the|pure|vintage|prime|classic|early|late)\s+)?$",
+    # "Moonrise Kingdom especially": a subject singled out of the stance before it
+    "especially_after": r"[\s,(-]*(?:especially|in particular|particularly|above all|most of all|for sure)\b",
+    "especially_before": r"(?:especially|in particular|particularly|above all|most of all|mostly|notably)"
+                         r"\s+(?:(?:the|a|an)\s+)?$",
+    # "..., in the best way": the sentence's negative wording is a compliment
+    "good_way": r"\bin (?:a|the|the very) (?:good|best|best possible|great|fun|nice|wonderful|delightful) way\b",
+    # "The Godfather was incredible, Part III not so much": a sequel named by its part only
+    "part": r"(?<![\w'])(?:[Pp]art|[Vv]ol(?:ume)?\.?|[Cc]hapter)\s+(?:[IVX]+|[ivx]+|\d{1,2})(?![\w'])",
     "chain": r"^[\s,]*(?:and|&|or|then)?\s*(?:(?:really|totally|absolutely|honestly)\s+)?$",
     "words": r"[a-z']+",
     "request_q": r"\s*(?:(?:have you got|do you have|got|you got) )?any(?:thing)?\b|\s*(?:what|how) about\b"
@@ -265,7 +282,11 @@ class _Spans:
         self.fixed: list[tuple[int, int, str, str]] = []
         for s, e, kind, data in kept:
             if kind == "cue":
-                self.cues.append(_Cue(s, e, data[1], data[2], data[3]))
+                cue = _Cue(s, e, data[1], data[2], data[3])
+                own = _RE["own_holder"].match(f, s, e)
+                if own:  # "my wife's favourite is Titanic": the cue names whose view it is
+                    cue.holder, cue.own_holder = ("other", own.group(1)), True
+                self.cues.append(cue)
             elif kind == "fixed":  # "the whole family can enjoy" names a context and a constraint
                 for k, subject in zip(data[0].split("+"), data[1].split("+")):
                     self.fixed.append((s, e, k, subject))
@@ -315,7 +336,34 @@ class _Spans:
             if " " not in core:  # one-word titles ("Heat") only where written capitalised
                 hits = [mt for mt in hits if self.text[mt.end() - len(core)].isupper()]
             spans += [(mt.start(), mt.end(), (item_id, title)) for mt in hits]
-        return spans
+        return spans + self._parts(lookup, spans)
+
+    def _parts(self, lookup: TitleLookup, spans: list[tuple[int, int, Any]]) -> list[tuple[int, int, Any]]:
+        """A sequel named by its part after its title ("The Godfather was great, Part III not so
+        much"): the lookup is asked for "<title>: Part III"; only a catalog title that carries that
+        part counts."""
+        out: list[tuple[int, int, Any]] = []
+        parts = _RE["part"].finditer(self.text) if spans else iter(())
+        for mt in itertools.islice(parts, 20):  # a chat message names a few; bound the lookups
+            if any(s < mt.end() and mt.start() < e for s, e, _ in spans):
+                continue  # already inside a title ("The Godfather: Part III")
+            before = [sp for sp in spans if sp[1] <= mt.start() < sp[1] + 200]
+            if not before:
+                continue
+            item_id, title = max(before, key=lambda sp: sp[1])[2]
+            base = re.sub(r"\s*\(\d{4}\)\s*$", "", title)
+            base = re.sub(r"[:,]?\s+(?:part|vol(?:ume)?\.?|chapter)\s+\S+$", "", base, flags=re.I)
+            numeral = _fold(mt.group(0).split()[-1])
+            try:
+                hits = list(lookup(f"{base}: {mt.group(0)}") or [])[:5]
+            except Exception:
+                logger.warning("title_lookup failed on a sequel part", exc_info=True)
+                continue
+            for hit in hits:
+                if str(hit[0]) != item_id and re.search(rf"\b{re.escape(numeral)}\b", _fold(str(hit[1]))):
+                    out.append((mt.start(), mt.end(), (str(hit[0]), str(hit[1]))))
+                    break
+        return out
 
     def _people(self) -> list[tuple[int, int, str]]:
         """Film people: known names (lexicon.PEOPLE, written with a capital) and "Given Surname"
@@ -411,6 +459,7 @@ class _Run(_Spans):
         self.subjs: list[_Subj] = []
         self.raw: list[dict[str, Any]] = []
         self.mentions: list[tuple[int, int, str, str | None]] = []
+        self.good_way: list[tuple[int, int]] = []  # sentences that call their negative wording good
 
     # ---------------------------------------------------------------- binding
     def bind(self) -> None:
@@ -427,6 +476,10 @@ class _Run(_Spans):
             prev = mt.end()
         if prev < len(f):
             sentences.append((prev, len(f)))
+        self.good_way = [(ss, se) for ss, se in sentences if _RE["good_way"].search(f, ss, se)]
+        for ss, se in self.good_way:  # "Jaws made me afraid of the ocean, in the best way."
+            for cue in self.cues[bisect_left(cue_starts, ss):bisect_left(cue_starts, se)]:
+                cue.polarity = abs(cue.polarity)
         prev_unbound: list[_Subj] = []
         prev_had_cue = True
         recalled: list[tuple[int, int]] = []  # sentences about an earlier viewing ("saw it on a plane")
@@ -458,10 +511,18 @@ class _Run(_Spans):
                 unbound_all += unbound
             # "Horror movies? Hard pass." - a cue with nothing to bind takes the previous
             # sentence's bare subjects.
-            for cue in self.cues[bisect_left(cue_starts, ss):bisect_left(cue_starts, se)]:
+            sentence_cues = self.cues[bisect_left(cue_starts, ss):bisect_left(cue_starts, se)]
+            for cue in sentence_cues:
                 if not cue.subjects and prev_unbound and not prev_had_cue and cue.kind != "want":
                     for s in prev_unbound:
                         self._bind(s, cue, cue.holder, cue.start)
+            lo, hi = bisect_left(self.starts, ss), bisect_left(self.starts, se)
+            if prev_unbound and not prev_had_cue and not sentence_cues and lo == hi:
+                post = self._post_at(ss, se)  # "Gladiator? Overrated." - a verdict standing alone
+                if post and not [w for w in _RE["words"].findall(f, post.end, se) if w not in lx.FILLER]:
+                    for s in prev_unbound:
+                        self._bind(s, post, post.holder, post.start)
+            self._singled_out(self.subjs[lo:hi], ss, se)
             prev_unbound, prev_had_cue = [s for s in unbound_all if not s.bound], had_cue
         recalled_starts = [a for a, _ in recalled]
         for pos, _, kind, subject in self.fixed:
@@ -469,6 +530,18 @@ class _Run(_Spans):
             if kind == "context" and i >= 0 and pos < recalled[i][1]:
                 continue
             self._add(kind, subject, "context" if kind == "context" else "attribute", 0.8, pos)
+
+    def _singled_out(self, subjs: list[_Subj], ss: int, se: int) -> None:
+        """"Wes Anderson's style is so charming, Moonrise Kingdom especially": a subject singled out
+        with "especially"/"in particular" shares the stance of the subject before it."""
+        f, prev = self.f, None
+        for s in subjs:
+            if not s.bound and prev is not None and s.stype not in ("pronoun", "topic") and (
+                    _RE["especially_after"].match(f, s.end, se)
+                    or _RE["especially_before"].search(f, max(ss, s.start - 30), s.start)):
+                self._bind(s, prev.cue, prev.holder or ("user", None), s.start)
+            if s.polar and s.cue is not None:
+                prev = s
 
     def _clause(self, cs: int, ce: int, cues: list[_Cue], subjs: list[_Subj], inherit: _Cue | None,
                 question: bool, holder: tuple[str, str | None] | None) -> tuple[list[_Subj], Any]:
@@ -486,7 +559,7 @@ class _Run(_Spans):
             if isinstance(ev, _Cue):
                 self._setup_cue(ev, cs, prev_end, next_cue_start[i])
                 found = self._holder(max(cs, last.end if last else cs), ev.start)
-                ev.holder = holder = found or holder or ("user", None)
+                ev.holder = holder = ev.holder if ev.own_holder else found or holder or ("user", None)
                 ev.before = [s for s in since if not s.polar and s.stype != "pronoun"]
                 last, since = ev, []
             elif ev.stype == "pronoun":
@@ -495,9 +568,13 @@ class _Run(_Spans):
                     and len(f[last.end:ev.start].split()) <= 3  # "loved it", "can't stand them"
                 if ev.post or near:
                     cue = ev.post or last
-                    who = self._holder(cs, ev.start) if ev.post else cue.holder
+                    who = cue.holder if cue.own_holder or not ev.post else self._holder(cs, ev.start)
+                    if ev.post:
+                        self._consume(ev.post, events, i + 1)
                     for s in self._referent(ev.start):
                         self._bind(s, cue, who or cue.holder, ev.start)
+            elif ev.consumed:
+                continue
             else:
                 tail = f[max(cs, prev_end):ev.start]
                 ev.negated = bool(_RE["subjneg"].search(tail[tail.rfind(",") + 1:]))
@@ -506,9 +583,13 @@ class _Run(_Spans):
                 ev.post = None if question else self._post(ev, ce)  # "Is Titanic worth watching?"
                 if ev.post:  # "comedies and dramas are great": the post-cue takes the whole run
                     who = self._holder(max(cs, last.end if last else cs), ev.start) or holder or ("user", None)
+                    who = ev.post.holder if ev.post.own_holder else who
+                    self._consume(ev.post, events, i + 1)
                     run = [ev]
                     for prev in since[-50:][::-1]:
-                        if last or prev.polar or not _RE["connector"].match(f[prev.end:run[-1].start]):
+                        gap = f[prev.end:run[-1].start]
+                        if last or prev.polar or not (_RE["run_link"].match(gap) or (
+                                len(run) == 1 and prev.stype == "item" and _RE["copula_link"].match(gap))):
                             break
                         run.append(prev)
                     for s in run:
@@ -550,8 +631,12 @@ class _Run(_Spans):
         bare = not question and not words and not cues
         # "Something quirky and offbeat, like a Wes Anderson film": a request opens the clause.
         head = cues[0].start if cues else ce
-        opener = bool(_RE["request_q"].match(f, cs, head)) and not [
-            w for w in _RE["words"].findall("".join(chars[:head - cs])) if w not in lx.FILLER]
+        for w in _RE["words"].finditer("".join(chars), 0, head - cs):
+            if w.group() not in lx.FILLER:  # "Something cozy for a Sunday afternoon": up to "sunday"
+                # a question keeps the whole-clause rule: "Any horror fans here?" asks for nothing
+                head = cs if question or "?" in f[cs:ce] else cs + w.start()
+                break
+        opener = bool(_RE["request_q"].match(f, cs, head))
         for s in unbound:
             who = self._holder(cs, s.start) or ("user", None)
             if inherit is not None and not cues:  # "I love comedies but also dramas"
@@ -561,6 +646,16 @@ class _Run(_Spans):
             elif (bare or (opener and s.end <= head)) and s.stype != "item":  # "Comedy please!", "something funny"
                 self._bind(s, _Cue(s.start, s.start, 1, 0.6, "want"), who, s.start)
         return [s for s in unbound if not s.bound], holder
+
+    @staticmethod
+    def _consume(post: _Cue, events: list[Any], first: int) -> None:
+        """Attributes and moods inside a post-cue are its wording, not requests: "Seven was too dark
+        for me", "I find it cheesy"."""
+        for ev in events[first:first + 8]:
+            if ev.start >= post.end:
+                break
+            if isinstance(ev, _Subj) and ev.stype in ("attribute", "theme"):
+                ev.consumed = ev.bound = True
 
     def _setup_cue(self, cue: _Cue, cs: int, prev_end: int, scope_end: int) -> None:
         f = self.f
@@ -578,7 +673,10 @@ class _Run(_Spans):
         cue.change = bool(_RE["change"].search(f, lo, hi))
 
     def _post(self, s: _Subj, ce: int) -> _Cue | None:
-        mt = self.m.post.match(self.f, s.end, ce)
+        return self._post_at(s.end, ce)
+
+    def _post_at(self, pos: int, ce: int) -> _Cue | None:
+        mt = self.m.post.match(self.f, pos, ce)
         if not mt:
             return None
         word = mt.group("w")
@@ -589,9 +687,20 @@ class _Run(_Spans):
             return None
         if word in lx.POST_BARE_END and not re.match(r"\s*(?:[^\w\s']|$)", self.f[mt.end():mt.end() + 4]):
             return None
+        if not mt.group("cop") and re.search(lx.POST_NEEDS_COPULA, word):
+            return None  # "Seen it, a classic." records the viewing only
         if negcop:
             pol, strength = -pol, (0.8 if pol > 0 else 0.6)
-        return _Cue(mt.start("w"), mt.end(), pol, strength, "post")
+        if pol < 0 and self._good_way(pos):  # "scared me, in a good way"
+            pol = 1
+        cue = _Cue(mt.start("w"), mt.end(), pol, strength, "post")
+        rel = _RE["own_holder"].match(word)
+        if rel:  # "Sleepless in Seattle is my mum's favourite"
+            cue.holder, cue.own_holder = ("other", rel.group(1)), True
+        return cue
+
+    def _good_way(self, pos: int) -> bool:
+        return any(a <= pos < b for a, b in self.good_way)
 
     def _holder(self, lo: int, hi: int) -> tuple[str, str | None] | None:
         """The holder mentioned last in [lo, hi): "my wife hates" -> other; "we love" -> user."""
@@ -632,7 +741,7 @@ class _Run(_Spans):
     def _bind(self, s: _Subj, cue: _Cue, holder: tuple[str, str | None], pos: int) -> None:
         if s.cue is not cue:  # identity, not a list scan: one cue may carry thousands of subjects
             cue.subjects.append(s)
-        s.bound, s.cue = True, cue
+        s.bound, s.cue, s.holder = True, cue, holder
         if cue.polarity:
             s.polar = True
         kind, who = holder

@@ -16,8 +16,11 @@ DEFAULT_MOVIE_GENRES: tuple[str, ...] = (
 
 # A trailing "movies"/"films" (in any of the four languages) is absorbed into the genre span, so
 # "horror movies" is one subject and the leftover-words check does not see a stray noun.
-MOVIE_NOUN = (r"(?:movies?|films?|flicks?|pictures?|shows?|series|ones|stuff|genre|cinema|"
+MOVIE_NOUN = (r"(?:movies?|films?|flicks?|pictures?|shows?|series|ones|stuff|genre|cinema|stor(?:y|ies)|tales?|"
               r"peliculas?|pelis|filme?n?)")
+
+# "Pixar-ish", "noir-esque", "a heist-style plot": a suffix that keeps the subject it is attached to.
+LIKENESS_SUFFIX = r"(?:-(?:ish|esque|like|style|type|inspired|y)|ish|esque)?"
 
 # Genre synonyms -> the catalog genres they name. Composite phrases first (see module docstring).
 GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
@@ -48,7 +51,8 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
      r"|films? de guerre|kriegsfilme?n?", ("War",)),
     (r"spaghetti westerns?|westerns?|cowboys?|(?:peliculas? )?del oeste|vaqueros", ("Western",)),
     (r"(?:studio )?ghibli|dreamworks|disney animation", ("Animation",)),
-    (r"thrillers?|suspense(?:ful)?|suspenso|spy (?:movies|films|thrillers)", ("Thriller",)),
+    (r"thrillers?|suspense(?:ful)?|suspenso|spy (?:movies|films|thrillers)|nail[- ]?biters?|nail[- ]?biting",
+     ("Thriller",)),
     (r"romance|romances|romantic|romanticas?|romantiques?|love stor(?:y|ies)|chick flicks?"
      r"|films? d'amour|liebesfilme?n?|romanzen", ("Romance",)),
     (r"comed(?:y|ies)|comedic|funny|hilarious|sitcoms?|slapstick|spoofs?|parod(?:y|ies)"
@@ -63,24 +67,39 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
 # "theme") rather than widened to a genre: tired of superhero films is not tired of all Action.
 # (pattern, canonical theme, genres it implies in a movie catalog - grounding may use them).
 THEMES: list[tuple[str, str, tuple[str, ...]]] = [
-    (r"heists?|heist[- ]y|capers?|bank robber(?:y|ies)|robber(?:y|ies)", "heist", ("Crime",)),
-    (r"gangsters?|mafia|mobsters?|the mob|mob", "gangsters", ("Crime",)),
-    (r"serial killers?", "serial killers", ("Thriller",)),
-    (r"zombies?|undead", "zombies", ("Horror",)),
-    (r"vampires?|dracula", "vampires", ("Horror",)),
-    (r"werewol(?:f|ves)", "werewolves", ("Horror",)),
-    (r"ghosts?|haunted houses?|hauntings?", "ghosts", ("Horror",)),
-    (r"witch(?:es|craft)?", "witches", ("Fantasy",)),
-    (r"monsters?|kaiju", "monsters", ("Horror",)),
-    (r"superheroe?s?|super[- ]heroe?s?|comic[- ]book (?:movies|films)|marvel|dc comics", "superheroes", ("Action",)),
-    (r"martial arts|kung[- ]fu|karate|samurai", "martial arts", ("Action",)),
-    (r"spies|spy|espionage", "spies", ("Thriller",)),
-    (r"time[- ]travel(?:l?ing)?", "time travel", ("Sci-Fi",)),
-    (r"robots?|androids?|artificial intelligence", "robots", ("Sci-Fi",)),
-    (r"aliens?|extraterrestrials?|ufos?", "aliens", ("Sci-Fi",)),
-    (r"dinosaurs?|dinos", "dinosaurs", ("Adventure",)),
-    (r"pirates?", "pirates", ("Adventure",)),
-    (r"sharks?", "sharks", ("Thriller",)),
+    (r"heists?|heist[- ]y|capers?|bank robber(?:y|ies)|robber(?:y|ies)|atracos?|braquages?", "heist", ("Crime",)),
+    (r"gangsters?|mafia|mafieux|mobsters?|the mob|mob", "gangsters", ("Crime",)),
+    (r"serial killers?|asesinos? en serie|tueurs? en serie|serienm(?:o|oe)rder", "serial killers", ("Thriller",)),
+    (r"assassins?|hit ?m[ae]n|contract killers?", "assassins", ("Action",)),
+    (r"zombies?|zombis?|undead", "zombies", ("Horror",)),
+    (r"vampir(?:es?|os?|as?)|dracula", "vampires", ("Horror",)),
+    (r"werewol(?:f|ves)|hombres? lobo|loups?-garous?|werwolfe?", "werewolves", ("Horror",)),
+    (r"ghosts?|haunted houses?|hauntings?|poltergeists?|fantasmas?|fantomes?|geister|gespenster",
+     "ghosts", ("Horror",)),
+    (r"witch(?:es|craft)?|brujas?|sorcieres?|hexen", "witches", ("Fantasy",)),
+    (r"monsters?|monstruos?|monstres?|kaiju", "monsters", ("Horror",)),
+    (r"superheroe?s?|super[- ]heroe?s?|super-?heros|superhelden|comic[- ]book (?:movies|films)|marvel"
+     r"|dc comics", "superheroes", ("Action",)),
+    (r"martial arts|kung[- ]fu|karate|samurai|ninjas?|artes marciales|arts martiaux|kampfkunst",
+     "martial arts", ("Action",)),
+    (r"spies|spy|espionage|espias?|espions?|spione?|agent(?:en)?filme?n?", "spies", ("Thriller",)),
+    (r"time[- ]travel(?:l?ing|s)?|time loops?|viajes? en el tiempo|voyages? dans le temps|zeitreisen?",
+     "time travel", ("Sci-Fi",)),
+    (r"robots?|robotern?|androids?|artificial intelligence", "robots", ("Sci-Fi",)),
+    (r"aliens?|extraterrestrials?|extraterrestres?|au(?:ss|\u00df)erirdischen?|ufos?", "aliens", ("Sci-Fi",)),
+    (r"dinosaur(?:s|ios?|es|ier)?|dinos", "dinosaurs", ("Adventure",)),
+    (r"pirat(?:es?|as?|en)", "pirates", ("Adventure",)),
+    (r"sharks?|tiburon(?:es)?|requins?", "sharks", ("Thriller",)),
+    (r"talking animals?|animals? that talk|animales que hablan", "talking animals", ("Children", "Animation")),
+    (r"car chases?|street racing|car racing|fast cars|persecuciones", "car chases", ("Action",)),
+    (r"revenge|vengeance|venganza|rache(?:filme?n?)?", "revenge", ("Thriller",)),
+    (r"conspirac(?:y|ies)|conspiracy thrillers?", "conspiracy", ("Thriller",)),
+    (r"hackers?|hacking|cyber ?crime", "hackers", ("Thriller",)),
+    (r"found[- ]footage", "found footage", ("Horror",)),
+    (r"world war (?:ii|2|two)|ww ?(?:ii|2)|second world war|nazis?", "World War II", ("War",)),
+    (r"survival(?: (?:stories|movies|films|thrillers))?|castaways?", "survival", ("Adventure",)),
+    (r"mockumentar(?:y|ies)", "mockumentary", ("Comedy",)),
+    (r"(?:dark|black) comed(?:y|ies)", "dark comedy", ("Comedy",)),
     (r"dragons?", "dragons", ("Fantasy",)),
     (r"knights?|swordplay|sword ?fights?|sword[- ]and[- ]sorcery", "swords and knights", ("Adventure",)),
     (r"courtroom|legal dramas?|lawyers?", "courtroom", ("Drama",)),
@@ -101,6 +120,9 @@ THEMES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"artsy|arthouse|art[- ]house", "arthouse", ()), (r"nostalgic", "nostalgic", ()),
     (r"epic|sweeping", "epic", ()), (r"stylish|stylized|stylised", "stylish", ()),
     (r"weird|bizarre|strange", "weird", ()), (r"wholesome", "wholesome", ()),
+    (r"bittersweet|melanchol(?:y|ic)", "bittersweet", ()), (r"trippy|psychedelic", "trippy", ()),
+    (r"fast[- ]paced|high[- ]octane|adrenaline[- ]fu(?:e|el)led", "fast-paced", ()),
+    (r"popcorn (?:movies?|films?|flicks?|fun)|mindless fun|dumb fun", "popcorn", ()),
     (r"psychological", "psychological", ()), (r"satirical|satire", "satire", ()),
 ]
 
@@ -146,6 +168,83 @@ PEOPLE: list[tuple[str, str]] = [
     (r"(?:humphrey )?bogart", "Humphrey Bogart"), (r"(?:marilyn )?monroe", "Marilyn Monroe"),
     (r"dwayne johnson", "Dwayne Johnson"), (r"(?:jason )?statham", "Jason Statham"),
     (r"liam neeson", "Liam Neeson"), (r"samuel l\.? jackson", "Samuel L. Jackson"),
+    # more directors (surname alone only where it is distinctive)
+    (r"(?:steven )?soderbergh", "Steven Soderbergh"), (r"michael mann", "Michael Mann"),
+    (r"(?:m\.? ?night )?shyamalan", "M. Night Shyamalan"), (r"(?:darren )?aronofsky", "Darren Aronofsky"),
+    (r"(?:david )?cronenberg", "David Cronenberg"), (r"(?:federico )?fellini", "Federico Fellini"),
+    (r"(?:jean-luc )?godard", "Jean-Luc Godard"), (r"(?:francois )?truffaut", "François Truffaut"),
+    (r"(?:werner )?herzog", "Werner Herzog"), (r"(?:taika )?waititi", "Taika Waititi"),
+    (r"(?:yorgos )?lanthimos", "Yorgos Lanthimos"), (r"park chan[- ]wook", "Park Chan-wook"),
+    (r"(?:hirokazu )?kore[- ]?eda", "Hirokazu Kore-eda"), (r"(?:alfonso )?cuaron", "Alfonso Cuarón"),
+    (r"(?:alejandro (?:gonzalez )?)?inarritu", "Alejandro González Iñárritu"),
+    (r"sam raimi|raimi", "Sam Raimi"), (r"peter jackson", "Peter Jackson"), (r"george lucas", "George Lucas"),
+    (r"ron howard", "Ron Howard"), (r"rob reiner", "Rob Reiner"), (r"nora ephron|ephron", "Nora Ephron"),
+    (r"richard curtis", "Richard Curtis"), (r"nancy meyers", "Nancy Meyers"),
+    (r"(?:kathryn )?bigelow", "Kathryn Bigelow"), (r"jane campion", "Jane Campion"), (r"chloe zhao", "Chloé Zhao"),
+    (r"barry jenkins", "Barry Jenkins"), (r"ryan coogler|coogler", "Ryan Coogler"),
+    (r"oliver stone", "Oliver Stone"), (r"(?:roland )?emmerich", "Roland Emmerich"),
+    (r"(?:paul )?verhoeven", "Paul Verhoeven"), (r"john woo", "John Woo"), (r"sam mendes", "Sam Mendes"),
+    (r"danny boyle", "Danny Boyle"), (r"ken loach", "Ken Loach"), (r"(?:baz )?luhrmann", "Baz Luhrmann"),
+    (r"(?:noah )?baumbach", "Noah Baumbach"), (r"charlie kaufman", "Charlie Kaufman"),
+    (r"spike jonze", "Spike Jonze"), (r"michel gondry|gondry", "Michel Gondry"),
+    (r"(?:dario )?argento", "Dario Argento"), (r"wes craven", "Wes Craven"), (r"george romero", "George Romero"),
+    (r"(?:the )?wachowskis?|wachowski (?:sisters|siblings|brothers)", "The Wachowskis"),
+    (r"james wan", "James Wan"), (r"mike flanagan", "Mike Flanagan"), (r"alex garland", "Alex Garland"),
+    (r"ari aster", "Ari Aster"), (r"robert eggers", "Robert Eggers"), (r"james gunn", "James Gunn"),
+    (r"(?:jim )?jarmusch", "Jim Jarmusch"), (r"kevin smith", "Kevin Smith"), (r"(?:luc )?besson", "Luc Besson"),
+    (r"(?:jean-pierre )?jeunet", "Jean-Pierre Jeunet"), (r"(?:michael )?haneke", "Michael Haneke"),
+    (r"lars von trier|von trier", "Lars von Trier"), (r"(?:wim )?wenders", "Wim Wenders"),
+    (r"fritz lang", "Fritz Lang"), (r"(?:agnes )?varda", "Agnès Varda"), (r"jacques tati", "Jacques Tati"),
+    (r"(?:isao )?takahata", "Isao Takahata"), (r"(?:satyajit )?ray(?= films| movies)", "Satyajit Ray"),
+    (r"(?:billy )?wilder", "Billy Wilder"), (r"(?:frank )?capra", "Frank Capra"), (r"orson welles|welles", "Orson Welles"),
+    (r"(?:sergio )?leone", "Sergio Leone"), (r"(?:guy )?maddin", "Guy Maddin"),
+    # more actors
+    (r"matt damon|damon", "Matt Damon"), (r"tom hardy", "Tom Hardy"), (r"emma stone", "Emma Stone"),
+    (r"margot robbie", "Margot Robbie"), (r"timothee chalamet|chalamet", "Timothée Chalamet"),
+    (r"zendaya", "Zendaya"), (r"florence pugh", "Florence Pugh"), (r"pedro pascal", "Pedro Pascal"),
+    (r"keira knightley|knightley", "Keira Knightley"), (r"kate winslet|winslet", "Kate Winslet"),
+    (r"anne hathaway|hathaway", "Anne Hathaway"), (r"natalie portman|portman", "Natalie Portman"),
+    (r"jennifer lawrence|j-?law", "Jennifer Lawrence"), (r"christian bale", "Christian Bale"),
+    (r"hugh grant", "Hugh Grant"), (r"colin firth", "Colin Firth"), (r"jack nicholson|nicholson", "Jack Nicholson"),
+    (r"daniel day[- ]lewis|day[- ]lewis", "Daniel Day-Lewis"), (r"anthony hopkins", "Anthony Hopkins"),
+    (r"ben stiller|stiller", "Ben Stiller"), (r"owen wilson", "Owen Wilson"), (r"seth rogen|rogen", "Seth Rogen"),
+    (r"jonah hill", "Jonah Hill"), (r"kevin hart", "Kevin Hart"), (r"melissa mccarthy", "Melissa McCarthy"),
+    (r"bruce lee", "Bruce Lee"), (r"jet li", "Jet Li"), (r"michelle yeoh|yeoh", "Michelle Yeoh"),
+    (r"(?:charlie )?chaplin", "Charlie Chaplin"), (r"buster keaton", "Buster Keaton"),
+    (r"cary grant", "Cary Grant"), (r"(?:james|jimmy) stewart", "James Stewart"), (r"john wayne", "John Wayne"),
+    (r"gene kelly", "Gene Kelly"), (r"fred astaire|astaire", "Fred Astaire"), (r"judy garland", "Judy Garland"),
+    (r"(?:marlon )?brando", "Marlon Brando"), (r"paul newman", "Paul Newman"), (r"steve mcqueen", "Steve McQueen"),
+    (r"sean connery|connery", "Sean Connery"), (r"daniel craig", "Daniel Craig"), (r"idris elba", "Idris Elba"),
+    (r"viola davis", "Viola Davis"), (r"benedict cumberbatch|cumberbatch", "Benedict Cumberbatch"),
+    (r"chris hemsworth|hemsworth", "Chris Hemsworth"), (r"chris evans", "Chris Evans"), (r"chris pratt", "Chris Pratt"),
+    (r"robert downey(?: jr\.?)?|rdj", "Robert Downey Jr."), (r"ryan reynolds", "Ryan Reynolds"),
+    (r"vin diesel", "Vin Diesel"), (r"mark wahlberg|wahlberg", "Mark Wahlberg"), (r"will smith", "Will Smith"),
+    (r"(?:gerard )?depardieu", "Gérard Depardieu"),
+    (r"(?:juliette )?binoche", "Juliette Binoche"), (r"(?:catherine )?deneuve", "Catherine Deneuve"),
+    (r"(?:antonio )?banderas", "Antonio Banderas"), (r"penelope cruz", "Penélope Cruz"),
+    (r"javier bardem|bardem", "Javier Bardem"), (r"gael garcia bernal", "Gael García Bernal"),
+    (r"ricardo darin|darin", "Ricardo Darín"), (r"audrey tautou|tautou", "Audrey Tautou"),
+    (r"omar sy", "Omar Sy"), (r"til schweiger|schweiger", "Til Schweiger"), (r"bruno ganz", "Bruno Ganz"),
+    (r"christoph waltz", "Christoph Waltz"), (r"daniel bruhl|bruhl", "Daniel Brühl"),
+    (r"tilda swinton|swinton", "Tilda Swinton"), (r"saoirse ronan|ronan", "Saoirse Ronan"),
+    (r"frances mcdormand|mcdormand", "Frances McDormand"), (r"julianne moore", "Julianne Moore"),
+    (r"emma thompson", "Emma Thompson"), (r"judi dench|dench", "Judi Dench"), (r"maggie smith", "Maggie Smith"),
+    (r"helen mirren|mirren", "Helen Mirren"), (r"angelina jolie|jolie", "Angelina Jolie"),
+    (r"charlize theron|theron", "Charlize Theron"), (r"emily blunt|blunt", "Emily Blunt"),
+    (r"amy adams", "Amy Adams"), (r"reese witherspoon|witherspoon", "Reese Witherspoon"),
+    (r"meg ryan", "Meg Ryan"), (r"goldie hawn", "Goldie Hawn"), (r"whoopi goldberg|whoopi", "Whoopi Goldberg"),
+    (r"steve martin", "Steve Martin"), (r"john candy", "John Candy"), (r"chevy chase", "Chevy Chase"),
+    (r"leslie nielsen|nielsen", "Leslie Nielsen"), (r"rowan atkinson|mr\.? bean", "Rowan Atkinson"),
+    (r"simon pegg|pegg", "Simon Pegg"), (r"jack black", "Jack Black"), (r"paul rudd", "Paul Rudd"),
+    (r"steve carell|carell", "Steve Carell"), (r"(?:jake )?gyllenhaal", "Jake Gyllenhaal"),
+    (r"(?:gary )?oldman", "Gary Oldman"),
+    (r"(?:kevin )?costner", "Kevin Costner"), (r"(?:mel )?gibson", "Mel Gibson"), (r"(?:kevin )?bacon", "Kevin Bacon"),
+    (r"(?:jean-claude )?van damme|jcvd", "Jean-Claude Van Damme"), (r"(?:steven )?seagal", "Steven Seagal"),
+    (r"chuck norris", "Chuck Norris"), (r"(?:dolph )?lundgren", "Dolph Lundgren"),
+    (r"cillian murphy", "Cillian Murphy"),
+    (r"(?:lupita )?nyong'?o", "Lupita Nyong'o"), (r"mahershala ali", "Mahershala Ali"),
+    (r"stephen king", "Stephen King"),
+    (r"jane austen|austen", "Jane Austen"),
 ]
 # Common given names: a capitalised "Given Surname" run is read as a person.
 GIVEN_NAMES = frozenset("""
@@ -158,6 +257,12 @@ keanu kevin kirsten kristen laura leonardo liam lucy mark martin mary matt matth
 michael michelle mike morgan natalie nicolas nicole oliver orson owen patrick paul peter philip
 ralph richard rob robert robin ryan sally sam samuel sandra sarah scarlett sean sidney sofia spike
 stanley steve steven susan sylvester ted terry tim tom tommy tony vince viola will william woody zack
+margot timothee florence keira emily olivia saoirse zoe tilda frances glenn helena octavia lupita
+regina halle angela gal vin idris rami benedict jonah seth melissa jet buster fred marlon pierce
+taika yorgos agnes luc werner wim fritz alfonso ron nora kathryn chloe barry roland ken baz noah
+michel darren dario tobe stephen penelope javier antonio salma gael diego juliette marion isabelle
+gerard jean vincent lea omar til bruno christoph maggie judi reese goldie whoopi chevy leslie simon
+cillian mahershala joaquin gael ricardo pedro ewan jude ralph forest jodie geena winona uma sigourney
 """.split())
 
 # Bare category names that are ordinary words ("my children", "star wars") are not genre mentions.
@@ -168,6 +273,12 @@ BARE_NAME_BLOCKLIST = frozenset({"children", "war"})
 # "seen". Negative phrases that *contain* a negation are listed whole so their own "not" is not
 # read as a second negation.
 PRE_CUES: list[tuple[str, int, float, str]] = [
+    (r"(?:i'll|ill|i will|i'd|id|i would|we'll|we will|we'd|we would) (?:happily |gladly |always |still )?watch"
+     r" anything (?:with|by|starring|featuring|about|from|involving)", 1, 0.8, "pref"),
+    (r"not (?:brave|bold|tough) enough for|too (?:scared|chicken|squeamish|jumpy|much of a (?:wimp|scaredy[- ]cat))"
+     r" for|too (?:tired|lazy|sleepy) (?:for|to (?:read|deal with|follow|sit through))", -1, 0.8, "pref"),
+    (r"count me in|sign me up|(?:i'm|im|i am) (?:so )?(?:in|down)(?=\s*(?:[.!?,]|$))|yes,? please|hell yes"
+     r"|(?:i'm|im|i am) all for|all for", 1, 0.8, "pref"),
     (r"(?:i'd|id|i would|we'd|we would) (?:rather|prefer) not(?: to (?:watch|see))?"
      r"|rather not|prefer not to", -1, 0.8, "pref"),
     (r"nothing beats|nothing like a|nothing better than|(?:you )?can'?t beat", 1, 0.9, "pref"),
@@ -188,6 +299,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"(?:i'd|id|i would|we'd|we would|i could|we could) (?:happily |gladly )?watch|(?:anything|something|more|others?)"
      r" like", 1, 0.7, "want"),
     (r"stop (?:recommending|suggesting|showing)(?: me)?", -1, 0.8, "want"),
+    (r"not (?:really |quite |exactly |so )?feeling(?! (?:like|well|great|good|it|that|up to))", -1, 0.7, "want"),
     (r"(?:mostly|only|usually|always|often|mainly|generally) watch(?:es)?|watches|je regarde"
      r"|regarde(?:nt)?|veo|(?:ich )?(?:schaue|gucke)"
      r"|(?:i|we) (?:mostly |usually |often |always )?watch(?! \w+ (?:with|for)\b)", 1, 0.6, "pref"),
@@ -200,6 +312,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|craving|up for|recommend(?: me)?|suggest|show me|give me|gimme|give us|(?:let'?s) (?:watch|do|go with|try)"
      r"|how about|what about|any good|got any|quiero|busco|me apetece|je cherche|je veux"
      r"|j'ai envie d(?:e|')|je voudrais|ich (?:will|mochte|suche)|lust auf", 1, 0.7, "want"),
+    (r"(?:my|our) [\w-]+'s (?:all[- ]time )?favou?rites?(?: \w+)?(?: (?:is|are|was))?", 1, 0.9, "pref"),
     (r"(?:big|huge|massive|biggest|great|die[- ]hard) fan of|obsessed with|crazy about|mad about"
      r"|passionate about|can'?t get enough of|hooked on|addicted to|(?:a )?sucker for"
      r"|(?:really|totally|absolutely|genuinely|so|super) (?:into|like[sd]?|enjoy(?:s|ed)?|dig)"
@@ -223,22 +336,35 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
 
 # Post-cues follow their subject ("Horror is the best", "Docs are boring").
 POST_LEAD = (r"[\s,:-]*(?:(?:movies?|films?|flicks?|stuff|ones|in general|generally)\s+)?"
-             r"(?:'s\s+(?:style|work|films|movies|stuff|humou?r|direction|acting)\s+)?"
+             r"(?:'s\s+(?:[\w-]+\s+)?(?:style|work|films?|movies?|stuff|humou?r|direction|acting|writing"
+             r"|dialogue|output|filmography|ones)\s+)?"
              r"(?:(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
              r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son)"
-             r"|is|are|was|were|'s|'re|seems?|feels?|sind|ist|son|es|sont)?\s*"
+             r"|(?P<cop>(?:would|'d|will|could|might) be|is|are|was|were|'s|'re|seems?|feels?|sind|ist|son|es"
+             r"|sont|(?P<has>has|had|have|got)))?\s*"
              r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda|probably"
              r"|easily|hands down|still|pure|way|undoubtedly|by far|clearly|quite possibly|possibly"
              r"|kind of|too|very|super|quite|generally|usually|actually|seriously|totally|mostly"
              r"|often|getting|a bit|such)\s+){0,3}(?:(?:a|an|the)\s+(?=\w+\s+(?:[\w-]+\s+){0,2}(?:film|movie|one|watch"
-             r"|picture|flick|ride|experience|classic|story)\b))?")
+             r"|picture|flick|ride|experience|classic|story)\b)|(?:(?<=\bhas\s)|(?<=\bhad\s)|(?<=\bhave\s)|(?<=\bgot\s))"
+             r"(?:a|an|some|such)\s+)?")
 POST_WORDS: list[tuple[str, int, float]] = [
     (r"the best|amazing|incredible|fantastic|brilliant|awesome|a masterpiece|masterpieces|perfect"
+     r"|(?:one of )?(?:my|our) [\w-]+'s (?:all[- ]time )?favou?rites?"
      r"|(?:one of )?my (?:all[- ]time )?favou?rites?|my jam|my go-to|the greatest|phenomenal"
      r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?|timeless|iconic"
      r"|legendary|a must(?:-see)?|a gem|one of the best|favou?rites? of mine|(?:all[- ]time )?favou?rites"
      r"|mind[- ]?blowing|unforgettable|a master|the master|a genius|a legend|sublime"
-     r"|a joy|a delight|a blast|a riot|pure (?:joy|gold)", 1, 0.9),
+     r"|a joy|a delight|a blast|a riot|pure (?:joy|gold)|at (?:his|her|their|its) (?:very )?best"
+     r"|never (?:gets?|got) old|never disappoints?|never fails to (?:make me (?:laugh|smile|cry)|cheer me up)"
+     r"|one of the (?:best|greatest|finest|coolest|funniest|smartest|cleverest|sweetest|loveliest|prettiest"
+     r"|most (?:beautiful|underrated|moving|original|entertaining|memorable|fun|perfect|brilliant|stunning"
+     r"|gorgeous|charming|touching|romantic|exciting|rewatchable))(?: [\w-]+)?(?: (?:films?|movies?))?"
+     r"(?: (?:ever(?: made)?|of all time|i'?ve (?:ever )?seen))?"
+     r"|(?:an? )?(?:hidden|little|real|true|absolute|total|underrated|forgotten|overlooked) gem"
+     r"|peak (?:cinema|comedy|\w+)|a banger|chef'?s kiss|10/10|five stars"
+     r"|(?:an? )?(?:(?:true|real|modern|cult|christmas|holiday|family|all[- ]time|absolute|total|certified"
+     r"|timeless|personal|bona fide) )?classic", 1, 0.9),
     (r"great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
      r"|gripping|my thing|my kind of thing|my style|my cup of tea|for me|lo mio|mein ding|cheers? me up"
      r"|makes? me (?:laugh|smile|happy)|rocks?|rules?|person|guy|girl|fan|buff|nerd|junkie"
@@ -246,22 +372,36 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|(?:a )?(?:safe|good) bet|welcome|a treat|a winner|(?:my|a) guilty pleasure|please|pls"
      r"|keeps? me (?:hooked|guessing|on the edge of my seat)|holds? up|stays? with me|stayed with me"
      r"|beautiful|moving|touching|sweet|forever|gorgeous|stunning|worth (?:it|watching|a watch)|a must|so much fun"
-     r"|made me (?:cry|laugh|smile)(?:,? in a good way)?|(?:a )?comfort (?:watch|movie|film)", 1, 0.8),
+     r"|made me (?:cry|laugh|smile)(?:,? in a good way)?|(?:a |my )?comfort (?:watch|movie|film|food)"
+     r"|magic(?:al)?|on repeat|(?:every|each) (?:single )?(?:year|christmas|december|halloween|thanksgiving"
+     r"|summer|winter|holiday(?: season)?|weekend|birthday)|aged (?:well|beautifully|like (?:fine )?wine)"
+     r"|slaps|goated|so good|a (?:real )?treat|made me think", 1, 0.8),
     (r"ok|okay|alright|all right|fine|not bad|decent|watchable", 1, 0.6),
     (r"the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
      r"|painful|insufferable|atrocious|unbearable|(?:gives?|gave) me nightmares"
      r"|makes? me (?:sick|cringe)|never again|a mess|a slog|a chore|a snooze(?:fest)?"
-     r"|(?:scared|terrified|traumati[sz]ed) me|(?:far )?away from me", -1, 0.9),
+     r"|(?:scared|terrified|traumati[sz]ed) me|(?:far )?away from me"
+     r"|one of the (?:worst|dullest|dumbest|stupidest|lamest|weakest|most (?:boring|overrated|annoying"
+     r"|disappointing|pretentious|tedious))(?: [\w-]+)?(?: (?:films?|movies?))?"
+     r"(?: (?:ever(?: made)?|of all time|i'?ve (?:ever )?seen))?|a (?:total |complete )?(?:disaster|dud|flop)"
+     r"|not worth (?:it|watching|the hype|my time|a watch)|a waste of (?:time|money|[\w-]+ hours)", -1, 0.9),
     (r"boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
      r"|pretentious|not for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
      r"|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
-     r"|(?:freak|freaks|creep|creeps) me out|scares? me|(?:don'?t|doesn'?t|never) (?:do it|work)"
+     r"|(?:freak|freaks|freaked|creep|creeps|creeped|crept) me out|scares? me|(?:don'?t|doesn'?t|never) (?:do it|work)"
      r" for me|not so much|not really|not at all|disappointing|a letdown|a let-down|forgettable"
      r"|confusing|confused me|lost me|a drag|a letdown|disturbing|a bit heavy|(?:tres )?peu pour moi|pas pour moi|too (?:intense|much|dark|sad|violent|scary|slow|long|weird|heavy)"
+     r"|cheesy|corny|sappy|schmaltzy|made me (?:jump|scream)"
+     r"|(?:never|didn'?t|did not|doesn'?t|does not|just didn'?t) (?:really )?(?:pull(?:ed)? me in|dr[ae]w me in"
+     r"|grab(?:bed)? me|hook(?:ed)? me|click(?:ed)?(?: (?:with|for) me)?|land(?:ed)?(?: (?:with|for) me)?"
+     r"|work(?:ed)? for me|do (?:anything|much|it) for me|live up to the hype)|left me cold|fell flat"
+     r"|missed the mark|overhyped|over-hyped|aged (?:badly|poorly|terribly)|a bore"
      r"|no|nope|no thanks|no way|never", -1, 0.8),
 ]
 # "for me" / "lo mio" / "mein ding" only mean something when negated ("isn't for me").
 POST_NEEDS_NEGATION = frozenset({"for me", "lo mio", "mein ding"})
+# "a classic" says nothing without a copula: "Casablanca? Seen it, a classic." records a viewing only.
+POST_NEEDS_COPULA = r"(?:an? )?(?:[\w-]+ )?classic$"
 POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never", "forever"})
 
 NEGATOR = (r"(?:\b(?:not|no|never|hardly|barely|cannot|can'?t|don'?t|doesn'?t|didn'?t|won'?t"
@@ -308,6 +448,10 @@ ELLIPSIS = (r"\b(?:(?P<pos>(?:i|we) (?:really |totally |definitely |actually |st
             r"|so do we|moi aussi|yo tambien|ich auch))\b(?=\s*(?:too|though|tho)?\s*(?:[.,!;?]|$))")
 QUESTION_START = (r"\s*(?:do|does|did|is|are|was|were|have|has|can|could|would|will|should|what"
                   r"|which|who|how|why|when|where)\b")
+# Film modifiers that do not break a run of subjects ("quirky indie comedies are my comfort food").
+RUN_MODIFIER = (r"(?:indie|independent|low[- ]budget|big[- ]budget|little|old|older|new|good|great|classic|modern"
+                r"|british|french|korean|japanese|american|european|italian|spanish|german|hollywood|foreign"
+                r"|cult|b)")
 # Words allowed around a bare subject for it to count as a request ("Comedy please!").
 FILLER = frozenset("""
 please pls plz maybe perhaps tonight today now i guess think ok okay then or and a an some
@@ -316,7 +460,7 @@ sure the how about whatever preferably ideally definitely probably let's lets go
 actually hmm um well just more another other kind of type sort genre also again would be cool
 fine for me us we really quick watch to any bit little new fun en algo de una un quelque chose
 vielleicht etwas bitte por favor s'il vous plait svp no not without
-by in starring featuring that this thing things stuff
+by in with starring featuring involving set during that this thing things stuff
 """.split())
 
 # Self-contained constraint/context phrases: (pattern, kind, canonical subject).
