@@ -85,6 +85,13 @@ FAKE_CATALOG: list[tuple[str, str, int]] = [
     # added with fresh batch 2 (written after the extractor changes that followed batch 1)
     ("m71", "Drive", 2011), ("m72", "Brave", 2012), ("m73", "Arrival", 2016), ("m74", "Signs", 2002),
     ("m75", "Gravity", 2013), ("m76", "Cars", 2006), ("m77", "Elf", 2003), ("m78", "Clue", 1985),
+    # added with fresh batch 3 (written after the extractor changes that followed batches 1-2): more
+    # everyday words, and titles that are words of the other languages ("Volver", "Roma")
+    ("m79", "Rush", 2013), ("m80", "Us", 2019), ("m81", "Sing", 2016), ("m82", "Cats", 2019),
+    ("m83", "Chef", 2014), ("m84", "Room", 2015), ("m85", "Coco", 2017), ("m86", "Roma", 2018),
+    ("m87", "Volver", 2006), ("m88", "Amour", 2012), ("m89", "Das Boot", 1981),
+    ("m90", "Good Bye Lenin!", 2003), ("m91", "Run Lola Run", 1998), ("m92", "The Intouchables", 2011),
+    ("m93", "Mother", 2009),
 ]
 
 
