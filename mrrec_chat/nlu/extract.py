@@ -155,7 +155,7 @@ def _matchers(categories: tuple[str, ...]) -> _Matchers:
     for pattern, genres in lx.GENRE_SYNONYMS:
         kept = tuple(by_fold[_fold(g)] for g in genres if _fold(g) in by_fold)
         if kept:  # a synonym only counts when its genre is in this catalog
-            alts.append(rf"(?:{pattern}){lx.LIKENESS_SUFFIX}(?:\s+{lx.MOVIE_NOUN})?")
+            alts.append(rf"(?:{pattern}){lx.LIKENESS_SUFFIX}(?:filme?n?|\s+{lx.MOVIE_NOUN})?")
             targets.append(kept)
     for folded, name in by_fold.items():  # any catalog's own category names, plural or not
         if folded and folded not in lx.BARE_NAME_BLOCKLIST:
@@ -169,7 +169,7 @@ def _matchers(categories: tuple[str, ...]) -> _Matchers:
         post=re.compile(rf"{lx.POST_LEAD}(?P<w>{post_alts})(?!\w)"),
         attr=_build([rf"(?:too\s+(?:much\s+)?)?(?:{a[0]})" for a in lx.POLAR_ATTRIBUTES], "a"),
         fixed=_build([f[0] for f in lx.SELF_CONTAINED], "f"),
-        theme=_build([rf"(?:{t[0]}){lx.LIKENESS_SUFFIX}(?:\s+{lx.MOVIE_NOUN})?" for t in lx.THEMES], "t"),
+        theme=_build([rf"(?:{t[0]}){lx.LIKENESS_SUFFIX}(?:filme?n?|\s+{lx.MOVIE_NOUN})?" for t in lx.THEMES], "t"),
         theme_genres=tuple(tuple(by_fold[_fold(g)] for g in t[2] if _fold(g) in by_fold) for t in lx.THEMES),
     )
 
@@ -208,15 +208,21 @@ _RE = {k: re.compile(v) for k, v in {
     "question": lx.QUESTION_START, "decade": lx.DECADE, "after": lx.YEAR_AFTER,
     "before": lx.YEAR_BEFORE,
     "sentence": r"(?:[!?;\n\u2026]|(?<!\d)\.|\.(?!\d))+",
-    "clause": rf"{lx.CONTRAST}|,\s*(?=(?:maybe|perhaps|instead|preferably|ideally|or maybe)\b)",
+    "clause": rf"{lx.CONTRAST}|,\s*(?=(?:maybe|perhaps|instead|preferably|ideally|or maybe)\b)"
+              r"|:\s*(?=(?:something|anything|some|any|a|an|maybe)\b)",
     "runmax": rf"{lx.RUNTIME_MAX}{lx.DURATION}", "runmax2": rf"{lx.DURATION}(?={lx.RUNTIME_MAX_AFTER})",
     "runmin": rf"{lx.RUNTIME_MIN}{lx.DURATION}",
     "connector": r"^[\s,&/]*(?:(?:and|or|y|et|und|ou|oder|o|plus|nor)\b)?[\s,&/]*$",
     # a run of subjects before a post-cue may hold film modifiers: "quirky indie comedies are great"
+    "about_gap": r"^\s+about\s+(?:(?:the|a|an)\s+)?$",
+    "credit": r"^\s*,?\s*(?:(?:the one|the film|la|el|le|celle|celui|der|die|das)\s+)?(?:by|de|del|von|di)\s+$",
+    "self_cue": r"(?:i|we|i'd|id|we'd|i'll|ill|we'll|i'm|im|we're|ich|wir|je|j'|yo|me)(?:\b|(?<='))",
+    "clitic": r"\b(?:la|lo|las|los|l'|ihn)(?:\b|(?<='))",
+    "other_in_post": rf"\b(?:my|our) ((?:\w+ )?{lx.RELATION})\b(?! of)",
     "own_holder": r"(?:one of )?(?:my|our) ([\w-]+)'s\b",
     "run_link": rf"^[\s,&/]*(?:(?:and|or|y|et|und|ou|oder|o|plus|nor)\b)?[\s,&/]*(?:{lx.RUN_MODIFIER}[\s-]+)*$",
     # "Reservoir Dogs is Tarantino at his best": a title equated with the subject a post-cue follows
-    "copula_link": r"^\s*(?:is|was|'s)\s+(?:(?:a|an|the|pure|vintage|prime|classic|early|late)\s+)?$",
+    "copula_link": r"^\s*(?:(?:is|was|'s)\s+|[:-]\s*)(?:(?:a|an|the|pure|vintage|prime|classic|early|late)\s+)?$",
     # "Moonrise Kingdom especially": a subject singled out of the stance before it
     "especially_after": r"[\s,(-]*(?:especially|in particular|particularly|above all|most of all|for sure)\b",
     "especially_before": r"(?:especially|in particular|particularly|above all|most of all|mostly|notably)"
@@ -227,8 +233,9 @@ _RE = {k: re.compile(v) for k, v in {
     "part": r"(?<![\w'])(?:[Pp]art|[Vv]ol(?:ume)?\.?|[Cc]hapter)\s+(?:[IVX]+|[ivx]+|\d{1,2})(?![\w'])",
     "chain": r"^[\s,]*(?:and|&|or|then)?\s*(?:(?:really|totally|absolutely|honestly)\s+)?$",
     "words": r"[a-z']+",
+    "comma": r",",
     "request_q": r"\s*(?:(?:have you got|do you have|got|you got) )?any(?:thing)?\b|\s*(?:what|how) about\b"
-                 r"|\s*(?:something|some|a|an|more)\b",  # "Something whimsical for a rainy day?" asks
+                 r"|\s*(?:something|some|a|an|more|algo|quelque chose|etwas)\b",  # "Something whimsical for a rainy day?" asks
     "quoted": r'"([^"\n]{1,100})"', "trailing_neg": r"\s+(?:pas|plus|point)\b",
     "trailing_nicht": r"\bnicht(?:\s+so)?(?:\s+(?:gerne?|sehr|wirklich))?\W*$",
     "capspan": r"\s*(?:the (?:movie|film) )?((?:[A-Z0-9][\w'&:.-]*)(?:\s+(?:(?:of|the|in|a|an|on|to|at"
@@ -280,6 +287,7 @@ class _Spans:
             kept += self._capitalised([k for k in kept if k[2] == "cue"], occupied)
         kept.sort(key=lambda k: k[0])
         self.fixed: list[tuple[int, int, str, str]] = []
+        prev: tuple[int, int, str, Any] | None = None
         for s, e, kind, data in kept:
             if kind == "cue":
                 cue = _Cue(s, e, data[1], data[2], data[3])
@@ -290,9 +298,15 @@ class _Spans:
             elif kind == "fixed":  # "the whole family can enjoy" names a context and a constraint
                 for k, subject in zip(data[0].split("+"), data[1].split("+")):
                     self.fixed.append((s, e, k, subject))
-            else:  # "documentaries about space": a topic, never a stated preference
-                topic = kind == "category" and f.endswith("about ", 0, s)
-                self.subjs.append(_Subj(s, e, "topic" if topic else kind, data))
+            else:
+                gap = f[prev[1]:s] if prev else ""
+                # "documentaries about space": a topic of the genre before it, never a stated preference
+                topic = kind == "category" and prev is not None and prev[2] == "category" \
+                    and bool(_RE["about_gap"].match(gap))
+                # "Amour, de Haneke", "Roma, la de Cuarón": who made the film, not a stance on them
+                credit = kind == "person" and prev is not None and prev[2] == "item" and bool(_RE["credit"].match(gap))
+                self.subjs.append(_Subj(s, e, "topic" if topic or credit else kind, data))
+            prev = (s, e, kind, data)
         blocked = [(s, e) for s, e, *_ in kept]
         starts = [b[0] for b in blocked]
         for mt in _RE["pron"].finditer(f):  # pronouns only where no span already sits
@@ -375,8 +389,10 @@ class _Spans:
                 out.append((mt.start(), mt.end(), lx.PEOPLE[int(mt.lastgroup[1:])][1]))
         for mt in _GIVEN.finditer(self.text):
             if mt.group(1).lower() in lx.GIVEN_NAMES:
-                name = f"{mt.group(1)} {mt.group(2)}"
-                out.append((mt.start(), mt.end(), name[:-2] if name.endswith("'s") else name))
+                name, end = f"{mt.group(1)} {mt.group(2)}", mt.end()
+                if name.endswith(("'s", "\u2019s")):  # "Jim Carrey's rubber-face stuff": the name, not the 's
+                    name, end = name[:-2], end - 2
+                out.append((mt.start(), end, name))
         return out
 
     def _numeric(self) -> list[tuple[int, int, str]]:
@@ -495,7 +511,7 @@ class _Run(_Spans):
             clauses, cs, reset = [], ss, False
             for mt in _RE["clause"].finditer(f, ss, se):
                 clauses.append((cs, mt.start(), reset))
-                cs, reset = mt.end(), mt.group(0).startswith(",")
+                cs, reset = mt.end(), mt.group(0).startswith((",", ":"))
             clauses.append((cs, se, reset))
             inherit: _Cue | None = None
             had_cue, unbound_all = False, []
@@ -523,6 +539,7 @@ class _Run(_Spans):
                     for s in prev_unbound:
                         self._bind(s, post, post.holder, post.start)
             self._singled_out(self.subjs[lo:hi], ss, se)
+            self._verdict_tail(self.subjs[lo:hi], sentence_cues, ss, se)
             prev_unbound, prev_had_cue = [s for s in unbound_all if not s.bound], had_cue
         recalled_starts = [a for a, _ in recalled]
         for pos, _, kind, subject in self.fixed:
@@ -530,6 +547,32 @@ class _Run(_Spans):
             if kind == "context" and i >= 0 and pos < recalled[i][1]:
                 continue
             self._add(kind, subject, "context" if kind == "context" else "attribute", 0.8, pos)
+
+    def _verdict_tail(self, subjs: list[_Subj], cues: list[_Cue], ss: int, se: int) -> None:
+        """A verdict that closes the sentence after a comma ("Babe is for little kids, not for me"),
+        or a sentence that calls itself good ("Run Lola Run was exhausting in a good way"), is about
+        the sentence's subjects that nothing else bound."""
+        open_ = [s for s in subjs if not s.bound and s.stype not in ("pronoun", "topic")]
+        if not open_:
+            return
+        f = self.f
+        good = _RE["good_way"].search(f, ss, se)
+        if good:
+            cue = _Cue(good.start(), good.end(), 1, 0.8, "post")
+            for s in open_:
+                if s.stype == "item" and s.end <= good.start():
+                    self._bind(s, cue, self._holder(ss, s.start) or ("user", None), s.start)
+            return
+        last_end = subjs[-1].end
+        if any(c.start >= last_end for c in cues):
+            return
+        for comma in _RE["comma"].finditer(f, last_end, se):
+            post = self._post_at(comma.start(), se)
+            if post and not [w for w in _RE["words"].findall(f, post.end, se) if w not in lx.FILLER]:
+                for s in open_:
+                    who = post.holder if post.own_holder else self._holder(ss, s.start) or ("user", None)
+                    self._bind(s, post, who, s.start)
+                return
 
     def _singled_out(self, subjs: list[_Subj], ss: int, se: int) -> None:
         """"Wes Anderson's style is so charming, Moonrise Kingdom especially": a subject singled out
@@ -559,6 +602,8 @@ class _Run(_Spans):
             if isinstance(ev, _Cue):
                 self._setup_cue(ev, cs, prev_end, next_cue_start[i])
                 found = self._holder(max(cs, last.end if last else cs), ev.start)
+                if _RE["self_cue"].match(f, ev.start, ev.end):  # "I want ...", "me encanta ..."
+                    found = ("user", None)
                 ev.holder = holder = ev.holder if ev.own_holder else found or holder or ("user", None)
                 ev.before = [s for s in since if not s.polar and s.stype != "pronoun"]
                 last, since = ev, []
@@ -572,7 +617,7 @@ class _Run(_Spans):
                     if ev.post:
                         self._consume(ev.post, events, i + 1)
                     for s in self._referent(ev.start):
-                        self._bind(s, cue, who or cue.holder, ev.start)
+                        self._bind(s, cue, who or cue.holder, ev.start, direct=False)
             elif ev.consumed:
                 continue
             else:
@@ -584,14 +629,17 @@ class _Run(_Spans):
                 if ev.post:  # "comedies and dramas are great": the post-cue takes the whole run
                     who = self._holder(max(cs, last.end if last else cs), ev.start) or holder or ("user", None)
                     who = ev.post.holder if ev.post.own_holder else who
-                    self._consume(ev.post, events, i + 1)
+                    lead = self._consume(ev.post, events, i + 1)  # "Scorsese's gangster films are ..."
                     run = [ev]
                     for prev in since[-50:][::-1]:
                         gap = f[prev.end:run[-1].start]
-                        if last or prev.polar or not (_RE["run_link"].match(gap) or (
-                                len(run) == 1 and prev.stype == "item" and _RE["copula_link"].match(gap))):
+                        linked = _RE["run_link"].match(gap) or (prev.stype == "item" and (
+                            (len(run) == 1 and _RE["copula_link"].match(gap))  # "Heat is Mann at his best"
+                            or (run[-1].stype == "topic" and _RE["credit"].match(gap))))  # "Jaws by Spielberg is"
+                        if last or prev.polar or not linked:
                             break
                         run.append(prev)
+                    run += lead
                     for s in run:
                         self._bind(s, ev.post, who, s.start)
                 elif last:
@@ -601,6 +649,11 @@ class _Run(_Spans):
         for i in range(len(cues) - 1, -1, -1):
             cue = cues[i]
             if cue.subjects:
+                continue
+            if cue.kind == "seen" and _RE["clitic"].search(f, cue.start, cue.end):  # "Ya la vi."
+                for s in self._referent(cue.start):  # the pronoun names the film itself
+                    if s.stype == "item":
+                        self._bind(s, cue, cue.holder, s.start, direct=False)
                 continue
             if i + 1 < len(cues) and _RE["chain"].match(f[cue.end:cues[i + 1].start]) \
                     and not (cue.kind == "want" and cues[i + 1].polarity < 0):  # "want the opposite of X"
@@ -631,31 +684,52 @@ class _Run(_Spans):
         bare = not question and not words and not cues
         # "Something quirky and offbeat, like a Wes Anderson film": a request opens the clause.
         head = cues[0].start if cues else ce
-        for w in _RE["words"].finditer("".join(chars), 0, head - cs):
-            if w.group() not in lx.FILLER:  # "Something cozy for a Sunday afternoon": up to "sunday"
-                # a question keeps the whole-clause rule: "Any horror fans here?" asks for nothing
-                head = cs if question or "?" in f[cs:ce] else cs + w.start()
-                break
-        opener = bool(_RE["request_q"].match(f, cs, head))
+        blank, strict = "".join(chars), question or "?" in f[cs:ce]
+        windows: list[tuple[int, int]] = []  # request openers: the clause start, then each comma
+        for a in itertools.chain((cs,), (cs + c.end() for c in _RE["comma"].finditer(blank, 0, head - cs))):
+            if not _RE["request_q"].match(f, a, head):
+                continue
+            stop = head  # "Something cozy for a Sunday afternoon": up to "sunday"
+            for n, w in enumerate(_RE["words"].finditer(blank, a - cs, head - cs)):
+                if w.group() not in lx.FILLER or n >= 40:
+                    # a question keeps the whole-window rule: "Any horror fans here?" asks for nothing
+                    stop = a if strict else cs + w.start()
+                    break
+            windows.append((a, stop))
+        window_starts = [a for a, _ in windows]
         for s in unbound:
             who = self._holder(cs, s.start) or ("user", None)
             if inherit is not None and not cues:  # "I love comedies but also dramas"
                 self._bind(s, inherit, inherit.holder, s.start)
             elif s.negated or (s.stype == "attribute" and s.data[2] and not question):  # "no horror", "too long"
                 self._bind(s, _Cue(s.start, s.start, 1, 0.8, "pref"), who, s.start)
-            elif (bare or (opener and s.end <= head)) and s.stype != "item":  # "Comedy please!", "something funny"
+            elif (bare or self._opened(windows, window_starts, s)) and s.stype != "item":  # "Comedy please!"
                 self._bind(s, _Cue(s.start, s.start, 1, 0.6, "want"), who, s.start)
         return [s for s in unbound if not s.bound], holder
 
     @staticmethod
-    def _consume(post: _Cue, events: list[Any], first: int) -> None:
-        """Attributes and moods inside a post-cue are its wording, not requests: "Seven was too dark
-        for me", "I find it cheesy"."""
+    def _consume(post: _Cue, events: list[Any], first: int) -> list[_Subj]:
+        """Subjects a post-cue spans. Those in its lead share its stance and are returned
+        ("Scorsese's gangster films are untouchable"); attributes, moods and genres in its wording are
+        not requests ("Seven was too dark for me", "I find it cheesy", "Elf is funny")."""
+        lead = []
         for ev in events[first:first + 8]:
             if ev.start >= post.end:
                 break
-            if isinstance(ev, _Subj) and ev.stype in ("attribute", "theme"):
+            if not isinstance(ev, _Subj) or ev.stype == "pronoun":
+                continue
+            if ev.start < post.start:
+                lead.append(ev)
+                ev.consumed = True
+            elif ev.stype in ("attribute", "theme", "category"):
                 ev.consumed = ev.bound = True
+        return lead
+
+    @staticmethod
+    def _opened(windows: list[tuple[int, int]], starts: list[int], s: _Subj) -> bool:
+        """Whether a request opener ("something", "any") governs `s`: "something funny"."""
+        k = bisect_right(starts, s.start) - 1
+        return k >= 0 and s.end <= windows[k][1]
 
     def _setup_cue(self, cue: _Cue, cs: int, prev_end: int, scope_end: int) -> None:
         f = self.f
@@ -694,9 +768,9 @@ class _Run(_Spans):
         if pol < 0 and self._good_way(pos):  # "scared me, in a good way"
             pol = 1
         cue = _Cue(mt.start("w"), mt.end(), pol, strength, "post")
-        rel = _RE["own_holder"].match(word)
-        if rel:  # "Sleepless in Seattle is my mum's favourite"
-            cue.holder, cue.own_holder = ("other", rel.group(1)), True
+        rel = _RE["own_holder"].match(word) or _RE["other_in_post"].search(word)
+        if rel:  # "Sleepless in Seattle is my mum's favourite", "the only film my kids agree on"
+            cue.holder, cue.own_holder = ("other", rel.group(1).split()[-1]), True
         return cue
 
     def _good_way(self, pos: int) -> bool:
@@ -738,7 +812,9 @@ class _Run(_Spans):
             return run[::-1]
         return []
 
-    def _bind(self, s: _Subj, cue: _Cue, holder: tuple[str, str | None], pos: int) -> None:
+    def _bind(self, s: _Subj, cue: _Cue, holder: tuple[str, str | None], pos: int, direct: bool = True) -> None:
+        """Bind `s` to `cue`. Not `direct` (through "it"/"them"): the pronoun names the thing itself,
+        so the subject's own "no" is not applied again ("No horror, I can't stand it")."""
         if s.cue is not cue:  # identity, not a list scan: one cue may carry thousands of subjects
             cue.subjects.append(s)
         s.bound, s.cue, s.holder = True, cue, holder
@@ -754,7 +830,7 @@ class _Run(_Spans):
             if pol <= 0:  # "don't hate" is not a like; "haven't seen" is not a seen
                 return
             pol, strength = -1, (0.6 if strength >= 0.9 else 0.7 if cue.hedged else 0.8)
-        if s.negated:
+        if s.negated and direct:
             if pol == 0:
                 return
             pol = -pol

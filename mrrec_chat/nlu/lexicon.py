@@ -28,7 +28,7 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
      r"|romantische komodien?", ("Romance", "Comedy")),
     (r"comedies? musicales?|musicales|musicals?|sing[- ]?alongs?|broadway", ("Musical",)),
     (r"film[- ]noirs?|neo[- ]noir|noirs?|cine negro", ("Film-Noir",)),
-    (r"science[- ]fiction|ciencia ficcion|sci[- ]?fi|scifi|space operas?|space|cyberpunk"
+    (r"science[- ]fiction|ciencia ficcion|sci[- ]?fi|scifi|space operas?|space|astronauts?|cyberpunk"
      r"|dystopian", ("Sci-Fi",)),
     (r"true crime|crime|policiacas?|policiales?|policiers?|polars?"
      r"|krimis?|cop", ("Crime",)),
@@ -114,7 +114,7 @@ THEMES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"surreal(?:ist)?", "surreal", ()), (r"gritty", "gritty", ()), (r"campy", "campy", ()), (r"cheesy", "cheesy", ()),
     (r"cerebral|thought[- ]provoking", "thought-provoking", ()),
     (r"mind[- ]?bending|mind[- ]?benders?|mind[- ]?fucks?", "mind-bending", ()),
-    (r"twisty|plot twists?|(?:a )?big twists?", "plot twists", ()),
+    (r"twisty|plot twists?|(?:a )?big twists?|twist endings?|surprise endings?", "plot twists", ()),
     (r"slow[- ]burns?|slow[- ]burning", "slow-burn", ()), (r"atmospheric|moody", "atmospheric", ()),
     (r"cozy|cosy|comfort (?:movies?|films?|watch(?:es)?)", "cozy", ()),
     (r"artsy|arthouse|art[- ]house", "arthouse", ()), (r"nostalgic", "nostalgic", ()),
@@ -136,7 +136,7 @@ PEOPLE: list[tuple[str, str]] = [
     (r"(?:the )?coen(?:s| brothers)|joel and ethan coen", "Coen brothers"),
     (r"wes anderson", "Wes Anderson"), (r"(?:david )?lynch", "David Lynch"),
     (r"(?:david )?fincher", "David Fincher"), (r"ridley scott", "Ridley Scott"),
-    (r"james cameron", "James Cameron"), (r"tim burton", "Tim Burton"),
+    (r"cameron diaz", "Cameron Diaz"), (r"(?:james )?cameron", "James Cameron"), (r"tim burton", "Tim Burton"),
     (r"(?:hayao )?miyazaki", "Hayao Miyazaki"), (r"(?:akira )?kurosawa", "Akira Kurosawa"),
     (r"(?:ingmar )?bergman", "Ingmar Bergman"), (r"woody allen", "Woody Allen"),
     (r"(?:guillermo )?del toro", "Guillermo del Toro"), (r"(?:denis )?villeneuve", "Denis Villeneuve"),
@@ -244,7 +244,7 @@ PEOPLE: list[tuple[str, str]] = [
     (r"cillian murphy", "Cillian Murphy"),
     (r"(?:lupita )?nyong'?o", "Lupita Nyong'o"), (r"mahershala ali", "Mahershala Ali"),
     (r"stephen king", "Stephen King"),
-    (r"jane austen|austen", "Jane Austen"),
+    (r"jane austen|austen", "Jane Austen"), (r"(?:celine )?sciamma", "Céline Sciamma"),
 ]
 # Common given names: a capitalised "Given Surname" run is read as a person.
 GIVEN_NAMES = frozenset("""
@@ -291,6 +291,8 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"dislike[sd]?|avoid|skip|steer clear of|(?:i'm|im|i am) over|bored (?:of|by|with)|turned off by"
      r"|pass on", -1, 0.8, "pref"),
     (r"(?:never|rarely|seldom) watch(?:es)?", -1, 0.8, "pref"),
+    (r"(?:(?:a|an) (?:big |hard |firm |definite |absolute )?|hard |big )no (?:from me |from us )?(?:on|for|to)"
+     r"|no from me (?:on|for|to)", -1, 0.8, "pref"),
     (r"(?:couldn'?t|could not|can'?t|cannot) (?:get through|finish|do|take|deal with|watch)"
      r"|gave up on|walked out of|(?:had|have) enough of|enough (?:of|with)|me aburre(?:n)?"
      r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich", -1, 0.9, "pref"),
@@ -311,26 +313,32 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|(?:i|we) want|wants? (?:to (?:watch|see) )?(?:something|some|a|an)\b|feel like(?: watching)?"
      r"|craving|up for|recommend(?: me)?|suggest|show me|give me|gimme|give us|(?:let'?s) (?:watch|do|go with|try)"
      r"|how about|what about|any good|got any|quiero|busco|me apetece|je cherche|je veux"
-     r"|j'ai envie d(?:e|')|je voudrais|ich (?:will|mochte|suche)|lust auf", 1, 0.7, "want"),
+     r"|j'ai envie d(?:e|')|je voudrais|ich (?:will|mochte|suche)|lust auf"
+     r"|(?:tienes|tiene|tenes|hay|conoces) algo (?:de|con)|(?:as-tu|avez-vous|t'as|tu as|vous avez)"
+     r" (?:quelque chose|un film|des films) (?:de|avec)|(?:hast du|haben sie|habt ihr) (?:etwas|was|einen film)"
+     r" (?:von|mit)|binge[sd]?(?:[- ]watch(?:es|ed|ing)?)?|binging|bingeing"
+     r"|wants?(?! to (?:know|ask|say|tell|talk|go|see if|check))", 1, 0.7, "want"),
     (r"(?:my|our) [\w-]+'s (?:all[- ]time )?favou?rites?(?: \w+)?(?: (?:is|are|was))?", 1, 0.9, "pref"),
     (r"(?:big|huge|massive|biggest|great|die[- ]hard) fan of|obsessed with|crazy about|mad about"
      r"|passionate about|can'?t get enough of|hooked on|addicted to|(?:a )?sucker for"
      r"|(?:really|totally|absolutely|genuinely|so|super) (?:into|like[sd]?|enjoy(?:s|ed)?|dig)"
      r"|my (?:all[- ]time )?favou?rite(?: \w+)?(?: (?:is|are|was))?|love[sd]?|loving|adore[sd]?"
-     r"|mis? (?:\w+ )?favorit[oa]s?(?: (?:es|son))?|(?:mon|ma|mes) (?:\w+ )?(?:prefere?e?s?|favori(?:te)?s?)"
-     r"(?: (?:est|sont|c'est))?|(?:mein|meine) lieblings\w*(?: (?:ist|sind))?"
-     r"|me encanta(?:n|ba|ban)?|adoro|amo|me fascina(?:n)?|me apasiona(?:n)?"
+     r"|mis? (?:\w+ )?favorit[oa]s?(?: (?:es|son|sigue siendo))?|(?:mon|ma|mes) (?:\w+ )?(?:prefere?e?s?|favori(?:te)?s?)"
+     r"(?: (?:est|sont|c'est|reste|restent|demeure))?|(?:mein|meine) lieblings\w*(?: (?:ist|sind))?"
+     r"|me encanta(?:n|ba|ban)?|me encanto|me encantaron|adoro|amo|me fascina(?:n)?|me apasiona(?:n)?"
      r"|soy (?:muy )?fan de|j'adore|adore(?:nt|s)?|je kiffe|raffole (?:des|de)"
      r"|ich liebe|liebe|lieben|steh(?:e)? (?:total |voll )?auf"
      r"|finde? (?:ich )?(?:super|toll|klasse|genial)", 1, 0.9, "pref"),
     (r"like[sd]?|liking|enjoy(?:s|ed)?|fan of|(?:i'm|im|i am|we're|we are|been|getting|mostly"
      r"|also|quite|are|is|got|get) into|(?<='s )into|(?<='re )into|care (?:much )?for|prefer(?:s|red)?|partial to|keen on|fond of|appreciate|(?:big|huge) on"
-     r"|me gusta(?:n|ba|ban)?|le gusta(?:n)?|disfruto|prefiero|j'aime(?: bien| beaucoup)?"
+     r"|me gusta(?:n|ba|ban)?|me gusto|me gustaron|le gusta(?:n)?|disfrute|disfruto|prefiero|j'aime(?: bien| beaucoup)?"
      r"|aime(?:nt|s)?(?: bien)?|je prefere|prefere|fan de|ich mag|mag ich|mag|mogen"
      r"|gefall(?:t|en) mir|(?:schaue|gucke|sehe) gerne|fan von", 1, 0.8, "pref"),
     (r"(?:i've|ive|i have|i had|we've|we have|i|we|already|just|finally|recently)"
      r"(?: already| just| finally)? (?:seen|watched|saw|finished|rewatched|re-watched|caught)"
-     r"|seen|watched|saw|rewatched|sat through|ya (?:vi|he visto)|j'ai (?:deja )?vu"
+     r"|seen|watched|saw|rewatched|sat through|ya (?:(?:la|lo|las|los) )?(?:vi|vimos|he visto|hemos visto)"
+     r"|(?:la|lo|las|los) (?:vi|vimos|he visto)|je l'ai (?:deja )?vu|j'ai (?:deja )?vu"
+     r"|(?:hab|habe) (?:ich )?(?:ihn |sie |es |den |die |das )?schon gesehen"
      r"|(?:schon )?gesehen", 0, 0.9, "seen"),
 ]
 
@@ -340,7 +348,7 @@ POST_LEAD = (r"[\s,:-]*(?:(?:movies?|films?|flicks?|stuff|ones|in general|genera
              r"|dialogue|output|filmography|ones)\s+)?"
              r"(?:(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
              r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son)"
-             r"|(?P<cop>(?:would|'d|will|could|might) be|is|are|was|were|'s|'re|seems?|feels?|sind|ist|son|es"
+             r"|(?P<cop>(?:would|'d|will|could|might)(?: be)?|is|are|was|were|'s|'re|seems?|feels?|sind|ist|son|es"
              r"|sont|(?P<has>has|had|have|got)))?\s*"
              r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda|probably"
              r"|easily|hands down|still|pure|way|undoubtedly|by far|clearly|quite possibly|possibly"
@@ -355,9 +363,15 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?|timeless|iconic"
      r"|legendary|a must(?:-see)?|a gem|one of the best|favou?rites? of mine|(?:all[- ]time )?favou?rites"
      r"|mind[- ]?blowing|unforgettable|a master|the master|a genius|a legend|sublime"
-     r"|a joy|a delight|a blast|a riot|pure (?:joy|gold)|at (?:his|her|their|its) (?:very )?best"
+     r"|a joy|a delight|a blast|a riot|pure (?:joy|gold)"
+     r"|at (?:his|her|their|its) (?:[\w-]+ and )?(?:very )?(?:best|finest|greatest|funniest|sharpest"
+     r"|most (?!boring|annoying|pretentious|self-indulgent|tedious)[\w-]+)"
+     r"|can do no wrong|untouchable|unbeatable|second to none|in a league of (?:its|their|his|her) own"
+     r"|(?:ein |un |una |une )?(?:meisterwerk|obra maestra|chef-d'oeuvre)|grossartig|gro\u00dfartig|wunderbar"
+     r"|fantastisch|increibles?|maravillos[oa]s?|buenisim[oa]s?|incroyables?|hat mir (?:sehr |richtig |echt )?gefallen"
+     r"|m'a (?:beaucoup |vraiment )?plu|(?:a |an )?thrill(?:ing)?(?: ride)?|a (?:wild |fun )?ride|exhilarating"
      r"|never (?:gets?|got) old|never disappoints?|never fails to (?:make me (?:laugh|smile|cry)|cheer me up)"
-     r"|one of the (?:best|greatest|finest|coolest|funniest|smartest|cleverest|sweetest|loveliest|prettiest"
+     r"|(?:one of )?the (?:best|greatest|finest|coolest|funniest|smartest|cleverest|sweetest|loveliest|prettiest"
      r"|most (?:beautiful|underrated|moving|original|entertaining|memorable|fun|perfect|brilliant|stunning"
      r"|gorgeous|charming|touching|romantic|exciting|rewatchable))(?: [\w-]+)?(?: (?:films?|movies?))?"
      r"(?: (?:ever(?: made)?|of all time|i'?ve (?:ever )?seen))?"
@@ -375,13 +389,19 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|made me (?:cry|laugh|smile)(?:,? in a good way)?|(?:a |my )?comfort (?:watch|movie|film|food)"
      r"|magic(?:al)?|on repeat|(?:every|each) (?:single )?(?:year|christmas|december|halloween|thanksgiving"
      r"|summer|winter|holiday(?: season)?|weekend|birthday)|aged (?:well|beautifully|like (?:fine )?wine)"
-     r"|slaps|goated|so good|a (?:real )?treat|made me think", 1, 0.8),
+     r"|slaps|goated|so good|a (?:real )?treat|made me think|cute|adorable|delightful|clever|witty|funny"
+     r"|made (?:us|everyone|everybody|all of us|the (?:whole )?(?:family|room)|my [\w-]+) (?:cry|laugh|smile)"
+     r"|(?:would |'d |will )?hit the spot|my kind of [\w-]+|toll|klasse|super"
+     r"|the only (?:movie|film|thing|one) (?:that )?(?:my|our) [\w-]+ (?:(?:all|both|will|ever|can|would) )*"
+     r"(?:agree on|like|love|watch|sit through)", 1, 0.8),
     (r"ok|okay|alright|all right|fine|not bad|decent|watchable", 1, 0.6),
     (r"the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
      r"|painful|insufferable|atrocious|unbearable|(?:gives?|gave) me nightmares"
      r"|makes? me (?:sick|cringe)|never again|a mess|a slog|a chore|a snooze(?:fest)?"
      r"|(?:scared|terrified|traumati[sz]ed) me|(?:far )?away from me"
-     r"|one of the (?:worst|dullest|dumbest|stupidest|lamest|weakest|most (?:boring|overrated|annoying"
+     r"|at (?:his|her|their|its) (?:worst|weakest|laziest|most (?:boring|annoying|pretentious|self-indulgent|tedious))"
+     r"|hat mir (?:gar |uberhaupt )?nicht gefallen|ne m'a pas plu|no me gusto|schrecklich|furchtbar|horrible|affreux"
+     r"|(?:one of )?the (?:worst|dullest|dumbest|stupidest|lamest|weakest|most (?:boring|overrated|annoying"
      r"|disappointing|pretentious|tedious))(?: [\w-]+)?(?: (?:films?|movies?))?"
      r"(?: (?:ever(?: made)?|of all time|i'?ve (?:ever )?seen))?|a (?:total |complete )?(?:disaster|dud|flop)"
      r"|not worth (?:it|watching|the hype|my time|a watch)|a waste of (?:time|money|[\w-]+ hours)", -1, 0.9),
@@ -391,7 +411,8 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|(?:freak|freaks|freaked|creep|creeps|creeped|crept) me out|scares? me|(?:don'?t|doesn'?t|never) (?:do it|work)"
      r" for me|not so much|not really|not at all|disappointing|a letdown|a let-down|forgettable"
      r"|confusing|confused me|lost me|a drag|a letdown|disturbing|a bit heavy|(?:tres )?peu pour moi|pas pour moi|too (?:intense|much|dark|sad|violent|scary|slow|long|weird|heavy)"
-     r"|cheesy|corny|sappy|schmaltzy|made me (?:jump|scream)"
+     r"|cheesy|corny|sappy|schmaltzy|twee|made me (?:jump|scream)|gets? old(?: fast| quickly)?|wears? thin"
+     r"|gets? tiresome|(?:way |far |a bit |a little |much )?too [\w-]+(?: and [\w-]+)? for (?:me|us|my taste|my liking)"
      r"|(?:never|didn'?t|did not|doesn'?t|does not|just didn'?t) (?:really )?(?:pull(?:ed)? me in|dr[ae]w me in"
      r"|grab(?:bed)? me|hook(?:ed)? me|click(?:ed)?(?: (?:with|for) me)?|land(?:ed)?(?: (?:with|for) me)?"
      r"|work(?:ed)? for me|do (?:anything|much|it) for me|live up to the hype)|left me cold|fell flat"
@@ -411,8 +432,8 @@ HEDGE = r"\b(?:really|that|too|so|particularly|exactly|big|huge|much|entirely|to
 # Negators directly before a subject: "no horror", "anything but horror", "pas de westerns".
 SUBJECT_NEGATOR = (r"(?:\b(?:no|not|nothing|without|except|never|minus|anything but|everything but"
                    r"|all but|other than|apart from|less|fewer|sin|excepto|menos|pas d'|pas de|sans"
-                   r"|sauf|kein\w*|ohne|ausser|nicht|nichts)\s+(?:(?:a|an|the|any|more|another|de|des"
-                   r"|les|los|las|el"
+                   r"|sauf|kein\w*|ohne|ausser|nicht|nichts|nada|rien(?: de)?|(?:que )?no sea|qui ne soit pas)\s+"
+                   r"(?:(?:a|an|the|any|more|another|de|des|les|los|las|el|muy|demasiado|trop|tres|zu|sehr|so"
                    r"|la|le|too|very|so|that|overly|super|really|good|of|with|by|starring|featuring)\s+){0,3}$)")
 PAST = (r"\b(?:used to|use to|back in the day|in the past|once upon a time|solia|solias|antes"
         r"|autrefois|fruher)\b")
@@ -426,7 +447,7 @@ CONTRAST = (r"(?<!anything )(?<!everything )(?<!all )\b(?:but|however|though|alt
             r"|jedoch)\b")
 RELATION = (r"(?:wife|husband|partner|spouse|girlfriend|boyfriend|gf|bf|fiancee?|son|sons|daughter"
             r"|daughters|kids?|children|child|mom|mum|mother|dad|father|parents|brother|sister"
-            r"|siblings?|friends?|buddy|roommate|flatmate|family|grandma|grandpa|aunt|uncle|cousin"
+            r"|siblings?|twins?|toddlers?|nephews?|nieces?|friends?|buddy|roommate|flatmate|family|grandma|grandpa|aunt|uncle|cousin"
             r"|nephew|niece|colleague|coworker|boss|esposa|esposo|mujer|marido|novia|novio|pareja"
             r"|hijos?|hijas?|hermanos?|hermanas?|madre|padre|padres|amigos?|amigas?|femme|mari"
             r"|copain|copine|enfants?|fils|fille|frere|soeur|mere|pere|amis?|amies?|frau|mann"
@@ -441,7 +462,7 @@ YOU_HOLDER = r"\b(?:you|you're|youre|you've|u|tu|usted|vous)\b"
 # A holder mention after "with"/"for" is company ("watching with my kids"), not who holds the view.
 COMPANY_PREFIX = r"(?:with|for|con|para|avec|pour|mit|fur)\s+$"
 PRONOUN = (r"\b(?:it|them|they|those|these|'em|em|both|that one|this one|that movie|this movie"
-           r"|that film|this film|those movies|these movies)\b")
+           r"|that film|this film|those movies|these movies|(?:^|(?<=[,.!?:;-] )|(?<=[,.!?:;-]))(?:that|this)(?='s\b| is\b| was\b))\b")
 # "..., but I do." / "and so do I" / "me too" repeat the last subject for the user.
 ELLIPSIS = (r"\b(?:(?P<pos>(?:i|we) (?:really |totally |definitely |actually |still )?(?:do|did))"
             r"|(?P<neg>(?:i|we) (?:don'?t|do not|didn'?t))|(?P<same>so do i|me too|same here"
@@ -520,9 +541,10 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
      "no subtitles", None),
     (r"foreign(?:[- ]language)?(?: (?:films?|movies?|stuff))?", "in English", None),
     (r"violen(?:t|ce)|gor(?:e|y)|bloody|blood|brutal(?:ity)?|violencia|gewalt|shoot(?:ing|outs?)"
+     r"|sangrient[oa]s?|sanglante?s?|blutig(?:e[nrs]?)?|gory"
      r"|gunfights?",
      "not too violent", None),
-    (r"scary|frightening|creepy|spooky|intense|de miedo|effrayants?|gruselig\w*",
+    (r"scary|frightening|creepy|spooky|intense|de miedo|effrayants?|gruselig\w*|jump[- ]?scares?",
      "not too scary", "Genre:Horror"),
     (r"sad|depressing|bleak|heavy|dark|tragic|grim|downers?|a downer|tear[- ]?jerkers?|tristes?"
      r"|deprimente|deprimierend", "not depressing", None),
