@@ -72,7 +72,7 @@ THEMES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"serial killers?|asesinos? en serie|tueurs? en serie|serienm(?:o|oe)rder", "serial killers", ("Thriller",)),
     (r"assassins?|hit ?m[ae]n|contract killers?", "assassins", ("Action",)),
     (r"zombies?|zombis?|undead", "zombies", ("Horror",)),
-    (r"vampir(?:es?|os?|as?)|dracula", "vampires", ("Horror",)),
+    (r"vampir(?:es?|os?|as?)?|dracula", "vampires", ("Horror",)),
     (r"werewol(?:f|ves)|hombres? lobo|loups?-garous?|werwolfe?", "werewolves", ("Horror",)),
     (r"ghosts?|haunted houses?|hauntings?|poltergeists?|fantasmas?|fantomes?|geister|gespenster",
      "ghosts", ("Horror",)),
