@@ -99,6 +99,8 @@ def seconds_timestamp(value: float, path: Path, line_number: int, field: str = "
 
     Raises `DatasetError` for a negative, non-finite, or out-of-range value.
     """
+    if math.isfinite(value) and 0 <= value <= MILLISECONDS_ABOVE:  # the usual case, checked without building a message
+        return value, False
     where = f"{Path(path).name} line {line_number}: field {field!r}"
     if not math.isfinite(value):
         raise DatasetError(f"{where} is {value!r}, not a finite number. Fix: write seconds since "

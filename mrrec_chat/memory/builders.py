@@ -174,6 +174,8 @@ def global_memory(dataset: Dataset, min_support: int = 20) -> list[MemoryEntry]:
     item_ratings: dict[str, list[float]] = defaultdict(list)
     for inter in dataset.interactions:
         item_ratings[inter.item_id].append(inter.rating)
+    # Once per item, not once per rating of it below (that recomputation took ~8 s of a first start on ml-100k).
+    item_mean = {item_id: mean(ratings) for item_id, ratings in item_ratings.items()}
     liked: dict[str, list[Item]] = defaultdict(list)
     disliked: dict[str, list[Item]] = defaultdict(list)
     ratings_in: dict[str, list[float]] = defaultdict(list)
@@ -219,8 +221,8 @@ def global_memory(dataset: Dataset, min_support: int = 20) -> list[MemoryEntry]:
                 parts.append(f"blends with {', '.join(down)} disappoint more often")
             add(category, "genre blend", "; ".join(parts) + ".")
         # Reputation: how much the crowd's verdict on a title predicts satisfaction.
-        good_avg = mean(mean(item_ratings[i.item_id]) for i in good)
-        bad_avg = mean(mean(item_ratings[i.item_id]) for i in bad)
+        good_avg = mean(item_mean[i.item_id] for i in good)
+        bad_avg = mean(item_mean[i.item_id] for i in bad)
         good_pop = mean(len(item_ratings[i.item_id]) for i in good)
         bad_pop = mean(len(item_ratings[i.item_id]) for i in bad)
         add(category, "reputation",
