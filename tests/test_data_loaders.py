@@ -252,6 +252,24 @@ def test_find_mentions_in_free_text() -> None:
     assert index.find_mentions("star wars episode iv a new hope, twice") == ["260"]
 
 
+def _fake_spans(text: str) -> list[tuple[str, str]]:
+    """(text of the span, title) of each title `find_spans` names over the extractor's fake catalog."""
+    from mrrec_lab.extract_eval import fake_title_lookup
+    return [(text[start:end], title.rsplit(" (", 1)[0]) for _, title, start, end in fake_title_lookup(text)]
+
+
+def test_a_match_does_not_run_across_punctuation_the_title_lacks() -> None:
+    # "part 3" after a comma is its own phrase, not the rest of "The Godfather: Part III".
+    assert _fake_spans("Loved The Godfather, part 3 was bad") == [("The Godfather", "The Godfather")]
+    assert _fake_spans("The Godfather; Part III next") == [("The Godfather", "The Godfather")]
+    assert _fake_spans("Loved Heat. Fight Club next") == [("Heat", "Heat"), ("Fight Club", "Fight Club")]
+    # Punctuation that the title itself has, or none at all, still matches.
+    assert _fake_spans("I loved The Godfather: Part III") == [("The Godfather: Part III", "The Godfather: Part III")]
+    assert _fake_spans("I loved The Godfather Part III") == [("The Godfather Part III", "The Godfather: Part III")]
+    assert _fake_spans("Kill Bill: Vol. 1 rocks") == [("Kill Bill: Vol. 1", "Kill Bill: Vol. 1")]
+    assert _fake_spans("Kill Bill Vol. 1 rocks") == [("Kill Bill Vol. 1", "Kill Bill: Vol. 1")]
+
+
 def test_find_mentions_is_fast_on_ten_thousand_titles() -> None:
     rng = random.Random(7)
     vocabulary = [f"w{n}" for n in range(3000)]

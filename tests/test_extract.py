@@ -196,6 +196,13 @@ def test_a_common_word_is_not_a_film() -> None:
         assert not [p for p in extract_preferences(message, title_lookup=fake_title_lookup) if p.subject_type == "item"]
 
 
+def test_a_part_number_after_a_comma_does_not_turn_the_title_into_its_sequel() -> None:
+    # The lookup used to match "The Godfather, part 3" as Part III, so the like went to the sequel.
+    got = triples("Loved The Godfather, part 3 was bad", title_lookup=fake_title_lookup)
+    assert ("like", "The Godfather (1972)", "user") in got
+    assert ("like", "The Godfather: Part III (1990)", "user") not in got
+
+
 def test_people_and_themes_are_typed() -> None:
     prefs = extract_preferences("Zombies bore me, but I love Meryl Streep.")
     assert [(p.subject, p.subject_type, p.genres) for p in prefs] == [

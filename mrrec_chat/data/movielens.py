@@ -46,6 +46,9 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|&")
 # and "Guardians of the Galaxy Vol. 2"/"2". "i", "v" and "x" stay words ("X-Men", "I, Robot").
 _TOKEN_MAP = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
 _SILENT_TOKENS = frozenset({"vol", "volume"})
+# Punctuation that ends a phrase: a title is matched across it only where the title has it too
+# ("Kill Bill: Vol. 1"), so "Loved The Godfather, part 3 was bad" does not name Part III.
+_BREAKS = frozenset(",;:.!?\u2026\n")
 
 
 def strip_accents(text: str) -> str:
@@ -134,6 +137,18 @@ def title_variants(title: str) -> tuple[str, list[str]]:
     return primary, [a for a in dict.fromkeys(aliases) if a and a != primary]
 
 
+def _title_marks(title: str) -> frozenset[str]:
+    """The phrase-ending punctuation written in a title, its alternates included, with the
+    article moved back to the front ("Godfather: Part III, The" -> {':'}; the comma is MovieLens's)."""
+    text, _ = split_title_year(title)
+    parts: list[str] = []
+    while match := _TRAILING_PARENTHETICAL.match(text):
+        parts.append(match.group("inner"))
+        text = match.group("head")
+    parts.append(text)
+    return frozenset(c for part in parts for c in natural_title(part) if c in _BREAKS)
+
+
 class TitleIndex:
     """Finds catalog item ids by title (`lookup`) and in free text (`find_mentions`).
 
@@ -150,7 +165,9 @@ class TitleIndex:
         self._alias: dict[str, list[str]] = defaultdict(list)
         # Keys without spaces, for lookup only: "Chain Saw"/"Chainsaw", "Old Boy"/"Oldboy".
         self._compact: dict[str, list[str]] = defaultdict(list)
+        self._marks: dict[str, frozenset[str]] = {}  # the phrase-ending punctuation of each title
         for item_id, item in dataset.items.items():
+            self._marks[item_id] = _title_marks(item.title)
             primary, aliases = title_variants(item.title)
             if primary:
                 self._primary[primary].append(item_id)
@@ -227,6 +244,10 @@ class TitleIndex:
                 key_tokens = _drop_leading_article(tokens[position:position + length])
                 key = _key(key_tokens)
                 candidates = [i for pool in self._pools(key) for i in pool]
+                marks = {c for n in range(position, position + length - 1)
+                         for c in source[words[n].end():words[n + 1].start()] if c in _BREAKS}
+                if marks:  # punctuation inside the match: only titles that have it there too
+                    candidates = [i for i in candidates if marks <= self._marks[i]]
                 if not candidates:
                     continue
                 after = position + length
