@@ -270,6 +270,57 @@ def test_a_match_does_not_run_across_punctuation_the_title_lacks() -> None:
     assert _fake_spans("Kill Bill Vol. 1 rocks") == [("Kill Bill Vol. 1", "Kill Bill: Vol. 1")]
 
 
+@pytest.mark.parametrize("message, titles", [
+    # A sentence's first word, capitalised anyway, followed by what a title does: a verb with its
+    # object, a frequency ("every Christmas"), a phrase and then a copula, another title, a copula
+    # of another language.
+    ("Signs creeped me out, in a bad way.", ["Signs"]),
+    ("Elf every Christmas", ["Elf"]),
+    ("Elf every December, no exceptions.", ["Elf"]),
+    ("Seven and Heat", ["Seven", "Heat"]),
+    ("Seven and Fight Club: Fincher at his darkest and best.", ["Seven", "Fight Club"]),
+    ("Gravity on a big screen was unreal.", ["Gravity"]),
+    ("Volver es preciosa", ["Volver"]),
+    ("Volver es una de mis películas favoritas.", ["Volver"]),
+    # Short words that cannot be a sentence's subject (object pronouns, "up"), before a verb.
+    ("Her is lovely", ["Her"]),
+    ("Her is one of my favourites.", ["Her"]),
+    ("Up was so sad", ["Up"]),
+    ("Us scared me", ["Us"]),
+    ("Us was way scarier than I wanted, not my thing.", ["Us"]),
+    ("Her and Up are my favourites.", ["Her", "Up"]),
+])
+def test_a_title_opening_a_sentence_is_read_from_what_follows(message: str, titles: list[str]) -> None:
+    assert [title for _, title in _fake_spans(message)] == titles
+
+
+@pytest.mark.parametrize("message, titles", [
+    ("I want something like her", []),
+    ("Comedies always cheer me up.", []),
+    ("Nothing too sad please", []),
+    ("Nothing was good tonight.", []),
+    ("Nothing and nobody scares me.", []),
+    ("It was fine", []),
+    ("It was up to me. Up next: anything", []),
+    ("Us too!", []),
+    ("Up for anything tonight.", []),
+    ("Up until now I hated westerns.", []),
+    ("Her husband loved Heat.", ["Heat"]),
+    ("Her wicked stepmother was the worst.", []),
+    ("Her beloved dog dies in that one.", []),
+    ("Signs pointed to a twist.", []),
+    ("Mother loved it.", []),
+    ("Brave enough for horror today.", []),
+    ("Big fan of Spielberg.", []),
+    ("Speed dating movies?", []),
+    ("Seven hundred films later, still no favourite.", []),
+    ("Crash landed on the couch, need something light.", []),
+    ("Drive to work was long, need a comedy.", []),
+])
+def test_a_common_word_opening_a_sentence_is_not_a_title(message: str, titles: list[str]) -> None:
+    assert [title for _, title in _fake_spans(message)] == titles
+
+
 def test_find_mentions_is_fast_on_ten_thousand_titles() -> None:
     rng = random.Random(7)
     vocabulary = [f"w{n}" for n in range(3000)]

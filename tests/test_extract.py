@@ -203,6 +203,20 @@ def test_a_part_number_after_a_comma_does_not_turn_the_title_into_its_sequel() -
     assert ("like", "The Godfather: Part III (1990)", "user") not in got
 
 
+@pytest.mark.parametrize("message, expected", [
+    # titles opening a sentence, found by the lookup from what follows them
+    ("Her is one of my favourites.", {("like", "Her (2013)", "user")}),
+    ("Up was lovely.", {("like", "Up (2009)", "user")}),
+    ("Signs creeped me out, in a bad way.", {("dislike", "Signs (2002)", "user")}),
+    ("Elf every December, no exceptions.", {("like", "Elf (2003)", "user")}),
+    ("Volver es una de mis películas favoritas.", {("like", "Volver (2006)", "user")}),
+    ("I want something like her", set()),
+    ("Comedies always cheer me up.", {("like", "Comedy", "user")}),
+])
+def test_titles_opening_a_sentence(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
 def test_people_and_themes_are_typed() -> None:
     prefs = extract_preferences("Zombies bore me, but I love Meryl Streep.")
     assert [(p.subject, p.subject_type, p.genres) for p in prefs] == [

@@ -17,7 +17,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mrrec_chat.data.checks import ConversionCount, DatasetError, empty_file_error, iter_lines
@@ -239,31 +239,40 @@ class TitleIndex:
         found: list[tuple[int, int, str]] = []
         position = 0
         while position < len(tokens):
-            step = 1
-            for length in range(min(self.MAX_WORDS, len(tokens) - position), 0, -1):
-                key_tokens = _drop_leading_article(tokens[position:position + length])
-                key = _key(key_tokens)
-                candidates = [i for pool in self._pools(key) for i in pool]
-                marks = {c for n in range(position, position + length - 1)
-                         for c in source[words[n].end():words[n + 1].start()] if c in _BREAKS}
-                if marks:  # punctuation inside the match: only titles that have it there too
-                    candidates = [i for i in candidates if marks <= self._marks[i]]
-                if not candidates:
-                    continue
-                after = position + length
-                year = int(tokens[after]) if after < len(tokens) and re.fullmatch(r"\d{4}", tokens[after]) else None
-                dated = [i for i in candidates if year is not None and self._years[i] == year]
-                first = position + length - len(key_tokens)
-                if not dated and not _names_title(source, words, first, after, article=first > position):
-                    continue
-                end = words[after].end() if dated else words[after - 1].end()
-                if dated and source[end:end + 1] == ")":
-                    end += 1
-                found.append((words[position].start(), end, dated[0] if dated else candidates[0]))
-                step = length + 1 if dated else length
-                break
-            position += step
+            match = self._match_at(source, words, tokens, position)
+            if match:
+                found.append(match[:3])
+            position += match[3] if match else 1
         return found
+
+    def _match_at(self, source: str, words: list[re.Match[str]], tokens: list[str],
+                  position: int) -> tuple[int, int, str, int] | None:
+        """The longest title named from word `position` on: (start, end, item id, words used)."""
+        def title_at(n: int) -> bool:  # "Seven and Heat": a title named at word n (mid-sentence)
+            return self._match_at(source, words, tokens, n) is not None
+
+        for length in range(min(self.MAX_WORDS, len(tokens) - position), 0, -1):
+            key_tokens = _drop_leading_article(tokens[position:position + length])
+            key = _key(key_tokens)
+            candidates = [i for pool in self._pools(key) for i in pool]
+            marks = {c for n in range(position, position + length - 1)
+                     for c in source[words[n].end():words[n + 1].start()] if c in _BREAKS}
+            if marks:  # punctuation inside the match: only titles that have it there too
+                candidates = [i for i in candidates if marks <= self._marks[i]]
+            if not candidates:
+                continue
+            after = position + length
+            year = int(tokens[after]) if after < len(tokens) and re.fullmatch(r"\d{4}", tokens[after]) else None
+            dated = [i for i in candidates if year is not None and self._years[i] == year]
+            first = position + length - len(key_tokens)
+            if not dated and not _names_title(source, words, first, after, article=first > position,
+                                              title_at=title_at):
+                continue
+            end = words[after].end() if dated else words[after - 1].end()
+            if dated and source[end:end + 1] == ")":
+                end += 1
+            return words[position].start(), end, dated[0] if dated else candidates[0], length + 1 if dated else length
+        return None
 
 
 # Words that open a sentence or a request far more often than they name a film ("Nothing too
@@ -293,6 +302,7 @@ movie movies film films show story stories world city town country place way end
 top story money work school party date dinner food music dance heart mind head face hand eyes
 feel feeling mood kind sort type lot bit half whole alien aliens contact crash scream hook seven
 twelve ransom volcano casino cure fear greed trust secrets sleepers friday nixon shine clueless
+mother father mom mum dad wife husband son daughter brother sister parents partner boyfriend girlfriend
 """.split())
 _OPENERS = frozenset("""
 saw seen see watch watching love loving hate like adore enjoy rewatch caught finished recommend
@@ -304,7 +314,27 @@ _AFTER_OPENING_TITLE = frozenset("""
 is was isnt wasnt are were has had have remains remained still made makes make scared scares
 blew blows left leaves kept keeps deserves deserved got gets will would could can did does just
 really truly totally absolutely honestly never always forever rocks rules
+es fue est etait ist sind sont
 """.split())
+# Function words that cannot be a sentence's subject (object pronouns, "up"): opening a sentence
+# and followed by a verb, they are the title ("Her is lovely", "Up was so sad", "Us scared me").
+# "It", "Nothing", "Always" can be subjects or adverbs ("It was fine") and never open as titles.
+_NOT_SUBJECTS = frozenset({"her", "him", "us", "them", "up"})
+# A verb after an opening title: a copula or the like (_AFTER_OPENING_TITLE), or a past tense
+# with its object ("creeped me out", "broke me"); the object keeps "Her wicked stepmother" a word.
+_PAST_VERBS = frozenset({"blew", "broke", "felt", "gave", "got", "had", "hit", "kept", "left", "lost",
+    "made", "stole", "stuck", "took", "won"})
+_OBJECTS = frozenset({"me", "us", "him", "her", "them", "it", "everyone", "everybody", "my", "our"})
+# "Elf every Christmas", "Coco every year": a recurring time after the title.
+_RECURRING = frozenset({"every", "each"})
+_TIMES = frozenset({"year", "time", "christmas", "winter", "summer", "autumn", "fall", "spring", "holiday",
+    "holidays"})
+# "Gravity on a big screen was unreal": a short phrase after the title, then its verb.
+_PREPOSITIONS = frozenset({"on", "in", "at", "with", "without", "during"})
+_COPULAS = frozenset({"is", "was", "are", "were", "isnt", "wasnt", "remains", "remained", "es", "fue", "est",
+    "etait", "ist", "sind", "sont"})
+# "Seven and Heat": joined to another title.
+_CONJUNCTIONS = frozenset({"and", "or", "y", "et", "und", "&"})
 
 
 def _opener(word: str) -> bool:
@@ -312,15 +342,60 @@ def _opener(word: str) -> bool:
     return word in _FUNCTION_WORDS or word in _OPENERS or bool(re.search(r"(?:ed|ly)$", word))
 
 
-def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, article: bool = False) -> bool:
+def _past_verb(words: list[re.Match[str]], n: int) -> bool:
+    """words[n] is a past tense followed by its object: "creeped me", "broke me", "scared it"."""
+    if n + 1 >= len(words) or words[n + 1].group().lower() not in _OBJECTS:
+        return False
+    word = words[n].group().lower()
+    return word in _PAST_VERBS or (len(word) >= 5 and word.endswith("ed") and not word.endswith(("eed", "dred")))
+
+
+def _opening_title(source: str, words: list[re.Match[str]], end: int, token: str,
+                   title_at: Callable[[int], bool] | None) -> bool:
+    """Whether what follows a one-word title at the start of a sentence (word `end` on) shows
+    that the word is the title: "Heat is...", "Fargo, what a film", "Signs creeped me out"."""
+    if end >= len(words):
+        return token not in _NOT_SUBJECTS
+    hi = words[end - 1].end()
+    gap = source[hi:words[end].start()]
+    follow = words[end].group().lower()
+    if any(c in _BREAKS or c in ")-" for c in gap):  # "Heat!", "Fargo, what a film"
+        return token not in _NOT_SUBJECTS
+    if follow in _AFTER_OPENING_TITLE:
+        return True
+    if follow in _CONJUNCTIONS and title_at is not None and end + 1 < len(words) \
+            and source[words[end].end():words[end + 1].start()].isspace() and title_at(end + 1):
+        return True
+    if token in _NOT_SUBJECTS:  # "Us scared me"; not "Her wicked stepmother"
+        return _past_verb(words, end)
+    if token in _EVERYDAY_WORDS:  # "Kids loved it", "Mother loved it" stay words
+        return False
+    if _past_verb(words, end):  # "Signs creeped me out"
+        return True
+    if follow in _RECURRING and end + 1 < len(words):  # "Elf every Christmas"
+        nxt = words[end + 1].group()
+        return nxt[:1].isupper() or nxt.lower() in _TIMES
+    if follow in _PREPOSITIONS:  # "Gravity on a big screen was unreal": the verb within the clause
+        for n in range(end + 1, min(end + 7, len(words))):
+            if any(c in _BREAKS for c in source[words[n - 1].end():words[n].start()]):
+                return False
+            if words[n].group().lower() in _COPULAS:
+                return True
+    return False
+
+
+def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, article: bool = False,
+                 title_at: Callable[[int], bool] | None = None) -> bool:
     """Whether words[first:end] (a catalog title's key) name the title in `source`.
 
     Quoted titles always count. A one-word title must be capitalised (shouted only when it is long;
     in lower case only with its article, long and no everyday word: "the matrix"; not "brave"),
     must not be part of a longer capitalised name ("Michael Bay"), and, at the start of a
-    sentence, must be followed by something a title does ("Heat is my favourite"; not "Big fan of
-    Spielberg"). Titles of function words need a capital inside a sentence; titles made only of
-    everyday words need their words capitalised.
+    sentence, must be followed by something a title does (`_opening_title`: "Heat is my
+    favourite", "Seven and Heat", "Signs creeped me out"; not "Big fan of Spielberg"). Titles of
+    function words need a capital inside a sentence and open one only when the word cannot be its
+    subject ("Her is lovely"; never "It was fine", "Nothing too sad"); titles made only of everyday
+    words need their words capitalised.
     """
     def sentence_start(i: int) -> bool:
         return i == 0 or bool(re.search(r"[.!?\n|:;\u2026]", source[words[i - 1].end():words[i].start()]))
@@ -340,7 +415,7 @@ def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, 
         if word.isupper() and len(word) < 5:
             return False
         start = sentence_start(first)
-        if token in _FUNCTION_WORDS and start:
+        if token in _FUNCTION_WORDS and start and token not in _NOT_SUBJECTS:
             return False
         # Part of a longer capitalised name: "Michael Bay", "the Tom Hanks one".
         for n in (first - 1, end):
@@ -349,9 +424,7 @@ def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, 
                     and not (sentence_start(n) and _opener(words[n].group().lower())):
                 return False
         if start:
-            nxt = source[hi:hi + 3]
-            follow = words[end].group().lower() if end < len(words) else ""
-            return not follow or bool(re.match(r"\s*[,!?.:;\u2026)-]", nxt)) or follow in _AFTER_OPENING_TITLE
+            return _opening_title(source, words, end, token, title_at)
         return True
     if all(k in _EVERYDAY_WORDS for k in key):
         return all(capitalised(i) or key[i - first] in _FUNCTION_WORDS for i in range(first, end)) \
