@@ -267,3 +267,27 @@ def test_a_title_outside_the_catalog_gets_a_notice_and_the_rest_of_the_request_c
     assert any("Inception" in n and "not in this catalog" in n for n in notices)
     items = _items(events)
     assert items and all("Thriller" in r.item.categories for r in items)
+
+
+def _behavior(item_id, rating, when):
+    return MemoryEntry(f"b:x:u:{item_id}:{when}", "behavior", f"rated {item_id}", "u", created_at=float(when),
+                       extra={"item_id": item_id, "rating": rating})
+
+
+def test_remembered_likes_are_candidates_only_in_a_memory_of_mentions():
+    memory = [_behavior("c", 5.0, 1), _behavior("g", 5.0, 2), _behavior("g", 5.0, 3), _behavior("e", 1.0, 4)]
+    # The app: rated items are consumption, never shown again, never "remembered".
+    app = plan_turn(parse("a film"), memory, categories=ML100K)
+    assert app.remembered == {} and {"c", "g", "e"} <= app.exclude
+    # A memory of what the person mentioned (ReDial): liked items are candidates, the most recent
+    # and the one liked in two sessions highest; a disliked one never.
+    mentions = plan_turn(parse("a film"), memory, categories=ML100K, rated_is_consumed=False)
+    assert set(mentions.remembered) == {"c", "g"} and mentions.remembered["g"] > mentions.remembered["c"]
+    assert "e" in mentions.exclude
+    dataset, catalog = _catalog(ITEMS)
+    ranked = _ranker(dataset, catalog, remembered=1.0).rank(mentions.inputs(np.zeros(8, np.float32)), n=3)
+    assert [r.item.item_id for r in ranked[:2]] == ["g", "c"]
+    # A title named in this request is still excluded.
+    named = plan_turn(parse("a film"), memory, categories=ML100K, rated_is_consumed=False)
+    named.exclude.add("g")
+    assert "g" not in named.inputs(np.zeros(8, np.float32)).remembered

@@ -41,6 +41,7 @@ class TurnPolicy:
     affinity: dict[str, float] = field(default_factory=dict)  # genre -> [-1, 1]
     affinity_ids: dict[str, str] = field(default_factory=dict)  # genre -> memory id of a chat like
     refused_by_memory: dict[str, str] = field(default_factory=dict)  # genre -> memory id
+    remembered: dict[str, float] = field(default_factory=dict)  # liked, not consumed: item id -> weight
 
     def inputs(self, request_vector: np.ndarray, profile_vector: np.ndarray | None = None,
                extra_prefer: Iterable[str] = (), extra_seeds: dict[str, float] | None = None) -> RankInputs:
@@ -53,7 +54,8 @@ class TurnPolicy:
             request_vector=request_vector, profile_vector=profile_vector, exclude=set(self.exclude),
             refused=self.refused, genres_any=r.genres_any, genres_all=r.genres_all, year_min=r.year_min,
             year_max=r.year_max, prefer=tuple(g for g in prefer if g not in self.refused),
-            avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity))
+            avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity),
+            remembered={i: v for i, v in self.remembered.items() if i not in self.exclude})
 
 
 def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),
@@ -125,6 +127,19 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
                           genres_all=tuple(g for g in request.genres_all if g not in policy.refused))
         policy.request = request
     liked.sort(key=lambda t: -t[0])  # most recent first
+    if not rated_is_consumed:
+        # A memory of mentions: a liked item not known to be consumed is a candidate itself,
+        # the more so the more recent it is and the more sessions it was liked in.
+        times: dict[str, int] = {}
+        order: list[str] = []
+        for _, item_id, _ in liked:
+            if item_id in rejected:
+                continue
+            if item_id not in times:
+                order.append(item_id)
+            times[item_id] = times.get(item_id, 0) + 1
+        for pos, item_id in enumerate(order):
+            policy.remembered[item_id] = (1.0 / (1.0 + pos / 10.0)) * (1.0 + 0.5 * float(np.log(times[item_id])))
     for _, item_id, memory_id in liked:
         if item_id in policy.memory_seeds or item_id in rejected:
             continue

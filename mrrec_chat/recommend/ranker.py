@@ -16,6 +16,15 @@ MovieLens sizes, 1.7k-10k items, that is cheaper than a candidate stage and lose
   genre_fit     share of the request's wanted genres the item has
   mood_fit      soft genre preferences of the request's mood/audience (+) and avoidances (-)
   affinity      the user's taste for the item's genres, from memory ratings and chat likes
+  trend         log(1 + ratings in the last three years of the dataset's ratings): what people
+                watch now (MovieLens's all-time counts favour films that have had decades to gather
+                ratings); equals popularity where all ratings are recent, 0 without timestamps
+  recency       how recent the release is within the catalog: 1 for its latest year, falling to 0
+                at 30 years older (0 without a year)
+  remembered    the item itself is one the user liked in memory and is not known to be consumed
+                (a memory of what the person *mentioned*, e.g. a suggestion they liked but have not
+                seen): recency-weighted, more for an item liked in several sessions; 0 in the app,
+                whose rated items are consumption and never shown again
 
 Hard rules come from the turn policy (recommend/policy.py): excluded items, refused genres and
 the request's era are never shown; the request's wanted genres filter too, relaxed step by step
@@ -44,15 +53,17 @@ from mrrec_chat.data.schema import Dataset, Item
 log = logging.getLogger(__name__)
 
 FEATURES = ("sem_request", "sem_desc", "sem_profile", "cf_request", "cf_memory", "sem_memory", "popularity",
-            "quality", "genre_fit", "mood_fit", "affinity")
+            "quality", "genre_fit", "mood_fit", "affinity", "remembered", "trend", "recency")
 WEIGHTS_FILE = Path(__file__).with_name("fusion.json")
 # Used only when fusion.json is missing: the reference ranker's two terms plus equal small
 # weights for the rest. fusion.json (fitted) replaces these.
 DEFAULT_WEIGHTS = {"sem_request": 1.0, "sem_desc": 0.3, "sem_profile": 0.0, "cf_request": 1.0, "cf_memory": 0.5,
                    "sem_memory": 0.3, "popularity": 0.05, "quality": 0.2, "genre_fit": 0.5, "mood_fit": 0.2,
-                   "affinity": 0.2}
+                   "affinity": 0.2, "remembered": 0.0, "trend": 0.0, "recency": 0.0}
 CF_SHRINK = 10.0
 BAYES_PRIOR = 10  # ratings of "prior" weight in the Bayesian average
+TREND_WINDOW_S = 3 * 365.25 * 86400  # "recent" ratings: the dataset's last three years
+RECENCY_SPAN_YEARS = 30
 DUPLICATE_SIMILARITY = 0.97  # item texts this close are the same film listed twice (or a near copy)
 
 
@@ -111,6 +122,7 @@ class RankInputs:
     seeds: dict[str, float] = field(default_factory=dict)  # item id -> weight
     memory_seeds: dict[str, float] = field(default_factory=dict)
     affinity: dict[str, float] = field(default_factory=dict)  # category -> [-1, 1]
+    remembered: dict[str, float] = field(default_factory=dict)  # item id -> (0, ~2]
 
 
 class CatalogSignals:
@@ -133,7 +145,9 @@ class CatalogSignals:
                     self.genres[n, self.cat_index[c]] = 1.0
         self.years = np.array([item.year or 0 for item in self.items], dtype=np.int32)
         counts = np.zeros(len(self.items), dtype=np.float64)
+        recent = np.zeros(len(self.items), dtype=np.float64)
         sums = np.zeros(len(self.items), dtype=np.float64)
+        latest_rating = max((inter.timestamp or 0.0 for inter in dataset.interactions), default=0.0)
         low, high = dataset.rating_scale
         liked_at = low + 0.75 * (high - low)  # 4 on a 1-5 scale
         users: dict[str, int] = {}
@@ -144,11 +158,17 @@ class CatalogSignals:
                 continue
             counts[n] += 1
             sums[n] += inter.rating
+            if latest_rating > 0 and (inter.timestamp or 0.0) >= latest_rating - TREND_WINDOW_S:
+                recent[n] += 1
             if inter.rating >= liked_at:
                 rows.append(users.setdefault(inter.user_id, len(users)))
                 cols.append(n)
         self.counts = counts
         self.popularity = np.log1p(counts).astype(np.float32)
+        self.trend = np.log1p(recent).astype(np.float32)
+        latest_year = int(self.years.max()) if len(self.years) else 0
+        self.recency = np.where(self.years > 0, np.clip(
+            1.0 - (latest_year - self.years) / RECENCY_SPAN_YEARS, 0.0, 1.0), 0.0).astype(np.float32)
         if counts.sum() > 0:
             mean = sums.sum() / counts.sum()
             self.bayes = ((sums + BAYES_PRIOR * mean) / (counts + BAYES_PRIOR)).astype(np.float32)
@@ -239,6 +259,12 @@ class Ranker:
                     vec[s.cat_index[c]] = value
             n_genres = np.maximum(1.0, s.genres.sum(axis=1))
             X[:, 10] = (s.genres @ vec) / n_genres
+        X[:, 12] = s.trend
+        X[:, 13] = s.recency
+        for item_id, value in inputs.remembered.items():
+            row = s.row.get(item_id)
+            if row is not None:
+                X[row, 11] = value
         return X, helpers
 
     # --- masks --------------------------------------------------------------------------

@@ -55,7 +55,12 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
     facet = facet_clause(item, policy, ranked.relaxed)
     if facet:
         clauses.append(facet)
-    if ranked.seed and f.get("cf_request", 0) >= CF_STRONG:
+    if f.get("remembered", 0) > 0:
+        clauses.append("you liked it when it came up in an earlier chat")
+        mid = policy.memory_seed_ids.get(item.item_id)
+        if mid:
+            memory_ids.append(mid)
+    if len(clauses) < 2 and ranked.seed and f.get("cf_request", 0) >= CF_STRONG:
         seed = dataset.items.get(ranked.seed)
         if seed is not None:
             clauses.append(f"people who loved {seed.display_title} rate it highly")
