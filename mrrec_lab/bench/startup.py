@@ -89,6 +89,16 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _machine_busy_s() -> float | None:
+    """CPU seconds the whole machine has been busy since boot (all cores, /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as handle:
+            ticks = [int(x) for x in handle.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
 def cache_size_mb(cache_dir: str | Path) -> float:
     """Disk used under `cache_dir` (MiB): what a first start leaves in ~/.cache/mrrec_chat."""
     return sum(p.stat().st_size for p in Path(cache_dir).rglob("*") if p.is_file()) / 2**20
@@ -103,12 +113,17 @@ def cold_start(memory_dir: str, cache_dir: str | None = None, timeout_s: float =
         env["MRREC_CACHE_DIR"] = cache_dir
     load_before = os.getloadavg()
     cpu0 = _children_cpu_s()
+    busy0 = _machine_busy_s()
     t0 = time.time()
     proc = subprocess.run([sys.executable, "-m", "mrrec_lab.bench.startup", "--child", memory_dir],
                           capture_output=True, text=True, env=env, timeout=timeout_s, cwd=_repo_root())
     wall = time.time() - t0
     cpu = _children_cpu_s() - cpu0
-    load = {"load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()]}
+    busy1 = _machine_busy_s()
+    # The load average also counts this run itself; what other programs used meanwhile, in cores:
+    others = None if busy0 is None or busy1 is None else round(max(0.0, busy1 - busy0 - cpu) / wall, 2)
+    load = {"load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()],
+            "others_cores": others}
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH-RESULT ")), None)
     if proc.returncode != 0 or line is None:
         return {"error": f"exit {proc.returncode}: {proc.stderr[-2000:]}"}
@@ -187,7 +202,7 @@ def _describe(row: dict[str, Any]) -> str:
     return (f"first answer after {row['cold_start_to_first_answer_s']:.1f} s (import {row['import_s']:.1f}, "
             f"start {row['assistant_start_s']:.1f}, first turn {row['first_turn_s']:.1f}); peak RSS "
             f"{row['peak_rss_mb']:.0f} MiB; CPU s to started {row['cpu_to_started_s']:.1f}, in all {row['cpu_s']:.0f}; load average {row['load_before'][0]:.1f} "
-            f"before, {row['load_after'][0]:.1f} after")
+            f"before, {row['load_after'][0]:.1f} after; other programs used {row.get('others_cores')} cores")
 
 
 def startup_markdown(data: dict[str, Any]) -> str:
@@ -210,13 +225,17 @@ def startup_markdown(data: dict[str, Any]) -> str:
         st = row["startup_seconds"]
         rows.append([label, row["cold_start_to_first_answer_s"], row["interpreter_s"] + row["import_s"],
                      *[st.get(p, float("nan")) for p in phases], row["first_turn_s"], row["peak_rss_mb"],
-                     row.get("cpu_to_started_s") or float("nan"), row.get("load_before", [float("nan")])[0]])
+                     row.get("cpu_to_started_s") or float("nan"), row.get("load_before", [float("nan")])[0],
+                     row.get("others_cores") if row.get("others_cores") is not None else float("nan")])
     table = markdown_table(["start", "**to first answer s**", "python + import s", *[f"{p} s" for p in phases],
-                            "first turn s", "peak RSS MiB", "CPU s to started", "load avg before"], rows, 1)
+                            "first turn s", "peak RSS MiB", "CPU s to started", "load avg before",
+                            "other programs' cores"], rows, 1)
     imp = data["import"]
     slow = ", ".join(f"{r['module']} {r['ms']:.0f} ms" for r in imp["slowest_imports"][:5])
     return (f"Fresh process per row; first answer = one request for dataset user {FIRST_USER} (memory built on "
-            f"first use); the Assistant.start() phases are its own `startup_seconds` (llm = load + warm-up)."
+            f"first use); the Assistant.start() phases are its own `startup_seconds` (llm = load + warm-up, after "
+            f"waiting for the one-time export that runs beside the earlier phases). Other programs' cores: the CPU "
+            f"the rest of the machine used during the row (/proc/stat less this run's own), 0 on an idle machine."
             f"\n\n{table}\n\n`python -X importtime -c \"import mrrec_chat.service\"`: "
             f"{imp['module_ms']:.0f} ms (all imports {imp['total_ms']:.0f} ms); heavy libraries imported: "
             f"{', '.join(imp['heavy_modules_loaded']) or 'none'} (slowest, cumulative: {slow}).\n"
