@@ -38,6 +38,15 @@ STARTUP_PHASES = [("store", "memory store"), ("dataset", "catalog and ratings"),
                   ("llm", "language model (a first start downloads and exports it, ~1 minute)")]
 
 
+# Polls instead of reloading: the port is closed for a moment (~0.3 s) while Gradio takes it over, and
+# a reload that fell into that moment would leave the browser on its "unable to connect" page. A failed
+# poll just polls again; the chat is loaded once an answer is no longer this page.
+_POLL_JS = ("(function poll(){setTimeout(function(){fetch('/',{cache:'no-store'}).then(function(r){return r.text()})"
+            ".then(function(t){if(t.indexOf('name=\"mrrec-loading\"')<0){location.reload();return}"
+            "document.body.innerHTML=new DOMParser().parseFromString(t,'text/html').body.innerHTML;poll()})"
+            ".catch(poll)},1500)})();")
+
+
 def loading_html(done: dict[str, float], seconds: float) -> str:
     """The page shown while the app starts: each phase done (with its time), loading, or to come."""
     rows, current = [], True
@@ -49,7 +58,8 @@ def loading_html(done: dict[str, float], seconds: float) -> str:
             current = False
         else:
             rows.append(f"<li>· {html.escape(label)}</li>")
-    return ('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">'
+    return ('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="mrrec-loading" content="1">'
+            f'<noscript><meta http-equiv="refresh" content="2"></noscript><script>{_POLL_JS}</script>'
             '<meta name="viewport" content="width=device-width, initial-scale=1"><title>MR.Rec Chat is starting</title>'
             '<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;'
             'line-height:1.6}li{list-style:none}</style></head><body><h1>🎬 MR.Rec Chat is starting</h1>'
@@ -101,9 +111,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from mrrec_chat.memory.store import StoreError
     from mrrec_chat.service import Assistant
-    from mrrec_chat.ui.app import build_app, launch_kwargs
 
     assistant = Assistant(settings)
+    # The page first, before Gradio's import (~4 s of a restart's ~9 s to the chat). Importing Gradio in a
+    # thread while the assistant starts was tried: no faster (both are mostly Python, one GIL).
     try:
         page = LoadingPage(settings.host, settings.port, lambda: assistant.startup_seconds)
     except OSError:
@@ -111,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"Starting; http://{settings.host}:{settings.port}/ shows what is loading.", flush=True)
     try:
+        from mrrec_chat.ui.app import build_app, launch_kwargs  # Gradio: ~4 s of imports
+
         try:
             assistant.start()
         except (StoreError, RuntimeError, ValueError) as exc:

@@ -490,6 +490,8 @@ def test_a_page_opened_early_says_what_is_loading_and_hands_the_port_over():
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
         assert "is starting" in text and 'http-equiv="refresh"' in text
+        # it polls rather than reloads (a reload in the moment Gradio takes the port would end on an error page)
+        assert "<noscript><meta http-equiv=\"refresh\"" in text and "fetch('/'" in text
         assert "✅ catalog and ratings <small>(1.2 s)</small>" in text and "⏳ <strong>embedding model</strong>" in text
         progress["embedder"] = 3.0
         assert "⏳ <strong>memory and catalog index" in urllib.request.urlopen(
