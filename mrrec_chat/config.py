@@ -52,6 +52,10 @@ class Settings:
     kernels), `bf16`, `fp16`, `fp32`."""
     llm_threads: int = 0
     """CPU threads of the in-process model (onnx, local, llamacpp); 0 = all cores."""
+    llm_guided_answer: bool = False
+    """llm_backend=onnx: decode the final answer under its JSON schema (onnxruntime-genai guidance).
+    Off by default: with the embedded 135M model it was slower and not better (docs/decisions/
+    llm-runtime.md). An OpenAI-compatible server always gets the schema as `response_format`."""
     llm_base_url: str = ""
     """For llm_backend=openai: e.g. http://localhost:8000/v1."""
     llm_api_key: str = ""

@@ -275,3 +275,24 @@ def test_an_export_never_replaces_a_finished_one_nor_leaves_a_half_one(tmp_path,
     with pytest.raises(onnx_export.LLMError):
         onnx_export.export(tmp_path, tmp_path / "onnx" / "other")
     assert sorted(p.name for p in out.parent.iterdir()) == ["m"]
+
+
+def test_a_guided_answer_is_valid_json_and_leaves_the_kept_cache_alone(onnx_llm):
+    import json
+
+    messages = [{"role": "user", "content": "Recommend a 90s crime thriller."}]
+    thinking = onnx_llm.continue_chat(messages, "<think>", max_new_tokens=8)
+    assert thinking.text
+    held = list(onnx_llm._held)
+    onnx_llm.guided_answers = True
+    try:
+        answer = onnx_llm.continue_chat(messages, "<think>The user wants a thriller.</think>\n<answer>",
+                                        max_new_tokens=160)
+    finally:
+        onnx_llm.guided_answers = False
+    data = json.loads(answer.text)  # always an object of the schema, closed within the budget
+    assert set(data) == {"ideal_item_profile", "useful_memory_ids"} and isinstance(data["useful_memory_ids"], list)
+    assert answer.cached_tokens == 0 and onnx_llm._held == held  # a one-off generator
+    # Unguided, the same step is free text (and reuses the kept prompt cache).
+    free = onnx_llm.continue_chat(messages, "<think>The user wants a thriller.</think>\n<answer>", max_new_tokens=8)
+    assert free.cached_tokens > 0

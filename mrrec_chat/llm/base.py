@@ -12,6 +12,25 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 
+# The final answer of the MR.Rec protocol (see agent/parser.py). Backends that can constrain
+# decoding use it: an OpenAI-compatible server as `response_format`, ONNX Runtime GenAI as
+# guidance (llguidance) with the lengths bounded so an answer always closes.
+ANSWER_SCHEMA: dict = {
+    "type": "object",
+    "properties": {
+        "ideal_item_profile": {"type": "string"},
+        "useful_memory_ids": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["ideal_item_profile", "useful_memory_ids"],
+    "additionalProperties": False,
+}
+
+
+def is_answer_step(assistant_prefix: str) -> bool:
+    """The call that writes the final answer: the prefix ends with the opened `<answer>` tag."""
+    return assistant_prefix.rstrip().endswith("<answer>")
+
+
 class LLMError(RuntimeError):
     """The LLM could not answer; the message says what to do next."""
 

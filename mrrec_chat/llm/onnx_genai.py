@@ -25,7 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop, load_chat_tokenizer, render_chat_prompt
+from mrrec_chat.llm.base import (ANSWER_SCHEMA, Completion, LLMBackend, LLMError, cut_at_stop, is_answer_step,
+                                 load_chat_tokenizer, render_chat_prompt)
 from mrrec_chat.llm.onnx_export import INSTALL_HINT
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 N_CTX = 4096  # the generator's KV buffer (fp32: 30 layers x 3 kv heads x 64 x 2 x 4096 x 4 B = 189 MB)
 MIN_REUSED_TOKENS = 8  # a shorter common prefix (the chat template's opening) is not worth a rewind
 
+# The answer's schema with bounded lengths, so that guided decoding always closes the object
+# within the answer step's token budget (a profile is a sentence or two; a few memory ids).
+GUIDED_ANSWER = json.dumps({**ANSWER_SCHEMA, "properties": {
+    "ideal_item_profile": {"type": "string", "maxLength": 280},
+    "useful_memory_ids": {"type": "array", "items": {"type": "string", "maxLength": 80}, "maxItems": 4}},
+    "x-guidance": {"whitespace_flexible": False}})
 ONNX_QUANTIZATIONS = {"auto": 8, "int8": 8, "int4": 4}
 
 
@@ -132,6 +139,10 @@ class OnnxLLM(LLMBackend):
         self.eos = {int(eos)} if eos is not None else set()
         self._lock = threading.Lock()
         self.kv_reuse = True
+        # With guided_answers the answer step decodes under the answer's JSON schema (llguidance inside
+        # onnxruntime-genai): the answer is always valid JSON and always closes. Off (the default,
+        # Settings.llm_guided_answer): free text, parsed tolerantly.
+        self.guided_answers = False
         self._generator = None
         self._sampling: tuple | None = None
         self._held: list[int] = []  # the prompt the kept generator encoded (it also holds what it generated)
@@ -145,8 +156,10 @@ class OnnxLLM(LLMBackend):
         adapter = configured_adapter(settings)
         if settings.llm_model in EMBEDDED_MODELS:
             out = embedded_export(settings.llm_model, settings.cache_dir, bits, adapter, settings.llm_threads)
-            return cls(out, str(out), threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
-                       quantization=f"onnx-int{bits}")
+            llm = cls(out, str(out), threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
+                      quantization=f"onnx-int{bits}")
+            llm.guided_answers = bool(getattr(settings, "llm_guided_answer", False))
+            return llm
         model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
         label = Path(model_dir).name
         if not Path(model_dir).is_dir():
@@ -154,8 +167,10 @@ class OnnxLLM(LLMBackend):
         fingerprint = onnx_export.model_fingerprint(model_dir, adapter, bits)
         out = Path(settings.cache_dir) / "onnx" / f"{label}-int{bits}-{fingerprint}"
         onnx_export.export(model_dir, out, bits=bits, adapter=adapter, threads=settings.llm_threads)
-        return cls(out, model_dir, threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
-                   quantization=f"onnx-int{bits}")
+        llm = cls(out, model_dir, threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
+                  quantization=f"onnx-int{bits}")
+        llm.guided_answers = bool(getattr(settings, "llm_guided_answer", False))
+        return llm
 
     def render_prompt(self, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
         return render_chat_prompt(self.tokenizer, messages, assistant_prefix)
@@ -190,6 +205,21 @@ class OnnxLLM(LLMBackend):
         self._held = list(ids)
         return keep
 
+    def _guided(self, ids: list[int], temperature: float, max_new_tokens: int):
+        """A one-off generator for the answer step, decoding under GUIDED_ANSWER. It leaves the kept
+        generator (and its cache for the next turn) alone."""
+        og = self._og
+        params = og.GeneratorParams(self.model)
+        # Its own KV buffer, sized for this call only.
+        options = {"max_length": min(self.n_ctx, len(ids) + max_new_tokens + 1), "do_sample": temperature > 0}
+        if temperature > 0:
+            options.update(temperature=temperature, top_p=0.95, top_k=0)
+        params.set_search_options(**options)
+        params.set_guidance("json_schema", GUIDED_ANSWER)
+        generator = og.Generator(self.model, params)
+        generator.append_tokens(ids)
+        return generator
+
     def continue_chat(self, messages, assistant_prefix="", *, max_new_tokens=96, stop=None, temperature=0.0):
         prompt = self.render_prompt(messages, assistant_prefix)
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -201,9 +231,12 @@ class OnnxLLM(LLMBackend):
         with self._lock:
             started = time.perf_counter()
             try:
-                cached = self._prepare(ids, (float(temperature),))
+                if self.guided_answers and is_answer_step(assistant_prefix):
+                    generator, cached = self._guided(ids, float(temperature), max_new_tokens), 0
+                else:
+                    cached = self._prepare(ids, (float(temperature),))
+                    generator = self._generator
                 first = 0.0
-                generator = self._generator
                 while len(new) < max_new_tokens and not generator.is_done():
                     generator.generate_next_token()
                     token = int(generator.get_next_tokens()[0])

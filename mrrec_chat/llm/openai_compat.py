@@ -39,20 +39,10 @@ from typing import Any, Iterator
 
 import httpx
 
-from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop
+from mrrec_chat.llm.base import ANSWER_SCHEMA, Completion, LLMBackend, LLMError, cut_at_stop, is_answer_step
 
 log = logging.getLogger(__name__)
 
-# The final answer of the MR.Rec protocol (see agent/parser.py): forwarded as `response_format`.
-ANSWER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "ideal_item_profile": {"type": "string"},
-        "useful_memory_ids": {"type": "array", "items": {"type": "string"}},
-    },
-    "required": ["ideal_item_profile", "useful_memory_ids"],
-    "additionalProperties": False,
-}
 ANSWER_FORMAT: dict[str, Any] = {"type": "json_schema",
                                  "json_schema": {"name": "mrrec_answer", "schema": ANSWER_SCHEMA}}
 MAX_API_STOP = 4  # the OpenAI API accepts at most four stop sequences
@@ -182,7 +172,7 @@ class OpenAICompatLLM(LLMBackend):
             if self.supports_continue is not False:
                 payload.update(continue_final_message=True, add_generation_prompt=False)
                 continued = True
-        if response_format is None and self.json_answers and prefix.rstrip().endswith("<answer>"):
+        if response_format is None and self.json_answers and is_answer_step(prefix):
             response_format = ANSWER_FORMAT
         if response_format is not None and self.supports_response_format is not False:
             payload["response_format"] = response_format
