@@ -300,3 +300,52 @@ def test_fresh_part_meets_the_issue_targets() -> None:
     assert result["messages"] >= 140
     assert result["overall"]["precision"] >= 0.95 and result["overall"]["recall"] >= 0.80
     assert not result["inversions"] and not result["invented"]
+
+
+def _titles(text: str) -> list[str]:
+    """The catalog titles `TitleIndex.find_spans` names in `text` (the fake catalog of extract_eval)."""
+    return [title.rsplit(" (", 1)[0] for _, title, _, _ in fake_title_lookup(text)]
+
+
+@pytest.mark.parametrize("message, titles", [
+    # fresh batch 4: a title opening a sentence before "wasn't", ">", a version of it, a verb of another language
+    ("Unforgiven wasn't half bad.", ["Unforgiven"]),
+    ("Interstellar > Inception imo", ["Interstellar", "Inception"]),
+    ("Memento >>> everything else he made", ["Memento"]),
+    ("Cats the musical is great, Cats the movie is a crime.", ["Cats", "Cats"]),
+    ("Jaws remake when?", ["Jaws"]),
+    ("Titanic finde ich kitschig.", ["Titanic"]),
+    ("Gravity looked gorgeous.", ["Gravity"]),
+    ("Vi Titanic ayer.", ["Titanic"]),
+    # a possessive names the film; an everyday word only before what a film has ("Heat's ending")
+    ("Inception's score is amazing.", ["Inception"]),
+    ("Heat's ending is great.", ["Heat"]),
+    # one slip inside a title of two or more words, or of 7+ letters
+    ("Jurasic Park is my all time fav", ["Jurassic Park"]),
+    ("I loved Pulp Fictoin", ["Pulp Fiction"]),
+    ("Gladiater was amazing", ["Gladiator"]),
+    # release titles of other languages
+    ("Lola rennt fand ich super.", ["Run Lola Run"]),
+    ("Ya vi Parásitos.", ["Parasite"]),
+    ("El padrino me encantó.", ["The Godfather"]),
+    ("Un jour sans fin, c'est culte.", ["Groundhog Day"]),
+    # a title after a place word that follows a person still names the film
+    ("Bogart in Casablanca is iconic.", ["Casablanca"]),
+])
+def test_lookup_finds_titles_in_new_wording(message: str, titles: list[str]) -> None:
+    assert _titles(message) == titles
+
+
+@pytest.mark.parametrize("message", [
+    # a title after travel or living is the place ("We honeymooned in Casablanca")
+    "We honeymooned in Casablanca, so I'm a sucker for anything set in Morocco.",
+    "I loved our trip to Casablanca.",
+    "We're moving to Roma next year!",
+    # words, not titles
+    "Big movie fan here.",
+    "Life's too short for bad movies.",
+    "Nothing's better than a nap.",
+    "Heats are on tonight.",
+])
+def test_lookup_does_not_read_places_or_words_as_titles(message: str) -> None:
+    assert _titles(message) == []

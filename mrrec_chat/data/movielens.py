@@ -23,6 +23,7 @@ from pathlib import Path
 from mrrec_chat.data.checks import ConversionCount, DatasetError, empty_file_error, iter_lines
 from mrrec_chat.data.jsonl import require_file
 from mrrec_chat.data.schema import Dataset, Interaction, Item
+from mrrec_chat.data.translated_titles import TRANSLATED_TITLES
 
 logger = logging.getLogger(__name__)
 
@@ -176,9 +177,34 @@ class TitleIndex:
             for key in dict.fromkeys([primary, *aliases]):
                 if key:
                     self._compact[key.replace(" ", "")].append(item_id)
+        # Release titles of other languages ("Lola rennt", "El padrino"): aliases of the item whose
+        # title and year (±1) they belong to.
+        for english, year, others in TRANSLATED_TITLES:
+            for item_id in self._primary.get(normalise_title(english), []):
+                if self._years[item_id] is None or abs(self._years[item_id] - year) <= 1:
+                    for other in others:
+                        alias = normalise_title(other)
+                        if alias and item_id not in self._alias[alias]:
+                            self._alias[alias].append(item_id)
+                            self._marks[item_id] = self._marks[item_id] | _title_marks(other)
         for table in (self._primary, self._alias, self._compact):
             for ids in table.values():
                 ids.sort(key=lambda i: -popularity.get(i, 0))
+        # One-slip spellings of title words ("Jurasic Park", "Shawshank Redemtion"): each word of 5+
+        # letters and each of its one-letter deletions, to the title words it comes from.
+        self._slips: dict[str, set[str]] = defaultdict(set)
+        self._title_words = {t for table in (self._primary, self._alias) for key in table for t in key.split()}
+        for token in self._title_words:
+            if len(token) >= 5 and token.isalpha():
+                for key in _deletes(token) | {token}:
+                    self._slips[key].add(token)
+
+    def _respelt(self, token: str) -> tuple[str, ...]:
+        """The title words `token` is one slip away from (see `_one_slip`), at most three."""
+        if len(token) < 5 or not token.isalpha() or token in self._title_words:
+            return ()
+        found = {c for key in _deletes(token) | {token} for c in self._slips.get(key, ()) if _one_slip(token, c)}
+        return tuple(sorted(found))[:3]
 
     def _pools(self, key: str) -> list[list[str]]:
         return [self._primary.get(key, []), self._alias.get(key, [])]
@@ -228,7 +254,10 @@ class TitleIndex:
         Word n-grams of up to `MAX_WORDS` words are looked up in the key dictionaries, so the
         cost is independent of the catalog size; the longest match at a position wins. A match
         counts only where the text names the title (`_names_title`): "Nothing too sad please" does
-        not name *Nothing*, "a Michael Bay movie" names neither *Michael* nor *The Bay*.
+        not name *Nothing*, "a Michael Bay movie" names neither *Michael* nor *The Bay*, "We honeymooned
+        in Casablanca" names the city. Release titles of other languages are aliases ("Lola rennt",
+        `translated_titles`); a word no title has may be read as a possessive ("Heat's ending") or as a
+        one-slip spelling of a title word ("Jurasic Park").
         """
         # One character per character (accents dropped), so offsets are those of `text`.
         source = "".join((strip_accents(c) or c)[0] for c in text)
@@ -236,25 +265,61 @@ class TitleIndex:
         tokens = _word_tokens(source)
         if len(tokens) != len(words):  # cannot happen for one-to-one folding; never guess offsets
             return []
+        # A word the catalog's titles lack may be a possessive ("Heat's ending") or a slip ("Jurasic");
+        # its other reading is tried where its own reading names no title.
+        alternates: dict[int, tuple[str, ...]] = {}
+        for n, word in enumerate(words):
+            if tokens[n] in self._title_words:
+                continue
+            if word.group()[-2:] in ("'s", "\u2019s") and tokens[n][:-1] in self._title_words:
+                alternates[n] = (tokens[n][:-1],)
+            elif fixed := self._respelt(tokens[n]):
+                alternates[n] = fixed
         found: list[tuple[int, int, str]] = []
         position = 0
         while position < len(tokens):
-            match = self._match_at(source, words, tokens, position)
+            match = self._match_at(source, words, tokens, position, alternates)
             if match:
                 found.append(match[:3])
             position += match[3] if match else 1
         return found
 
-    def _match_at(self, source: str, words: list[re.Match[str]], tokens: list[str],
-                  position: int) -> tuple[int, int, str, int] | None:
-        """The longest title named from word `position` on: (start, end, item id, words used)."""
-        def title_at(n: int) -> bool:  # "Seven and Heat": a title named at word n (mid-sentence)
-            return self._match_at(source, words, tokens, n) is not None
+    def _match_at(self, source: str, words: list[re.Match[str]], tokens: list[str], position: int,
+                  alternates: dict[int, tuple[str, ...]] | None = None) -> tuple[int, int, str, int] | None:
+        """The longest title named from word `position` on: (start, end, item id, words used).
 
+        `alternates` are other readings of some words: a possessive ("Heat's": only as the last word
+        of the title, which then ends before the "'s") or a one-slip spelling (only inside a title of
+        two or more words that has at least one word spelt right: "Jurasic Park")."""
+        def title_at(n: int) -> bool:  # "Seven and Heat": a title named at word n (mid-sentence)
+            return self._match_at(source, words, tokens, n, alternates) is not None
+
+        alternates = alternates or {}
         for length in range(min(self.MAX_WORDS, len(tokens) - position), 0, -1):
-            key_tokens = _drop_leading_article(tokens[position:position + length])
+            span = tokens[position:position + length]
+            key_tokens = _drop_leading_article(span)
             key = _key(key_tokens)
             candidates = [i for pool in self._pools(key) for i in pool]
+            possessive = False
+            if not candidates and alternates:
+                last = position + length - 1
+                poss = last in alternates and words[last].group().endswith(("'s", "\u2019s"))
+                slips = [n for n in range(position, position + length) if n in alternates
+                         and not words[n].group().endswith(("'s", "\u2019s"))]
+                # a slip inside a longer title, or in a one-word title of 7+ letters ("Gladiater")
+                if (poss or slips) and (not slips or (len(slips) == 1 and (length >= 2 or len(span[0]) >= 7))):
+                    base = list(span)
+                    if poss:
+                        base[-1] = alternates[last][0]
+                    for option in (alternates[slips[0]] if slips else ("",)):
+                        if slips:
+                            base[slips[0] - position] = option
+                        key_tokens = _drop_leading_article(base)
+                        key = _key(key_tokens)
+                        candidates = [i for pool in self._pools(key) for i in pool]
+                        if candidates:
+                            possessive = poss
+                            break
             marks = {c for n in range(position, position + length - 1)
                      for c in source[words[n].end():words[n + 1].start()] if c in _BREAKS}
             if marks:  # punctuation inside the match: only titles that have it there too
@@ -266,9 +331,9 @@ class TitleIndex:
             dated = [i for i in candidates if year is not None and self._years[i] == year]
             first = position + length - len(key_tokens)
             if not dated and not _names_title(source, words, first, after, article=first > position,
-                                              title_at=title_at):
+                                              title_at=title_at, possessive=possessive):
                 continue
-            end = words[after].end() if dated else words[after - 1].end()
+            end = words[after].end() if dated else words[after - 1].end() - (2 if possessive else 0)
             if dated and source[end:end + 1] == ")":
                 end += 1
             return words[position].start(), end, dated[0] if dated else candidates[0], length + 1 if dated else length
@@ -307,14 +372,15 @@ mother father mom mum dad wife husband son daughter brother sister parents partn
 _OPENERS = frozenset("""
 saw seen see watch watching love loving hate like adore enjoy rewatch caught finished recommend
 try skip suggest give show thought think adore definitely especially except also maybe
+vi vimos adoro odio amo detesto vu revu
 """.split())
 # A sentence's first word is capitalised anyway; read it as a title only when what follows reads
 # like a title being talked about ("Heat is...", "Speed was a blast", "Fargo, what a film").
 _AFTER_OPENING_TITLE = frozenset("""
 is was isnt wasnt are were has had have remains remained still made makes make scared scares
-blew blows left leaves kept keeps deserves deserved got gets will would could can did does just
+blew blows left leaves kept keeps deserves deserved got gets will would could can did does just looks looked
 really truly totally absolutely honestly never always forever rocks rules
-es fue est etait ist sind sont
+es fue est etait ist sind sont finde fand fanden finden hat hatte war mag mochte gefiel gefallt me
 """.split())
 # Function words that cannot be a sentence's subject (object pronouns, "up"): opening a sentence
 # and followed by a verb, they are the title ("Her is lovely", "Up was so sad", "Us scared me").
@@ -325,6 +391,13 @@ _NOT_SUBJECTS = frozenset({"her", "him", "us", "them", "up"})
 _PAST_VERBS = frozenset({"blew", "broke", "felt", "gave", "got", "had", "hit", "kept", "left", "lost",
     "made", "stole", "stuck", "took", "won"})
 _OBJECTS = frozenset({"me", "us", "him", "her", "them", "it", "everyone", "everybody", "my", "our"})
+# "Cats the movie", "The Lion King remake": a version of the film named after its title.
+_VERSIONS = frozenset({"movie", "film", "musical", "remake", "reboot", "sequel", "sequels", "prequel", "soundtrack",
+    "trailer", "book", "novel"})
+# "Heat's ending": what a film has, after a title in the possessive.
+_FILM_PARTS = frozenset({"ending", "end", "soundtrack", "score", "cast", "plot", "story", "script", "twist", "finale",
+    "opening", "dialogue", "characters", "villain", "music", "pacing", "sequel", "sequels", "director", "visuals",
+    "cinematography", "effects", "climax", "premise", "runtime", "remake", "trailer", "theme", "hero", "lead"})
 # "Elf every Christmas", "Coco every year": a recurring time after the title.
 _RECURRING = frozenset({"every", "each"})
 _TIMES = frozenset({"year", "time", "christmas", "winter", "summer", "autumn", "fall", "spring", "holiday",
@@ -337,17 +410,46 @@ _COPULAS = frozenset({"is", "was", "are", "were", "isnt", "wasnt", "remains", "r
 _CONJUNCTIONS = frozenset({"and", "or", "y", "et", "und", "&"})
 
 
+# "We honeymooned in Casablanca", "a trip to Roma": a title after a place preposition that follows a
+# word of travel or living names the place, not the film.
+_PLACE_PREPOSITIONS = frozenset({"in", "to", "from", "near", "around", "through", "via", "at", "en", "a", "nach",
+    "aus"})
+_TRAVEL = re.compile(r"(?:honeymoon|holiday|vacation|trip|travel|went|go|goes|going|gone|flew|fly|flying|flight|moved"
+                     r"|move|moving|live|lived|lives|living|born|raised|grew|stay|stayed|staying|visit|visited|visiting"
+                     r"|wedding|based|work|worked|working|study|studied|arrive|arrived|landed|layover|stopover|drove"
+                     r"|sailed|cruise|back|home|viaje|vivo|vivia|voyage|habite|wohne|urlaub|reise)\w*$")
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _one_slip(typo: str, right: str) -> bool:
+    """`typo` is `right` misspelt by one slip: two neighbours swapped, or one letter replaced, added
+    or dropped (the first letter kept; a plural is no slip)."""
+    if typo[0] != right[0] or typo in (right + "s", right + "es") or right in (typo + "s", typo + "es"):
+        return False
+    if len(typo) == len(right):
+        diff = [i for i in range(len(typo)) if typo[i] != right[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and typo[diff[0]] == right[diff[1]]
+                                  and typo[diff[1]] == right[diff[0]])
+    short, long_ = sorted((typo, right), key=len)
+    return len(long_) == len(short) + 1 and any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
 def _opener(word: str) -> bool:
     """A word that opens a sentence before a title ("Loved Heat", "Saw Gladiator"): not a name."""
     return word in _FUNCTION_WORDS or word in _OPENERS or bool(re.search(r"(?:ed|ly)$", word))
 
 
 def _past_verb(words: list[re.Match[str]], n: int) -> bool:
-    """words[n] is a past tense followed by its object: "creeped me", "broke me", "scared it"."""
+    """words[n] is a verb in the past or the present followed by its object: "creeped me", "broke me",
+    "cracks me up"."""
     if n + 1 >= len(words) or words[n + 1].group().lower() not in _OBJECTS:
         return False
     word = words[n].group().lower()
-    return word in _PAST_VERBS or (len(word) >= 5 and word.endswith("ed") and not word.endswith(("eed", "dred")))
+    return word in _PAST_VERBS or (len(word) >= 5 and word.endswith("ed") and not word.endswith(("eed", "dred"))) \
+        or (len(word) >= 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")))  # "Clue cracks me up"
 
 
 def _opening_title(source: str, words: list[re.Match[str]], end: int, token: str,
@@ -358,11 +460,13 @@ def _opening_title(source: str, words: list[re.Match[str]], end: int, token: str
         return token not in _NOT_SUBJECTS
     hi = words[end - 1].end()
     gap = source[hi:words[end].start()]
-    follow = words[end].group().lower()
-    if any(c in _BREAKS or c in ")-" for c in gap):  # "Heat!", "Fargo, what a film"
+    follow = words[end].group().lower().replace("'", "").replace("\u2019", "")  # "wasn't" -> "wasnt"
+    if any(c in _BREAKS or c in ")-<>=" for c in gap):  # "Heat!", "Fargo, what a film", "Alien > Aliens"
         return token not in _NOT_SUBJECTS
-    if follow in _AFTER_OPENING_TITLE:
+    if follow in _AFTER_OPENING_TITLE:  # "Heat is..."
         return True
+    if follow == "the" and end + 1 < len(words) and words[end + 1].group().lower() in _VERSIONS:
+        return True  # "Cats the musical is great, Cats the movie is a crime"
     if follow in _CONJUNCTIONS and title_at is not None and end + 1 < len(words) \
             and source[words[end].end():words[end + 1].start()].isspace() and title_at(end + 1):
         return True
@@ -370,6 +474,8 @@ def _opening_title(source: str, words: list[re.Match[str]], end: int, token: str
         return _past_verb(words, end)
     if token in _EVERYDAY_WORDS:  # "Kids loved it", "Mother loved it" stay words
         return False
+    if follow in _VERSIONS and follow not in ("movie", "film"):  # "Cats remake" ("Big movie fan" stays a word)
+        return True
     if _past_verb(words, end):  # "Signs creeped me out"
         return True
     if follow in _RECURRING and end + 1 < len(words):  # "Elf every Christmas"
@@ -379,13 +485,13 @@ def _opening_title(source: str, words: list[re.Match[str]], end: int, token: str
         for n in range(end + 1, min(end + 7, len(words))):
             if any(c in _BREAKS for c in source[words[n - 1].end():words[n].start()]):
                 return False
-            if words[n].group().lower() in _COPULAS:
+            if words[n].group().lower().replace("'", "").replace("\u2019", "") in _COPULAS:
                 return True
     return False
 
 
 def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, article: bool = False,
-                 title_at: Callable[[int], bool] | None = None) -> bool:
+                 title_at: Callable[[int], bool] | None = None, possessive: bool = False) -> bool:
     """Whether words[first:end] (a catalog title's key) name the title in `source`.
 
     Quoted titles always count. A one-word title must be capitalised (shouted only when it is long;
@@ -408,6 +514,14 @@ def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, 
     if before[-1:] in "\"'«“‘" and before and after[:1] in "\"'»”’" and after:
         return True
     key = [w.group().lower() for w in words[first:end]]
+    if first >= 2 and words[first - 1].group().lower() in _PLACE_PREPOSITIONS and any(
+            _TRAVEL.match(words[n].group().lower()) for n in range(max(0, first - 4), first - 1)):
+        return False  # "We honeymooned in Casablanca"
+    if possessive and len(key) == 1:  # "Inception's", "Heat's ending"; not "Life's too short", "Nothing's on"
+        token = key[0][:-2]
+        if not capitalised(first) or token in _FUNCTION_WORDS:
+            return False
+        return token not in _EVERYDAY_WORDS or (end < len(words) and words[end].group().lower() in _FILM_PARTS)
     if len(key) == 1:
         word, token = words[first].group(), key[0]
         if not capitalised(first):  # "the matrix" (its article written); never "not brave enough"
