@@ -175,6 +175,12 @@ def _matchers(categories: tuple[str, ...]) -> _Matchers:
 
 
 _PEOPLE = _build([rf"(?:{p[0]})(?:-?esque|-?ian|-style)?" for p in lx.PEOPLE], "p")
+# The words a name of `PEOPLE` can start with: the long alternation is tried only at those words
+# (scanning every position with it cost more than the rest of the extraction together).
+_PEOPLE_ANCHORS = frozenset(w for p in lx.PEOPLE for src in (p[0], re.sub(r"[-' ]\?", "", p[0]))
+                            for w in re.findall(r"[a-z]+", src))
+_PEOPLE_PREFIXES = frozenset(w[:4] for w in _PEOPLE_ANCHORS if len(w) >= 4)  # "coens" starts like "coen"
+_WORD_START = re.compile(r"(?<!\w)[a-z]+")
 _GIVEN = re.compile(r"(?<![\w'])([A-Z][a-z]+)\s+((?:(?:de|del|van|von|da|di|le|la)\s+)?[A-Z][\w'-]+)(?![\w'])")
 
 
@@ -382,8 +388,15 @@ class _Spans:
     def _people(self) -> list[tuple[int, int, str]]:
         """Film people: known names (lexicon.PEOPLE, written with a capital) and "Given Surname"
         runs after a common given name ("no Tom Cruise", "Meryl Streep")."""
-        out = []
-        for mt in _PEOPLE.finditer(self.f):
+        out, taken = [], 0
+        for word in _WORD_START.finditer(self.f):
+            w = word.group()
+            if word.start() < taken or (w not in _PEOPLE_ANCHORS and w[:4] not in _PEOPLE_PREFIXES):
+                continue
+            mt = _PEOPLE.match(self.f, word.start())
+            if mt is None:
+                continue
+            taken = mt.end()
             last = mt.group(0).split()[-1]
             if self.text[mt.end() - len(last)].isupper():  # "Nolan", "the Coens"; not "a cruise"
                 out.append((mt.start(), mt.end(), lx.PEOPLE[int(mt.lastgroup[1:])][1]))
