@@ -349,3 +349,23 @@ def test_lookup_finds_titles_in_new_wording(message: str, titles: list[str]) -> 
 ])
 def test_lookup_does_not_read_places_or_words_as_titles(message: str) -> None:
     assert _titles(message) == []
+
+
+@pytest.mark.parametrize("message, expected", [
+    # fresh batch 4: one slip in a lexicon word (a doubled letter dropped, letters swapped or replaced)
+    ("i realy dont like horor movies", {("dislike", "Horror", "user")}),
+    ("scorcese is overated", {("dislike", "Martin Scorsese", "user")}),
+    ("thriler pls", {("like", "Thriller", "user")}),
+    ("i liek documentries", {("like", "Documentary", "user")}),
+    ("Tarrantino is brillant", {("like", "Quentin Tarantino", "user")}),
+    # a surname of 7+ letters or a full name in lower case; a short surname stays a word
+    ("love tom hanks", {("like", "Tom Hanks", "user")}),
+    ("spielberg is a genius", {("like", "Steven Spielberg", "user")}),
+    ("a lynch mob", set()),
+    # real words one slip from a lexicon word, and other languages' endings, stay as written
+    ("Bring me something good", set()),
+    ("Ma femme adore les comédies musicales.", {("like", "Musical", "other")}),
+    ("Mi película favorita es Titanic.", {("like", "Titanic (1997)", "user")}),
+])
+def test_spelling_slips(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected

@@ -1,7 +1,8 @@
 """Deterministic preference extraction from one chat message (used for memory write-back).
 
 Plain Python + `re`, no model: the write-back runs after every turn, so it has to be cheap,
-predictable and impossible to crash. The message is folded (lower case, no accents, one character
+predictable and impossible to crash. One-slip misspellings of lexicon words are put right first
+("horor", "overated"; `_respell`). The message is folded (lower case, no accents, one character
 per character so folded offsets equal original offsets), split into sentences and contrast clauses
 ("but", "pero", "mais", "aber"), and scanned once for cues ("love", "can't stand", "seen", "in the
 mood for"), subjects (genres, catalog titles, people, themes, polar attributes such as
@@ -86,11 +87,82 @@ def _extract(message: Any, categories: Sequence[str] | None, title_lookup: Title
     if not isinstance(message, str) or max_preferences <= 0 or not message.strip():
         return []
     cats = tuple(str(c) for c in (categories or DEFAULT_MOVIE_GENRES))
-    text = message[:MAX_CHARS]
+    text = _respell(message[:MAX_CHARS])
     run = _Run(text, _fold(text), _matchers(cats), " movies" if cats == DEFAULT_MOVIE_GENRES else "")
     run.collect(title_lookup)
     run.bind()
     return run.finish(max_preferences)
+
+
+# ----------------------------------------------------------------------------------------------
+# Spelling slips
+# ----------------------------------------------------------------------------------------------
+
+_SPELL_WORD = re.compile(r"(?<![\w'-])[A-Za-z][a-z]{3,}(?![\w'-])")
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+@lru_cache(maxsize=1)
+def _spell_index() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """The words `_respell` knows and, for each of them and each of its one-letter deletions, which
+    known words it comes from (a symmetric-deletion index: a slip of one letter meets its word)."""
+    surnames = {_fold(p[1].split()[-1]) for p in lx.PEOPLE}
+    vocab = frozenset(lx.SPELLING_VOCAB | {w for w in surnames if w.isalpha() and len(w) >= 6})
+    index: dict[str, set[str]] = {}
+    for w in vocab:
+        for key in _deletes(w) | {w}:
+            index.setdefault(key, set()).add(w)
+    return vocab, {k: tuple(sorted(v)) for k, v in index.items()}
+
+
+def _one_slip(typo: str, right: str) -> bool:
+    """Whether `typo` is `right` with one slip: two neighbours swapped, a doubled letter dropped or
+    added (any length), or one letter replaced, added or dropped (6+ letters); never a plural."""
+    if typo[0] != right[0] or typo in (right + "s", right + "es") or right in (typo + "s", typo + "es"):
+        return False
+    n, m = len(typo), len(right)
+    # an ending that differs by a vowel is another language's inflection, not a slip
+    # ("favorita", "musicales" are Spanish and French words, not "favorite", "musicals")
+    tail = max(n, m) - 2
+    if n == m:
+        diff = [i for i in range(n) if typo[i] != right[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and typo[diff[0]] == right[diff[1]] \
+                and typo[diff[1]] == right[diff[0]]:
+            return True
+        return len(diff) == 1 and n >= 6 \
+            and not (diff[0] >= tail and (typo[diff[0]] in "aeiou" or right[diff[0]] in "aeiou"))
+    short, long_ = (typo, right) if n < m else (right, typo)
+    if len(long_) != len(short) + 1:
+        return False
+    for i in range(len(long_)):
+        if long_[:i] + long_[i + 1:] == short:
+            if i >= tail and long_[i] in "aeious":
+                return False
+            doubled = (i > 0 and long_[i - 1] == long_[i]) or (i + 1 < len(long_) and long_[i + 1] == long_[i])
+            return doubled or len(short) >= 6
+    return False
+
+
+@lru_cache(maxsize=8192)
+def _respelt(word: str) -> str | None:
+    low = word.lower()
+    vocab, index = _spell_index()
+    if low in vocab or low in lx.SPELLING_KEEP or low in lx.FILLER:
+        return None
+    found = {c for key in _deletes(low) | {low} for c in index.get(key, ()) if _one_slip(low, c)}
+    if len(found) != 1:
+        return None
+    fixed = found.pop()
+    return fixed[0].upper() + fixed[1:] if word[0].isupper() else fixed
+
+
+def _respell(text: str) -> str:
+    """The message with one-slip misspellings of lexicon words put right ("i realy dont like horor
+    movies", "scorcese is overated"); every other word is left as written."""
+    return _SPELL_WORD.sub(lambda mt: _respelt(mt.group()) or mt.group(), text)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -397,8 +469,11 @@ class _Spans:
             if mt is None:
                 continue
             taken = mt.end()
-            last = mt.group(0).split()[-1]
-            if self.text[mt.end() - len(last)].isupper():  # "Nolan", "the Coens"; not "a cruise"
+            # "Nolan", "the Coens", "a Coen brothers film"; not "a cruise"; a long surname or a full name
+            # in lower case too ("scorsese is overrated", "love tom hanks"), never a short word ("lynch")
+            words = self.text[mt.start():mt.end()].split()
+            if any(w[:1].isupper() and w.lower() not in ("the", "and") for w in words) \
+                    or len(words) >= 2 or len(words[0]) >= 7:
                 out.append((mt.start(), mt.end(), lx.PEOPLE[int(mt.lastgroup[1:])][1]))
         for mt in _GIVEN.finditer(self.text):
             if mt.group(1).lower() in lx.GIVEN_NAMES:

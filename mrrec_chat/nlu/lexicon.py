@@ -612,3 +612,24 @@ CONTEXT_TEXT = {
     "late night": "Is watching late at night.", "rainy day": "Is watching on a rainy day.",
     "halloween": "Is watching for Halloween.", "christmas": "Is watching for Christmas.",
 }
+
+# Words worth recognising when misspelt ("horor", "overated", "scorcese", "liek"): one slip away from
+# one of these (a doubled letter dropped, a letter added, swapped or replaced) the word is read as it.
+# Surnames of `PEOPLE` are added in extract.py. The first letter must be right; a replaced letter, or
+# one added or dropped that doubles no neighbour, counts only in words of 6+ letters (so "bring" never
+# becomes "boring"); a swap or a doubled letter dropped ("horor") counts in words of 4+.
+SPELLING_VOCAB = frozenset("""
+horror horrors comedy comedies thriller thrillers documentary documentaries romance romantic romcom romcoms
+animated animation western westerns musical musicals fantasy mystery mysteries adventure adventures science
+fiction action drama dramas dramatic sci-fi scifi superhero superheroes zombies vampires monsters dinosaurs
+hilarious funny scary violent violence subtitles subtitled depressing suspense suspenseful gangster gangsters
+overrated underrated boring amazing brilliant terrible horrible awful hilarious masterpiece favourite favorite
+beautiful gorgeous incredible fantastic awesome excellent disappointing pretentious wonderful perfect
+recommend recommendation something anything movies really definitely absolutely honestly
+like likes love loves hate hates liked loved hated enjoy enjoyed watch watched movie films
+""".split())
+# Real words one slip away from a word above (or from a surname of `PEOPLE`): never "corrected".
+SPELLING_KEEP = frozenset("""
+comely mastery bowing boxing boning eastern auction faction friction violet watches watcher prefect terribly
+horribly honesty street button chaplain steward brandy austin finches hurray
+""".split())
