@@ -369,3 +369,50 @@ def test_lookup_does_not_read_places_or_words_as_titles(message: str) -> None:
 ])
 def test_spelling_slips(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
+@pytest.mark.parametrize("message, expected", [
+    # fresh batch 4: contexts said without "with my ..."
+    ("It's just me and the dog tonight.", {("context", "watching alone", "user")}),
+    ("Kids are asleep, so it's just me.", {("context", "watching alone", "user")}),
+    ("It's just me and my wife tonight.", set()),
+    ("My in-laws are staying with us this weekend.", {("context", "watching with family", "user")}),
+    ("My nephew is sleeping over.", {("context", "watching with kids", "user")}),
+    ("Three kids in the back seat, need something for the tablet.", {("context", "watching with kids", "user")}),
+    ("I'm babysitting tonight.", {("context", "watching with kids", "user")}),
+    ("A bunch of old school friends are coming.", {("context", "watching with friends", "user")}),
+    ("The lads are coming over later.", {("context", "watching with friends", "user")}),
+    ("Our anniversary is tonight.", {("context", "date night", "user")}),
+    ("Need something downloaded for the flight.", {("context", "on a plane", "user")}),
+    ("Wir schauen heute zu zweit.", {("context", "watching with partner", "user")}),
+    ("My husband falls asleep in anything over two hours.",
+     {("context", "watching with partner", "user"), ("constraint", "at most 120 minutes", "user")}),
+    ("Something everyone in the family can enjoy.",
+     {("context", "watching with family", "user"), ("constraint", "family-friendly", "user")}),
+    # constraints in other words
+    ("Keep it PG, please.", {("constraint", "family-friendly", "user")}),
+    ("Keep it clean tonight.", {("constraint", "no explicit content", "user")}),
+    ("Anything rated 7.5 or higher.", {("constraint", "highly rated", "user")}),
+    ("I'm in a vintage mood.", {("constraint", "classic", "user")}),
+    ("Anything, as long as nobody dies.", {("constraint", "not depressing", "user")}),
+    ("Algo cortito, menos de hora y media.",
+     {("constraint", "not too long", "user"), ("constraint", "at most 90 minutes", "user")}),
+    ("Bitte nichts mit Untertiteln.", {("constraint", "no subtitles", "user")}),
+    ("My dad can't read subtitles.", {("constraint", "no subtitles", "user")}),
+    # topics and requests in other words
+    ("Anything where someone goes back in time.", {("like", "time travel", "user")}),
+    ("Just give me explosions.", {("like", "Action", "user")}),
+    ("No Michael Bay, no explosions for the sake of it.", {("dislike", "Michael Bay", "user")}),
+    ("Something dumb and fun.", {("like", "popcorn", "user")}),
+    ("Anything directed by Bong Joon-ho.", {("like", "Bong Joon-ho", "user")}),
+    ("One more film tonight, maybe something with Emma Stone?", {("like", "Emma Stone", "user")}),
+    ("Un film d'animation pour ce soir ?", {("like", "Animation", "user")}),
+    ("Only westerns tonight.", {("like", "Western", "user")}),
+    # ", so ..." starts a clause of its own: the holder and the stance before it do not carry over
+    ("The kids sing along to everything, so a musical would be perfect.", {("like", "Musical", "user")}),
+    # an exception names its subject the other way round ("sauf ceux de ...")
+    ("Je n'aime pas trop les westerns, sauf ceux de Sergio Leone.",
+     {("dislike", "Western", "user"), ("like", "Sergio Leone", "user")}),
+])
+def test_constraints_contexts_and_requests_in_other_words(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected

@@ -286,7 +286,10 @@ _RE = {k: re.compile(v) for k, v in {
     "question": lx.QUESTION_START, "decade": lx.DECADE, "after": lx.YEAR_AFTER,
     "before": lx.YEAR_BEFORE,
     "sentence": r"(?:[!?;\n\u2026]|(?<!\d)\.|\.(?!\d))+",
+    # ", so I'm ..." starts a new clause: "We honeymooned in Casablanca, so I'm a sucker for ..."
     "clause": rf"{lx.CONTRAST}|,\s*(?=(?:maybe|perhaps|instead|preferably|ideally|or maybe)\b)"
+              r"|,\s*(?=so (?:i|we|i'm|im|i'd|we're|please|just|maybe|something|anything|nothing|no|keep|give|a|an"
+              r"|the|some|my|our|it's|its|let's|lets|tonight|for)\b)"
               r"|:\s*(?=(?:something|anything|some|any|a|an|maybe)\b)",
     "runmax": rf"{lx.RUNTIME_MAX}{lx.DURATION}", "runmax2": rf"{lx.DURATION}(?={lx.RUNTIME_MAX_AFTER})",
     "runmin": rf"{lx.RUNTIME_MIN}{lx.DURATION}",
@@ -310,10 +313,14 @@ _RE = {k: re.compile(v) for k, v in {
     # "The Godfather was incredible, Part III not so much": a sequel named by its part only
     "part": r"(?<![\w'])(?:[Pp]art|[Vv]ol(?:ume)?\.?|[Cc]hapter)\s+(?:[IVX]+|[ivx]+|\d{1,2})(?![\w'])",
     "chain": r"^[\s,]*(?:and|&|or|then)?\s*(?:(?:really|totally|absolutely|honestly)\s+)?$",
+    "sake": r"\s+for (?:the sake of it|its own sake|no reason)\b",
+    "its_own": r"\b(?:the|its|their|his|her)\s+$",
     "words": r"[a-z']+",
     "comma": r",",
-    "request_q": r"\s*(?:(?:have you got|do you have|got|you got) )?any(?:thing)?\b|\s*(?:what|how) about\b"
-                 r"|\s*(?:something|some|a|an|more|algo|quelque chose|etwas)\b",  # "Something whimsical for a rainy day?" asks
+    "request_q": r"\s*(?:(?:maybe|perhaps|or|and|just|so|then|ideally|preferably|or maybe)\s+)?"
+                 r"(?:(?:(?:have you got|do you have|got|you got) )?any(?:thing)?\b|(?:what|how) about\b"
+                 # "Something whimsical for a rainy day?" asks
+                 r"|(?:something|some|a|an|more|algo|quelque chose|etwas|un|une|unos|unas|una|ein|eine|einen)\b)",
     "quoted": r'"([^"\n]{1,100})"', "trailing_neg": r"\s+(?:pas|plus|point)\b",
     "trailing_nicht": r"\bnicht(?:\s+so)?(?:\s+(?:gerne?|sehr|wirklich))?\W*$",
     "capspan": r"\s*(?:the (?:movie|film) )?((?:[A-Z0-9][\w'&:.-]*)(?:\s+(?:(?:of|the|in|a|an|on|to|at"
@@ -383,6 +390,11 @@ class _Spans:
                     and bool(_RE["about_gap"].match(gap))
                 # "Amour, de Haneke", "Roma, la de Cuarón": who made the film, not a stance on them
                 credit = kind == "person" and prev is not None and prev[2] == "item" and bool(_RE["credit"].match(gap))
+                # "no explosions for the sake of it" (gratuitous ones, not the genre); "the sequels not so much"
+                # (that film's sequels, not a rule against sequels)
+                topic = topic or bool(_RE["sake"].match(f, e)) or (
+                    kind == "attribute" and data[0] in ("no sequels", "no remakes")
+                    and bool(_RE["its_own"].search(f, max(0, s - 8), s)))
                 self.subjs.append(_Subj(s, e, "topic" if topic or credit else kind, data))
             prev = (s, e, kind, data)
         blocked = [(s, e) for s, e, *_ in kept]
@@ -523,7 +535,7 @@ class _Spans:
 def _minutes(mt: re.Match[str]) -> int | None:
     num = mt.group("num")
     try:
-        value = float(num.replace(",", ".")) if num[0].isdigit() else float(lx.NUMBER_WORDS[num])
+        value = float(num.replace(",", ".")) if num[:1].isdigit() else float(lx.NUMBER_WORDS[num])
     except (KeyError, ValueError):
         return None
     if mt.group("half1") or mt.group("half2"):

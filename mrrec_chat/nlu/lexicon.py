@@ -45,7 +45,8 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
     (r"animated|animation|animacion|cartoons?|anime|pixar|claymation|dibujos animados"
      r"|dessins? animes?|zeichentrick(?:filme?n?)?|animationsfilme?n?", ("Animation",)),
     (r"action|accion"
-     r"|actionfilme?n?", ("Action",)),
+     r"|actionfilme?n?|explosions|things (?:that )?(?:blow|blowing) up|stuff blowing up|blowing (?:stuff|things) up"
+     r"|shoot[- ]?(?:'?em|them)[- ]?ups?", ("Action",)),
     (r"adventures?|aventuras?|aventures?|abenteuer(?:filme?n?)?", ("Adventure",)),
     (r"war (?:movies?|films?|flicks?|epics?|dramas?|stories)|peliculas? de guerra|belicas?"
      r"|films? de guerre|kriegsfilme?n?", ("War",)),
@@ -83,7 +84,8 @@ THEMES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"martial arts|kung[- ]fu|karate|samurai|ninjas?|artes marciales|arts martiaux|kampfkunst",
      "martial arts", ("Action",)),
     (r"spies|spy|espionage|espias?|espions?|spione?|agent(?:en)?filme?n?", "spies", ("Thriller",)),
-    (r"time[- ]travel(?:l?ing|s)?|time loops?|viajes? en el tiempo|voyages? dans le temps|zeitreisen?",
+    (r"time[- ]travel(?:l?ing|s|l?ers?)?|time loops?|time machines?|travel(?:s|l?ing|l?ed)? (?:back |forward )?(?:in|through)"
+     r" time|(?:goes|go|going|went) back in time|viajes? en el tiempo|voyages? dans le temps|zeitreisen?",
      "time travel", ("Sci-Fi",)),
     (r"robots?|robotern?|androids?|artificial intelligence", "robots", ("Sci-Fi",)),
     (r"aliens?|extraterrestrials?|extraterrestres?|au(?:ss|\u00df)erirdischen?|ufos?", "aliens", ("Sci-Fi",)),
@@ -122,7 +124,8 @@ THEMES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"weird|bizarre|strange", "weird", ()), (r"wholesome", "wholesome", ()),
     (r"bittersweet|melanchol(?:y|ic)", "bittersweet", ()), (r"trippy|psychedelic", "trippy", ()),
     (r"fast[- ]paced|high[- ]octane|adrenaline[- ]fu(?:e|el)led", "fast-paced", ()),
-    (r"popcorn (?:movies?|films?|flicks?|fun)|mindless fun|dumb fun", "popcorn", ()),
+    (r"popcorn (?:movies?|films?|flicks?|fun)|(?:mindless|dumb|silly|brainless) (?:and )?fun|turn (?:my|your) brain off"
+     r"|switch (?:my|your) brain off", "popcorn", ()),
     (r"psychological", "psychological", ()), (r"satirical|satire", "satire", ()),
 ]
 
@@ -293,7 +296,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"(?:never|rarely|seldom) watch(?:es)?", -1, 0.8, "pref"),
     (r"(?:(?:a|an) (?:big |hard |firm |definite |absolute )?|hard |big )no (?:from me |from us )?(?:on|for|to)"
      r"|no from me (?:on|for|to)", -1, 0.8, "pref"),
-    (r"(?:couldn'?t|could not|can'?t|cannot) (?:get through|finish|do|take|deal with|watch)"
+    (r"(?:couldn'?t|could not|can'?t|cannot) (?:get through|finish|do|take|deal with|watch|read)"
      r"|gave up on|walked out of|(?:had|have) enough of|enough (?:of|with)|me aburre(?:n)?"
      r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich", -1, 0.9, "pref"),
     (r"what an? (?:film|movie|masterpiece|ride|gem|classic)|mind[- ]?blown|blew my mind", 1, 0.9, "pref"),
@@ -434,7 +437,8 @@ SUBJECT_NEGATOR = (r"(?:\b(?:no|not|nothing|without|except|never|minus|anything 
                    r"|all but|other than|apart from|less|fewer|sin|excepto|menos|pas d'|pas de|sans"
                    r"|sauf|kein\w*|ohne|ausser|nicht|nichts|nada|rien(?: de)?|(?:que )?no sea|qui ne soit pas)\s+"
                    r"(?:(?:a|an|the|any|more|another|de|des|les|los|las|el|muy|demasiado|trop|tres|zu|sehr|so"
-                   r"|la|le|too|very|so|that|overly|super|really|good|of|with|by|starring|featuring)\s+){0,3}$)")
+                   r"|la|le|too|very|so|that|overly|super|really|good|of|with|by|starring|featuring|for|from|mit|con"
+                   r"|avec|ceux|celles|those|ones|the ones|denen|die|von|del|lo)\s+){0,3}$)")
 PAST = (r"\b(?:used to|use to|back in the day|in the past|once upon a time|solia|solias|antes"
         r"|autrefois|fruher)\b")
 # After a past marker, "now"/"these days" starts the current view again.
@@ -482,6 +486,8 @@ actually hmm um well just more another other kind of type sort genre also again 
 fine for me us we really quick watch to any bit little new fun en algo de una un quelque chose
 vielleicht etwas bitte por favor s'il vous plait svp no not without
 by in with starring featuring involving set during that this thing things stuff
+directed made written produced shot where someone somebody who whose pour ce soir esta noche para hoy heute abend
+d' l' un une ein eine only
 """.split())
 
 # Self-contained constraint/context phrases: (pattern, kind, canonical subject).
@@ -499,25 +505,54 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
      r"|partenaire|fiancee?)|mit (?:meiner|meinem) (?:frau|mann|freundin|freund|partnerin"
      r"|partner)", "context", "watching with partner"),
     (r"date night|(?:on|for) a date|first date|romantic (?:evening|night)|cita romantica"
-     r"|soiree romantique", "context", "date night"),
+     r"|soiree romantique|(?:our )?anniversary(?: (?:dinner|night|date|evening|weekend))?(?! edition)"
+     r"|valentine'?s(?: day| night)?", "context", "date night"),
     (r"(?:with|for) (?:my |some |a few |a couple of |a bunch of |the )?(?:friends|buddies|mates"
      r"|roommates|flatmates|pals|the guys|the girls|the gang|coworkers|colleagues)"
+     r"|(?:a bunch of|a few|a couple of|a group of|some) (?:old )?(?:\w+ )?(?:friends|mates|buddies|pals)(?! of)"
+     r"|(?:friends|mates|colleagues|coworkers) from (?:work|school|uni|college|the office)"
+     r"|(?:the )?(?:boys|girls|lads|guys|gang|crew)(?= (?:are )?coming (?:over|round))|(?:friends|mates) (?:are )?coming"
+     r" (?:over|round)|(?:having|have) (?:some )?(?:friends|people|mates) (?:over|round)"
      r"|(?:a |at a )?(?:party|sleepover|get-together)|(?:girls|guys|boys|lads)'? night(?: in)?|con (?:mis )?amigos|avec (?:mes |des )?"
      r"(?:amis|potes)|mit (?:meinen |den )?freunden", "context", "watching with friends"),
-    (r"by myself|on my own|alone|yo solo|tout seule?|allein", "context", "watching alone"),
+    (r"by myself|on my own|alone(?! (?:is|are|was|were|makes?|made|would|will)\b)|yo solo|tout seule?|allein"
+     rf"|(?:it'?s|it is|it'll be|it will be|just) (?:just |only )?me(?: and (?:the|my|a|an|some) (?!(?:\w+ )?{RELATION}\b)"
+     r"[\w' ]{1,25}?)?(?: (?:tonight|today|this evening|this weekend))?(?=\s*(?:[.!,;?]|$))"
+     r"|me, myself and i|flying solo|solo (?:tonight|night|viewing|movie night)|(?:on|by) my lonesome|party of one",
+     "context", "watching alone"),
+    # someone staying or joining names who is watching: "my niece is staying over", "my partner falls asleep"
+    (r"(?:my|our|the) (?:\w+ )?(?:kids?|children|little ones|nieces?|nephews?|grandkids|grandchildren|toddlers?"
+     r"|stepkids|(?:little |baby )?(?:son|daughter|brother|sister)s?)(?=(?: (?:is|are|will be|'s|'re))?"
+     r" (?:staying (?:over|with (?:us|me)|the night)|sleeping over|visiting|coming (?:over|round)|over (?:tonight|today"
+     r"|this weekend)|here (?:tonight|today)|joining (?:us|me)|watching (?:with (?:us|me)|too)|can (?:watch|enjoy|handle)))"
+     r"|(?:two|three|four|five|six|\d) (?:kids|children|little ones)|babysitting|little cousins", "context",
+     "watching with kids"),
+    (r"(?:my|our|the) (?:\w+ )?(?:mother|father|mom|mum|dad|parents|grandparents|grandma|grandpa|granny|in-laws"
+     r"|aunt|uncle|family|folks|relatives|cousins?)(?:-in-law)?(?=(?: (?:is|are|will be|'s|'re))?"
+     r" (?:staying (?:over|with (?:us|me)|the night)|visiting|coming (?:over|round)|over (?:tonight|today|this weekend)"
+     r"|here (?:tonight|today)|joining (?:us|me)|watching (?:with (?:us|me)|too)|can (?:watch|enjoy|join|handle)))"
+     r"|the grandparents", "context", "watching with family"),
+    (r"(?:my|our) (?:\w+ )?(?:wife|husband|partner|girlfriend|boyfriend|gf|bf|fiancee?|spouse|other half)"
+     r"(?=(?: (?:is|will be|'s))? (?:(?:always|usually|often|will) )?(?:falls? asleep|fell asleep|gets? bored|zones? out"
+     r"|joining (?:me|us)|watching (?:with me|too)))|(?:meine?|mein) (?:frau|mann|freundin|freund|partnerin|partner)"
+     r"(?= (?:schaut|guckt|sieht) (?:mit|zu))|zu zweit|a deux|(?:just )?the two of us|just us two"
+     r"|nosotros dos", "context", "watching with partner"),
     (r"on (?:a|the) (?:plane|flight)|(?:long|long-haul) flight|flying|en (?:el |un )?avion"
+     r"|(?:for|during|on) (?:the|my|a|our) (?:flight|plane ride)|boarding(?! school)|in[- ]flight|layover"
      r"|dans l'avion|im flugzeug", "context", "on a plane"),
     (r"on (?:a|the|my) (?:train|bus|commute)|road trip|commuting", "context", "travelling"),
     (r"home sick|sick (?:in bed|at home|day)|under the weather|feeling ill", "context", "home sick"),
     (r"in the background|background noise|while (?:i )?(?:work|cook|clean)(?:ing)?",
      "context", "background viewing"),
-    (r"late (?:at )?night|can'?t sleep|insomnia", "context", "late night"),
+    (r"late (?:at )?night|can'?t sleep|insomnia|it'?s (?:getting )?late|past midnight", "context", "late night"),
     (r"rainy (?:day|sunday|night|afternoon)", "context", "rainy day"),
     (r"for halloween|halloween (?:night|party)", "context", "halloween"),
     (r"for christmas|christmas eve|christmas movie night", "context", "christmas"),
-    (r"(?:something |a movie |a film )?(?:the )?whole family (?:can|could|will|would) (?:enjoy|watch|like)",
+    (r"(?:something |a movie |a film )?(?:(?:the )?(?:whole|entire) family|everyone in the family|everybody in the family)"
+     r" (?:can|could|will|would) (?:enjoy|watch|like)",
      "context+constraint", "watching with family+family-friendly"),
-    (r"family[- ]friendly|kid[- ]friendly|kids?[- ]safe|suitable for (?:kids|children|the whole"
+    (r"family[- ]friendly|kid[- ]friendly|kids?[- ]safe|keep it (?:pg|g)(?![- ]?13)|nothing (?:above|over|rated above)"
+     r" pg(?![- ]?13)|pg(?: or| and)? (?:g|under|below)|suitable for (?:kids|children|the whole"
      r" family|the family)|appropriate for (?:kids|children)|for the whole family|rated (?:g|pg)"
      r"|pg[- ]rated|para toda la familia|pour toute la famille|familienfreundlich",
      "constraint", "family-friendly"),
@@ -526,11 +561,22 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
     (r"(?:something )?(?:recent|newer|latest|modern|new releases?|new (?:movies|films"
      r"|stuff|ones))", "constraint", "recent"),
     (r"highly[- ]rated|well[- ]reviewed|critically[- ]acclaimed|award[- ]winning"
-     r"|oscar[- ]winn(?:ing|ers?)|top[- ]rated|good reviews", "constraint", "highly rated"),
+     r"|oscar[- ]winn(?:ing|ers?)|top[- ]rated|good reviews"
+     r"|rated (?:a )?(?:[7-9](?:\.\d)?|\d\d%?)(?:/10)? (?:or (?:higher|more|above|better)|\+|and (?:up|above))"
+     r"|(?:at least|over|above) (?:a )?[7-9](?:\.\d)?(?:/10)? on (?:imdb|letterboxd|rotten tomatoes)"
+     r"|(?:high|good|great|decent) (?:imdb|letterboxd|rotten tomatoes|rt) (?:scores?|ratings?)"
+     r"|(?:well|highly) rated on|rated highly|(?:good|high|great) ratings", "constraint", "highly rated"),
+    (r"(?:in )?an? (?:classic|old[- ]school|retro|vintage|golden[- ]age) mood|classic (?:cinema|hollywood)"
+     r"|golden age of hollywood", "constraint", "classic"),
+    (r"keep it clean|nothing (?:too )?(?:dirty|raunchy|smutty)|no (?:smut|nudity)", "constraint", "no explicit content"),
+    (r"(?:as long as|so long as|provided|if) (?:nobody|no one|noone|the dog|the dog doesn'?t) (?:dies|gets killed|die)"
+     r"|(?:nobody|no one) (?:dies|gets killed)|the dog (?:doesn'?t|does not|better not) die|no dead (?:dogs|pets|animals)",
+     "constraint", "not depressing"),
     (r"based on (?:a true story|true events|real events)", "constraint", "based on a true story"),
     (r"feel[- ]good|uplifting|light[- ]?hearted|heartwarming|cheerful|upbeat|happy endings?"
      r"|(?:something|anything|fun and|nice and|keep it) light", "constraint", "feel-good"),
-    (r"short and sweet|something short|a short (?:one|movie|film)|quick watch", "constraint",
+    (r"short and sweet|something short|a short (?:one|movie|film)|quick watch|un film court|quelque chose de court",
+     "constraint",
      "not too long"),
 ]
 
@@ -549,7 +595,7 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
     (r"sad|depressing|bleak|heavy|dark|tragic|grim|downers?|a downer|tear[- ]?jerkers?|tristes?"
      r"|deprimente|deprimierend", "not depressing", None),
     (r"long|lengthy", "not too long", None),
-    (r"short", None, "not too long"),
+    (r"short|cortit[oa]s?|cort[oa]s?|kurz(?:e[nrs]?)?", None, "not too long"),
     (r"old(?:er)? (?:movies|films|stuff)|oldies|classics|old[- ]school|old hollywood", "recent",
      "classic"),
     (r"black[- ]and[- ]white", "no black-and-white", "classic"),
@@ -561,15 +607,17 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
 
 # Runtime and era patterns; numbers are parsed in extract.py.
 NUM = (r"(?P<num>\d+(?:[.,]\d+)?|an?|one|two|three|four|five|half an?|a couple of|couple of|un|une"
-       r"|uno|una|dos|tres|deux|trois|ein|eine|einer|zwei|drei)")
+       r"|uno|una|dos|tres|deux|trois|ein|eine|einer|zwei|drei|anderthalb|(?=(?:hora|heure|stunde)\b))")
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
                 "half a": 0.5, "half an": 0.5, "a couple of": 2, "couple of": 2, "un": 1,
                 "une": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "deux": 2, "trois": 3, "ein": 1,
-                "eine": 1, "einer": 1, "zwei": 2, "drei": 3}
+                "eine": 1, "einer": 1, "zwei": 2, "drei": 3, "anderthalb": 1.5, "": 1}
 DURATION = (NUM + r"(?P<half1>\s+and\s+a\s+half|\s+y\s+media|\s+et\s+demie|einhalb)?[\s-]*"
             r"(?P<unit>hours?|hrs?|h|minutes?|mins?|min|horas?|heures?|stunden?|std|minutos?"
-            r"|minuten?)\b(?P<half2>\s+and\s+a\s+half)?")
+            r"|minuten?)\b(?P<half2>\s+and\s+a\s+half|\s+y\s+media|\s+et\s+demie)?")
 RUNTIME_MAX = (r"(?:(?:only|just) (?:have|got)(?: about| around)?|have (?:only|just|about|around)"
+               r"|(?:falls?|fell|fall) asleep (?:in|during|to|with|halfway through) (?:anything|everything|films?|movies?"
+               r"|stuff)\s+(?:over|longer than|more than|above|past)"
                r"|(?:nothing|no|not|nada|rien|nicht)\s+(?:any\s+)?(?:longer|more|over|above)"
                r"(?:\s+(?:than|que|als))?|under|less than|shorter than|at most|max(?:imum)?|up to"
                r"|within|below|menos de|moins de|unter|weniger als|kurzer als|hochstens)\s+")
