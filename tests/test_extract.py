@@ -9,7 +9,9 @@ import time
 import pytest
 
 from mrrec_chat.nlu import DEFAULT_MOVIE_GENRES, Preference, extract_preferences
-from mrrec_lab.extract_eval import evaluate, fake_title_lookup
+from mrrec_lab.extract_eval import DEFAULT_SET, evaluate, fake_title_lookup
+
+FRESH4 = DEFAULT_SET.with_name("extraction_fresh4.jsonl")
 
 
 def triples(message: str, **kwargs) -> set[tuple[str, str, str]]:
@@ -416,3 +418,92 @@ def test_spelling_slips(message: str, expected: set) -> None:
 ])
 def test_constraints_contexts_and_requests_in_other_words(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
+@pytest.mark.parametrize("message, expected", [
+    # fresh batch 4: verdict words and stance verbs the lexicon lacked
+    ("Memento deserves all the hype.", {("like", "Memento (2000)", "user")}),
+    ("Heat is a solid 9/10.", {("like", "Heat (1995)", "user")}),
+    ("Titanic is a 2/10 for me.", {("dislike", "Titanic (1997)", "user")}),
+    ("Fargo is just not my thing.", {("dislike", "Fargo (1996)", "user")}),
+    ("Jaws was a bit much for me.", {("dislike", "Jaws (1975)", "user")}),
+    ("Elf gets me every time.", {("like", "Elf (2003)", "user")}),
+    ("Clue cracks me up.", {("like", "Clue (1985)", "user")}),
+    ("Memento has aged so well.", {("like", "Memento (2000)", "user")}),
+    ("Spielberg nailed it.", {("like", "Steven Spielberg", "user")}),
+    ("The Matrix still looks amazing.", {("like", "The Matrix (1999)", "user")}),
+    ("Moonrise Kingdom felt too twee.", {("dislike", "Moonrise Kingdom (2012)", "user")}),
+    ("Nicolas Cage is a national treasure.", {("like", "Nicolas Cage", "user")}),
+    ("Horror movies make me want to scream.", {("dislike", "Horror", "user")}),
+    ("Christopher Nolan overcomplicates everything.", {("dislike", "Christopher Nolan", "user")}),
+    ("Zombie movies are my weakness.", {("like", "zombies", "user")}),
+    ("Space movies fascinate me.", {("like", "Sci-Fi", "user")}),
+    ("I'm not sold on Interstellar.", {("dislike", "Interstellar (2014)", "user")}),
+    ("Never understood the hype around Star Wars.", {("dislike", "Star Wars (1977)", "user")}),
+    ("My sister swears by Die Hard.", {("like", "Die Hard (1988)", "other")}),
+    ("I always end up picking a western.", {("like", "Western", "user")}),
+    ("Always happy to watch anything with Meryl Streep.", {("like", "Meryl Streep", "user")}),
+    ("I've been wanting a proper heist movie.", {("like", "heist", "user")}),
+    ("Perfect night for a slow-burn thriller.", {("like", "slow-burn", "user"), ("like", "Thriller", "user")}),
+    ("Kubrick is cold, I never connect with his stuff.", {("dislike", "Stanley Kubrick", "user")}),
+    ("Titanic finde ich total kitschig.", {("dislike", "Titanic (1997)", "user")}),
+    ("Mir gefallen Komödien.", {("like", "Comedy", "user")}),
+    # understatement
+    ("Memento wasn't half bad.", {("like", "Memento (2000)", "user")}),
+    ("Titanic isn't bad at all, actually.", {("like", "Titanic (1997)", "user")}),
+    # a comparison: the film measured against takes no stance, nor do the words about it
+    ("Heat > Ronin", {("like", "Heat (1995)", "user")}),
+    ("Alien > Aliens, and it's not even close.", {("like", "Alien (1979)", "user")}),
+    ("Jaws is way better than any modern shark movie.", {("like", "Jaws (1975)", "user")}),
+    # "the only X I rate": the kind named is otherwise disliked; "the rare X that" is praise only
+    ("Alien is the only horror film I actually enjoy.", {("like", "Alien (1979)", "user"), ("dislike", "Horror", "user")}),
+    ("Clue is the rare comedy that still works.", {("like", "Clue (1985)", "user")}),
+    # contrast and exception
+    ("I hate musicals, except La La Land.", {("dislike", "Musical", "user"), ("like", "La La Land (2016)", "user")}),
+    ("No westerns, unless it's Unforgiven.", {("dislike", "Western", "user"), ("like", "Unforgiven (1992)", "user")}),
+    ("Inception is fine, I guess, but overrated.", {("dislike", "Inception (2010)", "user")}),
+    ("Arrival was slow but worth it.", {("like", "Arrival (2016)", "user")}),
+    # another holder's view, and the user's own
+    ("Westerns are my grandad's thing, not mine.", {("like", "Western", "other"), ("dislike", "Western", "user")}),
+    ("My brother says Drive is overrated, I disagree.", {("dislike", "Drive (2011)", "other"), ("like", "Drive (2011)", "user")}),
+    ("My dad swears by Die Hard but honestly Bruce Willis bores me.",
+     {("like", "Die Hard (1988)", "other"), ("dislike", "Bruce Willis", "user")}),
+    ("Memento is the one film everyone in my family agrees on.", {("like", "Memento (2000)", "user")}),
+    # a version of the film is not the film; "the original" is
+    ("The Lion King remake? Pointless. The original though, perfection.", {("like", "The Lion King (1994)", "user")}),
+    ("Cats the musical is great, Cats the movie is a crime.", {("dislike", "Cats (2019)", "user")}),
+    ("The Matrix rocks, the sequels not so much.", {("like", "The Matrix (1999)", "user")}),
+    # a verdict after ':', '=' or a comma; adjectives listed after a verdict are its wording
+    ("Saving Private Ryan: the opening alone is worth it.", {("like", "Saving Private Ryan (1998)", "user")}),
+    ("Zombie films where everyone dies = perfect.", {("like", "zombies", "user")}),
+    ("Get Out: sharp, scary, funny.", {("like", "Get Out (2017)", "user")}),
+    ("Heist movies, the twistier the better.", {("like", "heist", "user"), ("like", "plot twists", "user")}),
+    ("Rewatched Jurassic Park last night, still amazing.",
+     {("seen", "Jurassic Park (1993)", "user"), ("like", "Jurassic Park (1993)", "user")}),
+    ("Finally saw Parasite. Wow.", {("seen", "Parasite (2019)", "user"), ("like", "Parasite (2019)", "user")}),
+    ("Heat, Collateral, Thief: Michael Mann is the best. More of that please.",
+     {("like", "Heat (1995)", "user"), ("like", "Michael Mann", "user")}),
+    # seen that often is a like too, unless someone else chose it
+    ("Home Alone I've seen a hundred times.", {("seen", "Home Alone (1990)", "user"), ("like", "Home Alone (1990)", "user")}),
+    ("Seen Frozen a hundred times thanks to my kids.", {("seen", "Frozen (2013)", "user")}),
+    ("Binged all the Toy Story films.", {("seen", "Toy Story (1995)", "user"), ("like", "Toy Story (1995)", "user")}),
+    ("We did Home Alone last night.", {("seen", "Home Alone (1990)", "user")}),
+    # "something similar" likes the film named before it
+    ("Just watched Memento. Anything similar?", {("seen", "Memento (2000)", "user"), ("like", "Memento (2000)", "user")}),
+    ("Ya vi Amour, ¿algo parecido?", {("seen", "Amour (2012)", "user"), ("like", "Amour (2012)", "user")}),
+    # idioms: a simile or someone else's push names no stance; a verdict after it does
+    ("Every day feels like Groundhog Day lately.", set()),
+    ("My sister keeps recommending Titanic. Ugh, no.", {("dislike", "Titanic (1997)", "user")}),
+    ("We honeymooned in Casablanca, so I'm a sucker for anything set in Morocco.", set()),
+])
+def test_stances_in_new_wording(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
+def test_fresh_batch_four_meets_the_issue_targets() -> None:
+    """Batch 4 (its own file) is no clean measure any more: the extractor was changed after its first
+    run (0.853 / 0.410, 2 inversions, 2 films invented); this keeps its causes fixed."""
+    result = evaluate(FRESH4)
+    assert result["messages"] >= 120
+    assert result["overall"]["precision"] >= 0.95 and result["overall"]["recall"] >= 0.80
+    assert not result["inversions"] and not result["invented"]

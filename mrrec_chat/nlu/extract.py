@@ -175,13 +175,16 @@ class _Cue:
     end: int
     polarity: int  # +1 like, -1 dislike, 0 seen
     strength: float
-    kind: str  # "pref" | "want" | "seen" | "post"
+    kind: str  # "pref" | "want" | "seen" | "post" | "similar"
     negated: bool = False
     hedged: bool = False
     past: bool = False
     change: bool = False
     holder: tuple[str, str | None] = ("user", None)
     own_holder: bool = False  # the cue names its holder itself ("Cars is my nephew's favourite")
+    compare: bool = False  # "Alien > Aliens", "better than": the subject after it is only the yardstick
+    only: bool = False  # "the only superhero film I rate": the kind it names is otherwise disliked
+    repeat: bool = False  # "seen it a hundred times": a viewing that is also a like
     subjects: list["_Subj"] = field(default_factory=list)
     before: list["_Subj"] = field(default_factory=list)
 
@@ -199,6 +202,7 @@ class _Subj:
     cue: _Cue | None = None  # the last cue it was bound to, for "it"/"them" resolution
     holder: tuple[str, str | None] | None = None  # whose view that binding was
     consumed: bool = False  # part of a stance on another subject ("Seven was too dark for me")
+    exception: bool = False  # named as an exception ("unless it's Unforgiven", "sauf ceux de Leone")
 
 
 def _build(alts: Sequence[str], prefix: str) -> re.Pattern[str]:
@@ -313,8 +317,44 @@ _RE = {k: re.compile(v) for k, v in {
     # "The Godfather was incredible, Part III not so much": a sequel named by its part only
     "part": r"(?<![\w'])(?:[Pp]art|[Vv]ol(?:ume)?\.?|[Cc]hapter)\s+(?:[IVX]+|[ivx]+|\d{1,2})(?![\w'])",
     "chain": r"^[\s,]*(?:and|&|or|then)?\s*(?:(?:really|totally|absolutely|honestly)\s+)?$",
+    # "Alien > Aliens", "better than Inception": the verdict compares; what follows is the yardstick
+    "compare": r"(?:>+|(?:[\w-]+ )*(?:better|worse) than|beats|trumps|(?:superior|inferior) to)$",
+    "yardstick": r"^\s*(?:(?:the|a|an|any|every|all|most|each|other|those|these|my|your|their|his|her)\s+)?"
+                 r"(?:[\w-]+\s+){0,2}$",
+    # "the only superhero film I actually rate": every other film of that kind is disliked
+    "only": r"(?:one of )?the (?:only|few) ",
+    "first_person": r"\b(?:me|my|i|i'm|i've|us|everyone|everybody|we all|all of us)\b",
+    # "Get Out: smart, scary, funny." - adjectives listed after a verdict are more of its wording
+    "verdict_list": r"^(?:\s*(?:,|and|&)\s*(?:and\s+)?[\w-]+)*\s*(?:,|and|&)\s*(?:and\s+)?$",
+    "list_end": r"\s*(?:[.!?;]|$)",
+    # "War films are my dad's thing, not mine": the user's view is the opposite
+    "not_mine": r",?\s*(?:but\s+)?(?:(?:not|never) (?:mine|me|for me|my thing|my cup of tea)|i (?:disagree|don'?t agree"
+                r"|beg to differ))\b",
+    # "seen it a hundred times": a viewing repeated that often is also a like
+    "forced": r"\b(?:thanks to|because of|cause of|courtesy of|due to|forced|made me)\b",
+    "repeat": r"\b(?:(?:a|one) (?:hundred|thousand|million|zillion|dozen)|hundreds of|thousands of|dozens of"
+              r"|countless|so many|too many|more|\d{2,}|ten|twenty|fifty) times\b"
+              r"|\b(?:over and over|again and again|on repeat)\b"
+              r"|\blost count\b|\b(?:mil|cien|cent|mille|tausend|hundert) ?(?:veces|fois|mal)\b|\bun monton de veces\b"
+              r"|\bzigmal\b",
+    # a catalog title followed by what is not the film itself ("The Lion King remake", "Cats the musical")
+    "title_noun": r"\s+(?:the\s+)?(?:musical|remake|reboot|sequels?|prequels?|book|novel|play|soundtrack|trailer"
+                  r"|(?:tv|television) (?:show|series)|cartoon|video ?game|stage (?:show|version)"
+                  r"|broadway (?:show|version)|live[- ]action(?: (?:version|remake|one))?|spin-?offs?|reimagining"
+                  r"|anime)\b",
+    "title_film": r"\s+the\s+(?:movie|film)\b",
+    "exception": r"\b(?:except|unless|apart from|other than|aside from|besides|save for|but not|sauf|excepto|salvo"
+                 r"|menos|ausser)\b",
     "sake": r"\s+for (?:the sake of it|its own sake|no reason)\b",
     "its_own": r"\b(?:the|its|their|his|her)\s+$",
+    # a verdict closing the sentence after ',', '=', ' - ' or ':' ("Bank robbery movies where ... = perfect")
+    "tail_sep": r",|=|:|\s[-\u2013]\s",
+    # "Saving Private Ryan: the first twenty minutes alone are worth it." - a part of the film, then its verdict
+    "tail_np": r":\s*(?:(?:the|its|their|that|this|his|her)\s+)?(?:[\w'-]+\s+){0,5}?(?=(?:is|are|was|were)\s)",
+    # "the weirder the better": the comparative names a theme or genre
+    "comparative": r"\bthe (?:more (?P<more>[a-z-]+)|(?P<er>[a-z-]+?)(?:er|r)) the better\b",
+    # "Heat, Collateral, Thief: Michael Mann is the best" - titles the catalog lacks, listed before a colon
+    "title_list": r"^(?:\s*,\s*(?:and\s+)?[A-Z0-9][\w'&.-]*(?:\s+[A-Z0-9][\w'&.-]*)*)*\s*[:\u2013-]\s*$",
     "words": r"[a-z']+",
     "comma": r",",
     "request_q": r"\s*(?:(?:maybe|perhaps|or|and|just|so|then|ideally|preferably|or maybe)\s+)?"
@@ -343,7 +383,14 @@ class _Spans:
         f, occupied = self.f, bytearray(len(self.f))
         cands: list[tuple[int, int, int, str, Any]] = []  # (priority, start, end, kind, data)
         for s, e, data in self._titles(title_lookup):
-            cands.append((6, s, e, "item", data))
+            if e < len(f) and f[e] in "!?." and re.sub(r"\s*\(\d{4}\)$", "", data[1]).endswith(self.text[e]):
+                e += 1  # "Mamma Mia! makes me happy": the title's own "!" is no sentence end
+            noun = _RE["title_noun"].match(f, e)
+            if noun:  # "The Lion King remake", "Cats the musical": not the film itself
+                cands.append((6, s, noun.end(), "title_topic", data))
+                continue
+            film = _RE["title_film"].match(f, e)  # "Cats the movie is a crime"
+            cands.append((6, s, film.end() if film else e, "item", data))
         for mt in _RE["quoted"].finditer(f):
             cands.append((5, mt.start(), mt.end(), "item", (None, self.text[mt.start(1):mt.end(1)])))
         for mt in self.m.fixed.finditer(f):
@@ -375,6 +422,9 @@ class _Spans:
         prev: tuple[int, int, str, Any] | None = None
         for s, e, kind, data in kept:
             if kind == "cue":
+                if data[3] == "mute":  # "feels like Groundhog Day": the words name no stance
+                    prev = (s, e, kind, data)
+                    continue
                 cue = _Cue(s, e, data[1], data[2], data[3])
                 own = _RE["own_holder"].match(f, s, e)
                 if own:  # "my wife's favourite is Titanic": the cue names whose view it is
@@ -395,13 +445,20 @@ class _Spans:
                 topic = topic or bool(_RE["sake"].match(f, e)) or (
                     kind == "attribute" and data[0] in ("no sequels", "no remakes")
                     and bool(_RE["its_own"].search(f, max(0, s - 8), s)))
-                self.subjs.append(_Subj(s, e, "topic" if topic or credit else kind, data))
+                if kind == "title_topic":
+                    self.remade.append((s, data))
+                self.subjs.append(_Subj(s, e, "topic" if topic or credit or kind == "title_topic" else kind, data))
             prev = (s, e, kind, data)
         blocked = [(s, e) for s, e, *_ in kept]
         starts = [b[0] for b in blocked]
         for mt in _RE["pron"].finditer(f):  # pronouns only where no span already sits
             i = bisect_right(starts, mt.start()) - 1
             if i < 0 or blocked[i][1] <= mt.start():
+                if mt.group().startswith("the original"):  # "The Lion King remake? ... The original though, ..."
+                    films = [data for pos, data in self.remade if pos < mt.start()]
+                    if films:
+                        self.subjs.append(_Subj(mt.start(), mt.end(), "item", films[-1]))
+                    continue
                 self.subjs.append(_Subj(mt.start(), mt.end(), "pronoun"))
         self.subjs.sort(key=lambda x: x.start)
         self.ellipses = [(mt.start(), 1 if mt.group("pos") else -1 if mt.group("neg") else 0)
@@ -576,6 +633,8 @@ class _Run(_Spans):
         self.raw: list[dict[str, Any]] = []
         self.mentions: list[tuple[int, int, str, str | None]] = []
         self.good_way: list[tuple[int, int]] = []  # sentences that call their negative wording good
+        self.remade: list[tuple[int, Any]] = []  # titles named for their remake, musical, ... ("the original")
+        self.muted: list[tuple[int, int]] = []  # text that states nothing (what a comparison measures against)
 
     # ---------------------------------------------------------------- binding
     def bind(self) -> None:
@@ -598,6 +657,8 @@ class _Run(_Spans):
                 cue.polarity = abs(cue.polarity)
         prev_unbound: list[_Subj] = []
         prev_had_cue = True
+        prev_open: list[_Subj] = []
+        prev_polar = True
         recalled: list[tuple[int, int]] = []  # sentences about an earlier viewing ("saw it on a plane")
         seen_starts = [c.start for c in self.cues if c.kind == "seen"]
         self.fixed_starts = [x[0] for x in self.fixed]
@@ -616,15 +677,19 @@ class _Run(_Spans):
             inherit: _Cue | None = None
             had_cue, unbound_all = False, []
             holder: tuple[str, str | None] | None = None
-            for cs, ce, reset in clauses:
+            before: list[_Subj] = []  # the previous clause's subjects
+            for n, (cs, ce, reset) in enumerate(clauses):
                 cues = self.cues[bisect_left(cue_starts, cs):bisect_left(cue_starts, ce)]
                 subjs = self.subjs[bisect_left(self.starts, cs):bisect_left(self.starts, ce)]
                 if reset:
                     inherit = None
+                elif n and not cues and all(x.stype == "pronoun" for x in subjs):
+                    self._contrast_verdict(before, cs, ce, subjs)  # "Inception is fine, I guess, but overrated."
                 unbound, holder = self._clause(cs, ce, cues, subjs, inherit, question, holder)
                 if cues:
                     had_cue, inherit = True, cues[-1]
                 unbound_all += unbound
+                before = subjs
             # "Horror movies? Hard pass." - a cue with nothing to bind takes the previous
             # sentence's bare subjects.
             sentence_cues = self.cues[bisect_left(cue_starts, ss):bisect_left(cue_starts, se)]
@@ -633,26 +698,49 @@ class _Run(_Spans):
                     for s in prev_unbound:
                         self._bind(s, cue, cue.holder, cue.start)
             lo, hi = bisect_left(self.starts, ss), bisect_left(self.starts, se)
-            if prev_unbound and not prev_had_cue and not sentence_cues and lo == hi:
-                post = self._post_at(ss, se)  # "Gladiator? Overrated." - a verdict standing alone
+            if prev_open and not prev_polar and not sentence_cues and lo == hi:
+                post = self._post_at(ss, se)  # "Gladiator? Overrated.", "Finally saw Parasite. Wow."
                 if post and not [w for w in _RE["words"].findall(f, post.end, se) if w not in lx.FILLER]:
-                    for s in prev_unbound:
+                    for s in prev_open:  # a verdict standing alone
                         self._bind(s, post, post.holder, post.start)
             self._singled_out(self.subjs[lo:hi], ss, se)
             self._verdict_tail(self.subjs[lo:hi], sentence_cues, ss, se)
+            self._sentence_extras(self.subjs[lo:hi], ss, se)
             prev_unbound, prev_had_cue = [s for s in unbound_all if not s.bound], had_cue
+            prev_open = [s for s in self.subjs[lo:hi] if not s.polar and not s.consumed
+                         and s.stype not in ("pronoun", "topic")]  # unbound, or only seen
+            prev_polar = any(c.polarity for c in sentence_cues)
         recalled_starts = [a for a, _ in recalled]
         for pos, _, kind, subject in self.fixed:
             i = bisect_right(recalled_starts, pos) - 1
             if kind == "context" and i >= 0 and pos < recalled[i][1]:
                 continue
+            if any(a <= pos < b for a, b in self.muted):
+                continue
             self._add(kind, subject, "context" if kind == "context" else "attribute", 0.8, pos)
+
+    def _contrast_verdict(self, before: list[_Subj], cs: int, ce: int, own: list[_Subj]) -> None:
+        """A clause after "but" that is only a verdict ("Inception is fine, I guess, but overrated",
+        "Arrival was slow but worth it") is about the clause before it, and outweighs a mild verdict
+        there ("fine", "ok") or any verdict it turns to the good."""
+        post = self._post_at(cs, ce)
+        if not post or [w for w in _RE["words"].findall(self.f, post.end, ce) if w not in lx.FILLER] \
+                or any(x.end > post.end for x in own):
+            return
+        for s in before:
+            if s.stype in ("pronoun", "topic") or s.consumed:
+                continue
+            cue = s.cue
+            # "slow but worth it" turns to a like; "fine, but overrated" to a dislike; "amazing but tiring" stays
+            if not s.polar or (cue is not None and cue.polarity != post.polarity
+                               and (post.polarity > 0 or cue.strength <= 0.6 or post.strength >= 0.9)):
+                self._bind(s, post, post.holder if post.own_holder else s.holder or ("user", None), post.start)
 
     def _verdict_tail(self, subjs: list[_Subj], cues: list[_Cue], ss: int, se: int) -> None:
         """A verdict that closes the sentence after a comma ("Babe is for little kids, not for me"),
         or a sentence that calls itself good ("Run Lola Run was exhausting in a good way"), is about
         the sentence's subjects that nothing else bound."""
-        open_ = [s for s in subjs if not s.bound and s.stype not in ("pronoun", "topic")]
+        open_ = [s for s in subjs if not s.polar and not s.consumed and s.stype not in ("pronoun", "topic")]
         if not open_:
             return
         f = self.f
@@ -663,16 +751,61 @@ class _Run(_Spans):
                 if s.stype == "item" and s.end <= good.start():
                     self._bind(s, cue, self._holder(ss, s.start) or ("user", None), s.start)
             return
-        last_end = subjs[-1].end
+        last_end = max(s.end for s in subjs if s.stype != "pronoun")  # "...: ... are worth it"
         if any(c.start >= last_end for c in cues):
             return
-        for comma in _RE["comma"].finditer(f, last_end, se):
-            post = self._post_at(comma.start(), se)
+        for sep in _RE["tail_sep"].finditer(f, last_end, se):
+            post = self._post_at(sep.end(), se)
+            part = _RE["tail_np"].match(f, sep.start(), se) if sep.group() == ":" else None
+            if part and not post:  # "Saving Private Ryan: the first twenty minutes alone are worth it."
+                post = self._post_at(part.end(), se)
             if post and not [w for w in _RE["words"].findall(f, post.end, se) if w not in lx.FILLER]:
                 for s in open_:
                     who = post.holder if post.own_holder else self._holder(ss, s.start) or ("user", None)
                     self._bind(s, post, who, s.start)
                 return
+
+    def _sentence_extras(self, subjs: list[_Subj], ss: int, se: int) -> None:
+        """Sentence-level wording: "X is my dad's thing, not mine" (the user holds the opposite view) and
+        "the weirder the better" (the comparative names a theme, genre or attribute that is liked)."""
+        f = self.f
+        mine = _RE["not_mine"].search(f, ss, se)
+        if mine:
+            for s in subjs:
+                cue = s.cue
+                if s.start < mine.start() and s.polar and cue is not None and s.holder and s.holder[0] == "other":
+                    pol = cue.polarity * (-1 if cue.negated else 1) * (-1 if s.negated else 1)
+                    if pol:
+                        self._bind(s, _Cue(mine.start(), mine.end(), -pol, 0.8, "pref"), ("user", None), mine.start())
+        for mt in _RE["comparative"].finditer(f, ss, se):
+            if mt.group("more"):
+                stems = [mt.group("more")]
+            else:
+                w = mt.group("er")
+                stems = [w[:-1] + "y" if w.endswith("i") else w, w + "e",
+                         w[:-1] if len(w) > 3 and w[-1] == w[-2] else w]
+            for stem in stems:
+                found = self._word_subject(stem)
+                if found:
+                    sub = _Subj(mt.start(), mt.end(), found[0], found[1])
+                    who = self._holder(ss, mt.start()) or ("user", None)
+                    self._bind(sub, _Cue(mt.start(), mt.end(), 1, 0.8, "pref"), who, mt.start())
+                    break
+
+    def _word_subject(self, word: str) -> tuple[str, Any] | None:
+        """The subject one word names on its own ("weird" -> the theme, "scary" -> the attribute), if any."""
+        mt = self.m.theme.fullmatch(word)
+        if mt:
+            n = int(mt.lastgroup[1:])
+            return "theme", (lx.THEMES[n][1], self.m.theme_genres[n])
+        mt = self.m.genre.fullmatch(word)
+        if mt:
+            return "category", self.m.genre_targets[int(mt.lastgroup[1:])]
+        mt = self.m.attr.fullmatch(word)
+        if mt:
+            neg, pos = lx.POLAR_ATTRIBUTES[int(mt.lastgroup[1:])][1:]
+            return "attribute", (neg, pos, False)
+        return None
 
     def _singled_out(self, subjs: list[_Subj], ss: int, se: int) -> None:
         """"Wes Anderson's style is so charming, Moonrise Kingdom especially": a subject singled out
@@ -697,7 +830,7 @@ class _Run(_Spans):
                 upcoming = events[i].start
         last: _Cue | None = None
         since: list[_Subj] = []  # subjects since the last cue
-        prev_end = cs
+        prev_end = solid_end = cs  # the end of the last event; of the last that is no pronoun
         for i, ev in enumerate(events):
             if isinstance(ev, _Cue):
                 self._setup_cue(ev, cs, prev_end, next_cue_start[i])
@@ -715,7 +848,7 @@ class _Run(_Spans):
                     cue = ev.post or last
                     who = cue.holder if cue.own_holder or not ev.post else self._holder(cs, ev.start)
                     if ev.post:
-                        self._consume(ev.post, events, i + 1)
+                        self._consume(ev.post, events, i + 1, who or cue.holder)
                     for s in self._referent(ev.start):
                         self._bind(s, cue, who or cue.holder, ev.start, direct=False)
             elif ev.consumed:
@@ -723,18 +856,24 @@ class _Run(_Spans):
             else:
                 tail = f[max(cs, prev_end):ev.start]
                 ev.negated = bool(_RE["subjneg"].search(tail[tail.rfind(",") + 1:]))
+                wide = f[max(cs, solid_end):ev.start]  # "unless it's Unforgiven": past the pronoun
+                wide = wide[wide.rfind(",") + 1:]
+                if not ev.negated and _RE["exception"].search(wide) and _RE["subjneg"].search(wide):
+                    ev.negated = True
+                ev.exception = ev.negated and bool(_RE["exception"].search(wide))
                 if since and since[-1].end == prev_end and not tail.strip():  # "no Adam Sandler comedies"
                     ev.negated = ev.negated or since[-1].negated
                 ev.post = None if question else self._post(ev, ce)  # "Is Titanic worth watching?"
                 if ev.post:  # "comedies and dramas are great": the post-cue takes the whole run
                     who = self._holder(max(cs, last.end if last else cs), ev.start) or holder or ("user", None)
                     who = ev.post.holder if ev.post.own_holder else who
-                    lead = self._consume(ev.post, events, i + 1)  # "Scorsese's gangster films are ..."
+                    lead = self._consume(ev.post, events, i + 1, who)  # "Scorsese's gangster films are ..."
                     run = [ev]
                     for prev in since[-50:][::-1]:
                         gap = f[prev.end:run[-1].start]
                         linked = _RE["run_link"].match(gap) or (prev.stype == "item" and (
-                            (len(run) == 1 and _RE["copula_link"].match(gap))  # "Heat is Mann at his best"
+                            (len(run) == 1 and (_RE["copula_link"].match(gap)  # "Heat is Mann at his best"
+                                                or _RE["title_list"].match(self.text[prev.end:run[-1].start])))
                             or (run[-1].stype == "topic" and _RE["credit"].match(gap))))  # "Jaws by Spielberg is"
                         if last or prev.polar or not linked:
                             break
@@ -746,6 +885,8 @@ class _Run(_Spans):
                     self._bind(ev, last, last.holder, ev.start)
                 since.append(ev)
             prev_end = ev.end
+            if not (isinstance(ev, _Subj) and ev.stype == "pronoun"):
+                solid_end = ev.end
         for i in range(len(cues) - 1, -1, -1):
             cue = cues[i]
             if cue.subjects:
@@ -760,6 +901,9 @@ class _Run(_Spans):
                 targets = list(cues[i + 1].subjects)  # "I've seen and loved Heat"
             elif cue.kind != "want":  # a request points forward: "seen Heat, want something new"
                 targets = cue.before  # "Science-Fiction finde ich super", "Heat, what a film"
+                if cue.kind == "similar" and not targets:  # "Just saw Parasite. Anything similar?", "More of that"
+                    targets = [s for s in self._referent(cue.start) if not (
+                        s.polar and s.cue is not None and s.cue.polarity * (-1 if s.cue.negated else 1) < 0)]
             else:
                 targets = []
             for s in targets:
@@ -801,29 +945,59 @@ class _Run(_Spans):
             who = self._holder(cs, s.start) or ("user", None)
             if inherit is not None and not cues:  # "I love comedies but also dramas"
                 self._bind(s, inherit, inherit.holder, s.start)
+            elif s.exception and (rule := self._rule_before(subjs, s)) is not None:
+                # "No westerns, unless it's Unforgiven": the exception takes the opposite stance
+                self._bind(s, _Cue(s.start, s.start, -rule, 0.8, "pref"), who, s.start, direct=False)
             elif s.negated or (s.stype == "attribute" and s.data[2] and not question):  # "no horror", "too long"
                 self._bind(s, _Cue(s.start, s.start, 1, 0.8, "pref"), who, s.start)
             elif (bare or self._opened(windows, window_starts, s)) and s.stype != "item":  # "Comedy please!"
                 self._bind(s, _Cue(s.start, s.start, 1, 0.6, "want"), who, s.start)
         return [s for s in unbound if not s.bound], holder
 
-    @staticmethod
-    def _consume(post: _Cue, events: list[Any], first: int) -> list[_Subj]:
+    def _consume(self, post: _Cue, events: list[Any], first: int, who: tuple[str, str | None]) -> list[_Subj]:
         """Subjects a post-cue spans. Those in its lead share its stance and are returned
         ("Scorsese's gangster films are untouchable"); attributes, moods and genres in its wording are
-        not requests ("Seven was too dark for me", "I find it cheesy", "Elf is funny")."""
-        lead = []
-        for ev in events[first:first + 8]:
-            if ev.start >= post.end:
-                break
+        not requests ("Seven was too dark for me", "I find it cheesy", "Elf is funny"), and neither
+        are adjectives listed after it to the end of the sentence ("Get Out: smart, scary, funny.").
+        The film a comparison is measured against is no stance ("Alien > Aliens"); the kind named in
+        "the only superhero film I rate" is disliked."""
+        lead, f = [], self.f
+        for n, ev in enumerate(events[first:first + 8]):
             if not isinstance(ev, _Subj) or ev.stype == "pronoun":
                 continue
+            if ev.start >= post.end:
+                if post.compare and _RE["yardstick"].match(f[post.end:ev.start]):
+                    ev.consumed = ev.bound = True  # "Psycho > any modern slasher": no stance, no constraint
+                    self.muted.append((post.end, ev.end))
+                elif ev.stype in ("attribute", "theme", "category") and _RE["verdict_list"].match(f[post.end:ev.start]):
+                    chain = [ev]
+                    for nxt in events[first + n + 1:first + n + 8]:
+                        if not (isinstance(nxt, _Subj) and nxt.stype in ("attribute", "theme", "category")
+                                and _RE["verdict_list"].match(f[chain[-1].end:nxt.start])):
+                            break
+                        chain.append(nxt)
+                    if _RE["list_end"].match(f, chain[-1].end):
+                        for x in chain:
+                            x.consumed = x.bound = True
+                break
             if ev.start < post.start:
                 lead.append(ev)
+                ev.consumed = True
+            elif post.only and ev.stype in ("theme", "category"):
+                self._bind(ev, _Cue(ev.start, ev.start, -1, 0.8, "pref"), who, ev.start)
                 ev.consumed = True
             elif ev.stype in ("attribute", "theme", "category"):
                 ev.consumed = ev.bound = True
         return lead
+
+    @staticmethod
+    def _rule_before(subjs: list[_Subj], s: _Subj) -> int | None:
+        """The polarity of the last stance taken on a subject before `s` in its clause, if any."""
+        for prev in reversed([x for x in subjs if x.start < s.start and x.polar and x.cue is not None]):
+            pol = prev.cue.polarity * (-1 if prev.cue.negated else 1) * (-1 if prev.negated else 1)
+            if pol:
+                return pol
+        return None
 
     @staticmethod
     def _opened(windows: list[tuple[int, int]], starts: list[int], s: _Subj) -> bool:
@@ -845,6 +1019,11 @@ class _Run(_Spans):
             pass  # the last past marker before the cue
         cue.past = past is not None and not _RE["current"].search(f, past.end(), cue.start)
         cue.change = bool(_RE["change"].search(f, lo, hi))
+        if cue.kind == "seen":  # "Pulp Fiction I've seen a hundred times"
+            hi = min(scope_end, cue.end + 80)  # not when someone else made them: "thanks to my daughter"
+            cue.repeat = (bool(_RE["repeat"].search(f, cue.end, hi))
+                          or f.startswith(("binge", "marathon"), cue.start)) \
+                and not _RE["forced"].search(f, cue.end, hi)  # "binged all the Toy Story films"
 
     def _post(self, s: _Subj, ce: int) -> _Cue | None:
         return self._post_at(s.end, ce)
@@ -868,9 +1047,14 @@ class _Run(_Spans):
         if pol < 0 and self._good_way(pos):  # "scared me, in a good way"
             pol = 1
         cue = _Cue(mt.start("w"), mt.end(), pol, strength, "post")
+        cue.compare = bool(_RE["compare"].match(word))
+        cue.only = bool(_RE["only"].match(word)) and pol > 0
         rel = _RE["own_holder"].match(word) or _RE["other_in_post"].search(word)
-        if rel:  # "Sleepless in Seattle is my mum's favourite", "the only film my kids agree on"
+        if rel and not re.search(r"\b(?:everyone|everybody|all of us|we all)\b", word):
+            # "Sleepless in Seattle is my mum's favourite", "the only film my kids agree on"
             cue.holder, cue.own_holder = ("other", rel.group(1).split()[-1]), True
+        elif _RE["first_person"].search(word):  # "Tarantino wears me out": the verdict names its holder
+            cue.holder, cue.own_holder = ("user", None), True
         return cue
 
     def _good_way(self, pos: int) -> bool:
@@ -949,6 +1133,8 @@ class _Run(_Spans):
             conf = round(conf - (0.1 if item_id is None else 0.0), 2)
             kind_ = "seen" if pol == 0 else "like" if pol > 0 else "dislike"
             self._add(kind_, title, "item", conf, item_id=item_id, **extra)
+            if pol == 0 and cue.repeat:  # seen that often: also a like
+                self._add("like", title, "item", 0.8 if kind == "user" else conf, item_id=item_id, **extra)
         elif s.stype in ("person", "theme"):
             if pol:
                 subject, genres = (s.data, ()) if s.stype == "person" else s.data

@@ -266,6 +266,10 @@ taika yorgos agnes luc werner wim fritz alfonso ron nora kathryn chloe barry rol
 michel darren dario tobe stephen penelope javier antonio salma gael diego juliette marion isabelle
 gerard jean vincent lea omar til bruno christoph maggie judi reese goldie whoopi chevy leslie simon
 cillian mahershala joaquin gael ricardo pedro ewan jude ralph forest jodie geena winona uma sigourney
+alicia amanda andrea ashley brie carey carrie charlotte claire daisy demi drew elle ellen eva gwyneth hailee holly
+josh julie kathy kylie lily lindsay mila naomi rachel rebecca renee rosamund sissy sophia taylor tessa thandie vanessa
+anya ana jesse jared kurt lance mads riz shia tobey viggo willem zac dev jeremy kit logan luke miles nick oscar
+russell sebastian sterling harvey gene jeff jon kristen rooney anjelica jessica sally
 """.split())
 
 # Bare category names that are ordinary words ("my children", "star wars") are not genre mentions.
@@ -298,12 +302,50 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|no from me (?:on|for|to)", -1, 0.8, "pref"),
     (r"(?:couldn'?t|could not|can'?t|cannot) (?:get through|finish|do|take|deal with|watch|read)"
      r"|gave up on|walked out of|(?:had|have) enough of|enough (?:of|with)|me aburre(?:n)?"
-     r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich", -1, 0.9, "pref"),
-    (r"what an? (?:film|movie|masterpiece|ride|gem|classic)|mind[- ]?blown|blew my mind", 1, 0.9, "pref"),
+     r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich|me aburr(?:e|en|io|ieron|i)", -1, 0.9, "pref"),
+    (r"what an? (?:film|movie|masterpiece|ride|gem|classic|night|experience|performance|ending|treat|journey"
+     r"|rollercoaster|banger|cast|soundtrack)|mind[- ]?blown|blew my mind", 1, 0.9, "pref"),
+    # words that name a film without a stance: a simile ("every day feels like Groundhog Day") or
+    # someone else pushing it ("my coworker keeps recommending The Notebook"); a verdict may follow
+    (r"(?:feels?|felt|looks?|looked|sounds?|sounded|seems?|seemed) like|(?:it'?s|it is|it was|this is|that'?s"
+     r"|that is|life is|life's|every day is|today is|today was|this week is|this week was|this year is)"
+     r" (?:just |basically |literally |kind of |kinda |a bit )?like"
+     r"|keeps? (?:on )?(?:recommending|suggesting|pushing|telling me (?:to watch|about))"
+     r"|won'?t stop (?:recommending|suggesting|pushing)", 0, 0.0, "mute"),
+    # "something similar": like the film just named ("Ya vi Parásitos, ¿algo parecido?")
+    (r"(?:something|anything|more|others?|films?|movies?) (?:similar|along those lines|in that vein|in the same vein)"
+     r"|more of (?:that|this|those|the same)(?: (?:kind|sort|type) of (?:thing|stuff))?"
+     r"|(?:more|others?) like (?:it|that|this|them|those)|(?:algo|alguna|otra|otras|otros) (?:parecid[oa]s?|similar(?:es)?)"
+     r"|quelque chose de (?:similaire|pareil|semblable)|(?:des |d')autres? (?:comme ca|du meme genre)"
+     r"|etwas (?:ahnliches|vergleichbares)|(?:so )?(?:was|etwas) in der art", 1, 0.7, "similar"),
     (r"(?:scared|afraid|terrified) of|forget(?: about)?|(?:the )?(?:exact )?opposite of", -1, 0.7, "pref"),
-    (r"(?:i'd|id|i would|we'd|we would|i could|we could) (?:happily |gladly )?watch|(?:anything|something|more|others?)"
+    (r"(?:i'd|id|i would|we'd|we would|i could|we could) (?:happily |gladly |totally |definitely )?(?:re-?)?watch"
+     r"|(?:anything|something|more|others?)"
      r" like", 1, 0.7, "want"),
     (r"stop (?:recommending|suggesting|showing)(?: me)?", -1, 0.8, "want"),
+    (r"(?:(?:i'?ve|i have|we'?ve|we have) been |i'?m |we'?re )?(?:wanting|craving|dying|itching|hoping)"
+     r"(?: to (?:watch|see)| for)?|in need of|need(?:ing)?(?= (?:a|an|some|something|more)\b)"
+     r"|(?:a |the )?(?:perfect|good|great|ideal) (?:night|evening|day|weather|time|afternoon|occasion|excuse) for"
+     r"|calls for|screams for|crying out for", 1, 0.7, "want"),
+    (r"(?:always |more than |very |perfectly |so |really )?happy to (?:watch|see|rewatch)|never (?:get|got|gets)"
+     r" tired of|never tire of|swears? by|swore by|(?:always )?raves? about|raved about|gush(?:es|ed)? (?:about|over)"
+     r"|swoons? over|swooned over|(?:goes|go|went) (?:crazy|wild|nuts|gaga) (?:for|over)|drools? over"
+     r"|can'?t stop talking about|(?:really|genuinely|highly|actually) rate[sd]?", 1, 0.9, "pref"),
+    (r"(?:never|don'?t|didn'?t|do not|did not|can'?t) (?:really )?(?:understood|understand|get|got|see|saw) (?:the|all the|what"
+     r" the) (?:hype|appeal|fuss) (?:around|about|over|of|for|with|is about)?|(?:two |big |a )?thumbs? down (?:for|on|to)",
+     -1, 0.8, "pref"),
+    (r"(?:two |big |a )?thumbs? up (?:for|on|to)|mir gef(?:a|ae)ll(?:t|en)|mir gefiel(?:en)?", 1, 0.9, "pref"),
+    (r"(?:not|never) (?:really |quite |entirely |totally )?(?:sold|convinced) (?:on|by)", -1, 0.8, "pref"),
+    (r"(?:always |usually |often |inevitably |somehow )?end up (?:picking|choosing|watching|going (?:for|with)|with)"
+     r"|gravitate (?:towards?|to)|(?:always|usually|often|mostly) (?:reach|go) for|(?:really |truly |genuinely )?"
+     r"(?:connect(?:ed)?|click(?:ed)?) with|relate to|(?:only|mostly|usually|just|really only) do(?:es)?(?! (?:not|n'?t))",
+     1, 0.7, "pref"),
+    (r"(?:finde?|fand|finden) (?:ich |wir )?(?:(?:total|echt|richtig|sehr|ziemlich|etwas|ein bisschen|so|einfach"
+     r"|viel zu|zu) )*(?:kitschig|langweilig|schrecklich|doof|blod|furchtbar|uberbewertet|nervig|schlecht|mies|ode"
+     r"|albern|anstrengend)|je (?:le |la |les )?trouve (?:ca |ce film )?(?:(?:vraiment|tres|trop|super|assez|un peu) )*"
+     r"(?:nuls?|nulles?|ennuyeu(?:x|ses?)|chiant(?:e|s)?|lourd(?:e|s)?|niais(?:e|es)?|surcote(?:e|s)?)"
+     r"|me parec(?:e|en|io|ieron) (?:(?:muy|super|bastante|un poco|demasiado) )*(?:aburrid[oa]s?|mal[oa]s?"
+     r"|horribles?|cursi|cursis|sobrevalorad[oa]s?)", -1, 0.8, "pref"),
     (r"not (?:really |quite |exactly |so )?feeling(?! (?:like|well|great|good|it|that|up to))", -1, 0.7, "want"),
     (r"(?:mostly|only|usually|always|often|mainly|generally) watch(?:es)?|watches|je regarde"
      r"|regarde(?:nt)?|veo|(?:ich )?(?:schaue|gucke)"
@@ -319,7 +361,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|j'ai envie d(?:e|')|je voudrais|ich (?:will|mochte|suche)|lust auf"
      r"|(?:tienes|tiene|tenes|hay|conoces) algo (?:de|con)|(?:as-tu|avez-vous|t'as|tu as|vous avez)"
      r" (?:quelque chose|un film|des films) (?:de|avec)|(?:hast du|haben sie|habt ihr) (?:etwas|was|einen film)"
-     r" (?:von|mit)|binge[sd]?(?:[- ]watch(?:es|ed|ing)?)?|binging|bingeing"
+     r" (?:von|mit)|binges?(?:[- ]watch(?:es|ing)?)?|binging|bingeing"
      r"|wants?(?! to (?:know|ask|say|tell|talk|go|see if|check))", 1, 0.7, "want"),
     (r"(?:my|our) [\w-]+'s (?:all[- ]time )?favou?rites?(?: \w+)?(?: (?:is|are|was))?", 1, 0.9, "pref"),
     (r"(?:big|huge|massive|biggest|great|die[- ]hard) fan of|obsessed with|crazy about|mad about"
@@ -331,7 +373,11 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|me encanta(?:n|ba|ban)?|me encanto|me encantaron|adoro|amo|me fascina(?:n)?|me apasiona(?:n)?"
      r"|soy (?:muy )?fan de|j'adore|adore(?:nt|s)?|je kiffe|raffole (?:des|de)"
      r"|ich liebe|liebe|lieben|steh(?:e)? (?:total |voll )?auf"
-     r"|finde? (?:ich )?(?:super|toll|klasse|genial)", 1, 0.9, "pref"),
+     r"|(?:finde?|fand|finden) (?:ich |wir )?(?:(?:total|echt|richtig|sehr|einfach|so) )*(?:super|toll|klasse|genial"
+     r"|gut|grossartig|wunderbar|schon|lustig|spannend|witzig|fantastisch|cool)"
+     r"|je (?:le |la |les )?trouve (?:ca |ce film )?(?:(?:vraiment|tres|trop|super) )*(?:genial(?:e|s)?|super|excellent"
+     r"|drole|magnifique|sublime)|me parec(?:e|en|io|ieron) (?:(?:muy|super) )*(?:genial(?:es)?|buen[oa]s?"
+     r"|increibles?|maravillos[oa]s?)", 1, 0.9, "pref"),
     (r"like[sd]?|liking|enjoy(?:s|ed)?|fan of|(?:i'm|im|i am|we're|we are|been|getting|mostly"
      r"|also|quite|are|is|got|get) into|(?<='s )into|(?<='re )into|care (?:much )?for|prefer(?:s|red)?|partial to|keen on|fond of|appreciate|(?:big|huge) on"
      r"|me gusta(?:n|ba|ban)?|me gusto|me gustaron|le gusta(?:n)?|disfrute|disfruto|prefiero|j'aime(?: bien| beaucoup)?"
@@ -341,28 +387,39 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"(?: already| just| finally)? (?:seen|watched|saw|finished|rewatched|re-watched|caught)"
      r"|seen|watched|saw|rewatched|sat through|ya (?:(?:la|lo|las|los) )?(?:vi|vimos|he visto|hemos visto)"
      r"|(?:la|lo|las|los) (?:vi|vimos|he visto)|je l'ai (?:deja )?vu|j'ai (?:deja )?vu"
+     r"|(?:(?<![\s\S])|(?<=[.!?] )|(?<=[.!?]  ))(?:vi|vimos|he visto|hemos visto)"
      r"|(?:hab|habe) (?:ich )?(?:ihn |sie |es |den |die |das )?schon gesehen"
-     r"|(?:schon )?gesehen", 0, 0.9, "seen"),
+     r"|(?:schon )?gesehen"
+     r"|(?:(?<![\s\S])|(?<=[.!?] ))caught|binged|binge-watched|binge watched|marathoned"
+     r"|(?:we|i) (?:did|had|put on)(?= (?:\S+ ){1,5}?(?:last night|yesterday|last week(?:end)?|the other (?:day|night)"
+     r"|earlier(?: today)?|this (?:morning|afternoon)))", 0, 0.9, "seen"),
 ]
 
 # Post-cues follow their subject ("Horror is the best", "Docs are boring").
-POST_LEAD = (r"[\s,:-]*(?:(?:movies?|films?|flicks?|stuff|ones|in general|generally)\s+)?"
+POST_LEAD = (r"[\s,:-]*(?:(?:(?:the )?(?:movies?|films?)|flicks?|stuff|ones|in general|generally)\s+)?"
              r"(?:'s\s+(?:[\w-]+\s+)?(?:style|work|films?|movies?|stuff|humou?r|direction|acting|writing"
-             r"|dialogue|output|filmography|ones)\s+)?"
+             r"|dialogue|output|filmography|ones|ending|soundtrack|score|cast|plot|story|script|twist|finale|opening"
+             r"|characters|villain|music|pacing|visuals|cinematography|effects|climax|premise|performances?)\s+)?"
+             # "Gravity on a big screen was unreal", "Robots with feelings get me every time": a short phrase
+             # between the subject and its verb
+             r"(?:(?:on|in|at|with|during)\s+(?:[\w'-]+\s+){1,4}(?=(?:is|was|are|were|gets?|got|makes?|made|never|always"
+             r"|just|really)\s))?"
              r"(?:(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
              r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son)"
-             r"|(?P<cop>(?:would|'d|will|could|might)(?: be)?|is|are|was|were|'s|'re|seems?|feels?|sind|ist|son|es"
+             r"|(?:(?:still|just|really|honestly|also|both|all|always|totally|truly|definitely)\s+)?"
+             r"(?P<cop>(?:would|'d|will|could|might)(?: be)?|is|are|was|were|'s|'re|seems?|seemed|feels?|felt|looks?|looked"
+             r"|sounds?|sounded|remains?|remained|sind|ist|son|es"
              r"|sont|(?P<has>has|had|have|got)))?\s*"
              r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda|probably"
              r"|easily|hands down|still|pure|way|undoubtedly|by far|clearly|quite possibly|possibly"
              r"|kind of|too|very|super|quite|generally|usually|actually|seriously|totally|mostly"
-             r"|often|getting|a bit|such)\s+){0,3}(?:(?:a|an|the)\s+(?=\w+\s+(?:[\w-]+\s+){0,2}(?:film|movie|one|watch"
+             r"|often|getting|a bit|such|half|all that|that)\s+){0,3}(?:(?:a|an|the)\s+(?=\w+\s+(?:[\w-]+\s+){0,2}(?:film|movie|one|watch"
              r"|picture|flick|ride|experience|classic|story)\b)|(?:(?<=\bhas\s)|(?<=\bhad\s)|(?<=\bhave\s)|(?<=\bgot\s))"
              r"(?:a|an|some|such)\s+)?")
 POST_WORDS: list[tuple[str, int, float]] = [
     (r"the best|amazing|incredible|fantastic|brilliant|awesome|a masterpiece|masterpieces|perfect"
      r"|(?:one of )?(?:my|our) [\w-]+'s (?:all[- ]time )?favou?rites?"
-     r"|(?:one of )?my (?:all[- ]time )?favou?rites?|my jam|my go-to|the greatest|phenomenal"
+     r"|(?:one of )?my (?:all[- ]time )?(?:favou?rites?|faves?|favs?)|my jam|my go-to|the greatest|phenomenal"
      r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?|timeless|iconic"
      r"|legendary|a must(?:-see)?|a gem|one of the best|favou?rites? of mine|(?:all[- ]time )?favou?rites"
      r"|mind[- ]?blowing|unforgettable|a master|the master|a genius|a legend|sublime"
@@ -378,10 +435,29 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|most (?:beautiful|underrated|moving|original|entertaining|memorable|fun|perfect|brilliant|stunning"
      r"|gorgeous|charming|touching|romantic|exciting|rewatchable))(?: [\w-]+)?(?: (?:films?|movies?))?"
      r"(?: (?:ever(?: made)?|of all time|i'?ve (?:ever )?seen))?"
-     r"|(?:an? )?(?:hidden|little|real|true|absolute|total|underrated|forgotten|overlooked) gem"
-     r"|peak (?:cinema|comedy|\w+)|a banger|chef'?s kiss|10/10|five stars"
+     r"|(?:an? |the )?(?:hidden|little|real|true|absolute|total|underrated|forgotten|overlooked) gem"
+     r"|peak (?:cinema|comedy|\w+)|a banger|chef'?s kiss|five stars|(?:four|4|4\.5|5) stars"
+     # a score: "a 10/10", "9 out of 10", "5/5"
+     r"|(?:an? )?(?:(?:solid|strong|easy|firm|clear|generous|hard) )?(?:10|9(?:\.5)?|8(?:\.5)?)(?:/| out of )10"
+     r"|(?:an? )?(?:(?:solid|strong|easy|firm|clear|generous|hard) )?(?:5|4\.5)(?:/| out of )5"
+     r"|perfection|flawless|masterful|a triumph|a work of art|a tour de force|breathtaking|spectacular"
+     r"|riveting|captivating|unreal|next level|out of this world|nailed it|a (?:national )?treasure|an icon|the goat"
+     r"|(?:my|our) (?:weakness|kryptonite|happy place|soft spot|bread and butter)|wow+|whoa|blew me away|blown away"
+     r"|left me (?:speechless|breathless|in awe|in tears|humming|smiling|wanting more|stunned)|knock(?:s|ed)? it out of the park"
+     r"|deserve[sd]? (?:every|all (?:the|its|their|those|of (?:its|their|the))|each) (?:awards?|oscars?|praise"
+     r"|hype|bit of (?:the )?(?:praise|hype))(?: (?:it|they|he|she) (?:got|gets|won|received))?|deserve[sd]? the hype"
+     r"|(?:gets?|got) me every (?:single )?time|always gets? me|(?:gets?|got) me in the feels"
+     r"|(?:cracks?|cracked) (?:me|us) up|had me (?:in stitches|in tears|hooked|on the edge of my seat)|in stitches"
+     r"|the (?:more [\w-]+|[\w-]+er) the better"
+     # "the only superhero film I actually rate", "the rare slasher that's actually funny"
+     r"|(?:one of )?the (?:only|few) (?:[\w-]+ ){1,3}(?:that |which )?(?:i|we) (?:(?:actually|really|genuinely|can|even|ever"
+     r"|still|truly|will|would|do|'?ll|'?d) )*(?:rate|like|love|enjoy|watch|stand|tolerate|care about|rewatch|need|own)"
+     r"|the rare (?:[\w-]+ ){1,2}(?:that|which|i)\b"
+     r"|(?:way |much |far |so much |miles |leagues |a lot |infinitely )?better than|>+|beats|trumps|superior to"
+     r"|can carry (?:any|every|a|the|an entire|a whole) (?:film|movie)"
      r"|(?:an? )?(?:(?:true|real|modern|cult|christmas|holiday|family|all[- ]time|absolute|total|certified"
-     r"|timeless|personal|bona fide) )?classic", 1, 0.9),
+     r"|timeless|personal|bona fide|[\w-]+) )?classic(?! (?:cars?|rock|music|novels?|literature))"
+     r"|(?<='s )(?:best|finest|greatest|masterpiece)(?: (?:work|film|movie|one))?", 1, 0.9),
     (r"great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
      r"|gripping|my thing|my kind of thing|my style|my cup of tea|for me|lo mio|mein ding|cheers? me up"
      r"|makes? me (?:laugh|smile|happy)|rocks?|rules?|person|guy|girl|fan|buff|nerd|junkie"
@@ -389,15 +465,27 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|(?:a )?(?:safe|good) bet|welcome|a treat|a winner|(?:my|a) guilty pleasure|please|pls"
      r"|keeps? me (?:hooked|guessing|on the edge of my seat)|holds? up|stays? with me|stayed with me"
      r"|beautiful|moving|touching|sweet|forever|gorgeous|stunning|worth (?:it|watching|a watch)|a must|so much fun"
-     r"|made me (?:cry|laugh|smile)(?:,? in a good way)?|(?:a |my )?comfort (?:watch|movie|film|food)"
+     r"|made me (?:cry|laugh|smile)(?:,? in a good way)?|(?:a |my )?comfort (?:watch|movie|film|food|viewing"
+     r"|rewatch|classic|blanket)|(?:i )?(?:cried|sobbed)(?:,| and) laughed|(?:i )?laughed(?:,| and) cried"
+     r"|teared up|(?:i )?know (?:every|all the) (?:line|word|scene)s?|(?:i )?know it by heart"
      r"|magic(?:al)?|on repeat|(?:every|each) (?:single )?(?:year|christmas|december|halloween|thanksgiving"
-     r"|summer|winter|holiday(?: season)?|weekend|birthday)|aged (?:well|beautifully|like (?:fine )?wine)"
+     r"|summer|winter|holiday(?: season)?|weekend|birthday)|aged (?:(?:so|really|very|incredibly|surprisingly"
+     r"|remarkably|pretty|super) )?(?:well|beautifully|like (?:fine )?wine)|holds? up (?:so |really |very )?well"
+     r"|(?:my|our) [\w-]+'s (?:thing|jam|cup of tea|go-to|kind of (?:film|movie|thing)|guilty pleasure)"
+     r"|smart|sharp|tense|thrilling|haunting|powerful|heartfelt|engrossing|compelling|fascinating|inventive"
+     r"|ingenious|a hoot|(?:an? )?(?:easy|fun|great|good|nice) (?:watch|time)|a (?:pleasant|nice|welcome|lovely|great)"
+     r" surprise|wreck(?:s|ed)? me|destroy(?:s|ed)? me|gutted me|floored me|broke my heart|breaks my heart"
+     r"|(?:hasn'?t|has not|never) aged(?: a (?:day|bit))?(?: at all)?"
+     r"|(?:fascinat|intrigu|excit|thrill|mov)(?:es|ed|e) me|speaks? to me|spoke to me|resonates? with me"
+     r"|interests? me|interested me|appeals? to me"
+     r"|(?:fits?|suits?|matche?s?) (?:the|my|our|tonight'?s) mood|fits? the bill|delivers|delivered"
      r"|slaps|goated|so good|a (?:real )?treat|made me think|cute|adorable|delightful|clever|witty|funny"
      r"|made (?:us|everyone|everybody|all of us|the (?:whole )?(?:family|room)|my [\w-]+) (?:cry|laugh|smile)"
      r"|(?:would |'d |will )?hit the spot|my kind of [\w-]+|toll|klasse|super"
-     r"|the only (?:movie|film|thing|one) (?:that )?(?:my|our) [\w-]+ (?:(?:all|both|will|ever|can|would) )*"
-     r"(?:agree on|like|love|watch|sit through)", 1, 0.8),
-    (r"ok|okay|alright|all right|fine|not bad|decent|watchable", 1, 0.6),
+     r"|the (?:only|one) (?:movie|film|thing|one) (?:that )?(?:(?:my|our) [\w-]+|everyone|everybody|we all|all of us)"
+     r"(?: in (?:my|our|the) [\w-]+)? (?:(?:all|both|will|ever|can|would|actually) )*"
+     r"(?:agrees? on|likes?|loves?|watch(?:es)?|sits? through)", 1, 0.8),
+    (r"ok|okay|alright|all right|fine|not (?:half |too |that |so )?bad(?: at all)?|decent|watchable", 1, 0.6),
     (r"the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
      r"|painful|insufferable|atrocious|unbearable|(?:gives?|gave) me nightmares"
      r"|makes? me (?:sick|cringe)|never again|a mess|a slog|a chore|a snooze(?:fest)?"
@@ -407,7 +495,14 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|(?:one of )?the (?:worst|dullest|dumbest|stupidest|lamest|weakest|most (?:boring|overrated|annoying"
      r"|disappointing|pretentious|tedious))(?: [\w-]+)?(?: (?:films?|movies?))?"
      r"(?: (?:ever(?: made)?|of all time|i'?ve (?:ever )?seen))?|a (?:total |complete )?(?:disaster|dud|flop)"
-     r"|not worth (?:it|watching|the hype|my time|a watch)|a waste of (?:time|money|[\w-]+ hours)", -1, 0.9),
+     r"|not worth (?:it|watching|the hype|my time|a watch)|a waste of (?:time|money|[\w-]+ hours)"
+     r"|(?:way |much |far |so much )?worse than|inferior to"
+     r"|a crime(?! (?:film|movie|drama|thriller|stor|flick|saga|epic|classic|caper|comed|show|series|novel|boss))"
+     r"|criminal|an abomination|a travesty|an insult|a disgrace|a train ?wreck"
+     r"|(?:an? )?(?:[0-3](?:\.5)?)(?:/| out of )10|(?:an? )?[01](?:/| out of )5|(?:zero|one|no|0|1) stars?"
+     r"|aged like (?:milk|a banana|cheese|old milk)|(?:[\w-]+ )?hours? of my life (?:i'?m not getting|i'?ll never get"
+     r"|i won'?t get|i can'?t get|i want) back|(?:makes?|made) me want to (?:scream|die|puke|vomit|throw up|leave|walk out|sleep|nap|tear my hair out"
+     r"|gouge my eyes out|claw my eyes out|switch (?:it )?off|turn it off)", -1, 0.9),
     (r"boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
      r"|pretentious|not for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
      r"|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
@@ -420,13 +515,26 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|grab(?:bed)? me|hook(?:ed)? me|click(?:ed)?(?: (?:with|for) me)?|land(?:ed)?(?: (?:with|for) me)?"
      r"|work(?:ed)? for me|do (?:anything|much|it) for me|live up to the hype)|left me cold|fell flat"
      r"|missed the mark|overhyped|over-hyped|aged (?:badly|poorly|terribly)|a bore"
-     r"|no|nope|no thanks|no way|never", -1, 0.8),
+     r"|bad|pointless|exhausting|tiring|draining|grating|irritating|obnoxious|cold|wooden|soulless|lifeless|bland"
+     r"|hollow|shallow|mid(?![- ]?\d)|predictable|formulaic|derivative|generic|lazy|underwhelming|overlong|bloated"
+     r"|mediocre|so-so|nonsense|incoherent|joyless|self-indulgent|smug|a disappointment"
+     r"|not (?:really |quite |exactly |so |very )?(?:my|our) (?:thing|style|jam|cup of tea|scene|genre"
+     r"|kind of (?:film|movie|thing))|a (?:bit|little|tad) (?:too )?much|way too much"
+     r"|wears? (?:me )?out|wore me out|tires? me out|tired me out|exhaust(?:s|ed)? me|drain(?:s|ed)? me"
+     r"|gets? on my nerves|got on my nerves|grates? on me|annoy(?:s|ed)? me|irritat(?:es|ed) me|bug(?:s|ged)? me"
+     r"|does my head in|did my head in|overcomplicat\w+|tries too hard|trying too hard|(?:pure |total |utter )?cheese(?:fest)?"
+     r"|takes? (?:himself|herself|itself|themselves) (?:way |far )?too seriously"
+     r"|(?:so |totally |completely )?(?:played out|done to death|overdone|stale)|depressing|a downer"
+     r"|(?:don'?t|doesn'?t|didn'?t|never|do not|does not|did not) (?:really )?(?:interest|excite|grab|move|appeal to"
+     r"|speak to) me"
+     r"|no|nope|no thanks|no way|never|ugh+|urgh|yuck|ew+|nah|(?:hard )?pass", -1, 0.8),
 ]
 # "for me" / "lo mio" / "mein ding" only mean something when negated ("isn't for me").
 POST_NEEDS_NEGATION = frozenset({"for me", "lo mio", "mein ding"})
 # "a classic" says nothing without a copula: "Casablanca? Seen it, a classic." records a viewing only.
 POST_NEEDS_COPULA = r"(?:an? )?(?:[\w-]+ )?classic$"
-POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never", "forever"})
+POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never", "forever", "ugh", "ughh",
+                           "urgh", "yuck", "ew", "eww", "ewww", "nah", "pass", "hard pass", "cold", "wow", "woww", "wowww", "whoa"})
 
 NEGATOR = (r"(?:\b(?:not|no|never|hardly|barely|cannot|can'?t|don'?t|doesn'?t|didn'?t|won'?t"
            r"|wouldn'?t|isn'?t|aren'?t|wasn'?t|haven'?t|hasn'?t|ain'?t|ne|nicht|kein\w*|nunca"
@@ -434,6 +542,7 @@ NEGATOR = (r"(?:\b(?:not|no|never|hardly|barely|cannot|can'?t|don'?t|doesn'?t|di
 HEDGE = r"\b(?:really|that|too|so|particularly|exactly|big|huge|much|entirely|totally)\b"
 # Negators directly before a subject: "no horror", "anything but horror", "pas de westerns".
 SUBJECT_NEGATOR = (r"(?:\b(?:no|not|nothing|without|except|never|minus|anything but|everything but"
+                   r"|unless(?: it'?s| it is| they'?re| they are| there'?s)?|aside from|save for"
                    r"|all but|other than|apart from|less|fewer|sin|excepto|menos|pas d'|pas de|sans"
                    r"|sauf|kein\w*|ohne|ausser|nicht|nichts|nada|rien(?: de)?|(?:que )?no sea|qui ne soit pas)\s+"
                    r"(?:(?:a|an|the|any|more|another|de|des|les|los|las|el|muy|demasiado|trop|tres|zu|sehr|so"
@@ -466,7 +575,8 @@ YOU_HOLDER = r"\b(?:you|you're|youre|you've|u|tu|usted|vous)\b"
 # A holder mention after "with"/"for" is company ("watching with my kids"), not who holds the view.
 COMPANY_PREFIX = r"(?:with|for|con|para|avec|pour|mit|fur)\s+$"
 PRONOUN = (r"\b(?:it|them|they|those|these|'em|em|both|that one|this one|that movie|this movie"
-           r"|that film|this film|those movies|these movies|(?:^|(?<=[,.!?:;-] )|(?<=[,.!?:;-]))(?:that|this)(?='s\b| is\b| was\b))\b")
+           r"|that film|this film|those movies|these movies|him|(?:his|her|their) (?:stuff|films|movies|work)"
+           r"|the original(?: (?:one|film|movie|version))?|(?:^|(?<=[,.!?:;-] )|(?<=[,.!?:;-]))(?:that|this)(?='s\b| is\b| was\b))\b")
 # "..., but I do." / "and so do I" / "me too" repeat the last subject for the user.
 ELLIPSIS = (r"\b(?:(?P<pos>(?:i|we) (?:really |totally |definitely |actually |still )?(?:do|did))"
             r"|(?P<neg>(?:i|we) (?:don'?t|do not|didn'?t))|(?P<same>so do i|me too|same here"
