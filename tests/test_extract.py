@@ -507,3 +507,37 @@ def test_fresh_batch_four_meets_the_issue_targets() -> None:
     assert result["messages"] >= 120
     assert result["overall"]["precision"] >= 0.95 and result["overall"]["recall"] >= 0.80
     assert not result["inversions"] and not result["invented"]
+
+
+@pytest.mark.parametrize("message, expected", [
+    # more verdict wording: any "-ly" adverb, an adjective inside "a ... treat", fr/de/es verdicts after a copula
+    ("Ocean's Eleven is effortlessly cool.", {("like", "Ocean's Eleven (2001)", "user")}),
+    ("Memento is a visual treat.", {("like", "Memento (2000)", "user")}),
+    ("Hook is a total mess.", {("dislike", "Hook (1991)", "user")}),
+    ("Hook hasn't aged well at all.", {("dislike", "Hook (1991)", "user")}),
+    ("J'ai déjà vu Amélie, c'était charmant.", {("seen", "Amélie (2001)", "user"), ("like", "Amélie (2001)", "user")}),
+    ("Ich habe Das Boot schon gesehen, war spannend.",
+     {("seen", "Das Boot (1981)", "user"), ("like", "Das Boot (1981)", "user")}),
+    ("I'm a huge Emma Stone fan.", {("like", "Emma Stone", "user")}),
+    # stances as events and idioms
+    ("I fell asleep during Interstellar.", {("dislike", "Interstellar (2014)", "user")}),
+    ("I'd rather watch paint dry than sit through Titanic again.", {("dislike", "Titanic (1997)", "user")}),
+    ("My son refuses to watch anything animated.", {("dislike", "Animation", "other")}),
+    ("I loved Arrival, liked Interstellar, couldn't stand Gravity.",
+     {("like", "Arrival (2016)", "user"), ("like", "Interstellar (2014)", "user"), ("dislike", "Gravity (2013)", "user")}),
+    # "not much of a X person" is no like (it was read as one)
+    ("Not much of a musical person.", {("dislike", "Musical", "user")}),
+    # constraints and contexts
+    ("Keep it under 90.", {("constraint", "at most 90 minutes", "user")}),
+    ("Something under 90 bucks.", set()),
+    ("Nothing that'll give the kids nightmares.", {("constraint", "not too scary", "user")}),
+    ("No sex scenes, my mum is here.", {("constraint", "no explicit content", "user"), ("context", "watching with family", "user")}),
+    ("Stuck on a 9 hour flight, entertain me.", {("context", "on a plane", "user")}),
+    ("Just got home from a 10-hour flight, give me something dumb and fun.", {("like", "popcorn", "user")}),
+    ("Algo de miedo pero sin sangre.", {("like", "Horror", "user"), ("constraint", "not too violent", "user")}),
+    # slips in short words and lower-case surnames that are no English words
+    ("i dont lik westerns", {("dislike", "Western", "user")}),
+    ("nolan is overated", {("dislike", "Christopher Nolan", "user")}),
+])
+def test_more_new_wording(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected

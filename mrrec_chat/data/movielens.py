@@ -381,6 +381,7 @@ is was isnt wasnt are were has had have remains remained still made makes make s
 blew blows left leaves kept keeps deserves deserved got gets will would could can did does just looks looked
 really truly totally absolutely honestly never always forever rocks rules
 es fue est etait ist sind sont finde fand fanden finden hat hatte war mag mochte gefiel gefallt me
+hasnt hadnt havent didnt doesnt cant wont
 """.split())
 # Function words that cannot be a sentence's subject (object pronouns, "up"): opening a sentence
 # and followed by a verb, they are the title ("Her is lovely", "Up was so sad", "Us scared me").

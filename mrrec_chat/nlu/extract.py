@@ -98,7 +98,7 @@ def _extract(message: Any, categories: Sequence[str] | None, title_lookup: Title
 # Spelling slips
 # ----------------------------------------------------------------------------------------------
 
-_SPELL_WORD = re.compile(r"(?<![\w'-])[A-Za-z][a-z]{3,}(?![\w'-])")
+_SPELL_WORD = re.compile(r"(?<![\w'-])[A-Za-z][a-z]{2,}(?![\w'-])")
 
 
 def _deletes(word: str) -> set[str]:
@@ -139,6 +139,8 @@ def _one_slip(typo: str, right: str) -> bool:
         return False
     for i in range(len(long_)):
         if long_[:i] + long_[i + 1:] == short:
+            if long_ is right and i == len(long_) - 1 and len(short) >= 3:
+                return True  # the last letter dropped: "lik", "movi"
             if i >= tail and long_[i] in "aeious":
                 return False
             doubled = (i > 0 and long_[i - 1] == long_[i]) or (i + 1 < len(long_) and long_[i + 1] == long_[i])
@@ -297,6 +299,11 @@ _RE = {k: re.compile(v) for k, v in {
               r"|:\s*(?=(?:something|anything|some|any|a|an|maybe)\b)",
     "runmax": rf"{lx.RUNTIME_MAX}{lx.DURATION}", "runmax2": rf"{lx.DURATION}(?={lx.RUNTIME_MAX_AFTER})",
     "runmin": rf"{lx.RUNTIME_MIN}{lx.DURATION}",
+    # "Keep it under 90": a bare number of film length after a limit is minutes
+    "runmax_bare": r"(?<!\w)(?:under|less than|shorter than|no (?:longer|more) than|max(?:imum)?|at most|below)\s+"
+                   r"(?P<m>[6-9]\d|1\d\d|2[0-4]\d)(?![\d,:/%]|\.\d)(?!\s*(?:%|percent|years?|yrs?|yo|dollars?|bucks|euros?"
+                   r"|pounds?|quid|kids?|people|mph|km|miles|degrees|[ap]\.?m\b|o'clock|k\b|stars?|million|mil\b|bn\b"
+                   r"|minutes?|mins?|hours?|hrs?|h\b))",
     "connector": r"^[\s,&/]*(?:(?:and|or|y|et|und|ou|oder|o|plus|nor)\b)?[\s,&/]*$",
     # a run of subjects before a post-cue may hold film modifiers: "quirky indie comedies are great"
     "about_gap": r"^\s+about\s+(?:(?:the|a|an)\s+)?$",
@@ -541,8 +548,8 @@ class _Spans:
             # "Nolan", "the Coens", "a Coen brothers film"; not "a cruise"; a long surname or a full name
             # in lower case too ("scorsese is overrated", "love tom hanks"), never a short word ("lynch")
             words = self.text[mt.start():mt.end()].split()
-            if any(w[:1].isupper() and w.lower() not in ("the", "and") for w in words) \
-                    or len(words) >= 2 or len(words[0]) >= 7:
+            if any(w[:1].isupper() and w.lower() not in ("the", "and") for w in words) or len(words) >= 2 \
+                    or (len(words[0]) >= 5 and words[0].lower() not in lx.SURNAME_WORDS):
                 out.append((mt.start(), mt.end(), lx.PEOPLE[int(mt.lastgroup[1:])][1]))
         for mt in _GIVEN.finditer(self.text):
             if mt.group(1).lower() in lx.GIVEN_NAMES:
@@ -559,6 +566,8 @@ class _Spans:
                 minutes = _minutes(mt)
                 if minutes:
                     out.append((mt.start(), mt.end(), f"{label} {minutes} minutes"))
+        out += [(mt.start(), mt.end(), f"at most {int(mt.group('m'))} minutes")
+                for mt in _RE["runmax_bare"].finditer(self.f)]
         for mt in _RE["decade"].finditer(self.f):
             decade = _decade(mt, self.f)
             if decade:
@@ -752,7 +761,7 @@ class _Run(_Spans):
                     self._bind(s, cue, self._holder(ss, s.start) or ("user", None), s.start)
             return
         last_end = max(s.end for s in subjs if s.stype != "pronoun")  # "...: ... are worth it"
-        if any(c.start >= last_end for c in cues):
+        if any(c.start >= last_end and c.polarity for c in cues):  # "X schon gesehen, war spannend" binds
             return
         for sep in _RE["tail_sep"].finditer(f, last_end, se):
             post = self._post_at(sep.end(), se)
@@ -879,6 +888,8 @@ class _Run(_Spans):
                             break
                         run.append(prev)
                     run += lead
+                    if last is not None and last.kind == "seen":  # "J'ai vu Amélie, c'était charmant": both
+                        self._bind(ev, last, last.holder, ev.start)
                     for s in run:
                         self._bind(s, ev.post, who, s.start)
                 elif last:

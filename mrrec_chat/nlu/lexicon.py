@@ -249,6 +249,12 @@ PEOPLE: list[tuple[str, str]] = [
     (r"stephen king", "Stephen King"),
     (r"jane austen|austen", "Jane Austen"), (r"(?:celine )?sciamma", "Céline Sciamma"),
 ]
+# Surnames of `PEOPLE` that are also words: written in lower case they are the word ("a lynch mob").
+SURNAME_WORDS = frozenset("""
+lynch blunt bullock bacon wilder gibson jolie pegg hanks welles darin depp stone grant hardy black chase candy king
+smith moore craig ford wright murray hill martin jackson mann allen scott evans cruise damon raimi arnie ronan
+""".split())
+
 # Common given names: a capitalised "Given Surname" run is read as a person.
 GIVEN_NAMES = frozenset("""
 adam al alan albert alex alfred amy andrew angelina anna anne anthony audrey ben bill bob brad
@@ -280,8 +286,8 @@ BARE_NAME_BLOCKLIST = frozenset({"children", "war"})
 # "seen". Negative phrases that *contain* a negation are listed whole so their own "not" is not
 # read as a second negation.
 PRE_CUES: list[tuple[str, int, float, str]] = [
-    (r"(?:i'll|ill|i will|i'd|id|i would|we'll|we will|we'd|we would) (?:happily |gladly |always |still )?watch"
-     r" anything (?:with|by|starring|featuring|about|from|involving)", 1, 0.8, "pref"),
+    (r"(?:i'll|ill|i will|i'd|id|i would|we'll|we will|we'd|we would) (?:happily |gladly |always |still |literally )?watch"
+     r" (?:literally |just )?anything (?:with|by|starring|featuring|about|from|involving)", 1, 0.8, "pref"),
     (r"not (?:brave|bold|tough) enough for|too (?:scared|chicken|squeamish|jumpy|much of a (?:wimp|scaredy[- ]cat))"
      r" for|too (?:tired|lazy|sleepy) (?:for|to (?:read|deal with|follow|sit through))", -1, 0.8, "pref"),
     (r"count me in|sign me up|(?:i'm|im|i am) (?:so )?(?:in|down)(?=\s*(?:[.!?,]|$))|yes,? please|hell yes"
@@ -289,7 +295,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"(?:i'd|id|i would|we'd|we would) (?:rather|prefer) not(?: to (?:watch|see))?"
      r"|rather not|prefer not to", -1, 0.8, "pref"),
     (r"nothing beats|nothing like a|nothing better than|(?:you )?can'?t beat", 1, 0.9, "pref"),
-    (r"can'?t stand|cannot stand|can'?t bear|cannot bear|can'?t stomach|can'?t handle"
+    (r"(?:can'?t|cannot|couldn'?t|could not) (?:stand|bear|stomach|handle)"
      r"|hard pass(?: on)?|sick (?:and tired )?of|fed up with|tired of|done with|spare me"
      r"|no soporto|no aguanto|ne supporte (?:pas|plus)|supporte pas|j'ai horreur (?:des|du|de la|de)"
      r"|j'en ai marre (?:des|du|de)|nicht ausstehen|kann \w+ nicht ausstehen", -1, 0.9, "pref"),
@@ -335,7 +341,10 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r" the) (?:hype|appeal|fuss) (?:around|about|over|of|for|with|is about)?|(?:two |big |a )?thumbs? down (?:for|on|to)",
      -1, 0.8, "pref"),
     (r"(?:two |big |a )?thumbs? up (?:for|on|to)|mir gef(?:a|ae)ll(?:t|en)|mir gefiel(?:en)?", 1, 0.9, "pref"),
-    (r"(?:not|never) (?:really |quite |entirely |totally )?(?:sold|convinced) (?:on|by)", -1, 0.8, "pref"),
+    (r"(?:not|never) (?:really |quite |entirely |totally )?(?:sold|convinced) (?:on|by)|(?:fell|fall|falls|falling) asleep"
+     r" (?:during|in|watching|to|halfway through)|(?:i'?d|we'?d|i would|we would) (?:rather|sooner) (?:watch paint dry|do my taxes|stare at a wall"
+     r"|go to the dentist)(?: than (?:sit through|watch|see|rewatch))?|refuses? to (?:watch|see)|won'?t (?:watch|go near)"
+     r"|will not watch", -1, 0.8, "pref"),
     (r"(?:always |usually |often |inevitably |somehow )?end up (?:picking|choosing|watching|going (?:for|with)|with)"
      r"|gravitate (?:towards?|to)|(?:always|usually|often|mostly) (?:reach|go) for|(?:really |truly |genuinely )?"
      r"(?:connect(?:ed)?|click(?:ed)?) with|relate to|(?:only|mostly|usually|just|really only) do(?:es)?(?! (?:not|n'?t))",
@@ -405,17 +414,18 @@ POST_LEAD = (r"[\s,:-]*(?:(?:(?:the )?(?:movies?|films?)|flicks?|stuff|ones|in g
              r"(?:(?:on|in|at|with|during)\s+(?:[\w'-]+\s+){1,4}(?=(?:is|was|are|were|gets?|got|makes?|made|never|always"
              r"|just|really)\s))?"
              r"(?:(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
-             r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son)"
+             r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son|(?:hasn'?t|has not|haven'?t|have not|never)(?= aged))"
              r"|(?:(?:still|just|really|honestly|also|both|all|always|totally|truly|definitely)\s+)?"
              r"(?P<cop>(?:would|'d|will|could|might)(?: be)?|is|are|was|were|'s|'re|seems?|seemed|feels?|felt|looks?|looked"
-             r"|sounds?|sounded|remains?|remained|sind|ist|son|es"
+             r"|sounds?|sounded|remains?|remained|sind|ist|war|waren|son|es|fue|era|c'est|c'etait|etait"
              r"|sont|(?P<has>has|had|have|got)))?\s*"
              r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda|probably"
              r"|easily|hands down|still|pure|way|undoubtedly|by far|clearly|quite possibly|possibly"
              r"|kind of|too|very|super|quite|generally|usually|actually|seriously|totally|mostly"
-             r"|often|getting|a bit|such|half|all that|that)\s+){0,3}(?:(?:a|an|the)\s+(?=\w+\s+(?:[\w-]+\s+){0,2}(?:film|movie|one|watch"
+             r"|often|getting|a bit|such|half|all that|that|[a-z]{3,}ly)\s+){0,3}(?:(?:a|an|the)\s+(?=\w+\s+(?:[\w-]+\s+){0,2}(?:film|movie|one|watch"
              r"|picture|flick|ride|experience|classic|story)\b)|(?:(?<=\bhas\s)|(?<=\bhad\s)|(?<=\bhave\s)|(?<=\bgot\s))"
-             r"(?:a|an|some|such)\s+)?")
+             r"(?:a|an|some|such)\s+|(?:a|an)\s+[\w-]+\s+(?=(?:treat|joy|delight|blast|gem|triumph|riot|hoot|mess|slog|chore"
+             r"|letdown|bore|drag|disaster|dud|flop|snooze|waste of time)\b))?")
 POST_WORDS: list[tuple[str, int, float]] = [
     (r"the best|amazing|incredible|fantastic|brilliant|awesome|a masterpiece|masterpieces|perfect"
      r"|(?:one of )?(?:my|our) [\w-]+'s (?:all[- ]time )?favou?rites?"
@@ -457,7 +467,10 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|can carry (?:any|every|a|the|an entire|a whole) (?:film|movie)"
      r"|(?:an? )?(?:(?:true|real|modern|cult|christmas|holiday|family|all[- ]time|absolute|total|certified"
      r"|timeless|personal|bona fide|[\w-]+) )?classic(?! (?:cars?|rock|music|novels?|literature))"
-     r"|(?<='s )(?:best|finest|greatest|masterpiece)(?: (?:work|film|movie|one))?", 1, 0.9),
+     r"|(?<='s )(?:best|finest|greatest|masterpiece)(?: (?:work|film|movie|one))?"
+     r"|(?<=[\w-] )(?:treat|joy|delight|blast|gem|triumph|riot|hoot)|(?:pure |solid )?gold"
+     r"|(?:un |una )?(?:genio|crack|maravilla|joya)|genial(?:e|es)?|superbe|magnifique|spannend|charmant(?:e)?"
+     r"|touchant(?:e)?|sublime", 1, 0.9),
     (r"great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
      r"|gripping|my thing|my kind of thing|my style|my cup of tea|for me|lo mio|mein ding|cheers? me up"
      r"|makes? me (?:laugh|smile|happy)|rocks?|rules?|person|guy|girl|fan|buff|nerd|junkie"
@@ -477,7 +490,9 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r" surprise|wreck(?:s|ed)? me|destroy(?:s|ed)? me|gutted me|floored me|broke my heart|breaks my heart"
      r"|(?:hasn'?t|has not|never) aged(?: a (?:day|bit))?(?: at all)?"
      r"|(?:fascinat|intrigu|excit|thrill|mov)(?:es|ed|e) me|speaks? to me|spoke to me|resonates? with me"
-     r"|interests? me|interested me|appeals? to me"
+     r"|interests? me|interested me|appeals? to me|stuck with me|effortlessly cool"
+     r"|made (?:us|everyone|everybody|all of us|the (?:whole )?(?:family|room)|my [\w-]+|me) (?:bawl|sob|tear up)"
+     r"|lustig|witzig|gut|drole|chouette|divertid[oa]|buen[oa]"
      r"|(?:fits?|suits?|matche?s?) (?:the|my|our|tonight'?s) mood|fits? the bill|delivers|delivered"
      r"|slaps|goated|so good|a (?:real )?treat|made me think|cute|adorable|delightful|clever|witty|funny"
      r"|made (?:us|everyone|everybody|all of us|the (?:whole )?(?:family|room)|my [\w-]+) (?:cry|laugh|smile)"
@@ -500,6 +515,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|a crime(?! (?:film|movie|drama|thriller|stor|flick|saga|epic|classic|caper|comed|show|series|novel|boss))"
      r"|criminal|an abomination|a travesty|an insult|a disgrace|a train ?wreck"
      r"|(?:an? )?(?:[0-3](?:\.5)?)(?:/| out of )10|(?:an? )?[01](?:/| out of )5|(?:zero|one|no|0|1) stars?"
+     r"|(?<=[\w-] )(?:mess|slog|chore|letdown|bore|drag|disaster|dud|flop|snooze|waste of time)"
      r"|aged like (?:milk|a banana|cheese|old milk)|(?:[\w-]+ )?hours? of my life (?:i'?m not getting|i'?ll never get"
      r"|i won'?t get|i can'?t get|i want) back|(?:makes?|made) me want to (?:scream|die|puke|vomit|throw up|leave|walk out|sleep|nap|tear my hair out"
      r"|gouge my eyes out|claw my eyes out|switch (?:it )?off|turn it off)", -1, 0.9),
@@ -525,6 +541,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|does my head in|did my head in|overcomplicat\w+|tries too hard|trying too hard|(?:pure |total |utter )?cheese(?:fest)?"
      r"|takes? (?:himself|herself|itself|themselves) (?:way |far )?too seriously"
      r"|(?:so |totally |completely )?(?:played out|done to death|overdone|stale)|depressing|a downer"
+     r"|makes? me (?:motion |sea|travel )?sick|made me (?:motion |sea)?sick|nul(?:le|s|les)?|chiant(?:e|s)?|ennuyeux"
      r"|(?:don'?t|doesn'?t|didn'?t|never|do not|does not|did not) (?:really )?(?:interest|excite|grab|move|appeal to"
      r"|speak to) me"
      r"|no|nope|no thanks|no way|never|ugh+|urgh|yuck|ew+|nah|(?:hard )?pass", -1, 0.8),
@@ -547,7 +564,7 @@ SUBJECT_NEGATOR = (r"(?:\b(?:no|not|nothing|without|except|never|minus|anything 
                    r"|sauf|kein\w*|ohne|ausser|nicht|nichts|nada|rien(?: de)?|(?:que )?no sea|qui ne soit pas)\s+"
                    r"(?:(?:a|an|the|any|more|another|de|des|les|los|las|el|muy|demasiado|trop|tres|zu|sehr|so"
                    r"|la|le|too|very|so|that|overly|super|really|good|of|with|by|starring|featuring|for|from|mit|con"
-                   r"|avec|ceux|celles|those|ones|the ones|denen|die|von|del|lo)\s+){0,3}$)")
+                   r"|avec|ceux|celles|those|ones|the ones|denen|die|von|del|lo|much|big|huge)\s+){0,3}$)")
 PAST = (r"\b(?:used to|use to|back in the day|in the past|once upon a time|solia|solias|antes"
         r"|autrefois|fruher)\b")
 # After a past marker, "now"/"these days" starts the current view again.
@@ -621,6 +638,7 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
      r"|roommates|flatmates|pals|the guys|the girls|the gang|coworkers|colleagues)"
      r"|(?:a bunch of|a few|a couple of|a group of|some) (?:old )?(?:\w+ )?(?:friends|mates|buddies|pals)(?! of)"
      r"|(?:friends|mates|colleagues|coworkers) from (?:work|school|uni|college|the office)"
+     r"|(?:we'?re|we are) (?:a group|a bunch|a gang|a crowd) of"
      r"|(?:the )?(?:boys|girls|lads|guys|gang|crew)(?= (?:are )?coming (?:over|round))|(?:friends|mates) (?:are )?coming"
      r" (?:over|round)|(?:having|have) (?:some )?(?:friends|people|mates) (?:over|round)"
      r"|(?:a |at a )?(?:party|sleepover|get-together)|(?:girls|guys|boys|lads)'? night(?: in)?|con (?:mis )?amigos|avec (?:mes |des )?"
@@ -640,7 +658,8 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
     (r"(?:my|our|the) (?:\w+ )?(?:mother|father|mom|mum|dad|parents|grandparents|grandma|grandpa|granny|in-laws"
      r"|aunt|uncle|family|folks|relatives|cousins?)(?:-in-law)?(?=(?: (?:is|are|will be|'s|'re))?"
      r" (?:staying (?:over|with (?:us|me)|the night)|visiting|coming (?:over|round)|over (?:tonight|today|this weekend)"
-     r"|here (?:tonight|today)|joining (?:us|me)|watching (?:with (?:us|me)|too)|can (?:watch|enjoy|join|handle)))"
+     r"|here(?: tonight| today)?(?=\s*(?:[.,!?;]|$))|joining (?:us|me)|watching (?:with (?:us|me)|too)"
+     r"|can (?:watch|enjoy|join|handle)))"
      r"|the grandparents", "context", "watching with family"),
     (r"(?:my|our) (?:\w+ )?(?:wife|husband|partner|girlfriend|boyfriend|gf|bf|fiancee?|spouse|other half)"
      r"(?=(?: (?:is|will be|'s))? (?:(?:always|usually|often|will) )?(?:falls? asleep|fell asleep|gets? bored|zones? out"
@@ -649,6 +668,8 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
      r"|nosotros dos", "context", "watching with partner"),
     (r"on (?:a|the) (?:plane|flight)|(?:long|long-haul) flight|flying|en (?:el |un )?avion"
      r"|(?:for|during|on) (?:the|my|a|our) (?:flight|plane ride)|boarding(?! school)|in[- ]flight|layover"
+     r"|(?:on|for|during|taking|have|got|stuck on) (?:an? )?(?:\d+|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+     r"[- ]hours? flight"
      r"|dans l'avion|im flugzeug", "context", "on a plane"),
     (r"on (?:a|the|my) (?:train|bus|commute)|road trip|commuting", "context", "travelling"),
     (r"home sick|sick (?:in bed|at home|day)|under the weather|feeling ill", "context", "home sick"),
@@ -679,6 +700,8 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
     (r"(?:in )?an? (?:classic|old[- ]school|retro|vintage|golden[- ]age) mood|classic (?:cinema|hollywood)"
      r"|golden age of hollywood", "constraint", "classic"),
     (r"keep it clean|nothing (?:too )?(?:dirty|raunchy|smutty)|no (?:smut|nudity)", "constraint", "no explicit content"),
+    (r"(?:nothing|no|not anything|not something) (?:that'?ll|that will|that would|that could|to) give (?:\w+ )?(?:kids |children"
+     r" |me |us |them )?nightmares", "constraint", "not too scary"),
     (r"(?:as long as|so long as|provided|if) (?:nobody|no one|noone|the dog|the dog doesn'?t) (?:dies|gets killed|die)"
      r"|(?:nobody|no one) (?:dies|gets killed)|the dog (?:doesn'?t|does not|better not) die|no dead (?:dogs|pets|animals)",
      "constraint", "not depressing"),
@@ -697,7 +720,7 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
      "no subtitles", None),
     (r"foreign(?:[- ]language)?(?: (?:films?|movies?|stuff))?", "in English", None),
     (r"violen(?:t|ce)|gor(?:e|y)|bloody|blood|brutal(?:ity)?|violencia|gewalt|shoot(?:ing|outs?)"
-     r"|sangrient[oa]s?|sanglante?s?|blutig(?:e[nrs]?)?|gory"
+     r"|sangrient[oa]s?|sanglante?s?|blutig(?:e[nrs]?)?|gory|sangre|sang|blut"
      r"|gunfights?",
      "not too violent", None),
     (r"scary|frightening|creepy|spooky|intense|de miedo|effrayants?|gruselig\w*|jump[- ]?scares?",
@@ -789,5 +812,5 @@ like likes love loves hate hates liked loved hated enjoy enjoyed watch watched m
 # Real words one slip away from a word above (or from a surname of `PEOPLE`): never "corrected".
 SPELLING_KEEP = frozenset("""
 comely mastery bowing boxing boning eastern auction faction friction violet watches watcher prefect terribly
-horribly honesty street button chaplain steward brandy austin finches hurray
+horribly honesty street button chaplain steward brandy austin finches hurray hat lover dram fil
 """.split())
