@@ -541,3 +541,39 @@ def test_fresh_batch_four_meets_the_issue_targets() -> None:
 ])
 def test_more_new_wording(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
+# Polarity inversions from blind batch 5's first run (one test per cause).
+def _kinds(message: str) -> dict[str, str]:
+    return {p.subject: p.kind for p in extract_preferences(message, title_lookup=fake_title_lookup, strict=True)}
+
+
+@pytest.mark.parametrize("message, genre", [
+    ("No me gustan nada las películas de guerra.", "War"),  # "nada" repeats the negation, it does not cancel it
+    ("No quiero nada de terror.", "Horror"),
+    ("I don't want no horror.", "Horror"),
+])
+def test_negative_concord_is_one_negation(message: str, genre: str) -> None:
+    assert _kinds(message) == {genre: "dislike"}
+
+
+def test_a_refusal_after_a_comma_does_not_inherit_the_stance_before_it() -> None:
+    msg = ("I love Star Wars and Jurassic Park, so big adventure stuff is my jam. "
+           "Not into slow arthouse dramas though, and please no Tarantino.")
+    assert _kinds(msg)["Quentin Tarantino"] == "dislike"
+    assert _kinds("I hate horror, no Tarantino.") == {"Horror": "dislike", "Quentin Tarantino": "dislike"}
+    assert _kinds("I hate horror, except Alien.")["Alien (1979)"] == "like"  # an exception still reverses
+
+
+def test_a_closing_negative_verdict_outweighs_a_mild_one() -> None:
+    assert _kinds("Pulp Fiction was okay, nothing special.") == {"Pulp Fiction (1994)": "dislike"}
+
+
+def test_but_title_is_special_reverses_the_stance_before_it() -> None:
+    assert _kinds("I don't usually like animation, but Coco is special.") == {
+        "Animation": "dislike", "Coco (2017)": "like"}
+
+
+def test_a_closing_verdict_sentence_decides_a_mixed_review() -> None:
+    msg = "La La Land had great songs but the story left me cold. Not for me."
+    assert _kinds(msg) == {"La La Land (2016)": "dislike"}

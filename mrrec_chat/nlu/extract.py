@@ -205,6 +205,7 @@ class _Subj:
     holder: tuple[str, str | None] | None = None  # whose view that binding was
     consumed: bool = False  # part of a stance on another subject ("Seven was too dark for me")
     exception: bool = False  # named as an exception ("unless it's Unforgiven", "sauf ceux de Leone")
+    refusal: bool = False  # refused on its own after a comma ("..., and please no Tarantino")
 
 
 def _build(alts: Sequence[str], prefix: str) -> re.Pattern[str]:
@@ -368,6 +369,12 @@ _RE = {k: re.compile(v) for k, v in {
                  r"(?:(?:(?:have you got|do you have|got|you got) )?any(?:thing)?\b|(?:what|how) about\b"
                  # "Something whimsical for a rainy day?" asks
                  r"|(?:something|some|a|an|more|algo|quelque chose|etwas|un|une|unos|unas|una|ein|eine|einen)\b)",
+    # "no me gustan nada las ...", "I don't want no horror": after a negated cue, a negator is the same
+    # negation again (negative concord, "at all"), not a second one that cancels it
+    "concord": r"\s*(?:(?:para\s+)?nada|nothing|no|rien|nichts)\b",
+    # "..., and please no Tarantino": a refusal of its own after a comma, whatever the stance before it
+    "refusal": r"\s*(?:(?:and|so|also|just|please|pls|plz|definitely|absolutely|y|et|und|bitte|por favor)\s+)*"
+               r"(?:no|no more|nothing|nada de|pas de|sin|kein\w*)\s",
     "quoted": r'"([^"\n]{1,100})"', "trailing_neg": r"\s+(?:pas|plus|point)\b",
     "trailing_nicht": r"\bnicht(?:\s+so)?(?:\s+(?:gerne?|sehr|wirklich))?\W*$",
     "capspan": r"\s*(?:the (?:movie|film) )?((?:[A-Z0-9][\w'&:.-]*)(?:\s+(?:(?:of|the|in|a|an|on|to|at"
@@ -668,6 +675,7 @@ class _Run(_Spans):
         prev_had_cue = True
         prev_open: list[_Subj] = []
         prev_polar = True
+        prev_mixed: list[_Subj] = []  # a mixed review's films ("great songs but the story left me cold")
         recalled: list[tuple[int, int]] = []  # sentences about an earlier viewing ("saw it on a plane")
         seen_starts = [c.start for c in self.cues if c.kind == "seen"]
         self.fixed_starts = [x[0] for x in self.fixed]
@@ -712,6 +720,13 @@ class _Run(_Spans):
                 if post and not [w for w in _RE["words"].findall(f, post.end, se) if w not in lx.FILLER]:
                     for s in prev_open:  # a verdict standing alone
                         self._bind(s, post, post.holder, post.start)
+            elif prev_mixed and not sentence_cues and lo == hi:
+                post = self._post_at(ss, se)  # "... had great songs but the story left me cold. Not for me."
+                if post and post.polarity and f[post.start:post.end] not in lx.POST_BARE_END \
+                        and not [w for w in _RE["words"].findall(f, post.end, se) if w not in lx.FILLER]:
+                    for s in prev_mixed:  # the closing verdict wins over the praise of a part
+                        self._bind(s, post, post.holder if post.own_holder else s.holder or ("user", None),
+                                   post.start)
             self._singled_out(self.subjs[lo:hi], ss, se)
             self._verdict_tail(self.subjs[lo:hi], sentence_cues, ss, se)
             self._sentence_extras(self.subjs[lo:hi], ss, se)
@@ -719,6 +734,9 @@ class _Run(_Spans):
             prev_open = [s for s in self.subjs[lo:hi] if not s.polar and not s.consumed
                          and s.stype not in ("pronoun", "topic")]  # unbound, or only seen
             prev_polar = any(c.polarity for c in sentence_cues)
+            contrast = len(clauses) > 1 and any(not r for _, _, r in clauses[1:])
+            prev_mixed = [s for s in self.subjs[lo:hi] if s.polar and not s.consumed and s.stype in ("item", "person")
+                          and s.holder and s.holder[0] == "user"] if contrast else []
         recalled_starts = [a for a, _ in recalled]
         for pos, _, kind, subject in self.fixed:
             i = bisect_right(recalled_starts, pos) - 1
@@ -750,7 +768,10 @@ class _Run(_Spans):
         or a sentence that calls itself good ("Run Lola Run was exhausting in a good way"), is about
         the sentence's subjects that nothing else bound."""
         open_ = [s for s in subjs if not s.polar and not s.consumed and s.stype not in ("pronoun", "topic")]
-        if not open_:
+        # "Pulp Fiction was okay, nothing special": a closing verdict outweighs a mild one ("ok", "fine")
+        mild = [s for s in subjs if s.polar and not s.consumed and s.stype not in ("pronoun", "topic")
+                and s.cue is not None and s.cue.strength <= 0.6 and not s.cue.negated and not s.negated]
+        if not open_ and not mild:
             return
         f = self.f
         good = _RE["good_way"].search(f, ss, se)
@@ -772,6 +793,10 @@ class _Run(_Spans):
                 for s in open_:
                     who = post.holder if post.own_holder else self._holder(ss, s.start) or ("user", None)
                     self._bind(s, post, who, s.start)
+                for s in mild:
+                    if post.polarity and post.polarity != s.cue.polarity:
+                        self._bind(s, post, post.holder if post.own_holder else s.holder or ("user", None),
+                                   post.start)
                 return
 
     def _sentence_extras(self, subjs: list[_Subj], ss: int, se: int) -> None:
@@ -872,6 +897,13 @@ class _Run(_Spans):
                 ev.exception = ev.negated and bool(_RE["exception"].search(wide))
                 if since and since[-1].end == prev_end and not tail.strip():  # "no Adam Sandler comedies"
                     ev.negated = ev.negated or since[-1].negated
+                if ev.negated and last is not None and last.negated and last.polarity > 0 and prev_end == last.end \
+                        and _RE["concord"].match(tail):  # "No me gustan nada las películas de guerra"
+                    ev.negated = False
+                # "Not into dramas though, and please no Tarantino" (the comma may end the clause before)
+                comma = f.rfind(",", max(0, ev.start - 60), ev.start)
+                ev.refusal = ev.negated and comma >= 0 and (comma >= prev_end or prev_end == cs) \
+                    and bool(_RE["refusal"].match(f, comma + 1, ev.start))
                 ev.post = None if question else self._post(ev, ce)  # "Is Titanic worth watching?"
                 if ev.post:  # "comedies and dramas are great": the post-cue takes the whole run
                     who = self._holder(max(cs, last.end if last else cs), ev.start) or holder or ("user", None)
@@ -892,6 +924,9 @@ class _Run(_Spans):
                         self._bind(ev, last, last.holder, ev.start)
                     for s in run:
                         self._bind(s, ev.post, who, s.start)
+                elif ev.refusal and last is not None:
+                    who = self._holder(max(cs, last.end), ev.start) or ("user", None)
+                    self._bind(ev, _Cue(ev.start, ev.start, 1, 0.8, "pref"), who, ev.start)
                 elif last:
                     self._bind(ev, last, last.holder, ev.start)
                 since.append(ev)
@@ -954,7 +989,9 @@ class _Run(_Spans):
         window_starts = [a for a, _ in windows]
         for s in unbound:
             who = self._holder(cs, s.start) or ("user", None)
-            if inherit is not None and not cues:  # "I love comedies but also dramas"
+            if s.refusal:  # "Not into dramas though, and please no Tarantino": no stance inherited
+                self._bind(s, _Cue(s.start, s.start, 1, 0.8, "pref"), who, s.start)
+            elif inherit is not None and not cues:  # "I love comedies but also dramas"
                 self._bind(s, inherit, inherit.holder, s.start)
             elif s.exception and (rule := self._rule_before(subjs, s)) is not None:
                 # "No westerns, unless it's Unforgiven": the exception takes the opposite stance

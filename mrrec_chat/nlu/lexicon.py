@@ -494,7 +494,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|made (?:us|everyone|everybody|all of us|the (?:whole )?(?:family|room)|my [\w-]+|me) (?:bawl|sob|tear up)"
      r"|lustig|witzig|gut|drole|chouette|divertid[oa]|buen[oa]"
      r"|(?:fits?|suits?|matche?s?) (?:the|my|our|tonight'?s) mood|fits? the bill|delivers|delivered"
-     r"|slaps|goated|so good|a (?:real )?treat|made me think|cute|adorable|delightful|clever|witty|funny"
+     r"|slaps|goated|so good|a (?:real )?treat|made me think|cute|adorable|delightful|clever|witty|funny|(?:really |truly |so )?special"
      r"|made (?:us|everyone|everybody|all of us|the (?:whole )?(?:family|room)|my [\w-]+) (?:cry|laugh|smile)"
      r"|(?:would |'d |will )?hit the spot|my kind of [\w-]+|toll|klasse|super"
      r"|the (?:only|one) (?:movie|film|thing|one) (?:that )?(?:(?:my|our) [\w-]+|everyone|everybody|we all|all of us)"
@@ -519,7 +519,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|aged like (?:milk|a banana|cheese|old milk)|(?:[\w-]+ )?hours? of my life (?:i'?m not getting|i'?ll never get"
      r"|i won'?t get|i can'?t get|i want) back|(?:makes?|made) me want to (?:scream|die|puke|vomit|throw up|leave|walk out|sleep|nap|tear my hair out"
      r"|gouge my eyes out|claw my eyes out|switch (?:it )?off|turn it off)", -1, 0.9),
-    (r"boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
+    (r"nothing (?:special|much|great|amazing|to write home about)|boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
      r"|pretentious|not for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
      r"|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
      r"|(?:freak|freaks|freaked|creep|creeps|creeped|crept) me out|scares? me|(?:don'?t|doesn'?t|never) (?:do it|work)"
@@ -548,8 +548,9 @@ POST_WORDS: list[tuple[str, int, float]] = [
 ]
 # "for me" / "lo mio" / "mein ding" only mean something when negated ("isn't for me").
 POST_NEEDS_NEGATION = frozenset({"for me", "lo mio", "mein ding"})
-# "a classic" says nothing without a copula: "Casablanca? Seen it, a classic." records a viewing only.
-POST_NEEDS_COPULA = r"(?:an? )?(?:[\w-]+ )?classic$"
+# "a classic" says nothing without a copula: "Casablanca? Seen it, a classic." records a viewing only;
+# "special" neither ("Coco is special" is a like, "Star Wars special effects" names no verdict).
+POST_NEEDS_COPULA = r"(?:an? )?(?:[\w-]+ )?classic$|^(?:(?:really|truly|so) )?special$"
 POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never", "forever", "ugh", "ughh",
                            "urgh", "yuck", "ew", "eww", "ewww", "nah", "pass", "hard pass", "cold", "wow", "woww", "wowww", "whoa"})
 
