@@ -160,7 +160,8 @@ def cross_validate(per_case, cases, w0: np.ndarray, fitted: list[int], k: int, p
     ones on seekers the fit did not see (micro over cases, and macro over seekers)."""
     held_start, held_fit, held_start_s, held_fit_s = [], [], [], []
     for fold in seeker_folds(cases, k):
-        train = [i for i in range(len(cases)) if i not in set(fold.tolist())]
+        held_out = set(fold.tolist())
+        train = [i for i in range(len(cases)) if i not in held_out]
         train_cases = [cases[i] for i in train]
         cw = None if per_case_objective else seeker_weights(train_cases)
         w = coordinate_ascent([per_case[i] for i in train], w0, fitted, passes=passes, case_weights=cw)

@@ -113,7 +113,8 @@ class OnnxLLM(LLMBackend):
     """A causal LM exported to ONNX, run by onnxruntime-genai on CPU, with KV-cache reuse across calls."""
 
     def __init__(self, onnx_dir: str | Path, tokenizer_source: str, *, threads: int = 0, n_ctx: int = N_CTX,
-                 name: str | None = None, adapter: str | None = None, quantization: str = "int8"):
+                 name: str | None = None, adapter: str | None = None, quantization: str = "int8",
+                 guided_answers: bool = False):
         try:
             import onnxruntime_genai as og
         except Exception as exc:  # noqa: BLE001 - ImportError or a broken native wheel
@@ -142,7 +143,7 @@ class OnnxLLM(LLMBackend):
         # With guided_answers the answer step decodes under the answer's JSON schema (llguidance inside
         # onnxruntime-genai): the answer is always valid JSON and always closes. Off (the default,
         # Settings.llm_guided_answer): free text, parsed tolerantly.
-        self.guided_answers = False
+        self.guided_answers = guided_answers
         self._generator = None
         self._sampling: tuple | None = None
         self._held: list[int] = []  # the prompt the kept generator encoded (it also holds what it generated)
@@ -156,10 +157,8 @@ class OnnxLLM(LLMBackend):
         adapter = configured_adapter(settings)
         if settings.llm_model in EMBEDDED_MODELS:
             out = embedded_export(settings.llm_model, settings.cache_dir, bits, adapter, settings.llm_threads)
-            llm = cls(out, str(out), threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
-                      quantization=f"onnx-int{bits}")
-            llm.guided_answers = bool(getattr(settings, "llm_guided_answer", False))
-            return llm
+            return cls(out, str(out), threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
+                       quantization=f"onnx-int{bits}", guided_answers=settings.llm_guided_answer)
         model_dir = resolve_model_dir(settings.llm_model, settings.cache_dir)
         label = Path(model_dir).name
         if not Path(model_dir).is_dir():
@@ -167,10 +166,8 @@ class OnnxLLM(LLMBackend):
         fingerprint = onnx_export.model_fingerprint(model_dir, adapter, bits)
         out = Path(settings.cache_dir) / "onnx" / f"{label}-int{bits}-{fingerprint}"
         onnx_export.export(model_dir, out, bits=bits, adapter=adapter, threads=settings.llm_threads)
-        llm = cls(out, model_dir, threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
-                  quantization=f"onnx-int{bits}")
-        llm.guided_answers = bool(getattr(settings, "llm_guided_answer", False))
-        return llm
+        return cls(out, model_dir, threads=settings.llm_threads, name=settings.llm_model, adapter=adapter,
+                   quantization=f"onnx-int{bits}", guided_answers=settings.llm_guided_answer)
 
     def render_prompt(self, messages: list[dict[str, str]], assistant_prefix: str = "") -> str:
         return render_chat_prompt(self.tokenizer, messages, assistant_prefix)
@@ -179,6 +176,14 @@ class OnnxLLM(LLMBackend):
         """Forget the kept generator (the next call encodes its whole prompt)."""
         with self._lock:
             self._generator, self._held, self._sampling = None, [], None
+
+    def _params(self, max_length: int, temperature: float):
+        params = self._og.GeneratorParams(self.model)
+        options = {"max_length": max_length, "do_sample": temperature > 0}
+        if temperature > 0:
+            options.update(temperature=temperature, top_p=0.95, top_k=0)
+        params.set_search_options(**options)
+        return params
 
     def _prepare(self, ids: list[int], sampling: tuple) -> int:
         """Get a generator holding exactly `ids`; return how many of them came from the kept cache."""
@@ -194,12 +199,7 @@ class OnnxLLM(LLMBackend):
             if keep < self._generator.token_count():  # drop what the last call generated, and any other tail
                 self._generator.rewind_to(keep)
         else:
-            params = og.GeneratorParams(self.model)
-            temperature = sampling[0]
-            options = {"max_length": self.n_ctx, "do_sample": temperature > 0}
-            if temperature > 0:
-                options.update(temperature=temperature, top_p=0.95, top_k=0)
-            params.set_search_options(**options)
+            params = self._params(self.n_ctx, sampling[0])
             self._generator, self._sampling, keep = og.Generator(self.model, params), sampling, 0
         self._generator.append_tokens(ids[keep:])
         self._held = list(ids)
@@ -208,15 +208,9 @@ class OnnxLLM(LLMBackend):
     def _guided(self, ids: list[int], temperature: float, max_new_tokens: int):
         """A one-off generator for the answer step, decoding under GUIDED_ANSWER. It leaves the kept
         generator (and its cache for the next turn) alone."""
-        og = self._og
-        params = og.GeneratorParams(self.model)
-        # Its own KV buffer, sized for this call only.
-        options = {"max_length": min(self.n_ctx, len(ids) + max_new_tokens + 1), "do_sample": temperature > 0}
-        if temperature > 0:
-            options.update(temperature=temperature, top_p=0.95, top_k=0)
-        params.set_search_options(**options)
+        params = self._params(min(self.n_ctx, len(ids) + max_new_tokens + 1), temperature)  # its own KV buffer
         params.set_guidance("json_schema", GUIDED_ANSWER)
-        generator = og.Generator(self.model, params)
+        generator = self._og.Generator(self.model, params)
         generator.append_tokens(ids)
         return generator
 
