@@ -60,6 +60,20 @@ def test_kids_audience_refuses_horror_and_wants_childrens_films():
     assert set(r.genres_any) == {"Children's", "Animation"}
 
 
+@pytest.mark.parametrize("text, all_", [
+    ("a comedy for my kids", {"Comedy", "Children's"}),
+    ("a funny animated movie for my kids", {"Comedy", "Animation", "Children's"}),
+    ("an adventure film for the kids tonight", {"Adventure", "Children's"}),
+])
+def test_kids_audience_asks_for_childrens_films_with_the_named_genre(text, all_):
+    r = parse(text)
+    assert set(r.genres_all) == all_ and not r.genres_any
+
+
+def test_less_violent_avoids_thrillers_too():
+    assert {"Thriller", "Horror", "War", "Crime"} <= set(parse("something like The Matrix but less violent").avoid_genres)
+
+
 def test_follow_up_keeps_earlier_genre_and_refusal_but_new_genre_replaces():
     first = parse("a comedy please, no horror")
     narrowed = parse("something from the 90s", earlier=[first])

@@ -87,7 +87,7 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
     (r"(?:less|not too|not so|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal)"
      r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]", "gentle",
-     (), ("War", "Horror", "Crime")),
+     (), ("War", "Horror", "Crime", "Thriller")),
     (r"(?:not|nothing) too (?:sad|depressing|heavy|dark)|not (?:sad|depressing)|cheerful", "not-sad",
      ("Comedy",), ("War", "Drama", "Film-Noir")),
     (r"\bdark\b|gritty|bleak|disturbing", "dark", ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical")),
@@ -348,6 +348,12 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
                     if g and g not in wanted_any and g not in wanted_all]
         if audience == "kids" and not wanted_any and not wanted_all:
             wanted_any = [g for g in (canonical_genre(x, categories) for x in AUDIENCE_GENRES["kids"]) if g]
+        kids_genre = canonical_genre("Children", categories) if audience == "kids" else None
+        if kids_genre and kids_genre not in wanted_any + wanted_all and (wanted_all or len(wanted_any) == 1):
+            # "a comedy for my kids": a comedy *and* a children's film (an animated comedy is not
+            # always one); the ranker relaxes the all-of filter where too few items have both.
+            wanted_all = (wanted_all or wanted_any) + [kids_genre]
+            wanted_any = []
     year_min, year_max, era = _era(preferences, latest_year)
     low, high, label = _explicit_decade(text)
     if (year_min is None and year_max is None) or (low is not None and high - low > 9
