@@ -92,6 +92,11 @@ FAKE_CATALOG: list[tuple[str, str, int]] = [
     ("m87", "Volver", 2006), ("m88", "Amour", 2012), ("m89", "Das Boot", 1981),
     ("m90", "Good Bye Lenin!", 2003), ("m91", "Run Lola Run", 1998), ("m92", "The Intouchables", 2011),
     ("m93", "Mother", 2009),
+    # added with fresh batch 6 (written blind)
+    ("m94", "Jumanji", 1995), ("m95", "Taken", 2008), ("m96", "Ghost", 1990), ("m97", "Inside Out", 2015),
+    ("m98", "Soul", 2020), ("m99", "Nope", 2022), ("m100", "Whiplash", 2014), ("m101", "Knives Out", 2019),
+    ("m102", "Mad Max: Fury Road", 2015), ("m103", "The Truman Show", 1998), ("m104", "Spotlight", 2015),
+    ("m105", "Cast Away", 2000), ("m106", "Rocky", 1976), ("m107", "Moana", 2016), ("m108", "Wild", 2014),
 ]
 
 
