@@ -192,6 +192,7 @@ def test_named_titles_are_excluded_unless_a_rewatch_is_asked():
     ("The (1997) The (Thriller)", "says nothing"),
     ("A 1970s comedy with a warm family feel", "era"),
     ("A scary horror movie with a twist", "refused genre"),
+    ("The 1980s are a great place to start. The 1980s are a great place to", "repeats itself"),
 ])
 def test_unusable_profiles_are_rejected(profile, problem):
     request = parse("I hate horror. Any feel-good classics from the 80s?")

@@ -3,7 +3,8 @@
 A small model's profile is often unusable: it repeats the prompt's own placeholder ("description
 of the ideal item: genres, era, mood, similar titles"), says nothing ("The (1997) The
 (Thriller)"), or contradicts what was asked (the request says 80s, the profile says 1970s; the
-request refuses horror, the profile asks for it). `read_profile` parses the profile with the same
+request refuses horror, the profile asks for it), or loops ("The 1980s are a great place to start. The
+1980s are a great place to"). `read_profile` parses the profile with the same
 request understanding as the user's message and rejects those cases; the caller then marks the
 turn's profile as a fallback. A usable profile contributes softly: its genres become soft
 preferences, its named titles weak seeds, its text one semantic signal of the fused ranker.
@@ -22,6 +23,19 @@ PROMPT_PHRASES = ("description of the ideal item", "ids of memories you used", "
                   "known constraints", "earlier in this chat", "you are mr.rec")
 _STOP = frozenset(["a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "for", "with", "from", "by", "about", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "i", "me", "my", "we", "you", "your", "they", "them", "he", "she", "his", "her", "movie", "movies", "film", "films", "something", "some", "any", "one", "ones", "like", "similar", "ideal", "item", "profile", "genre", "genres", "era", "mood", "title", "titles", "user", "users", "want", "wants", "would", "should", "please", "good", "great", "nice", "really", "very", "more", "most", "also", "just"])
 _DECADE = re.compile(r"\b'?(19|20)?(\d)0'?s\b")
+REPEAT_NGRAM = 5  # a run of this many words said twice: a small model looping, not describing
+
+
+def repeats_itself(text: str, n: int = REPEAT_NGRAM) -> bool:
+    """True when some n consecutive words occur twice ("X is a classic. X is a classic. X is")."""
+    words = re.findall(r"[a-z0-9']+", fold(text))
+    seen: set[tuple[str, ...]] = set()
+    for k in range(len(words) - n + 1):
+        gram = tuple(words[k:k + n])
+        if gram in seen:
+            return True
+        seen.add(gram)
+    return False
 
 
 @dataclass
@@ -49,6 +63,8 @@ def read_profile(profile: str, request: Request, understood: Request) -> Profile
     if len(set(words)) < 2 or (not new_words and not understood.wanted and not understood.titles
                                and len(set(words)) < 4):
         problems.append("profile says nothing")
+    if repeats_itself(text):
+        problems.append("profile repeats itself")
     refused = set(request.genres_refused)
     contradicted = [g for g in understood.wanted if g in refused]
     if contradicted:
