@@ -577,3 +577,36 @@ def test_but_title_is_special_reverses_the_stance_before_it() -> None:
 def test_a_closing_verdict_sentence_decides_a_mixed_review() -> None:
     msg = "La La Land had great songs but the story left me cold. Not for me."
     assert _kinds(msg) == {"La La Land (2016)": "dislike"}
+
+
+@pytest.mark.parametrize("message, expected", [
+    # new stance verbs and idioms
+    ("My sister worships Tarantino.", {("like", "Quentin Tarantino", "other")}),
+    ("My nephew is all about dinosaurs these days.", {("like", "dinosaurs", "other")}),
+    ("I'd never say no to a good heist movie.", {("like", "heist", "user")}),
+    ("Always happy with a decent thriller.", {("like", "Thriller", "user")}),
+    ("My wife keeps quoting Fargo, I never understood the hype.",
+     {("like", "Fargo (1996)", "other"), ("dislike", "Fargo (1996)", "user")}),
+    ("Memento I couldn't even sit through.", {("dislike", "Memento (2000)", "user")}),
+    # verdicts the lexicon lacked
+    ("Alien is on a whole other level.", {("like", "Alien (1979)", "user")}),
+    ("Heat is in a different league.", {("like", "Heat (1995)", "user")}),
+    ("Gladiator was worth every penny.", {("like", "Gladiator (2000)", "user")}),
+    ("Jaws lives up to the hype.", {("like", "Jaws (1975)", "user")}),
+    ("Seven's final scene gives me goosebumps.", {("like", "Seven (1995)", "user")}),
+    ("Inception was a bit of a mess, honestly.", {("dislike", "Inception (2010)", "user")}),
+    ("Top Gun felt like style over substance.", {("dislike", "Top Gun (1986)", "user")}),
+    ("Psycho is three hours of my life I'm never getting back.", {("dislike", "Psycho (1960)", "user")}),
+    ("Musicals just aren't for me.", {("dislike", "Musical", "user")}),
+    ("Westerns are my comfort zone.", {("like", "Western", "user")}),
+    ("Casablanca is terrific.", {("like", "Casablanca (1942)", "user")}),
+    ("Twister was clunky and dated.", {("dislike", "Twister (1996)", "user")}),
+    ("Titanic sucks.", {("dislike", "Titanic (1997)", "user")}),
+    ("Get Out sucks you in from the first scene.", set()),  # not a dislike
+    ("Elf is dumb fun.", {("like", "Elf (2003)", "user")}),  # the theme is the verdict's wording
+    ("Coco was precioso.", {("like", "Coco (2017)", "user")}),
+    ("Der Film war der Hammer, Das Boot ist grandios.", {("like", "Das Boot (1981)", "user")}),
+    ("Amour, c'était bouleversant.", {("like", "Amour (2012)", "user")}),
+])
+def test_batch_five_stance_patterns_in_other_words(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected

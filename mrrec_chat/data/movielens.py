@@ -380,6 +380,9 @@ _AFTER_OPENING_TITLE = frozenset("""
 is was isnt wasnt are were has had have remains remained still made makes make scared scares
 blew blows left leaves kept keeps deserves deserved got gets will would could can did does just looks looked
 really truly totally absolutely honestly never always forever rocks rules
+lives lived sucks sucked stinks stank ruled slaps slapped holds held stands stood deserves owns nails nailed
+beats tops wins won works worked delivers delivered drags dragged bombed flopped shines shone soars stays stayed
+feels felt sounds seems seemed gives brings brought grips gripped hooks hooked terrifies scares scared
 es fue est etait ist sind sont finde fand fanden finden hat hatte war mag mochte gefiel gefallt me
 hasnt hadnt havent didnt doesnt cant wont
 """.split())
@@ -398,7 +401,10 @@ _VERSIONS = frozenset({"movie", "film", "musical", "remake", "reboot", "sequel",
 # "Heat's ending": what a film has, after a title in the possessive.
 _FILM_PARTS = frozenset({"ending", "end", "soundtrack", "score", "cast", "plot", "story", "script", "twist", "finale",
     "opening", "dialogue", "characters", "villain", "music", "pacing", "sequel", "sequels", "director", "visuals",
-    "cinematography", "effects", "climax", "premise", "runtime", "remake", "trailer", "theme", "hero", "lead"})
+    "cinematography", "effects", "climax", "premise", "runtime", "remake", "trailer", "theme", "hero", "lead",
+    "scene", "scenes", "moment", "moments", "sequence", "sequences", "line", "lines", "performance", "performances",
+    "acting", "direction", "writing", "song", "songs", "costumes", "shot", "shots", "monster", "monsters", "world",
+    "look", "tone", "humour", "humor", "jokes", "action", "fights", "heist", "chase", "robbery"})
 # "Elf every Christmas", "Coco every year": a recurring time after the title.
 _RECURRING = frozenset({"every", "each"})
 _TIMES = frozenset({"year", "time", "christmas", "winter", "summer", "autumn", "fall", "spring", "holiday",
@@ -475,6 +481,8 @@ def _opening_title(source: str, words: list[re.Match[str]], end: int, token: str
         return _past_verb(words, end)
     if token in _EVERYDAY_WORDS:  # "Kids loved it", "Mother loved it" stay words
         return False
+    if follow in ("i", "we") and end + 1 < len(words) and source[words[end].end():words[end + 1].start()].strip() in "'":
+        return True  # "Memento I couldn't even finish": the film, then what the user did with it
     if follow in _VERSIONS and follow not in ("movie", "film"):  # "Cats remake" ("Big movie fan" stays a word)
         return True
     if _past_verb(words, end):  # "Signs creeped me out"
@@ -522,7 +530,9 @@ def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, 
         token = key[0][:-2]
         if not capitalised(first) or token in _FUNCTION_WORDS:
             return False
-        return token not in _EVERYDAY_WORDS or (end < len(words) and words[end].group().lower() in _FILM_PARTS)
+        # "Heat's diner scene": the part may follow one word that qualifies it
+        return token not in _EVERYDAY_WORDS or any(n < len(words) and words[n].group().lower() in _FILM_PARTS
+                                                   for n in (end, end + 1))
     if len(key) == 1:
         word, token = words[first].group(), key[0]
         if not capitalised(first):  # "the matrix" (its article written); never "not brave enough"

@@ -947,6 +947,10 @@ class _Run(_Spans):
                 targets = list(cues[i + 1].subjects)  # "I've seen and loved Heat"
             elif cue.kind != "want":  # a request points forward: "seen Heat, want something new"
                 targets = cue.before  # "Science-Fiction finde ich super", "Heat, what a film"
+                if not targets and i > 0 and cue.polarity and cue.holder[0] != cues[i - 1].holder[0] \
+                        and cue.end <= ce and not self.subjs[bisect_left(self.starts, cue.end):bisect_left(self.starts, ce)]:
+                    # "My friends keep quoting Clueless, I never got the hype": another holder's subjects
+                    targets = [s for s in cues[i - 1].subjects if s.stype not in ("pronoun", "topic")]
                 if cue.kind == "similar" and not targets:  # "Just saw Parasite. Anything similar?", "More of that"
                     targets = [s for s in self._referent(cue.start) if not (
                         s.polar and s.cue is not None and s.cue.polarity * (-1 if s.cue.negated else 1) < 0)]

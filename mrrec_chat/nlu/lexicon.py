@@ -306,7 +306,8 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"(?:never|rarely|seldom) watch(?:es)?", -1, 0.8, "pref"),
     (r"(?:(?:a|an) (?:big |hard |firm |definite |absolute )?|hard |big )no (?:from me |from us )?(?:on|for|to)"
      r"|no from me (?:on|for|to)", -1, 0.8, "pref"),
-    (r"(?:couldn'?t|could not|can'?t|cannot) (?:get through|finish|do|take|deal with|watch|read)"
+    (r"(?:couldn'?t|could not|can'?t|cannot) (?:even |really |quite |just )?(?:get through|finish|do|take|deal with|watch|read"
+     r"|sit through|stomach)"
      r"|gave up on|walked out of|(?:had|have) enough of|enough (?:of|with)|me aburre(?:n)?"
      r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich|me aburr(?:e|en|io|ieron|i)", -1, 0.9, "pref"),
     (r"what an? (?:film|movie|masterpiece|ride|gem|classic|night|experience|performance|ending|treat|journey"
@@ -333,12 +334,15 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"(?: to (?:watch|see)| for)?|in need of|need(?:ing)?(?= (?:a|an|some|something|more)\b)"
      r"|(?:a |the )?(?:perfect|good|great|ideal) (?:night|evening|day|weather|time|afternoon|occasion|excuse) for"
      r"|calls for|screams for|crying out for", 1, 0.7, "want"),
-    (r"(?:always |more than |very |perfectly |so |really )?happy to (?:watch|see|rewatch)|never (?:get|got|gets)"
+    (r"(?:keeps?|kept|keep on|won'?t stop|can'?t stop|never stops?) quoting|(?:quotes?|quoted) (?:it|them|\w+) (?:constantly"
+     r"|all the time|nonstop)|worship(?:s|ped|ping)?|idoli[sz](?:e|es|ed|ing)|(?:is|am|are|was|were|'s|'m|'re|be) all about"
+     r"|(?:wouldn'?t|would never|would not|never) say no to|(?:always |very |more than |perfectly )?happy with"
+     r"|(?:always |more than |very |perfectly |so |really )?happy to (?:watch|see|rewatch)|never (?:get|got|gets)"
      r" tired of|never tire of|swears? by|swore by|(?:always )?raves? about|raved about|gush(?:es|ed)? (?:about|over)"
      r"|swoons? over|swooned over|(?:goes|go|went) (?:crazy|wild|nuts|gaga) (?:for|over)|drools? over"
      r"|can'?t stop talking about|(?:really|genuinely|highly|actually) rate[sd]?", 1, 0.9, "pref"),
     (r"(?:never|don'?t|didn'?t|do not|did not|can'?t) (?:really )?(?:understood|understand|get|got|see|saw) (?:the|all the|what"
-     r" the) (?:hype|appeal|fuss) (?:around|about|over|of|for|with|is about)?|(?:two |big |a )?thumbs? down (?:for|on|to)",
+     r" the) (?:hype|appeal|fuss)(?: (?:around|about|over|of|for|with|is about))?|(?:two |big |a )?thumbs? down (?:for|on|to)",
      -1, 0.8, "pref"),
     (r"(?:two |big |a )?thumbs? up (?:for|on|to)|mir gef(?:a|ae)ll(?:t|en)|mir gefiel(?:en)?", 1, 0.9, "pref"),
     (r"(?:not|never) (?:really |quite |entirely |totally )?(?:sold|convinced) (?:on|by)|(?:fell|fall|falls|falling) asleep"
@@ -408,16 +412,18 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
 POST_LEAD = (r"[\s,:-]*(?:(?:(?:the )?(?:movies?|films?)|flicks?|stuff|ones|in general|generally)\s+)?"
              r"(?:'s\s+(?:[\w-]+\s+)?(?:style|work|films?|movies?|stuff|humou?r|direction|acting|writing"
              r"|dialogue|output|filmography|ones|ending|soundtrack|score|cast|plot|story|script|twist|finale|opening"
-             r"|characters|villain|music|pacing|visuals|cinematography|effects|climax|premise|performances?)\s+)?"
+             r"|characters|villain|music|pacing|visuals|cinematography|effects|climax|premise|performances?"
+             r"|scenes?|moments?|sequences?|lines?|songs?|costumes?|sets?|shots?|world|worlds|monsters?|creatures?"
+             r"|heroes|heroines|villains|women|men|kids|animals|humou?r|tone|vibe|aesthetic|look|colou?rs?)\s+)?"
              # "Gravity on a big screen was unreal", "Robots with feelings get me every time": a short phrase
              # between the subject and its verb
              r"(?:(?:on|in|at|with|during)\s+(?:[\w'-]+\s+){1,4}(?=(?:is|was|are|were|gets?|got|makes?|made|never|always"
              r"|just|really)\s))?"
-             r"(?:(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
-             r"|'s not|'re not|sind nicht|ist nicht|ne sont pas|no son|(?:hasn'?t|has not|haven'?t|have not|never)(?= aged))"
+             r"(?:(?:(?:just|really|honestly|simply|still|also|definitely|truly)\s+)?(?P<negcop>isn'?t|aren'?t|wasn'?t|weren'?t|is not|are not|was not|were not"
+             r"|'s not|'re not|sind nicht|ist nicht|war nicht|waren nicht|ne sont pas|n'est pas|n'etait pas|no son|no es|no fue|no era|(?:hasn'?t|has not|haven'?t|have not|never)(?= aged))"
              r"|(?:(?:still|just|really|honestly|also|both|all|always|totally|truly|definitely)\s+)?"
-             r"(?P<cop>(?:would|'d|will|could|might)(?: be)?|is|are|was|were|'s|'re|seems?|seemed|feels?|felt|looks?|looked"
-             r"|sounds?|sounded|remains?|remained|sind|ist|war|waren|son|es|fue|era|c'est|c'etait|etait"
+             r"(?P<cop>(?:would|'d|will|could|might)(?: be)?|is|are|was|were|'s|'re|(?:seems?|seemed|feels?|felt|looks?|looked)(?: like)?"
+             r"|sounds?|sounded|remains?|remained|sind|ist|war|waren|son|es|fue|era|c'est|c'etait|etait|est"
              r"|sont|(?P<has>has|had|have|got)))?\s*"
              r"(?:(?:just|really|so|truly|simply|always|honestly|definitely|absolutely|pretty|kinda|probably"
              r"|easily|hands down|still|pure|way|undoubtedly|by far|clearly|quite possibly|possibly"
@@ -427,7 +433,18 @@ POST_LEAD = (r"[\s,:-]*(?:(?:(?:the )?(?:movies?|films?)|flicks?|stuff|ones|in g
              r"(?:a|an|some|such)\s+|(?:a|an)\s+[\w-]+\s+(?=(?:treat|joy|delight|blast|gem|triumph|riot|hoot|mess|slog|chore"
              r"|letdown|bore|drag|disaster|dud|flop|snooze|waste of time)\b))?")
 POST_WORDS: list[tuple[str, int, float]] = [
-    (r"the best|amazing|incredible|fantastic|brilliant|awesome|a masterpiece|masterpieces|perfect"
+    (r"(?:in )?(?:another|a different|a whole other|its own|a higher|a class of its own|a league of its own) (?:league|class|level)"
+     r"|on (?:another|a different|a whole (?:other|nother|different)|a higher|the next) (?:level|plane)|a (?:very )?close second"
+     r"|worth every (?:single )?(?:minute|second|penny|cent|moment)|(?:worth|lived up to|lives up to|lives? up to) (?:all )?(?:the|its|their)"
+     r" (?:hype|wait|praise|reputation|price of admission)|(?:gives?|gave) me (?:the )?(?:chills|goosebumps|shivers)"
+     r"|(?:really |truly )?(?:something else|quite something|really something)|(?:the )?(?:best|greatest) (?:movie|film)s?"
+     r" ever(?: made)?|stellar|terrific|marvell?ous|splendid|fabulous|glorious|exquisite|dazzling|magnificent|majestic"
+     r"|mesmeri[sz]ing|transcendent|top[- ]notch|top[- ]tier|first[- ]rate|world[- ]class|a revelation|a knockout"
+     r"|a must[- ]watch|essential viewing|required viewing|a slam dunk|the one(?=\s*(?:[.!,;?]|though|tho|for me|$))"
+     r"|the one for me|(?:(?:yah|yeah|yes|yep|yup|oh yes|hell yeah|hell yes)[,!]? )?you bet(?:cha)?"
+     r"|(?:an? |una |un )?(?:pasada|peliculon|maravilla)|espectacular(?:es)?|precios[oa]s?|de lo mejor|lo maximo|genialisim[oa]"
+     r"|formidable|extraordinaire|bouleversant(?:e|s)?|un bijou|un regal|trop bien|der hammer|spitze|grandios|herrlich"
+     r"|sehenswert|ein traum|the best|amazing|incredible|fantastic|brilliant|awesome|a masterpiece|masterpieces|perfect"
      r"|(?:one of )?(?:my|our) [\w-]+'s (?:all[- ]time )?favou?rites?"
      r"|(?:one of )?my (?:all[- ]time )?(?:favou?rites?|faves?|favs?)|my jam|my go-to|the greatest|phenomenal"
      r"|outstanding|excellent|superb|wonderful|geniales?|genial|magnifiques?|timeless|iconic"
@@ -471,7 +488,13 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|(?<=[\w-] )(?:treat|joy|delight|blast|gem|triumph|riot|hoot)|(?:pure |solid )?gold"
      r"|(?:un |una )?(?:genio|crack|maravilla|joya)|genial(?:e|es)?|superbe|magnifique|spannend|charmant(?:e)?"
      r"|touchant(?:e)?|sublime", 1, 0.9),
-    (r"great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
+    (r"(?:dumb|silly|mindless|brainless|stupid) (?:and )?fun|(?:good|great|a lot of|lots of|loads of) fun|nice|(?:really |so |very )?well[- ](?:made|acted|written|crafted|done|shot|directed)|tight|taut|slick|immersive|absorbing"
+     r"|addictive|rewatchable|enchanting|hypnotic|poignant|hysterical|uplifting|heartwarming|refreshing|endearing"
+     r"|ambitious|imaginative|creative|riveting|memorable|stylish|atmospheric|dope|(?:my|our) comfort zone"
+     r"|(?:my|our) (?:safe space|happy place)|(?:exactly |just )?what (?:i|we) (?:really )?(?:want|need|like|love|crave|'?m after"
+     r"|am after|'?m looking for|'?m in the mood for)|emocionante|conmovedor(?:a|es)?|entretenid[oa]s?|encantador(?:a|es)?"
+     r"|captivant(?:e|s)?|passionnant(?:e|s)?|emouvant(?:e|s)?|excellent(?:e|s)?|packend|fesselnd|unterhaltsam|ruhrend"
+     r"|bezaubernd|stark|mega|great|good|fun|cool|enjoyable|entertaining|charming|lovely|solid|underrated|hilarious"
      r"|gripping|my thing|my kind of thing|my style|my cup of tea|for me|lo mio|mein ding|cheers? me up"
      r"|makes? me (?:laugh|smile|happy)|rocks?|rules?|person|guy|girl|fan|buff|nerd|junkie"
      r"|lover|addict|fanatic|yes|(?:our|my) (?:thing|jam|go-to|style|cup of tea)"
@@ -501,7 +524,10 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"(?: in (?:my|our|the) [\w-]+)? (?:(?:all|both|will|ever|can|would|actually) )*"
      r"(?:agrees? on|likes?|loves?|watch(?:es)?|sits? through)", 1, 0.8),
     (r"ok|okay|alright|all right|fine|not (?:half |too |that |so )?bad(?: at all)?|decent|watchable", 1, 0.6),
-    (r"the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
+    (r"(?:(?:all )?style over substance|all style,? (?:and |but )?no substance)|rubbish|crap|crappy|shite?|suck(?:s|ed)?(?! (?:you|me|us|them|one) in)"
+     r"|stinks|stank|torture|torturous|mind-numbing|(?:hard|painful) to (?:watch|sit through)|a (?:real )?struggle"
+     r"|(?:a )?(?:hard|big|firm|definite) no|una basura|basura|una porqueria|infumable|un (?:rollo|toston)|malisim[oa]s?"
+     r"|un navet|naze|navrant(?:e|s)?|scheisse|mist|the worst|terrible|awful|horrible|trash|garbage|unwatchable|dreadful|a waste of time"
      r"|painful|insufferable|atrocious|unbearable|(?:gives?|gave) me nightmares"
      r"|makes? me (?:sick|cringe)|never again|a mess|a slog|a chore|a snooze(?:fest)?"
      r"|(?:scared|terrified|traumati[sz]ed) me|(?:far )?away from me"
@@ -516,10 +542,18 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|criminal|an abomination|a travesty|an insult|a disgrace|a train ?wreck"
      r"|(?:an? )?(?:[0-3](?:\.5)?)(?:/| out of )10|(?:an? )?[01](?:/| out of )5|(?:zero|one|no|0|1) stars?"
      r"|(?<=[\w-] )(?:mess|slog|chore|letdown|bore|drag|disaster|dud|flop|snooze|waste of time)"
-     r"|aged like (?:milk|a banana|cheese|old milk)|(?:[\w-]+ )?hours? of my life (?:i'?m not getting|i'?ll never get"
+     r"|aged like (?:milk|a banana|cheese|old milk)|(?:[\w-]+ )?hours? of my life (?:i'?m (?:not|never) getting|i'?ll never get"
      r"|i won'?t get|i can'?t get|i want) back|(?:makes?|made) me want to (?:scream|die|puke|vomit|throw up|leave|walk out|sleep|nap|tear my hair out"
      r"|gouge my eyes out|claw my eyes out|switch (?:it )?off|turn it off)", -1, 0.9),
-    (r"nothing (?:special|much|great|amazing|to write home about)|boring|dull|overrated|tedious|too slow|slow|stupid|silly|lame|cringe|cringey|annoying"
+    (r"a (?:bit|little|tad) of a (?:slog|mess|drag|chore|letdown|let-down|bore|snooze|dud|stretch|disappointment|yawn)"
+     r"|(?:way |far |a bit |a little |much )?to [\w-]+(?: and [\w-]+)? for (?:me|us|my taste|my liking)|not (?:for )?me"
+     r"|dated|clunky|messy|muddled|convoluted|ridiculous|laughable|cringe-?worthy|contrived|sloppy|meandering|plodding"
+     r"|sluggish|uninspired|unfunny|humou?rless|overblown|overwrought|melodramatic|manipulative|saccharine|mawkish|hammy"
+     r"|overpraised|embarrassing|a yawn|(?:a )?snoozefest|not (?:that |so |very )?(?:good|great|funny)|no good"
+     r"|(?:pas|nichts|nada|not) (?:fur|pour|para|for) (?:mich|moi|mi)|pas terrible|bof|decevant(?:e|s)?|ridicule|surfait(?:e|s)?"
+     r"|mauvais(?:e|es)?|enttauschend|doof|blod|albern|nervig|ode|kitschig|uberbewertet|decepcionante|flojo|floja|pesad[oa]s?"
+     r"|sobrevalorad[oa]s?|cutre|nothing (?:special|much|great|amazing|to write home about)|boring|dull|overrated|tedious|too slow|slow"
+     r"|(?:stupid|silly|dumb)(?! (?:and )?fun)|lame|cringe|cringey|annoying"
      r"|pretentious|not for me|meh|aburridas?|ennuyeu(?:x|ses)|langweilig|pas mon truc"
      r"|nicht mein ding|(?:bore|bores|bored) me|puts? me to sleep"
      r"|(?:freak|freaks|freaked|creep|creeps|creeped|crept) me out|scares? me|(?:don'?t|doesn'?t|never) (?:do it|work)"
@@ -533,7 +567,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|missed the mark|overhyped|over-hyped|aged (?:badly|poorly|terribly)|a bore"
      r"|bad|pointless|exhausting|tiring|draining|grating|irritating|obnoxious|cold|wooden|soulless|lifeless|bland"
      r"|hollow|shallow|mid(?![- ]?\d)|predictable|formulaic|derivative|generic|lazy|underwhelming|overlong|bloated"
-     r"|mediocre|so-so|nonsense|incoherent|joyless|self-indulgent|smug|a disappointment"
+     r"|mediocre|so-so|nonsense|incoherent|joyless|self-indulgent|smug|a disappointment|a (?:big |huge |real )?disappointment"
      r"|not (?:really |quite |exactly |so |very )?(?:my|our) (?:thing|style|jam|cup of tea|scene|genre"
      r"|kind of (?:film|movie|thing))|a (?:bit|little|tad) (?:too )?much|way too much"
      r"|wears? (?:me )?out|wore me out|tires? me out|tired me out|exhaust(?:s|ed)? me|drain(?:s|ed)? me"
@@ -550,9 +584,11 @@ POST_WORDS: list[tuple[str, int, float]] = [
 POST_NEEDS_NEGATION = frozenset({"for me", "lo mio", "mein ding"})
 # "a classic" says nothing without a copula: "Casablanca? Seen it, a classic." records a viewing only;
 # "special" neither ("Coco is special" is a like, "Star Wars special effects" names no verdict).
-POST_NEEDS_COPULA = r"(?:an? )?(?:[\w-]+ )?classic$|^(?:(?:really|truly|so) )?special$"
+POST_NEEDS_COPULA = (r"(?:an? )?(?:[\w-]+ )?classic$|^(?:(?:really|truly|so) )?special$|^the one(?: for me)?$|^nice$"
+                     r"|^(?:really |truly )?(?:something else|quite something|really something)$")
 POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never", "forever", "ugh", "ughh",
-                           "urgh", "yuck", "ew", "eww", "ewww", "nah", "pass", "hard pass", "cold", "wow", "woww", "wowww", "whoa"})
+                           "urgh", "yuck", "ew", "eww", "ewww", "nah", "pass", "hard pass", "cold", "wow", "woww", "wowww", "whoa",
+                           "not me", "bof", "mist"})
 
 NEGATOR = (r"(?:\b(?:not|no|never|hardly|barely|cannot|can'?t|don'?t|doesn'?t|didn'?t|won'?t"
            r"|wouldn'?t|isn'?t|aren'?t|wasn'?t|haven'?t|hasn'?t|ain'?t|ne|nicht|kein\w*|nunca"
