@@ -377,7 +377,8 @@ def test_spelling_slips(message: str, expected: set) -> None:
     # fresh batch 4: contexts said without "with my ..."
     ("It's just me and the dog tonight.", {("context", "watching alone", "user")}),
     ("Kids are asleep, so it's just me.", {("context", "watching alone", "user")}),
-    ("It's just me and my wife tonight.", set()),
+    # not alone; who it is names the partner (as batch 5 labels "Just me and my girlfriend tonight")
+    ("It's just me and my wife tonight.", {("context", "watching with partner", "user")}),
     ("My in-laws are staying with us this weekend.", {("context", "watching with family", "user")}),
     ("My nephew is sleeping over.", {("context", "watching with kids", "user")}),
     ("Three kids in the back seat, need something for the tablet.", {("context", "watching with kids", "user")}),
@@ -609,4 +610,39 @@ def test_a_closing_verdict_sentence_decides_a_mixed_review() -> None:
     ("Amour, c'était bouleversant.", {("like", "Amour (2012)", "user")}),
 ])
 def test_batch_five_stance_patterns_in_other_words(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
+@pytest.mark.parametrize("message, expected", [
+    # who is watching, said as a pair ("me and my X", "X and I") only where the words name a viewing
+    ("It's only me and my fiancee this evening.", {("context", "watching with partner", "user")}),
+    ("Dad and I are watching tonight.", {("context", "watching with family", "user")}),
+    ("Me and my daughter, tonight.", {("context", "watching with kids", "user")}),
+    ("My husband and I love westerns.", {("like", "Western", "user")}),  # a stance, not a viewing
+    ("My wife and I are watching with our two kids tonight.", {("context", "watching with kids", "user")}),
+    ("Watching with my parents and my little nephews.",
+     {("context", "watching with family", "user"), ("context", "watching with kids", "user")}),
+    ("Ce soir entre potes.", {("context", "watching with friends", "user")}),
+    ("Drei Kinder und ich, heute Abend.", {("context", "watching with kids", "user")}),
+    # constraints in other words
+    ("Something that came out this year.", {("constraint", "recent", "user")}),
+    ("Anything from the past couple of years.", {("constraint", "recent", "user")}),
+    ("I'd love a good old classic.", {("constraint", "classic", "user")}),
+    ("No old black-and-white movies.", {("constraint", "recent", "user")}),
+    ("Something happier, please.", {("constraint", "feel-good", "user")}),
+    ("I need something to cheer me up.", {("constraint", "feel-good", "user")}),
+    ("Keine Fortsetzungen.", {("constraint", "no sequels", "user")}),
+    ("Nada de secuelas.", {("constraint", "no sequels", "user")}),
+    ("Pas plus long que deux heures.", {("constraint", "at most 120 minutes", "user")}),
+    ("Bitte nicht zu lang.", {("constraint", "not too long", "user")}),
+    # themes and genres in other words
+    ("Something medieval.", {("like", "swords and knights", "user")}),
+    ("I want a film that makes you think.", {("like", "thought-provoking", "user")}),
+    ("I love a twist at the end.", {("like", "plot twists", "user")}),
+    ("Algo gracioso para hoy.", {("like", "Comedy", "user")}),
+    ("Etwas Lustiges bitte.", {("like", "Comedy", "user")}),
+    ("Everything Ghibli.", {("like", "Animation", "user")}),
+    ("Something with plenty of action.", {("like", "Action", "user")}),
+])
+def test_batch_five_constraint_and_context_patterns_in_other_words(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected

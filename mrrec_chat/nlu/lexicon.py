@@ -26,6 +26,9 @@ LIKENESS_SUFFIX = r"(?:-(?:ish|esque|like|style|type|inspired|y)|ish|esque)?"
 GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
     (r"rom[- ]?coms?|romantic comed(?:y|ies)|comedias? romanticas?|comedies? romantiques?"
      r"|romantische komodien?", ("Romance", "Comedy")),
+    (r"romantisch(?:e[snmr]?)?|romantique", ("Romance",)),
+    (r"droles?|marrant(?:e|s)?|rigolo(?:te|s)?|gracios[oa]s?|comic[oa]s?|lustig(?:e[snmr]?)?|witzig(?:e[snmr]?)?",
+     ("Comedy",)),
     (r"comedies? musicales?|musicales|musicals?|sing[- ]?alongs?|broadway", ("Musical",)),
     (r"film[- ]noirs?|neo[- ]noir|noirs?|cine negro", ("Film-Noir",)),
     (r"science[- ]fiction|ciencia ficcion|sci[- ]?fi|scifi|space operas?|space|astronauts?|cyberpunk"
@@ -103,7 +106,7 @@ THEMES: list[tuple[str, str, tuple[str, ...]]] = [
     (r"mockumentar(?:y|ies)", "mockumentary", ("Comedy",)),
     (r"(?:dark|black) comed(?:y|ies)", "dark comedy", ("Comedy",)),
     (r"dragons?", "dragons", ("Fantasy",)),
-    (r"knights?|swordplay|sword ?fights?|sword[- ]and[- ]sorcery", "swords and knights", ("Adventure",)),
+    (r"knights?|medieval|middle ages|castles|swordplay|sword ?fights?|sword[- ]and[- ]sorcery", "swords and knights", ("Adventure",)),
     (r"courtroom|legal dramas?|lawyers?", "courtroom", ("Drama",)),
     (r"sports?|boxing|football|baseball|basketball", "sports", ("Drama",)),
     (r"road (?:movies?|films?)", "road movies", ("Adventure",)),
@@ -114,9 +117,9 @@ THEMES: list[tuple[str, str, tuple[str, ...]]] = [
     # moods and styles
     (r"whimsical|whimsy", "whimsical", ()), (r"quirky", "quirky", ()), (r"offbeat", "offbeat", ()),
     (r"surreal(?:ist)?", "surreal", ()), (r"gritty", "gritty", ()), (r"campy", "campy", ()), (r"cheesy", "cheesy", ()),
-    (r"cerebral|thought[- ]provoking", "thought-provoking", ()),
+    (r"cerebral|thought[- ]provoking|(?:makes?|made|make) (?:you|one|people) think|food for thought", "thought-provoking", ()),
     (r"mind[- ]?bending|mind[- ]?benders?|mind[- ]?fucks?", "mind-bending", ()),
-    (r"twisty|plot twists?|(?:a )?big twists?|twist endings?|surprise endings?", "plot twists", ()),
+    (r"twisty|plot twists?|(?:a )?twists? at the end|twists and turns|(?:a )?twist in the tail|(?:a )?big twists?|twist endings?|surprise endings?", "plot twists", ()),
     (r"slow[- ]burns?|slow[- ]burning", "slow-burn", ()), (r"atmospheric|moody", "atmospheric", ()),
     (r"cozy|cosy|comfort (?:movies?|films?|watch(?:es)?)", "cozy", ()),
     (r"artsy|arthouse|art[- ]house", "arthouse", ()), (r"nostalgic", "nostalgic", ()),
@@ -651,11 +654,36 @@ fine for me us we really quick watch to any bit little new fun en algo de una un
 vielleicht etwas bitte por favor s'il vous plait svp no not without
 by in with starring featuring involving set during that this thing things stuff
 directed made written produced shot where someone somebody who whose pour ce soir esta noche para hoy heute abend
-d' l' un une ein eine only
+d' l' un une ein eine only everything whole lots plenty loads tons heaps
 """.split())
 
 # Self-contained constraint/context phrases: (pattern, kind, canonical subject).
+_PARTNER = r"(?:wife|husband|partner|girlfriend|boyfriend|gf|bf|fiancee?|spouse|other half|significant other|hubby|missus)"
+_FAMILY = r"(?:mother|father|mom|mum|dad|parents|grandparents|grandma|grandpa|granny|nan|in-laws|family|folks|sister|brother|aunt|uncle)"
+_KIDS = r"(?:kids|children|little ones|son|daughter|sons|daughters|nephews?|nieces?|grandkids|grandchildren|toddlers?)"
+# "me and my X" / "X and I" names who watches only where the words say so ("just", "tonight", "are watching",
+# the sentence's end); "My wife and I love thrillers" is a stance, not a viewing.
+_COMPANY_LEAD = r"(?:(?:it'?s|it is|it'll be|it will be|just|only)\s+(?:just\s+|only\s+)?)"
+_COMPANY_TAIL = (r"(?=(?:\s+(?:are|will be|'re|both))?[\s,]+(?:watching(?! with)|tonight|this (?:evening|weekend)|on the (?:couch|sofa)"
+                 r"|having a movie night|want|need|are after|can'?t (?:decide|agree))|\s*(?:[.!?;]|$))")
+
+
+def _company(who: str) -> str:
+    pair = rf"(?:(?:me|i) (?:and|&) (?:my|the|our) (?:\w+ )?{who}|(?:my |the |our )?{who} (?:and|&) (?:i|me|myself))"
+    return rf"{_COMPANY_LEAD}{pair}|{pair}{_COMPANY_TAIL}"
+
+
 SELF_CONTAINED: list[tuple[str, str, str]] = [
+    (_company(_PARTNER), "context", "watching with partner"),
+    (_company(_KIDS), "context", "watching with kids"),
+    (_company(_FAMILY), "context", "watching with family"),
+    (rf"(?:with|for) (?:my|the|our) {_FAMILY} (?:and|&) (?:my|the|our) (?:\w+ )?{_KIDS}", "context+context",
+     "watching with family+watching with kids"),
+    (rf"(?:with|for) (?:my|the|our) {_PARTNER} (?:and|&) (?:my|the|our) (?:\w+ )?{_KIDS}", "context+context",
+     "watching with partner+watching with kids"),
+    (r"us two(?= (?:are|will be|tonight))|(?:the )?two of us(?= (?:are|tonight))", "context", "watching with partner"),
+    (r"entre (?:amis|amigos|potes)|unter freunden|(?:avec|con) (?:des |unos )?(?:amis|amigos|potes)", "context",
+     "watching with friends"),
     (r"(?:with|for) (?:my|the|our) (?:\w+ )?(?:kids|children|little ones|sons?|daughters?"
      r"|toddlers?|nephews?|nieces?|kid)|(?:with|for) (?:my|our) (?:little )?(?:boys|girls)|(?:with|for) (?:my|our) \d+[- ]year[- ]olds?"
      r"|(?:con|para) (?:mis|los) (?:hijos|hijas|ninos)|(?:avec|pour) (?:mes|les) enfants"
@@ -690,7 +718,8 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
      r"|stepkids|(?:little |baby )?(?:son|daughter|brother|sister)s?)(?=(?: (?:is|are|will be|'s|'re))?"
      r" (?:staying (?:over|with (?:us|me)|the night)|sleeping over|visiting|coming (?:over|round)|over (?:tonight|today"
      r"|this weekend)|here (?:tonight|today)|joining (?:us|me)|watching (?:with (?:us|me)|too)|can (?:watch|enjoy|handle)))"
-     r"|(?:two|three|four|five|six|\d) (?:kids|children|little ones)|babysitting|little cousins", "context",
+     r"|(?:two|three|four|five|six|\d) (?:kids|children|little ones)|babysitting|little cousins"
+     r"|(?:zwei|drei|vier|deux|trois|quatre|dos|tres|cuatro|\d) (?:kinder(?:n)?|enfants|ninos|ninas|hijos)", "context",
      "watching with kids"),
     (r"(?:my|our|the) (?:\w+ )?(?:mother|father|mom|mum|dad|parents|grandparents|grandma|grandpa|granny|in-laws"
      r"|aunt|uncle|family|folks|relatives|cousins?)(?:-in-law)?(?=(?: (?:is|are|will be|'s|'re))?"
@@ -727,7 +756,10 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
     (r"in english|english[- ]language|english only|en ingles|en anglais|auf englisch",
      "constraint", "in English"),
     (r"(?:something )?(?:recent|newer|latest|modern|new releases?|new (?:movies|films"
-     r"|stuff|ones))", "constraint", "recent"),
+     r"|stuff|ones))|(?:from|in|within|over|of) the (?:last|past) (?:year|(?:couple|few) (?:of )?years|year or two"
+     r"|(?:two|three|five|2|3|5) years|(?:few |couple of )?months)|(?:came|come|comes|coming) out (?:this|last) year"
+     r"|(?:just|recently|newly) (?:came out|released)|this year'?s|brand[- ]new|(?:something|anything) (?:new|fresh)"
+     r"(?=\s*,?\s*(?:from|released|that came out|out this year))", "constraint", "recent"),
     (r"highly[- ]rated|well[- ]reviewed|critically[- ]acclaimed|award[- ]winning"
      r"|oscar[- ]winn(?:ing|ers?)|top[- ]rated|good reviews"
      r"|rated (?:a )?(?:[7-9](?:\.\d)?|\d\d%?)(?:/10)? (?:or (?:higher|more|above|better)|\+|and (?:up|above))"
@@ -735,6 +767,7 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
      r"|(?:high|good|great|decent) (?:imdb|letterboxd|rotten tomatoes|rt) (?:scores?|ratings?)"
      r"|(?:well|highly) rated on|rated highly|(?:good|high|great) ratings", "constraint", "highly rated"),
     (r"(?:in )?an? (?:classic|old[- ]school|retro|vintage|golden[- ]age) mood|classic (?:cinema|hollywood)"
+     r"|(?<!\bno )(?<!\bnot )(?<!\bnothing )(?:an? |some )?(?:good )?old(?: black[- ]and[- ]white| [\w-]+)? classics?(?! (?:are|were|is|was|bore|make))"
      r"|golden age of hollywood", "constraint", "classic"),
     (r"keep it clean|nothing (?:too )?(?:dirty|raunchy|smutty)|no (?:smut|nudity)", "constraint", "no explicit content"),
     (r"(?:nothing|no|not anything|not something) (?:that'?ll|that will|that would|that could|to) give (?:\w+ )?(?:kids |children"
@@ -744,7 +777,11 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
      "constraint", "not depressing"),
     (r"based on (?:a true story|true events|real events)", "constraint", "based on a true story"),
     (r"feel[- ]good|uplifting|light[- ]?hearted|heartwarming|cheerful|upbeat|happy endings?"
-     r"|(?:something|anything|fun and|nice and|keep it) light", "constraint", "feel-good"),
+     r"|(?:something|anything|fun and|nice and|keep it) light(?:er)?|(?:something|anything|nothing but) (?:(?:a bit|a little|much)"
+     r" )?(?:happ(?:y|ier)|cheer(?:y|ier|ful)|more cheerful|less (?:heavy|dark|sad|depressing|bleak)|upbeat|sunn(?:y|ier))"
+     r"|a pick-me-up|something to (?:cheer (?:me|us) up|lift (?:my|our) (?:mood|spirits)|make (?:me|us) (?:smile|happy|feel better))"
+     r"|good vibes only|etwas (?:leichtes|frohliches)|quelque chose de (?:leger|joyeux)|algo (?:ligero|alegre)",
+     "constraint", "feel-good"),
     (r"short and sweet|something short|a short (?:one|movie|film)|quick watch|un film court|quelque chose de court",
      "constraint",
      "not too long"),
@@ -764,12 +801,13 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
      "not too scary", "Genre:Horror"),
     (r"sad|depressing|bleak|heavy|dark|tragic|grim|downers?|a downer|tear[- ]?jerkers?|tristes?"
      r"|deprimente|deprimierend", "not depressing", None),
-    (r"long|lengthy", "not too long", None),
+    (r"long|lengthy|lang|lange|largas?|largos?|longues?", "not too long", None),
     (r"short|cortit[oa]s?|cort[oa]s?|kurz(?:e[nrs]?)?", None, "not too long"),
-    (r"old(?:er)? (?:movies|films|stuff)|oldies|classics|old[- ]school|old hollywood", "recent",
+    (r"old(?:er)? (?:(?:black[- ]and[- ]white|[\w-]+) )?(?:movies|films|stuff|ones)|oldies|classics|old[- ]school|old hollywood",
+     "recent",
      "classic"),
     (r"black[- ]and[- ]white", "no black-and-white", "classic"),
-    (r"sequels?", "no sequels", None),
+    (r"sequels?|fortsetzung(?:en)?|secuelas?", "no sequels", None),
     (r"remakes?|reboots?", "no remakes", None),
     (r"sex(?: scenes)?|nudity|explicit(?: content| scenes)?|steamy|raunchy|racy",
      "no explicit content", None),
@@ -789,7 +827,8 @@ RUNTIME_MAX = (r"(?:(?:only|just) (?:have|got)(?: about| around)?|have (?:only|j
                r"|(?:falls?|fell|fall) asleep (?:in|during|to|with|halfway through) (?:anything|everything|films?|movies?"
                r"|stuff)\s+(?:over|longer than|more than|above|past)"
                r"|(?:nothing|no|not|nada|rien|nicht)\s+(?:any\s+)?(?:longer|more|over|above)"
-               r"(?:\s+(?:than|que|als))?|under|less than|shorter than|at most|max(?:imum)?|up to"
+               r"(?:\s+(?:than|que|als))?|(?:nicht|nichts|keine?)\s+langer\s+als|(?:pas|rien de)\s+plus\s+(?:long\s+)?que"
+               r"|(?:no|nada)\s+(?:de\s+)?mas\s+(?:larg[oa]\s+)?(?:de|que)|under|less than|shorter than|at most|max(?:imum)?|up to"
                r"|within|below|menos de|moins de|unter|weniger als|kurzer als|hochstens)\s+")
 RUNTIME_MIN = (r"(?:at least|longer than|more than|over|minimum|mindestens|au moins|al menos"
                r"|mas de|plus de)\s+")
