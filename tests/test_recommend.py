@@ -193,11 +193,19 @@ def test_named_titles_are_excluded_unless_a_rewatch_is_asked():
     ("A 1970s comedy with a warm family feel", "era"),
     ("A scary horror movie with a twist", "refused genre"),
     ("The 1980s are a great place to start. The 1980s are a great place to", "repeats itself"),
+    ("The ideal item profile is: - Romance - Horror - War - Love", "refused genre"),
 ])
 def test_unusable_profiles_are_rejected(profile, problem):
     request = parse("I hate horror. Any feel-good classics from the 80s?")
     reading = read_profile(profile, request, parse(profile))
     assert not reading.usable and any(problem in p for p in reading.problems)
+
+
+def test_a_profile_against_the_requests_mood_is_rejected():
+    request = parse("something light, I had a long day")
+    profile = "The ideal item profile is: - Romance - Horror - War - Love"
+    reading = read_profile(profile, request, parse(profile))
+    assert not reading.usable and any("mood" in p for p in reading.problems)
 
 
 def test_a_fitting_profile_is_usable():
@@ -306,3 +314,39 @@ def test_remembered_likes_are_candidates_only_in_a_memory_of_mentions():
     named = plan_turn(parse("a film"), memory, categories=ML100K, rated_is_consumed=False)
     named.exclude.add("g")
     assert "g" not in named.inputs(np.zeros(8, np.float32)).remembered
+
+
+def test_profile_titles_are_read_strictly():
+    """A word in the model's list ("- War - Love") is not the film *War, The*; a named title is."""
+    from types import SimpleNamespace
+
+    from mrrec_chat.data.movielens import TitleIndex
+    from mrrec_chat.recommend import Recommender
+
+    items = [Item("1", "War, The", (), 1994), Item("2", "Toy Story", (), 1995), Item("3", "Heat", (), 1995)]
+    host = SimpleNamespace(titles=TitleIndex(Dataset("t", {i.item_id: i for i in items})))
+    find = lambda text: Recommender.find_profile_titles(host, text)  # noqa: E731
+    assert find("The ideal item profile is: - Romance - Horror - War - Love") == []
+    assert find("Something like Toy Story, warm and funny") == ["2"]
+    assert find("A tense crime film like Heat (1995)") == ["3"]
+    assert find('A heist thriller in the spirit of "Heat"') == ["3"]
+
+
+@pytest.mark.parametrize("text, years, era", [
+    ("a classic film noir", (None, 1979), "classics"),
+    ("an old-school western", (None, 1979), "classics"),
+    ("a modern classic", (None, None), ""),
+    ("Any feel-good classics from the 80s?", (1980, 1989), "the 1980s"),  # the decade is explicit
+])
+def test_classic_without_a_decade_means_older_films(text, years, era):
+    r = parse(text, latest_year=1998)
+    assert (r.year_min, r.year_max) == years and r.era == era
+
+
+@pytest.mark.parametrize("text, mood", [
+    ("a war movie that isn't too depressing", "not-sad"),
+    ("something light, I had a long day", "relaxed"),
+    ("I need to unwind", "relaxed"),
+])
+def test_mood_phrasings(text, mood):
+    assert mood in parse(text).moods

@@ -65,6 +65,21 @@ class Recommender:
             found.append(item_id)
         return list(dict.fromkeys(found))
 
+    def find_profile_titles(self, text: str) -> list[str]:
+        """Titles the *model's* profile names, read strictly: a small model writes lists of words
+        ("- Romance - Horror - War - Love"), and a one-word title ("War, The (1994)") matched
+        there is a word, not a film. Kept: titles of two or more words (articles aside), and
+        one-word titles given with their year or in quotes."""
+        if self.titles is None:
+            return []
+        found = []
+        for start, end, item_id in self.titles.find_spans(text):
+            words = [w for w in re.findall(r"[\w'-]+", text[start:end]) if w.lower() not in ("the", "a", "an")]
+            after, before = text[end:end + 8], text[max(0, start - 1):start]
+            if len(words) >= 2 or re.match(r"\s*\(?(?:19|20)\d\d\)?", after) or before in ('"', "'", "“", "‘"):
+                found.append(item_id)
+        return list(dict.fromkeys(found))
+
     def understand(self, text: str, preferences: Sequence = (), earlier: Sequence[str] = (),
                    extract: Callable[[str], Sequence] | None = None) -> Request:
         """The request; `earlier` are this chat's earlier messages (oldest first), read with
@@ -86,8 +101,8 @@ class Recommender:
     def read_profile(self, profile: str | None, request: Request) -> ProfileReading | None:
         if not profile:
             return None
-        understood = understand(profile, (), categories=self.dataset.categories, find_titles=self.find_titles,
-                                latest_year=self.latest_year)
+        understood = understand(profile, (), categories=self.dataset.categories,
+                                find_titles=self.find_profile_titles, latest_year=self.latest_year)
         return read_profile(profile, request, understood)
 
     def inputs(self, policy: TurnPolicy, request_vector: np.ndarray, profile: str | None = None,

@@ -69,6 +69,10 @@ def read_profile(profile: str, request: Request, understood: Request) -> Profile
     contradicted = [g for g in understood.wanted if g in refused]
     if contradicted:
         problems.append(f"profile asks for refused genre(s) {', '.join(contradicted)}")
+    against_mood = [g for g in understood.wanted if g in request.avoid_genres and g not in request.wanted]
+    if against_mood:  # "something light" -> a profile asking for horror and war
+        problems.append(f"profile asks for {', '.join(against_mood)}, which the request's mood "
+                        f"({', '.join(request.moods)}) avoids")
     if request.year_min is not None or request.year_max is not None:
         for mt in _DECADE.finditer(folded):
             start = int(mt.group(1) or 19) * 100 + int(mt.group(2)) * 10

@@ -88,14 +88,17 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"(?:less|not too|not so|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal)"
      r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]", "gentle",
      (), ("War", "Horror", "Crime", "Thriller")),
-    (r"(?:not|nothing) too (?:sad|depressing|heavy|dark)|not (?:sad|depressing)|cheerful", "not-sad",
+    (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak)"
+     r"|cheerful", "not-sad",
      ("Comedy",), ("War", "Drama", "Film-Noir")),
     (r"\bdark\b|gritty|bleak|disturbing", "dark", ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical")),
     (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral", "smart",
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
     (r"scary|spooky|frightening|terrifying", "scary", ("Horror", "Thriller"), ()),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
-    (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich", "relaxed", ("Comedy", "Romance"),
+    (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
+     r"|light (?:and|&) (?:fun|easy|funny)|long day|unwind|wind down|switch off|turn my brain off", "relaxed",
+     ("Comedy", "Romance"),
      ("Horror", "War", "Thriller")),
 ]
 AUDIENCE = [
@@ -106,6 +109,15 @@ AUDIENCE = [
 ]
 AUDIENCE_GENRES = {"kids": ("Children", "Animation"), "family": ("Children", "Animation", "Comedy", "Adventure")}
 AUDIENCE_REFUSED = {"kids": ("Horror", "Film-Noir", "War", "Crime", "Thriller"), "family": ("Horror",)}
+# "something like Toy Story", "movies similar to Heat": the named title is the request's genre.
+LIKE_TITLE = re.compile(
+    r"\b(?:something|anything|movies?|films?|ones?|more|stuff|others?|a movie|a film)\s+(?:just\s+)?"
+    r"(?:like|similar to|in the vein of|along the lines of)\s+|\bsimilar to\s+|\bin the vein of\s+"
+    r"|\balong the lines of\s+|\breminds? (?:me|us) of\s+|\b(?:so )?etwas wie\s+|\bfilme? wie\s+"
+    r"|\bdes films? comme\s+|\bun film comme\s+|\bquelque chose comme\s+|\balgo (?:como|parecido a)\s+"
+    r"|\bpel[ií]culas? como\s+", re.IGNORECASE)
+CLASSIC = re.compile(r"\b(?:classics?|klassiker|classiques?|clasicos?|golden age|old[- ]school|old (?:movies?|films?))\b")
+CLASSIC_NOT = re.compile(r"\b(?:modern|recent|new|future|instant|cult|christmas|holiday) classics?\b|\bclassic (?:rock|car)")
 REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
                      r"|\b(?:watch|see)\b[^.!?]{0,40}\bagain\b")
 SIMILAR_TO = re.compile(
@@ -134,6 +146,8 @@ class Request:
     titles_named: tuple[str, ...] = ()  # every item id named (excluded unless a rewatch)
     unknown_titles: tuple[str, ...] = ()  # names that look like titles but are not in the catalog
     rewatch: bool = False
+    similar_to: tuple[str, ...] = ()  # item ids after "something like ..." when no genre is named:
+    # the list should share their genres (a soft filter, relaxed first)
     audience: str = ""  # "kids" | "family" | ""
     moods: tuple[str, ...] = ()
     prefer_genres: tuple[str, ...] = ()  # soft, from moods and audience
@@ -356,12 +370,19 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
             wanted_any = []
     year_min, year_max, era = _era(preferences, latest_year)
     low, high, label = _explicit_decade(text)
+    if year_min is None and year_max is None and low is None and CLASSIC.search(folded) \
+            and not CLASSIC_NOT.search(folded):
+        year_max, era = 1979, "classics"  # "a classic film noir" (the extractor may state it too)
     if (year_min is None and year_max is None) or (low is not None and high - low > 9
                                                    and year_max is not None and year_max - (year_min or 0) == 9):
         year_min, year_max, era = low, high, label
     named = [str(i) for i in (find_titles(text) if find_titles else [])]
     seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles]
     unknown = _unknown_titles(text, named, find_titles)
+    similar_to: list[str] = []
+    if find_titles and not wanted_any and not wanted_all:
+        for mt in LIKE_TITLE.finditer(text):
+            similar_to += [str(i) for i in find_titles(text[mt.end():mt.end() + 80]) if str(i) in seeds]
     request = Request(
         text=text, genres_any=tuple(wanted_any), genres_all=tuple(wanted_all),
         genres_refused=tuple(dict.fromkeys(refused)),
@@ -369,7 +390,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         year_min=year_min, year_max=year_max, era=era,
         titles=tuple(seeds), titles_refused=tuple(dict.fromkeys(refused_titles)),
         titles_named=tuple(dict.fromkeys(named + refused_titles + liked_titles)),
-        unknown_titles=tuple(unknown), rewatch=bool(REWATCH.search(folded)), audience=audience,
+        unknown_titles=tuple(unknown), rewatch=bool(REWATCH.search(folded)),
+        similar_to=tuple(dict.fromkeys(similar_to)), audience=audience,
         moods=tuple(moods), prefer_genres=tuple(g for g in dict.fromkeys(prefer) if g not in refused),
         avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all))
     return carry_over(request, earlier)
