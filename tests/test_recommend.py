@@ -292,6 +292,22 @@ def test_a_title_outside_the_catalog_gets_a_notice_and_the_rest_of_the_request_c
     assert items and all("Thriller" in r.item.categories for r in items)
 
 
+@pytest.mark.parametrize("text, origins", [
+    ("a French film", ("French",)), ("ein deutscher Film", ("German",)), ("una película francesa", ("French",)),
+    ("movies from Korea", ("Korean",)), ("I like french fries", ()), ("a thriller", ()),
+])
+def test_languages_and_countries_are_understood(text, origins):
+    assert parse(text).origins == origins
+
+
+def test_a_language_the_catalog_cannot_filter_by_gets_a_notice(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "a French comedy"))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert any("does not record languages" in n and "French" in n for n in notices)
+    assert all("Comedy" in r.item.categories for r in _items(events))  # the rest of the request counts
+
+
 def _behavior(item_id, rating, when):
     return MemoryEntry(f"b:x:u:{item_id}:{when}", "behavior", f"rated {item_id}", "u", created_at=float(when),
                        extra={"item_id": item_id, "rating": rating})

@@ -134,6 +134,10 @@ class Recommender:
         for name in policy.request.unknown_titles:
             out.append(f"“{name}” is not in this catalog ({self.describe_catalog()}); "
                        "I used the rest of your request.")
+        if policy.request.origins and self.signals.desc_matrix is None:
+            out.append(f"This catalog ({self.describe_catalog()}) does not record languages or countries, so I "
+                       f"could not pick {' or '.join(policy.request.origins)} films; these follow the rest "
+                       "of your request.")
         if "genres" in ranked_relaxed or "era" in ranked_relaxed:
             out.append(f"Few films in this catalog match all of “{policy.request.describe()}”; "
                        "some picks match only part of it.")

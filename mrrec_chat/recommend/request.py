@@ -116,6 +116,32 @@ LIKE_TITLE = re.compile(
     r"|\balong the lines of\s+|\breminds? (?:me|us) of\s+|\b(?:so )?etwas wie\s+|\bfilme? wie\s+"
     r"|\bdes films? comme\s+|\bun film comme\s+|\bquelque chose comme\s+|\balgo (?:como|parecido a)\s+"
     r"|\bpel[ií]culas? como\s+", re.IGNORECASE)
+ORIGINS = {"french": "French", "francais": "French", "franzosisch": "French", "frances": "French",
+           "german": "German", "deutsch": "German", "allemand": "German", "aleman": "German",
+           "italian": "Italian", "spanish": "Spanish", "espanol": "Spanish", "japanese": "Japanese",
+           "korean": "Korean", "chinese": "Chinese", "indian": "Indian", "bollywood": "Indian",
+           "swedish": "Swedish", "danish": "Danish", "russian": "Russian", "mexican": "Mexican",
+           "british": "British", "iranian": "Iranian", "brazilian": "Brazilian",
+           "foreign": "foreign-language", "foreign-language": "foreign-language", "subtitled": "foreign-language"}
+ORIGIN_RE = re.compile(r"\b(" + "|".join(sorted(ORIGINS, key=len, reverse=True)) + r")[- ]?(?:language )?"
+                       r"(?:movies?|films?|cinema|flicks?|comed(?:y|ies)|dramas?|thrillers?|horror|animes?|westerns?)\b"
+                       r"|\b(?:films?|movies?|something|anything) (?:in|from) (?:the )?("
+                       + "|".join(("france", "germany", "italy", "spain", "japan", "korea", "china", "india",
+                                   "sweden", "denmark", "russia", "mexico", "britain", "the uk", "iran", "brazil",
+                                   "french", "german", "italian", "spanish", "japanese", "korean")) + r")\b")
+_COUNTRY = {"france": "French", "germany": "German", "italy": "Italian", "spain": "Spanish", "japan": "Japanese",
+            "korea": "Korean", "china": "Chinese", "india": "Indian", "sweden": "Swedish", "denmark": "Danish",
+            "russia": "Russian", "mexico": "Mexican", "britain": "British", "the uk": "British", "iran": "Iranian",
+            "brazil": "Brazilian"}
+# The same in German, French and Spanish word order ("ein deutscher Film", "un film français").
+_ORIGIN_STEMS = {"deutsch": "German", "franzosisch": "French", "italienisch": "Italian", "japanisch": "Japanese",
+                 "koreanisch": "Korean", "spanisch": "Spanish", "francais": "French", "allemand": "German",
+                 "italien": "Italian", "japonais": "Japanese", "coreen": "Korean", "espagnol": "Spanish",
+                 "frances": "French", "alemana": "German", "italiana": "Italian", "japonesa": "Japanese",
+                 "coreana": "Korean", "espanola": "Spanish", "francesa": "French", "aleman": "German"}
+ORIGIN_RE_2 = re.compile(r"\b(?:film|films|cinema|kino|pelicula|peliculas|cine)\s+(" + "|".join(_ORIGIN_STEMS)
+                         + r")(?:e|es|s)?\b|\b(deutsch|franzosisch|italienisch|japanisch|koreanisch|spanisch)"
+                         r"(?:e|er|en|es)?\s+(?:film|filme|komodie|krimi)")
 CLASSIC = re.compile(r"\b(?:classics?|klassiker|classiques?|clasicos?|golden age|old[- ]school|old (?:movies?|films?))\b")
 CLASSIC_NOT = re.compile(r"\b(?:modern|recent|new|future|instant|cult|christmas|holiday) classics?\b|\bclassic (?:rock|car)")
 REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
@@ -146,6 +172,8 @@ class Request:
     titles_named: tuple[str, ...] = ()  # every item id named (excluded unless a rewatch)
     unknown_titles: tuple[str, ...] = ()  # names that look like titles but are not in the catalog
     rewatch: bool = False
+    origins: tuple[str, ...] = ()  # languages or countries asked for ("a French film"): only a
+    # catalog with tags or descriptions can honour them; the others say so
     similar_to: tuple[str, ...] = ()  # item ids after "something like ..." when no genre is named:
     # the list should share their genres (a soft filter, relaxed first)
     audience: str = ""  # "kids" | "family" | ""
@@ -379,6 +407,12 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     named = [str(i) for i in (find_titles(text) if find_titles else [])]
     seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles]
     unknown = _unknown_titles(text, named, find_titles)
+    origins = []
+    for mt in ORIGIN_RE.finditer(folded):
+        word = mt.group(1) or mt.group(2)
+        origins.append(ORIGINS.get(word) or _COUNTRY.get(word) or word.capitalize())
+    for mt in ORIGIN_RE_2.finditer(folded):
+        origins.append(_ORIGIN_STEMS[mt.group(1) or mt.group(2)])
     similar_to: list[str] = []
     if find_titles and not wanted_any and not wanted_all:
         for mt in LIKE_TITLE.finditer(text):
@@ -391,7 +425,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         titles=tuple(seeds), titles_refused=tuple(dict.fromkeys(refused_titles)),
         titles_named=tuple(dict.fromkeys(named + refused_titles + liked_titles)),
         unknown_titles=tuple(unknown), rewatch=bool(REWATCH.search(folded)),
-        similar_to=tuple(dict.fromkeys(similar_to)), audience=audience,
+        similar_to=tuple(dict.fromkeys(similar_to)), origins=tuple(dict.fromkeys(origins)), audience=audience,
         moods=tuple(moods), prefer_genres=tuple(g for g in dict.fromkeys(prefer) if g not in refused),
         avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all))
     return carry_over(request, earlier)
