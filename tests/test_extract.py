@@ -646,3 +646,37 @@ def test_batch_five_stance_patterns_in_other_words(message: str, expected: set) 
 ])
 def test_batch_five_constraint_and_context_patterns_in_other_words(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
+@pytest.mark.parametrize("message, expected", [
+    # requests in other verbs; "Hook me up" is no film
+    ("Hit me with a good western.", {("like", "Western", "user")}),
+    ("Find me something with dinosaurs.", {("like", "dinosaurs", "user")}),
+    ("Ready for a heist movie.", {("like", "heist", "user")}),
+    ("My dad is a huge horror fan, mine is comedy.", {("like", "Horror", "other"), ("like", "Comedy", "user")}),
+    ("I was into westerns once, these days it's mostly documentaries.", {("like", "Documentary", "user")}),
+    # seen films not wanted again are no dislike
+    ("Already watched Jaws and Alien, so skip them.", {("seen", "Jaws (1975)", "user"), ("seen", "Alien (1979)", "user")}),
+    ("Finally got around to Casablanca.", {("seen", "Casablanca (1942)", "user")}),
+    ("We tried Scream last weekend.", {("seen", "Scream (1996)", "user")}),
+    ("I tried to find Scream online.", set()),
+    # dislikes without a dislike verb
+    ("My mum won't read subtitles.", {("constraint", "no subtitles", "user")}),
+    ("I don't do horror.", {("dislike", "Horror", "user")}),
+    ("Mein Sohn liebt Cars, ich kann ihn nicht mehr sehen.",
+     {("like", "Cars (2006)", "other"), ("dislike", "Cars (2006)", "user")}),
+    # a time of the viewing is no "used to"; "used to" still is
+    ("Watched Jaws as a kid back in the day and loved it.", {("seen", "Jaws (1975)", "user"), ("like", "Jaws (1975)", "user")}),
+    ("I used to love Titanic.", set()),
+    # "you" as an object is no holder
+    ("Up to you, but no westerns.", {("dislike", "Western", "user")}),
+    ("Thank you, but no musicals.", {("dislike", "Musical", "user")}),
+    # "both": the last two films named
+    ("She wants Heat, I want Alien. I've seen both already.",
+     {("like", "Heat (1995)", "other"), ("like", "Alien (1979)", "user"),
+      ("seen", "Heat (1995)", "user"), ("seen", "Alien (1979)", "user")}),
+    ("Kubrick really was something.", {("like", "Stanley Kubrick", "user")}),
+    ("Everything Ghibli except Spirited Away.", {("like", "Animation", "user"), ("dislike", "Spirited Away (2001)", "user")}),
+])
+def test_batch_five_binding_patterns_in_other_words(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected

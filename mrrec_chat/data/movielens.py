@@ -386,6 +386,9 @@ feels felt sounds seems seemed gives brings brought grips gripped hooks hooked t
 es fue est etait ist sind sont finde fand fanden finden hat hatte war mag mochte gefiel gefallt me
 hasnt hadnt havent didnt doesnt cant wont
 """.split())
+# "Hook me up with ...", "Drive me to ...": after "<word> me" these make the word a verb of a request.
+_IMPERATIVE_OBJECTS = frozenset({"up", "with", "to", "something", "some", "a", "an", "any", "anything", "one", "out",
+    "through", "towards", "toward", "in", "into", "off", "away"})
 # Function words that cannot be a sentence's subject (object pronouns, "up"): opening a sentence
 # and followed by a verb, they are the title ("Her is lovely", "Up was so sad", "Us scared me").
 # "It", "Nothing", "Always" can be subjects or adverbs ("It was fine") and never open as titles.
@@ -470,6 +473,8 @@ def _opening_title(source: str, words: list[re.Match[str]], end: int, token: str
     follow = words[end].group().lower().replace("'", "").replace("\u2019", "")  # "wasn't" -> "wasnt"
     if any(c in _BREAKS or c in ")-<>=" for c in gap):  # "Heat!", "Fargo, what a film", "Alien > Aliens"
         return token not in _NOT_SUBJECTS
+    if follow in ("me", "us") and end + 1 < len(words) and words[end + 1].group().lower() in _IMPERATIVE_OBJECTS:
+        return False  # "Hook me up with a mystery", "Hit me with something": a request, not the film
     if follow in _AFTER_OPENING_TITLE:  # "Heat is..."
         return True
     if follow == "the" and end + 1 < len(words) and words[end + 1].group().lower() in _VERSIONS:
@@ -523,7 +528,8 @@ def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, 
     if before[-1:] in "\"'«“‘" and before and after[:1] in "\"'»”’" and after:
         return True
     key = [w.group().lower() for w in words[first:end]]
-    if first >= 2 and words[first - 1].group().lower() in _PLACE_PREPOSITIONS and any(
+    if first >= 2 and words[first - 1].group().lower() in _PLACE_PREPOSITIONS \
+            and words[first - 2].group().lower() not in ("round", "around") and any(
             _TRAVEL.match(words[n].group().lower()) for n in range(max(0, first - 4), first - 1)):
         return False  # "We honeymooned in Casablanca"
     if possessive and len(key) == 1:  # "Inception's", "Heat's ending"; not "Life's too short", "Nothing's on"

@@ -181,6 +181,7 @@ class _Cue:
     negated: bool = False
     hedged: bool = False
     past: bool = False
+    past_soft: bool = False  # "back in the day": a time, not "used to"; a film's stance then still holds
     change: bool = False
     holder: tuple[str, str | None] = ("user", None)
     own_holder: bool = False  # the cue names its holder itself ("Cars is my nephew's favourite")
@@ -309,7 +310,7 @@ _RE = {k: re.compile(v) for k, v in {
     # a run of subjects before a post-cue may hold film modifiers: "quirky indie comedies are great"
     "about_gap": r"^\s+about\s+(?:(?:the|a|an)\s+)?$",
     "credit": r"^\s*,?\s*(?:(?:the one|the film|la|el|le|celle|celui|der|die|das)\s+)?(?:by|de|del|von|di)\s+$",
-    "self_cue": r"(?:i|we|i'd|id|we'd|i'll|ill|we'll|i'm|im|we're|ich|wir|je|j'|yo|me)(?:\b|(?<='))",
+    "self_cue": r"(?:i|we|i'd|id|we'd|i'll|ill|we'll|i'm|im|we're|ich|wir|je|j'|yo|me|mine|my (?:pick|choice|vote))(?:\b|(?<='))",
     "clitic": r"\b(?:la|lo|las|los|l'|ihn)(?:\b|(?<='))",
     "other_in_post": rf"\b(?:my|our) ((?:\w+ )?{lx.RELATION})\b(?! of)",
     "own_holder": r"(?:one of )?(?:my|our) ([\w-]+)'s\b",
@@ -364,6 +365,7 @@ _RE = {k: re.compile(v) for k, v in {
     # "Heat, Collateral, Thief: Michael Mann is the best" - titles the catalog lacks, listed before a colon
     "title_list": r"^(?:\s*,\s*(?:and\s+)?[A-Z0-9][\w'&.-]*(?:\s+[A-Z0-9][\w'&.-]*)*)*\s*[:\u2013-]\s*$",
     "words": r"[a-z']+",
+    "you_object": r"\b(?:up to|thank|thanks to|than|about|on|at|trust|leave it to|over to|to|for)\s+$",
     "comma": r",",
     "request_q": r"\s*(?:(?:maybe|perhaps|or|and|just|so|then|ideally|preferably|or maybe)\s+)?"
                  r"(?:(?:(?:have you got|do you have|got|you got) )?any(?:thing)?\b|(?:what|how) about\b"
@@ -479,6 +481,8 @@ class _Spans:
                          for mt in _RE["ellipsis"].finditer(f)]
         for kind in ("user", "other", "you"):
             for mt in _RE[kind].finditer(f):
+                if kind == "you" and _RE["you_object"].search(f, max(0, mt.start() - 12), mt.start()):
+                    continue  # "Up to you, just not horror": "you" is no holder there
                 if not _RE["company"].search(f, max(0, mt.start() - 8), mt.start()):
                     self.mentions.append((mt.end(), mt.start(), kind, mt.group(0)))
         self.mentions.sort()
@@ -937,6 +941,10 @@ class _Run(_Spans):
             cue = cues[i]
             if cue.subjects:
                 continue
+            if cue.kind == "ref":  # "ich kann es nicht mehr sehen": the pronoun inside names the film before
+                for s in self._referent(cue.start):
+                    self._bind(s, cue, cue.holder, s.start, direct=False)
+                continue
             if cue.kind == "seen" and _RE["clitic"].search(f, cue.start, cue.end):  # "Ya la vi."
                 for s in self._referent(cue.start):  # the pronoun names the film itself
                     if s.stype == "item":
@@ -1070,6 +1078,7 @@ class _Run(_Spans):
         for past in _RE["past"].finditer(f, lo, cue.start):
             pass  # the last past marker before the cue
         cue.past = past is not None and not _RE["current"].search(f, past.end(), cue.start)
+        cue.past_soft = cue.past and not past.group().startswith(("used to", "use to", "solia"))
         cue.change = bool(_RE["change"].search(f, lo, hi))
         if cue.kind == "seen":  # "Pulp Fiction I've seen a hundred times"
             hi = min(scope_end, cue.end + 80)  # not when someone else made them: "thanks to my daughter"
@@ -1129,8 +1138,13 @@ class _Run(_Spans):
         return best[2], (rel.group(0) if rel else None)
 
     def _referent(self, pos: int) -> list[_Subj]:
-        """What "it"/"them" points at: the latest explicit subject (and the cue's other subjects)."""
+        """What "it"/"them" points at: the latest explicit subject (and the cue's other subjects);
+        "both", the last two of one kind ("he wants Die Hard, I want Sleepless in Seattle. We've seen both")."""
         i = bisect_left(self.starts, pos) - 1
+        if self.f.startswith("both", pos):
+            solid = [s for s in self.subjs[max(0, i - 20):i + 1] if s.stype not in ("pronoun", "topic", "attribute")]
+            if len(solid) >= 2 and solid[-1].stype == solid[-2].stype:
+                return solid[-2:]
         while i >= 0:
             s = self.subjs[i]
             if s.stype in ("pronoun", "topic") or (s.stype == "attribute" and not (s.negated or s.data[2])):
@@ -1153,6 +1167,9 @@ class _Run(_Spans):
         so the subject's own "no" is not applied again ("No horror, I can't stand it")."""
         if s.cue is not cue:  # identity, not a list scan: one cue may carry thousands of subjects
             cue.subjects.append(s)
+        # "he wants Die Hard, I want Sleepless in Seattle. We've seen both a hundred times": someone
+        # else's film, seen that often, is no like of the user's
+        others = not direct and s.polar and s.holder is not None and s.holder[0] != holder[0]
         s.bound, s.cue, s.holder = True, cue, holder
         if cue.polarity:
             s.polar = True
@@ -1172,7 +1189,8 @@ class _Run(_Spans):
             pol = -pol
             strength = 0.8 if pol < 0 else 0.6
         conf = 0.5 if kind == "other" else strength
-        extra = {"holder": kind, "who": who, "past": cue.past, "change": cue.change, "pos": pos}
+        past = cue.past and not (cue.past_soft and s.stype == "item")  # "saw Top Gun back in the day and loved it"
+        extra = {"holder": kind, "who": who, "past": past, "change": cue.change, "pos": pos}
         if s.stype == "category":
             if pol:
                 for genre in s.data:
@@ -1185,7 +1203,7 @@ class _Run(_Spans):
             conf = round(conf - (0.1 if item_id is None else 0.0), 2)
             kind_ = "seen" if pol == 0 else "like" if pol > 0 else "dislike"
             self._add(kind_, title, "item", conf, item_id=item_id, **extra)
-            if pol == 0 and cue.repeat:  # seen that often: also a like
+            if pol == 0 and cue.repeat and not others:  # seen that often: also a like
                 self._add("like", title, "item", 0.8 if kind == "user" else conf, item_id=item_id, **extra)
         elif s.stype in ("person", "theme"):
             if pol:

@@ -307,6 +307,12 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"dislike[sd]?|avoid|skip|steer clear of|(?:i'm|im|i am) over|bored (?:of|by|with)|turned off by"
      r"|pass on", -1, 0.8, "pref"),
     (r"(?:never|rarely|seldom) watch(?:es)?", -1, 0.8, "pref"),
+    (r"(?:won'?t|will not|don'?t|do not|doesn'?t|does not|refuses? to|hates? to|can'?t be bothered to|never) read"
+     r"|(?:(?<=\bi )|(?<=\bwe )|(?<=\bhe )|(?<=\bshe )|(?<=\bthey ))(?:don'?t|do not|doesn'?t|does not|won'?t|will not)"
+     r" (?:really |usually )?do(?= )", -1, 0.8, "pref"),
+    # "Meine Tochter liebt Frozen, ich kann es nicht mehr sehen": the object pronoun names the film before
+    (r"(?:ich )?(?:kann|konnte|mag) (?:es|ihn|sie|das|den film) (?:einfach |echt )?nicht mehr (?:sehen|horen|ertragen)"
+     r"|(?:je )?ne (?:le|la|les) supporte (?:plus|pas)|(?:ya )?no (?:la|lo|las|los) (?:soporto|aguanto)(?: mas)?", -1, 0.9, "ref"),
     (r"(?:(?:a|an) (?:big |hard |firm |definite |absolute )?|hard |big )no (?:from me |from us )?(?:on|for|to)"
      r"|no from me (?:on|for|to)", -1, 0.8, "pref"),
     (r"(?:couldn'?t|could not|can'?t|cannot) (?:even |really |quite |just )?(?:get through|finish|do|take|deal with|watch|read"
@@ -333,6 +339,16 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|(?:anything|something|more|others?)"
      r" like", 1, 0.7, "want"),
     (r"stop (?:recommending|suggesting|showing)(?: me)?", -1, 0.8, "want"),
+    # "I've seen Parasite and Heat, so skip those": not wanted again, no dislike of the films
+    (r"(?:so |just |please )?(?:skip|leave out|rule out|cross off|exclude)(?= (?:those|them|these|that one|both|all of (?:those|them))\b)",
+     -1, 0.8, "want"),
+    (r"(?:hook|set|fix) (?:me|us) up with|hit (?:me|us) with|find (?:me|us)|get (?:me|us)|point (?:me|us) (?:to|towards|at)"
+     r"|(?:ready|down|game) for|(?:i|we) could (?:really )?(?:use|go for)|(?:i'?m|we'?re|i am|we are) after"
+     r"|(?:i'?m|we'?re|i am|we are) (?:hankering|itching|hungry) for|fancy|fancies"
+     r"|(?:signs of|what makes) a (?:good|great) (?:movie|film)(?: for (?:me|us))?|what (?:i|we) (?:look|looking) for(?: in a (?:movie|film))?"
+     r"|(?:(?<=these days )|(?<=these days, )|(?<=nowadays )|(?<=nowadays, )|(?<=now )|(?<=now, )|(?<=lately )"
+     r"|(?<=lately, ))(?:it'?s|it is) (?:mostly|mainly|all|just|usually)"
+     r"|(?:mine|my pick|my choice|my vote)(?: is|'s| would be| goes to)", 1, 0.7, "want"),
     (r"(?:(?:i'?ve|i have|we'?ve|we have) been |i'?m |we'?re )?(?:wanting|craving|dying|itching|hoping)"
      r"(?: to (?:watch|see)| for)?|in need of|need(?:ing)?(?= (?:a|an|some|something|more)\b)"
      r"|(?:a |the )?(?:perfect|good|great|ideal) (?:night|evening|day|weather|time|afternoon|occasion|excuse) for"
@@ -388,7 +404,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"(?: (?:est|sont|c'est|reste|restent|demeure))?|(?:mein|meine) lieblings\w*(?: (?:ist|sind))?"
      r"|me encanta(?:n|ba|ban)?|me encanto|me encantaron|adoro|amo|me fascina(?:n)?|me apasiona(?:n)?"
      r"|soy (?:muy )?fan de|j'adore|adore(?:nt|s)?|je kiffe|raffole (?:des|de)"
-     r"|ich liebe|liebe|lieben|steh(?:e)? (?:total |voll )?auf"
+     r"|ich liebe|liebe|lieben|liebt|liebst|steh(?:e)? (?:total |voll )?auf"
      r"|(?:finde?|fand|finden) (?:ich |wir )?(?:(?:total|echt|richtig|sehr|einfach|so) )*(?:super|toll|klasse|genial"
      r"|gut|grossartig|wunderbar|schon|lustig|spannend|witzig|fantastisch|cool)"
      r"|je (?:le |la |les )?trouve (?:ca |ce film )?(?:(?:vraiment|tres|trop|super) )*(?:genial(?:e|s)?|super|excellent"
@@ -407,6 +423,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|(?:hab|habe) (?:ich )?(?:ihn |sie |es |den |die |das )?schon gesehen"
      r"|(?:schon )?gesehen"
      r"|(?:(?<![\s\S])|(?<=[.!?] ))caught|binged|binge-watched|binge watched|marathoned"
+     r"|(?:finally |at last )?got (?:a)?round to(?! (?:it|them)\b)(?: (?:seeing|watching))?|(?:i|we) (?:finally )?tried(?! to\b)"
      r"|(?:we|i) (?:did|had|put on)(?= (?:\S+ ){1,5}?(?:last night|yesterday|last week(?:end)?|the other (?:day|night)"
      r"|earlier(?: today)?|this (?:morning|afternoon)))", 0, 0.9, "seen"),
 ]
@@ -491,7 +508,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|(?<=[\w-] )(?:treat|joy|delight|blast|gem|triumph|riot|hoot)|(?:pure |solid )?gold"
      r"|(?:un |una )?(?:genio|crack|maravilla|joya)|genial(?:e|es)?|superbe|magnifique|spannend|charmant(?:e)?"
      r"|touchant(?:e)?|sublime", 1, 0.9),
-    (r"(?:dumb|silly|mindless|brainless|stupid) (?:and )?fun|(?:good|great|a lot of|lots of|loads of) fun|nice|(?:really |so |very )?well[- ](?:made|acted|written|crafted|done|shot|directed)|tight|taut|slick|immersive|absorbing"
+    (r"something(?=\s*(?:[.!]|$))|(?:dumb|silly|mindless|brainless|stupid) (?:and )?fun|(?:good|great|a lot of|lots of|loads of) fun|nice|(?:really |so |very )?well[- ](?:made|acted|written|crafted|done|shot|directed)|tight|taut|slick|immersive|absorbing"
      r"|addictive|rewatchable|enchanting|hypnotic|poignant|hysterical|uplifting|heartwarming|refreshing|endearing"
      r"|ambitious|imaginative|creative|riveting|memorable|stylish|atmospheric|dope|(?:my|our) comfort zone"
      r"|(?:my|our) (?:safe space|happy place)|(?:exactly |just )?what (?:i|we) (?:really )?(?:want|need|like|love|crave|'?m after"
@@ -587,7 +604,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
 POST_NEEDS_NEGATION = frozenset({"for me", "lo mio", "mein ding"})
 # "a classic" says nothing without a copula: "Casablanca? Seen it, a classic." records a viewing only;
 # "special" neither ("Coco is special" is a like, "Star Wars special effects" names no verdict).
-POST_NEEDS_COPULA = (r"(?:an? )?(?:[\w-]+ )?classic$|^(?:(?:really|truly|so) )?special$|^the one(?: for me)?$|^nice$"
+POST_NEEDS_COPULA = (r"(?:an? )?(?:[\w-]+ )?classic$|^(?:(?:really|truly|so) )?special$|^the one(?: for me)?$|^nice$|^something$"
                      r"|^(?:really |truly )?(?:something else|quite something|really something)$")
 POST_BARE_END = frozenset({"yes", "please", "no", "nope", "no thanks", "no way", "never", "forever", "ugh", "ughh",
                            "urgh", "yuck", "ew", "eww", "ewww", "nah", "pass", "hard pass", "cold", "wow", "woww", "wowww", "whoa",
@@ -654,7 +671,7 @@ fine for me us we really quick watch to any bit little new fun en algo de una un
 vielleicht etwas bitte por favor s'il vous plait svp no not without
 by in with starring featuring involving set during that this thing things stuff
 directed made written produced shot where someone somebody who whose pour ce soir esta noche para hoy heute abend
-d' l' un une ein eine only everything whole lots plenty loads tons heaps
+d' l' un une ein eine only everything whole lots plenty loads tons heaps except excluding sauf excepto ausser
 """.split())
 
 # Self-contained constraint/context phrases: (pattern, kind, canonical subject).
