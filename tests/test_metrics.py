@@ -119,3 +119,17 @@ def test_paired_difference_detects_consistent_win() -> None:
     assert low > 0
     with pytest.raises(ValueError):
         paired_bootstrap_diff([1.0], [1.0, 2.0])
+
+
+def test_resampling_users_widens_the_interval_when_their_cases_agree() -> None:
+    """Four users with 25 identical cases each: resampling cases pretends there are 100
+    independent cases; resampling users sees only four, so its interval is wider."""
+    diffs = [0.4] * 25 + [0.0] * 25 + [-0.1] * 25 + [0.1] * 25
+    users = ["a"] * 25 + ["b"] * 25 + ["c"] * 25 + ["d"] * 25
+    zeros = [0.0] * 100
+    mean, low, high = paired_bootstrap_diff(diffs, zeros)
+    c_mean, c_low, c_high = metrics.clustered_paired_bootstrap_diff(diffs, zeros, users)
+    assert c_mean == pytest.approx(mean) == pytest.approx(0.1)
+    assert c_high - c_low > 2 * (high - low)
+    with pytest.raises(ValueError):
+        metrics.clustered_paired_bootstrap_diff(diffs, zeros, users[:-1])

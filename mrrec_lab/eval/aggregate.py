@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mrrec_chat.config import Settings
 from mrrec_lab.eval.cases import BenchmarkCase
-from mrrec_lab.eval.metrics import bootstrap_ci, metric_table, paired_bootstrap_diff
+from mrrec_lab.eval.metrics import bootstrap_ci, clustered_paired_bootstrap_diff, metric_table, paired_bootstrap_diff
 from mrrec_lab.eval.systems import BASELINES, DIAGNOSTICS, System
 
 if TYPE_CHECKING:  # annotations only: runner.py imports this module
@@ -67,7 +67,8 @@ def summarise(benchmark: Benchmark, config: EvalConfig, runlog: RunLog, systems:
             "case_ids": list(ids),
             "systems": {name: {"metrics": cis, "cost": _costs([records[name][c.case_id] for c in cases])}
                         for name, (_, cis) in scored.items()},
-            "comparisons": _comparisons({name: values for name, (values, _) in scored.items()}, config),
+            "comparisons": _comparisons({name: values for name, (values, _) in scored.items()}, config,
+                                        [c.user_id for c in cases]),
             "variants": _variant_comparisons({name: values for name, (values, _) in scored.items()}, config),
         })
     all_cases = {s.name: _scores(evaluated, records[s.name], config)[0] for s in systems
@@ -90,7 +91,7 @@ def summarise(benchmark: Benchmark, config: EvalConfig, runlog: RunLog, systems:
         "metrics": [f"{m}@{k}" for k in config.ks for m in ("recall", "ndcg")],
         "bootstrap": config.bootstrap,
         "systems": out_systems,
-        "comparisons_all": _comparisons(all_cases, config),
+        "comparisons_all": _comparisons(all_cases, config, [c.user_id for c in evaluated]),
         "groups": groups,
         "memory_build": {"cases": len(builds),
                          "entries_mean": _mean([b["entries"] for b in builds]),
@@ -156,8 +157,10 @@ def _variant_comparisons(per_case: dict[str, dict[str, Any]], config: EvalConfig
     return out if out["systems"] else {}
 
 
-def _comparisons(per_case: dict[str, dict[str, Any]], config: EvalConfig) -> dict[str, Any]:
-    """Each non-baseline system minus the best baseline per metric, paired over the same cases."""
+def _comparisons(per_case: dict[str, dict[str, Any]], config: EvalConfig,
+                 users: list[str] | None = None) -> dict[str, Any]:
+    """Each non-baseline system minus the best baseline per metric, paired over the same cases;
+    with `users` (one per case), also the interval from resampling whole users (seekers)."""
     baselines = {n: v for n, v in per_case.items() if n in BASELINES}
     comparisons: dict[str, Any] = {}
     if not baselines:
@@ -171,4 +174,9 @@ def _comparisons(per_case: dict[str, dict[str, Any]], config: EvalConfig) -> dic
                                                     seed=config.seed)
             comparisons.setdefault(name, {})[metric] = {
                 "best_baseline": best, "diff": round(diff, 5), "lo": round(low, 5), "hi": round(high, 5)}
+            if users and len(set(users)) > 1:
+                _, user_low, user_high = clustered_paired_bootstrap_diff(
+                    values, baselines[best][metric], users, n=config.bootstrap, seed=config.seed)
+                comparisons[name][metric].update(users=len(set(users)), users_lo=round(user_low, 5),
+                                                 users_hi=round(user_high, 5))
     return comparisons

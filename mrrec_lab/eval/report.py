@@ -70,8 +70,10 @@ def _comparison_rows(comparisons: dict[str, Any]) -> list[str]:
         cells = []
         for metric in HEADLINE:
             c = by_metric.get(metric)
-            cells.append("–" if not c else
-                         f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] vs {c['best_baseline']}")
+            cell = "–" if not c else f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] vs {c['best_baseline']}"
+            if c and "users_lo" in c:
+                cell += f"; by user ({c['users']}): [{c['users_lo']:+.3f}, {c['users_hi']:+.3f}]"
+            cells.append(cell)
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return rows
 
@@ -122,7 +124,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
                   "seeded order).", "",
                   *_group_rows(results, group, metrics), ""]
         if group["comparisons"]:
-            lines += ["Minus the best baseline on these cases (paired bootstrap, 95% CI):", "",
+            lines += ["Minus the best baseline on these cases (paired bootstrap, 95% CI, resampling cases; "
+                      "\"by user\": resampling whole users, e.g. ReDial seekers, whose cases are not "
+                      "independent — the honest interval when there are few of them):", "",
                       *_comparison_rows(group["comparisons"]), ""]
         if group.get("variants"):
             lines += [f"MR.Rec variants minus the full pipeline `{group['variants']['reference']}` on these "
