@@ -144,13 +144,15 @@ def item_cards_html(recommendations: list[ev.Recommendation]) -> str:
         item = rec.item
         year = f'<span class="mr-year">{item.year}</span>' if item.year else ""
         genres = " · ".join(escape_html(c) for c in item.categories) or "—"
-        cites = chips(rec.memory_ids)
+        # The memory line only where a memory was used: "Memory cited: none" on every card of a
+        # newcomer's answer is noise.
+        cites = f'<div class="mr-cites">Memory cited: {chips(rec.memory_ids)}</div>' if rec.memory_ids else ""
         cards.append(
             f'<div class="mr-card"><div class="mr-card-title"><span class="mr-rank">{n}</span>'
             f'<strong>{escape_html(item.title, 200)}</strong> {year}</div>'
             f'<div class="mr-genres">{genres}</div>'
             f'<div class="mr-reason">{escape_html(rec.reason, 600)}</div>'
-            f'<div class="mr-cites">Memory cited: {cites}</div></div>')
+            f'{cites}</div>')
     head = ('<div class="mr-cards-head"><strong>Recommendations</strong> — real catalog items; '
             'rate them below the chat.</div>')
     return '<div class="mr-cards">' + head + "".join(cards) + "</div>"
