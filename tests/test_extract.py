@@ -680,3 +680,19 @@ def test_batch_five_constraint_and_context_patterns_in_other_words(message: str,
 ])
 def test_batch_five_binding_patterns_in_other_words(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
+@pytest.mark.parametrize("message, expected", [
+    # people: surnames alone, a possessive without its apostrophe; lower-case words stay words
+    ("Villeneuves films are way too slow for me.", {("dislike", "Denis Villeneuve", "user")}),
+    ("Cage is a national treasure.", {("like", "Nicolas Cage", "user")}),
+    ("Love anything with Mikkelsen.", {("like", "Mads Mikkelsen", "user")}),
+    ("Tarkovsky puts me to sleep.", {("dislike", "Andrei Tarkovsky", "user")}),
+    ("The dog walked out of the room.", set()),  # "walked" is no slip of "Walken", "room" no film
+    ("I want something faster.", set()),  # "faster" is no slip of "Foster"
+    # a verdict standing alone whose words name an attribute: the verdict, not a constraint
+    ("Fincher? Too dark, every time.", {("dislike", "David Fincher", "user")}),
+    ("Nothing too dark, please.", {("constraint", "not depressing", "user")}),
+])
+def test_batch_five_people_and_standing_verdicts(message: str, expected: set) -> None:
+    assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected

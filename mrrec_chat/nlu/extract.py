@@ -105,6 +105,14 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
+_INFLECTIONS = ("ed", "er", "ers", "ing", "ly", "es", "en", "est", "s")
+
+
+@lru_cache(maxsize=1)
+def _surnames() -> frozenset[str]:
+    return frozenset(_fold(p[1].split()[-1]) for p in lx.PEOPLE) - lx.SPELLING_VOCAB
+
+
 @lru_cache(maxsize=1)
 def _spell_index() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
     """The words `_respell` knows and, for each of them and each of its one-letter deletions, which
@@ -154,7 +162,9 @@ def _respelt(word: str) -> str | None:
     vocab, index = _spell_index()
     if low in vocab or low in lx.SPELLING_KEEP or low in lx.FILLER:
         return None
-    found = {c for key in _deletes(low) | {low} for c in index.get(key, ()) if _one_slip(low, c)}
+    found = {c for key in _deletes(low) | {low} for c in index.get(key, ()) if _one_slip(low, c)
+             # a word with an English ending is that word, not a slip of a surname ("walked", "faster")
+             and not (c in _surnames() and low.endswith(_INFLECTIONS))}
     if len(found) != 1:
         return None
     fixed = found.pop()
@@ -254,7 +264,9 @@ def _matchers(categories: tuple[str, ...]) -> _Matchers:
     )
 
 
-_PEOPLE = _build([rf"(?:{p[0]})(?:-?esque|-?ian|-style)?" for p in lx.PEOPLE], "p")
+# "Tarantinos films": a possessive written without its apostrophe, before what the person made
+_PEOPLE = _build([rf"(?:{p[0]})(?:-?esque|-?ian|-style|s(?=\s+(?:films?|movies?|stuff|work|style|early|later|last|latest"
+                  rf"|new|old|best|worst|newer|older)\b))?" for p in lx.PEOPLE], "p")
 # The words a name of `PEOPLE` can start with: the long alternation is tried only at those words
 # (scanning every position with it cost more than the rest of the extraction together).
 _PEOPLE_ANCHORS = frozenset(w for p in lx.PEOPLE for src in (p[0], re.sub(r"[-' ]\?", "", p[0]))
@@ -685,6 +697,18 @@ class _Run(_Spans):
         self.fixed_starts = [x[0] for x in self.fixed]
         self.ellipsis_starts = [x[0] for x in self.ellipses]
         for ss, se in sentences:
+            # "Scorsese? Too long, every time.": a verdict standing alone may name an attribute in its own
+            # words; that is the verdict, not a constraint (bound below, after the clauses)
+            inside = False
+            lo, hi = bisect_left(self.starts, ss), bisect_left(self.starts, se)
+            if prev_open and not prev_polar and lo < hi \
+                    and bisect_left(cue_starts, se) == bisect_left(cue_starts, ss):
+                post = self._post_at(ss, se)
+                if post and all(x.end <= post.end for x in self.subjs[lo:hi]) \
+                        and not [w for w in _RE["words"].findall(f, post.end, se) if w not in lx.FILLER]:
+                    inside = True
+                    for x in self.subjs[lo:hi]:
+                        x.consumed = x.bound = True
             # "Any documentaries?" asks for the genre; other questions state nothing by themselves.
             question = ("?" in f[ss:se] or bool(_RE["question"].match(f, ss, se))) \
                 and not _RE["request_q"].match(f, ss, se)
@@ -719,7 +743,7 @@ class _Run(_Spans):
                     for s in prev_unbound:
                         self._bind(s, cue, cue.holder, cue.start)
             lo, hi = bisect_left(self.starts, ss), bisect_left(self.starts, se)
-            if prev_open and not prev_polar and not sentence_cues and lo == hi:
+            if prev_open and not prev_polar and not sentence_cues and (lo == hi or inside):
                 post = self._post_at(ss, se)  # "Gladiator? Overrated.", "Finally saw Parasite. Wow."
                 if post and not [w for w in _RE["words"].findall(f, post.end, se) if w not in lx.FILLER]:
                     for s in prev_open:  # a verdict standing alone

@@ -250,12 +250,51 @@ PEOPLE: list[tuple[str, str]] = [
     (r"cillian murphy", "Cillian Murphy"),
     (r"(?:lupita )?nyong'?o", "Lupita Nyong'o"), (r"mahershala ali", "Mahershala Ali"),
     (r"stephen king", "Stephen King"),
+    # more directors and actors, surname alone where it is distinctive (SURNAME_WORDS guards the lower-case words)
+    (r"(?:tom )?cruise", "Tom Cruise"), (r"(?:brad )?pitt", "Brad Pitt"), (r"(?:keanu )?reeves", "Keanu Reeves"),
+    (r"(?:christian )?bale", "Christian Bale"), (r"(?:nicolas )?cage", "Nicolas Cage"), (r"(?:hugh )?jackman", "Hugh Jackman"),
+    (r"(?:florence )?pugh", "Florence Pugh"), (r"(?:anya )?taylor[- ]joy", "Anya Taylor-Joy"),
+    (r"(?:michael )?caine", "Michael Caine"), (r"(?:anthony )?hopkins", "Anthony Hopkins"),
+    (r"(?:sigourney )?weaver", "Sigourney Weaver"), (r"(?:uma )?thurman", "Uma Thurman"),
+    (r"(?:ewan )?mcgregor", "Ewan McGregor"), (r"(?:rami )?malek", "Rami Malek"), (r"(?:mads )?mikkelsen", "Mads Mikkelsen"),
+    (r"(?:john )?travolta", "John Travolta"), (r"(?:bruce )?willis", "Bruce Willis"), (r"(?:liam )?neeson", "Liam Neeson"),
+    (r"(?:steve )?buscemi", "Steve Buscemi"), (r"(?:christopher )?walken", "Christopher Walken"),
+    (r"(?:willem )?dafoe", "Willem Dafoe"), (r"(?:tom )?hiddleston", "Tom Hiddleston"),
+    (r"(?:michael )?fassbender", "Michael Fassbender"), (r"(?:robert )?pattinson", "Robert Pattinson"),
+    (r"(?:daniel )?kaluuya", "Daniel Kaluuya"), (r"(?:jason )?momoa", "Jason Momoa"), (r"(?:bill )?murray", "Bill Murray"),
+    (r"(?:morgan )?freeman", "Morgan Freeman"), (r"(?:jodie )?foster", "Jodie Foster"), (r"(?:sean )?penn", "Sean Penn"),
+    (r"(?:dustin )?hoffman", "Dustin Hoffman"), (r"(?:eddie )?redmayne", "Eddie Redmayne"),
+    (r"(?:cate )?blanchett", "Cate Blanchett"), (r"(?:ryan )?reynolds", "Ryan Reynolds"),
+    (r"(?:joaquin )?phoenix(?= (?:is|was|in|movies|films|'s)\b)", "Joaquin Phoenix"),
+    (r"(?:tim )?burton", "Tim Burton"), (r"(?:john )?carpenter", "John Carpenter"), (r"(?:edgar )?wright", "Edgar Wright"),
+    (r"(?:james )?gunn", "James Gunn"), (r"(?:ari )?aster", "Ari Aster"), (r"(?:robert )?eggers", "Robert Eggers"),
+    (r"(?:mike )?flanagan", "Mike Flanagan"), (r"(?:alex )?garland", "Alex Garland"), (r"(?:sam )?mendes", "Sam Mendes"),
+    (r"(?:danny )?boyle", "Danny Boyle"), (r"george lucas", "George Lucas"), (r"(?:peter )?jackson(?= (?:'s )?(?:lord|hobbit|films|movies|trilogy))", "Peter Jackson"),
+    (r"(?:robert )?zemeckis", "Robert Zemeckis"), (r"(?:sidney )?lumet", "Sidney Lumet"), (r"(?:robert )?altman", "Robert Altman"),
+    (r"(?:elia )?kazan", "Elia Kazan"), (r"(?:john )?huston", "John Huston"), (r"(?:ernst )?lubitsch", "Ernst Lubitsch"),
+    (r"(?:yasujiro )?ozu", "Yasujirō Ozu"), (r"(?:andrei )?tarkovsky", "Andrei Tarkovsky"),
+    (r"(?:michelangelo )?antonioni", "Michelangelo Antonioni"), (r"(?:luis )?bunuel", "Luis Buñuel"),
+    (r"(?:krzysztof )?kieslowski", "Krzysztof Kieślowski"), (r"(?:abbas )?kiarostami", "Abbas Kiarostami"),
+    (r"(?:makoto )?shinkai", "Makoto Shinkai"), (r"(?:mamoru )?hosoda", "Mamoru Hosoda"), (r"(?:zhang )?yimou", "Zhang Yimou"),
+    (r"(?:damien )?chazelle", "Damien Chazelle"), (r"(?:luca )?guadagnino", "Luca Guadagnino"),
+    (r"(?:paolo )?sorrentino", "Paolo Sorrentino"), (r"(?:martin )?mcdonagh", "Martin McDonagh"),
+    (r"(?:matthew )?vaughn", "Matthew Vaughn"), (r"(?:jj|j\.j\.) abrams|abrams", "J. J. Abrams"),
+    (r"(?:joss )?whedon", "Joss Whedon"), (r"(?:james )?mangold", "James Mangold"), (r"(?:rian )?johnson(?=\s*'s)|rian johnson", "Rian Johnson"),
+    (r"(?:nicolas winding )?refn", "Nicolas Winding Refn"), (r"(?:gaspar )?noe", "Gaspar Noé"),
+    (r"(?:john )?hughes", "John Hughes"), (r"(?:john )?lasseter", "John Lasseter"), (r"(?:chad )?stahelski", "Chad Stahelski"),
+    (r"(?:christopher )?mcquarrie", "Christopher McQuarrie"), (r"(?:adam )?mckay", "Adam McKay"),
+    (r"(?:steven )?spielberg", "Steven Spielberg"), (r"(?:ang )?lee(?=\s*'s| films| movies)|ang lee", "Ang Lee"),
+    (r"(?:francois )?ozon", "François Ozon"), (r"(?:jacques )?audiard", "Jacques Audiard"),
+    (r"fatih akin", "Fatih Akin"), (r"(?:tom )?tykwer", "Tom Tykwer"), (r"(?:christian )?petzold", "Christian Petzold"),
+    (r"(?:alejandro )?amenabar", "Alejandro Amenábar"), (r"(?:pablo )?larrain", "Pablo Larraín"),
     (r"jane austen|austen", "Jane Austen"), (r"(?:celine )?sciamma", "Céline Sciamma"),
 ]
 # Surnames of `PEOPLE` that are also words: written in lower case they are the word ("a lynch mob").
 SURNAME_WORDS = frozenset("""
 lynch blunt bullock bacon wilder gibson jolie pegg hanks welles darin depp stone grant hardy black chase candy king
 smith moore craig ford wright murray hill martin jackson mann allen scott evans cruise damon raimi arnie ronan
+bale cage pitt reeves caine hopkins weaver willis freeman foster penn burton carpenter gunn aster garland boyle lucas
+hughes noe lee johnson phoenix mendes flanagan eggers
 """.split())
 
 # Common given names: a capitalised "Given Surname" run is read as a person.
@@ -672,6 +711,7 @@ vielleicht etwas bitte por favor s'il vous plait svp no not without
 by in with starring featuring involving set during that this thing things stuff
 directed made written produced shot where someone somebody who whose pour ce soir esta noche para hoy heute abend
 d' l' un une ein eine only everything whole lots plenty loads tons heaps except excluding sauf excepto ausser
+every time each always honestly tbh imo frankly
 """.split())
 
 # Self-contained constraint/context phrases: (pattern, kind, canonical subject).
