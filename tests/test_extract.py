@@ -696,3 +696,30 @@ def test_batch_five_binding_patterns_in_other_words(message: str, expected: set)
 ])
 def test_batch_five_people_and_standing_verdicts(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup, strict=True) == expected
+
+
+@pytest.mark.parametrize("message, titles", [
+    # a title shortened to its opening words, where they name one title
+    ("Reservoir is Tarantino's best.", ["Reservoir Dogs (1992)"]),
+    ("Moonrise is so sweet.", ["Moonrise Kingdom (2012)"]),
+    ("I loved Sleepless.", ["Sleepless in Seattle (1993)"]),
+    ("Saving is a war film.", []),  # one word of under 7 letters is no shortened title
+    ("My Moonrise Kingdom poster.", ["Moonrise Kingdom (2012)"]),
+    # another language's article before a title
+    ("J'ai adoré Les Intouchables.", ["The Intouchables (2011)"]),
+    ("Der Pate ist ein Meisterwerk.", ["The Godfather (1972)"]),
+])
+def test_lookup_finds_shortened_titles_and_foreign_articles(message: str, titles: list[str]) -> None:
+    assert [t for _, t, _, _ in fake_title_lookup(message)] == titles
+
+
+def test_shortened_titles_need_a_title_like_position() -> None:
+    from mrrec_chat.data.movielens import TitleIndex
+    from mrrec_chat.data.schema import Dataset, Item
+    items = {"a": Item("a", "December Boys (2007)", (), 2007), "b": Item("b", "Charlotte Gray (2001)", (), 2001),
+             "c": Item("c", "Shawshank Redemption, The (1994)", (), 1994)}
+    index = TitleIndex(Dataset("t", items))
+    assert index.find_spans("Elf every December, no exceptions.") == []  # one word mid-sentence: a word
+    assert index.find_spans("I watched it with Charlotte yesterday.") == []  # a given name
+    assert [i for _, _, i in index.find_spans("Shawshank is the best.")] == ["c"]
+    assert [i for _, _, i in index.find_spans("Loved Shawshank.")] == ["c"]

@@ -24,6 +24,7 @@ from mrrec_chat.data.checks import ConversionCount, DatasetError, empty_file_err
 from mrrec_chat.data.jsonl import require_file
 from mrrec_chat.data.schema import Dataset, Interaction, Item
 from mrrec_chat.data.translated_titles import TRANSLATED_TITLES
+from mrrec_chat.nlu.lexicon import GIVEN_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ _MOVED_ARTICLE = re.compile(
 # Only English articles are dropped from the front: dropping "Die"/"La" would turn
 # "Die Hard" into "hard" and "La La Land" into "la land".
 _LEADING_ARTICLES = frozenset({"the", "a", "an"})
+# Articles of other languages before a title that the catalog lists without one ("Les Intouchables"):
+# tried only where the words with the article name no title themselves.
+_FOREIGN_ARTICLES = frozenset({"les", "le", "la", "l", "el", "los", "las", "der", "die", "das", "il", "lo", "gli"})
 _TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[–-]\s*(?:\d{4})?)?\)\s*$")
 _TRAILING_PARENTHETICAL = re.compile(r"^(?P<head>.*\S)\s*\((?P<inner>[^()]*)\)\s*$")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|&")
@@ -190,6 +194,23 @@ class TitleIndex:
         for table in (self._primary, self._alias, self._compact):
             for ids in table.values():
                 ids.sort(key=lambda i: -popularity.get(i, 0))
+        # The opening words of a longer title, as people shorten it ("Shawshank", "Grand Budapest"): only
+        # where they name one catalog title, and their last word is no everyday word and 7+ letters
+        # when it stands alone (6+ after another word; a given name never: "Charlotte" is no
+        # *Charlotte Gray*); `_match_at` reads them only where written
+        # capitalised and not followed by another capitalised word.
+        prefixes: dict[str, set[str]] = defaultdict(set)
+        for table in (self._primary, self._alias):
+            for key, ids in table.items():
+                tokens = key.split()
+                for n in range(1, len(tokens)):
+                    last = tokens[n - 1]
+                    if last.isalpha() and last not in _EVERYDAY_WORDS and len(last) >= (7 if n == 1 else 6) \
+                            and not (n == 1 and last in GIVEN_NAMES):
+                        prefixes[" ".join(tokens[:n])].update(ids)
+        known = set(self._primary) | set(self._alias)
+        self._prefix = {k: sorted(v, key=lambda i: -popularity.get(i, 0)) for k, v in prefixes.items()
+                        if len(v) == 1 and k not in known}
         # One-slip spellings of title words ("Jurasic Park", "Shawshank Redemtion"): each word of 5+
         # letters and each of its one-letter deletions, to the title words it comes from.
         self._slips: dict[str, set[str]] = defaultdict(set)
@@ -320,6 +341,21 @@ class TitleIndex:
                         if candidates:
                             possessive = poss
                             break
+            if not candidates and length >= 2 and span[0] in _FOREIGN_ARTICLES:
+                key_tokens = span[1:]  # "J'ai déjà vu Les Intouchables", "Der Pate" as much as "Intouchables"
+                key = _key(key_tokens)
+                candidates = [i for pool in self._pools(key) for i in pool]
+            if not candidates and key in self._prefix and all(words[n].group()[:1].isupper()
+                                                              for n in range(position + length - len(key_tokens), position + length)) \
+                    and not (position + length < len(words) and words[position + length].group()[:1].isupper()
+                             and source[words[position + length - 1].end():words[position + length].start()].isspace()) \
+                    and source[words[position + length - 1].end():words[position + length - 1].end() + 1] != "-" \
+                    and (len(key_tokens) >= 2 or position == 0 or words[position - 1].group().lower() in _OPENERS
+                         or words[position - 1].group().lower().endswith("ed")
+                         or bool(re.search(r"[.!?\n:;]", source[words[position - 1].end():words[position].start()]))):
+                # "Shawshank is the one film ...", "Grand Budapest is gorgeous", "loved Sleepless"; one word
+                # elsewhere is a word ("Elf every December" names no *December Boys*)
+                candidates = list(self._prefix[key])
             marks = {c for n in range(position, position + length - 1)
                      for c in source[words[n].end():words[n + 1].start()] if c in _BREAKS}
             if marks:  # punctuation inside the match: only titles that have it there too
@@ -550,6 +586,8 @@ def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, 
             return False
         # Part of a longer capitalised name: "Michael Bay", "the Tom Hanks one".
         for n in (first - 1, end):
+            if article and n == first - 1:
+                continue  # the title's own article ("Les Intouchables")
             if 0 <= n < len(words) and source[min(words[n].end(), hi):max(words[n].start(), lo)].isspace() \
                     and capitalised(n) and words[n].group().lower() not in _FUNCTION_WORDS \
                     and not (sentence_start(n) and _opener(words[n].group().lower())):
