@@ -7,13 +7,21 @@
     items = recommender.explain(recommender.rank(policy, request_vector, 5, profile_text, reading), policy)
 
 Used by the app (service.py, through the agent), the evaluator and the benchmarks alike.
+
+Two sets of fusion weights, one catalog: a memory of *consumption* (the app, where rated items were
+watched: `plan(..., rated_is_consumed=True)`) ranks with fusion_consumed.json, fitted on MovieLens
+users' future ratings by `python -m mrrec_lab.fit_consumed`; a memory of *mentions* (the ReDial
+evaluator, `rated_is_consumed=False`) ranks with fusion.json, fitted on ReDial. A missing or broken
+fusion_consumed.json falls back to fusion.json.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +30,16 @@ from mrrec_chat.data.schema import Dataset
 from mrrec_chat.memory.schema import MemoryEntry
 from mrrec_chat.recommend.policy import TurnPolicy, plan_turn
 from mrrec_chat.recommend.profile import ProfileReading, read_profile
-from mrrec_chat.recommend.ranker import FEATURES, CatalogSignals, Ranked, Ranker, RankInputs, descriptive_text
+from mrrec_chat.recommend.ranker import (
+    FEATURES,
+    WEIGHTS_FILE,
+    CatalogSignals,
+    Ranked,
+    Ranker,
+    RankInputs,
+    descriptive_text,
+    load_weights,
+)
 from mrrec_chat.recommend.reasons import explain
 from mrrec_chat.recommend.request import Request, understand
 
@@ -32,11 +49,27 @@ __all__ = ["FEATURES", "ProfileReading", "RankInputs", "Ranked", "Recommender", 
            "understand"]
 
 PROFILE_TITLE_WEIGHT = 0.5  # a title the model names seeds less than one the user names
+CONSUMED_WEIGHTS_FILE = WEIGHTS_FILE.with_name("fusion_consumed.json")
+
+
+def load_consumed_weights(path: Path = CONSUMED_WEIGHTS_FILE, fallback: Path = WEIGHTS_FILE) -> dict[str, float]:
+    """The fusion weights for a memory of consumption; fusion.json's where the file is missing or unreadable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("weights"), dict):
+            raise TypeError("no 'weights' object")
+    except (OSError, ValueError, TypeError) as exc:
+        if Path(path).exists():
+            log.warning("Consumption fusion weights not read from %s (%s); using %s.", path, exc, fallback.name)
+        return load_weights(fallback)
+    return load_weights(path)
 
 
 class Recommender:
     def __init__(self, dataset: Dataset, catalog, embedder, titles=None, *, client=None,
-                 weights: dict[str, float] | None = None):
+                 weights: dict[str, float] | None = None, consumed_weights: dict[str, float] | None = None):
+        """`weights`: for a memory of mentions (default fusion.json); `consumed_weights`: for a memory
+        of consumption (default fusion_consumed.json; `weights` when only those are given)."""
         self.dataset = dataset
         self.catalog = catalog
         self.embedder = embedder
@@ -47,7 +80,10 @@ class Recommender:
 
             desc = CatalogIndex(dataset, embedder, client, text_of=descriptive_text, kind="desc").matrix
         self.signals = CatalogSignals(dataset, catalog, desc)
-        self.ranker = Ranker(self.signals, weights)
+        self.ranker = Ranker(self.signals, weights)  # a memory of mentions
+        if consumed_weights is None:
+            consumed_weights = dict(weights) if weights is not None else load_consumed_weights()
+        self.consumed_ranker = Ranker(self.signals, consumed_weights)  # a memory of consumption
         self.latest_year = max((i.year or 0 for i in dataset.items.values()), default=0) or None
 
     # --- understanding ------------------------------------------------------------------
@@ -117,9 +153,13 @@ class Recommender:
             seeds = {i: PROFILE_TITLE_WEIGHT for i in reading.titles if i not in policy.exclude}
         return policy.inputs(request_vector, profile_vector, prefer, seeds)
 
+    def ranker_for(self, policy: TurnPolicy) -> Ranker:
+        """The ranker whose weights were fitted for the policy's kind of memory."""
+        return self.consumed_ranker if policy.rated_is_consumed else self.ranker
+
     def rank(self, policy: TurnPolicy, request_vector: np.ndarray, n: int, profile: str | None = None,
              reading: ProfileReading | None = None) -> list[Ranked]:
-        return self.ranker.rank(self.inputs(policy, request_vector, profile, reading), n)
+        return self.ranker_for(policy).rank(self.inputs(policy, request_vector, profile, reading), n)
 
     def explain(self, ranked: list[Ranked], policy: TurnPolicy) -> list[Recommendation]:
         out = []

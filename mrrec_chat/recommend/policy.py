@@ -42,6 +42,9 @@ class TurnPolicy:
     affinity_ids: dict[str, str] = field(default_factory=dict)  # genre -> memory id of a chat like
     refused_by_memory: dict[str, str] = field(default_factory=dict)  # genre -> memory id
     remembered: dict[str, float] = field(default_factory=dict)  # liked, not consumed: item id -> weight
+    # What the memory records: consumption (the app: rated items were watched) or mentions (ReDial).
+    # The Recommender ranks with the fusion weights fitted for that kind of memory.
+    rated_is_consumed: bool = True
 
     def inputs(self, request_vector: np.ndarray, profile_vector: np.ndarray | None = None,
                extra_prefer: Iterable[str] = (), extra_seeds: dict[str, float] | None = None) -> RankInputs:
@@ -71,7 +74,7 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
     """
     categories = list(categories)
     consumed = set(consumed)
-    policy = TurnPolicy(request=request, exclude=set(consumed))
+    policy = TurnPolicy(request=request, exclude=set(consumed), rated_is_consumed=rated_is_consumed)
     policy.exclude.update(request.titles_refused)
     if not request.rewatch:
         policy.exclude.update(request.titles_named)

@@ -1,0 +1,348 @@
+"""Fit the fusion weights for a memory of *consumption* (mrrec_chat/recommend/fusion_consumed.json).
+
+    python -m mrrec_lab.fit_consumed            # ml-100k, the app's catalog; writes fusion_consumed.json
+    python -m mrrec_lab.fit_consumed --dataset ../shared/data/ml-latest-small --out /tmp/w.json
+
+fusion.json was fitted on ReDial, where a user's memory is what they *mentioned*. The app's dataset
+users have a memory of what they *rated*: rated items are never shown again, liked ones seed
+`cf_memory` / `sem_memory`, genre taste gives `affinity`. This fits the same dozen weights for that
+condition, on the app's catalog, through the app's own path:
+
+* Users are split by a seeded shuffle into training (80%) and held-out (20%) users (the lists are
+  recorded in the results). Per user, a temporal split: the last `--future` (10) ratings are the
+  future, the rest the past. Truth: the future items rated >= 4.
+* No leakage: the catalog signals (popularity, quality, trend, item-item co-liking) and the global
+  memory are built from a copy of the dataset with *every* user's future ratings removed.
+* Memory: the user's past ratings as behavior records (memory/builders.behavior_records, the most
+  recent `max_behavior_records` as the app keeps), through the product's `Recommender.plan(...)`
+  with the app's defaults: `consumed` = every past item, `rated_is_consumed=True`.
+* Requests: "What should I watch tonight?" for every user with a liked future item, and for users
+  whose liked future items include a genre, "a good {genre} film" (the genre drawn by the seeded
+  generator among those genres), truth restricted to the liked future items of that genre.
+* Features: the product's `Ranker.features` / `allowed` (mrrec_lab/fit_fusion.collect); objective
+  mean NDCG@10 + 0.5 NDCG@100, each user weighted once; coordinate ascent (all fit_fusion's helpers).
+* Selection by K-fold CV by user over the training users only (the start weights of the ascent,
+  and whether to adopt the fit at all: only if its CV objective beats the current fusion.json's).
+  The held-out users are scored once, at the end, for every row of the table.
+
+No LLM and no model profile (as in fit_fusion): `sem_profile` stays 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import pickle
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from mrrec_chat.config import Settings
+from mrrec_chat.data.schema import Dataset, Interaction
+from mrrec_chat.memory.builders import behavior_records
+from mrrec_chat.recommend import CONSUMED_WEIGHTS_FILE
+from mrrec_chat.recommend.ranker import DEFAULT_WEIGHTS, FEATURES, WEIGHTS_FILE, load_weights
+from mrrec_lab.fit_fusion import collect, coordinate_ascent, objective, seeker_folds, seeker_weights
+
+log = logging.getLogger(__name__)
+
+OPEN_REQUEST = "What should I watch tonight?"
+GENRE_REQUEST = "a good {genre} film"
+LIKED_AT = 4.0
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str
+    user_id: str
+    kind: str  # open | genre
+    request: str
+    ground_truth: tuple[str, ...]
+    genre: str = ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mrrec_lab.fit_consumed", description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", default="ml-100k",
+                   help="ml-100k (the app's catalog, from the app's cache) or a MovieLens directory")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--held-out", type=float, default=0.2, help="share of users held out (default 0.2)")
+    p.add_argument("--future", type=int, default=10, help="last ratings per user that are the future")
+    p.add_argument("--cv", type=int, default=5, help="folds by user over the training users")
+    p.add_argument("--passes", type=int, default=3)
+    p.add_argument("--out", default=str(CONSUMED_WEIGHTS_FILE))
+    p.add_argument("--results", default="results/movielens-consumed", help="tables and the user split")
+    p.add_argument("--work", default="runs/fit-consumed", help="scratch: store, feature cache")
+    return p
+
+
+# --- the protocol ------------------------------------------------------------------------------
+
+def split_users(user_ids, seed: int, held_out: float) -> tuple[list[str], list[str]]:
+    """(training users, held-out users), a seeded shuffle of the sorted ids; each list sorted."""
+    users = sorted(user_ids)
+    order = np.random.default_rng(seed).permutation(len(users))
+    n_held = round(held_out * len(users))
+    held = sorted(users[i] for i in order[:n_held])
+    return sorted(set(users) - set(held)), held
+
+
+def temporal_split(dataset: Dataset, future: int) -> tuple[Dataset, dict[str, list[Interaction]],
+                                                           dict[str, list[Interaction]]]:
+    """(the dataset with every user's last `future` ratings removed, past per user, future per user).
+    A user with no more than `future` ratings keeps them all as past and has no future."""
+    past: dict[str, list[Interaction]] = {}
+    fut: dict[str, list[Interaction]] = {}
+    for user, history in dataset.by_user.items():  # oldest first (stable for equal timestamps)
+        if len(history) > future:
+            past[user], fut[user] = list(history[:-future]), list(history[-future:])
+        else:
+            past[user] = list(history)
+    removed = {(i.user_id, i.item_id, i.timestamp) for rows in fut.values() for i in rows}
+    kept = [i for i in dataset.interactions if (i.user_id, i.item_id, i.timestamp) not in removed]
+    return Dataset(dataset.name, dataset.items, kept, dataset.rating_scale), past, fut
+
+
+def build_cases(users, future: dict[str, list[Interaction]], dataset: Dataset, parses_genre,
+                seed: int) -> tuple[list[Case], dict[str, int]]:
+    """The open request for every user with a liked future item, and one genre request (a genre
+    drawn among those of their liked future items that the request parser reads as that genre)."""
+    rng = np.random.default_rng(seed + 1)
+    cases: list[Case] = []
+    skipped = {"no_future": 0, "no_liked_future": 0}
+    for user in sorted(users):
+        rows = future.get(user)
+        if not rows:
+            skipped["no_future"] += 1
+            continue
+        liked = list(dict.fromkeys(i.item_id for i in rows if i.rating >= LIKED_AT and i.item_id in dataset.items))
+        if not liked:
+            skipped["no_liked_future"] += 1
+            continue
+        cases.append(Case(f"{user}:open", user, "open", OPEN_REQUEST, tuple(liked)))
+        genres = sorted({g for i in liked for g in dataset.items[i].categories if parses_genre(g)})
+        if genres:
+            genre = genres[int(rng.integers(len(genres)))]
+            truth = tuple(i for i in liked if genre in dataset.items[i].categories)
+            cases.append(Case(f"{user}:genre", user, "genre", GENRE_REQUEST.format(genre=genre), truth, genre))
+    return cases, skipped
+
+
+class PlanContext:
+    """What fit_fusion.collect reads: the recommender (built on the past-only dataset), the embedder,
+    and the product's turn policy for a case: its user's past ratings as behavior records, the past
+    items consumed, `rated_is_consumed=True` (the app's defaults)."""
+
+    def __init__(self, assistant, past: dict[str, list[Interaction]], max_records: int):
+        self.assistant = assistant
+        self.embedder = assistant.store.embedder
+        self.past = past
+        self.max_records = max_records
+        self._requests: dict[str, object] = {}
+
+    def understand(self, text: str):
+        if text not in self._requests:
+            recommender = self.assistant.recommender
+            self._requests[text] = recommender.understand(text, self.assistant.extract_statements(text))
+        return self._requests[text]
+
+    def memory(self, user: str):
+        return behavior_records(self.assistant.dataset, user, self.past.get(user, []), self.max_records)
+
+    def plan(self, case: Case):
+        recommender = self.assistant.recommender
+        consumed = {i.item_id for i in self.past.get(case.user_id, [])}
+        return recommender.plan(self.understand(case.request), self.memory(case.user_id), consumed=consumed)
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+def per_case_scores(per_case, w: np.ndarray) -> np.ndarray:
+    """N@10 of each case under weights w."""
+    return np.array([objective([pc], w)[1] for pc in per_case])
+
+
+def scores(per_case, cases, w: np.ndarray) -> dict[str, float]:
+    """Mean N@10, N@100 and the objective over users (each user once), and N@10 per request kind."""
+    obj, n10, n100 = objective(per_case, w, seeker_weights(cases))
+    out = {"objective": round(obj, 4), "ndcg10": round(n10, 4), "ndcg100": round(n100, 4)}
+    for kind in ("open", "genre"):
+        idx = [k for k, c in enumerate(cases) if c.kind == kind]
+        if idx:
+            out[f"ndcg10_{kind}"] = round(objective([per_case[k] for k in idx], w)[1], 4)
+    return out
+
+
+def cross_validate(per_case, cases, starts: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
+                   fitted: list[int], k: int, passes: int) -> dict[str, dict[str, float]]:
+    """Fold-by-user CV over the training users: each start's ascent fitted on K-1 folds and scored on
+    the held fold; the fixed weights scored on the same folds. Figures are means over users."""
+    users = len({c.user_id for c in cases})
+    sums = {name: np.zeros(3) for name in (*fixed, *(f"fitted from {s}" for s in starts))}
+    for f, fold in enumerate(seeker_folds(cases, k)):
+        held = set(fold.tolist())
+        train = [i for i in range(len(cases)) if i not in held]
+        held_cases = [cases[i] for i in fold]
+        held_pc = [per_case[i] for i in fold]
+        n_users = len({c.user_id for c in held_cases})
+        hw = seeker_weights(held_cases)
+        for name, w in fixed.items():
+            sums[name] += np.array(objective(held_pc, w, hw)) * n_users
+        for name, w0 in starts.items():
+            w = coordinate_ascent([per_case[i] for i in train], w0, fitted, passes=passes,
+                                  case_weights=seeker_weights([cases[i] for i in train]))
+            result = np.array(objective(held_pc, w, hw))
+            sums[f"fitted from {name}"] += result * n_users
+            log.info("fold %d/%d fitted from %s: held N@10 %.4f", f + 1, k, name, result[1])
+    return {name: {"objective": round(float(s[0] / users), 4), "ndcg10": round(float(s[1] / users), 4),
+                   "ndcg100": round(float(s[2] / users), 4)} for name, s in sums.items()}
+
+
+def paired_bootstrap(per_case, cases, w_a: np.ndarray, w_b: np.ndarray, n: int = 2000, seed: int = 0):
+    """Mean per-user N@10 difference a - b and its 95% interval from resampling users."""
+    a10 = per_case_scores(per_case, w_a)
+    b10 = per_case_scores(per_case, w_b)
+    users = sorted({c.user_id for c in cases})
+    index = {u: n_ for n_, u in enumerate(users)}
+    diff, count = np.zeros(len(users)), np.zeros(len(users))
+    for c, x, y in zip(cases, a10, b10):
+        diff[index[c.user_id]] += x - y
+        count[index[c.user_id]] += 1
+    per_user = diff / count
+    rng = np.random.default_rng(seed)
+    boots = per_user[rng.integers(len(per_user), size=(n, len(per_user)))].mean(axis=1)
+    return {"mean": round(float(per_user.mean()), 4), "ci95": [round(float(np.percentile(boots, 2.5)), 4),
+                                                               round(float(np.percentile(boots, 97.5)), 4)]}
+
+
+def collect_cached(cases, ctx, work: Path, key_parts) -> list:
+    key = hashlib.sha1(json.dumps([FEATURES, key_parts, [c.case_id for c in cases],
+                                   [c.request for c in cases]]).encode()).hexdigest()[:12]
+    path = work / f"features-{key}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    per_case = collect(cases, ctx)
+    work.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(per_case))
+    return per_case
+
+
+def vec(weights: dict[str, float]) -> np.ndarray:
+    return np.array([weights.get(f, 0.0) for f in FEATURES], dtype=np.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mrrec_chat.data.sources import load_dataset
+    from mrrec_chat.service import Assistant
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    work = Path(args.work)
+    settings = Settings.from_env()
+    settings.memory_dir = str(work / "memory")
+    settings.llm_backend = "none"
+    full = load_dataset(args.dataset, settings.cache_dir)
+    past_dataset, past, future = temporal_split(full, args.future)
+    train_users, held_users = split_users(full.by_user, args.seed, args.held_out)
+    log.info("%s: %d users (%d training, %d held out), %d of %d ratings kept as past", full.name,
+             len(full.by_user), len(train_users), len(held_users), len(past_dataset.interactions),
+             len(full.interactions))
+    # The whole product is built on the past only: catalog signals, global memory, title index.
+    assistant = Assistant(settings, dataset=past_dataset, load_llm=False).start()
+    ctx = PlanContext(assistant, past, settings.max_behavior_records)
+    categories = past_dataset.categories
+
+    def parses_genre(genre: str) -> bool:
+        r = ctx.understand(GENRE_REQUEST.format(genre=genre))
+        return set(r.genres_any) | set(r.genres_all) == {genre}
+
+    unparsed = [g for g in categories if not parses_genre(g)]
+    if unparsed:
+        log.warning("genre requests the parser does not read as their genre (left out): %s", unparsed)
+    train_cases, train_skipped = build_cases(train_users, future, past_dataset, parses_genre, args.seed)
+    held_cases, held_skipped = build_cases(held_users, future, past_dataset, parses_genre, args.seed)
+    key = [full.name, len(full.interactions), args.future, args.seed, settings.max_behavior_records]
+    per_train = collect_cached(train_cases, ctx, work, key + ["train"])
+    fitted = [k for k, f in enumerate(FEATURES)
+              if f != "sem_profile" and any(np.any(X[:, k] != 0) for X, _, _, _ in per_train)]
+    log.info("%d training cases (%d users); fitted features: %s", len(train_cases),
+             len({c.user_id for c in train_cases}), [FEATURES[k] for k in fitted])
+
+    fixed = {
+        "popularity only": vec({"popularity": 1.0}),
+        "reference (sem_request + 0.05 popularity)": vec({"sem_request": 1.0, "popularity": 0.05}),
+        "fusion.json (ReDial fit, current)": vec(load_weights(WEIGHTS_FILE)),
+    }
+    starts = {"defaults": vec(DEFAULT_WEIGHTS), "fusion.json": vec(load_weights(WEIGHTS_FILE))}
+    cv = cross_validate(per_train, train_cases, starts, fixed, fitted, args.cv, args.passes) if args.cv > 1 else {}
+    for name, row in cv.items():
+        log.info("CV %-45s %s", name, row)
+    best_start = max(starts, key=lambda s: cv[f"fitted from {s}"]["objective"]) if cv else "defaults"
+    w = coordinate_ascent(per_train, starts[best_start], fitted, passes=args.passes,
+                          case_weights=seeker_weights(train_cases))
+    w[FEATURES.index("sem_profile")] = 0.0
+    current = fixed["fusion.json (ReDial fit, current)"]
+    adopted = bool(cv) and cv[f"fitted from {best_start}"]["objective"] > cv["fusion.json (ReDial fit, current)"]["objective"]
+
+    # The held-out users, once.
+    per_held = collect_cached(held_cases, ctx, work, key + ["held-out"])
+    rows = {**fixed, f"fitted (from {best_start})": w}
+    held = {name: scores(per_held, held_cases, weights) for name, weights in rows.items()}
+    held_vs_current = paired_bootstrap(per_held, held_cases, w, current)
+    train_fit = {name: scores(per_train, train_cases, weights) for name, weights in rows.items()}
+    for name, row in held.items():
+        log.info("held-out %-45s %s", name, row)
+
+    command = "python -m mrrec_lab.fit_consumed " + " ".join(argv if argv is not None else sys.argv[1:])
+    chosen = w if adopted else current
+    data = {"dataset": full.name, "source": args.dataset, "users": len(full.by_user),
+            "training_users": len(train_users), "held_out_users": len(held_users), "seed": args.seed,
+            "future_ratings_per_user": args.future, "liked_at": LIKED_AT,
+            "training_cases": len(train_cases), "held_out_cases": len(held_cases),
+            "cases_by_kind": {k: sum(c.kind == k for c in train_cases + held_cases) for k in ("open", "genre")},
+            "users_without_cases": {"training": train_skipped, "held_out": held_skipped},
+            "genres_not_understood": unparsed, "max_behavior_records": settings.max_behavior_records,
+            "split": f"{args.results}/split.json"}
+    record = {
+        "weights": {f: round(float(v), 5) for f, v in zip(FEATURES, chosen)},
+        "adopted": adopted,
+        "fitted": [FEATURES[k] for k in fitted],
+        "fitted_weights": {f: round(float(v), 5) for f, v in zip(FEATURES, w)},
+        "start": best_start,
+        "note": ("weights for a memory of consumption (the app: rated items were watched); "
+                 + ("the fit, chosen by CV over the current fusion.json weights" if adopted else
+                    "the fit did not beat fusion.json in CV, so these are fusion.json's weights")
+                 + "; sem_profile 0 (no LLM runs); see mrrec_lab/fit_consumed.py"),
+        "data": data,
+        "objective": "mean NDCG@10 + 0.5 mean NDCG@100 over users (each user's cases weigh 1/their number), "
+                     "coordinate ascent (mrrec_lab/fit_fusion.coordinate_ascent)",
+        "cross_validation": {"folds": args.cv, "by": "user", **cv},
+        "train_metrics": train_fit,
+        "held_out": held,
+        "held_out_fitted_minus_current_ndcg10": held_vs_current,
+        "command": command,
+        "date": date.today().isoformat(),
+    }
+    Path(args.out).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "split.json").write_text(json.dumps(
+        {"dataset": full.name, "seed": args.seed, "held_out_share": args.held_out,
+         "train_users": train_users, "held_out_users": held_users}, indent=1) + "\n", encoding="utf-8")
+    (results / "fit.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(record, indent=2))
+    print(f"{len(train_cases)} training cases, {len(held_cases)} held-out cases, "
+          f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+    assistant.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
