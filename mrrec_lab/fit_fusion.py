@@ -12,6 +12,15 @@ reads. (A first try, pairwise logistic regression on feature differences with ra
 scored N@10 0.011 on the training cases against 0.045 for the hand-set defaults: random
 negatives are too easy, so it learned to separate them, not to order the top.)
 
+Two models are fitted and written: the linear weights (coordinate ascent, `weights`) and, with
+`--model gbm` (the default), LightGBM LambdaRank trees (`trees`, which the ranker then scores
+by). `--cv K` compares the reference (dense-pop's two terms), the start weights, the linear fit
+and the trees on held-out folds of training seekers, repeated with seekers dealt differently
+(`--cv-repeats`), N@10 and N@100 per case and per seeker. What that comparison showed
+(results/fusion-cv/README.md): the trees beat the linear fit on all four figures; capping
+`remembered` (|w| <= 0.3) or optimising N@10 alone did not help the linear fit, and pulling it
+toward the reference (an L1 price on departures) helped per seeker but not per case.
+
 `sem_profile` (the model's profile text) cannot be fitted without running the LLM on the training
 cases, so it is written as 0: the model's profile then acts only through its checked structure
 (genres as soft preferences when the request names none, named titles as weak seeds).
@@ -30,10 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from mrrec_chat.config import Settings
-from mrrec_chat.recommend.ranker import DEFAULT_WEIGHTS, FEATURES, WEIGHTS_FILE
+from mrrec_chat.recommend.ranker import DEFAULT_WEIGHTS, FEATURES, WEIGHTS_FILE, tree_scores
 
 log = logging.getLogger(__name__)
 SPLIT = Path(__file__).parent / "train" / "split_redial_dev.json"
+# The benchmark's dense-pop: the request's cosine plus a little popularity; the CV's yardstick.
+REFERENCE_WEIGHTS = {"sem_request": 1.0, "popularity": 0.05}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also estimate how the fit generalises: K folds by seeker over the training seekers "
                         "(fit on K-1, score the held fold), printed and recorded; the written weights are "
                         "still fitted on all training seekers")
+    p.add_argument("--cv-repeats", type=int, default=3,
+                   help="repeat the K folds with seekers dealt differently (default 3), averaged")
+    p.add_argument("--model", choices=("gbm", "linear"), default="gbm",
+                   help="gbm (default): the ranker scores by LightGBM LambdaRank trees written into the file "
+                        "(needs lightgbm to fit, not to rank); linear: by the coordinate-ascent weights alone")
     p.add_argument("--per-case", action="store_true",
                    help="average the objective over cases (default: over seekers, each seeker once)")
     return p
@@ -85,27 +101,34 @@ def collect(cases, ctx, *, pool: int = 300, depth: int = 100):
     return per_case
 
 
-def objective(per_case, w: np.ndarray, case_weights: np.ndarray | None = None) -> tuple[float, float, float]:
-    """(N@10 + 0.5 N@100, N@10, N@100) averaged over cases, weighted by `case_weights` if given
-    (ground truth outside the catalog counts in the ideal DCG, as in the benchmark)."""
+def case_metrics(per_case, w) -> tuple[np.ndarray, np.ndarray]:
+    """Per case: (NDCG@10, NDCG@100) of the ranking by X @ w (or by w(X) for a callable scorer,
+    e.g. a tree ensemble), request-filter tiers first (ground truth outside the catalog counts in
+    the ideal DCG, as in the benchmark)."""
     discounts = 1.0 / np.log2(np.arange(2, 102))
-    n10, n100 = [], []
-    for X, truth, n_truth, tier in per_case:
+    n10, n100 = np.zeros(len(per_case)), np.zeros(len(per_case))
+    for n, (X, truth, n_truth, tier) in enumerate(per_case):
         if n_truth == 0:
-            n10.append(0.0)
-            n100.append(0.0)
             continue
-        scores = X @ w - 1000.0 * tier
+        scores = (w(X) if callable(w) else X @ w) - 1000.0 * tier
         k = min(100, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         gains = truth[top].astype(np.float64)
         ideal10 = discounts[:min(10, n_truth)].sum()
         ideal100 = discounts[:min(100, n_truth)].sum()
-        n10.append(float(gains[:10] @ discounts[:min(10, k)][:len(gains[:10])]) / ideal10)
-        n100.append(float(gains @ discounts[:k]) / ideal100)
+        n10[n] = float(gains[:10] @ discounts[:len(gains[:10])]) / ideal10
+        n100[n] = float(gains @ discounts[:k]) / ideal100
+    return n10, n100
+
+
+def objective(per_case, w: np.ndarray, case_weights: np.ndarray | None = None,
+              n100_weight: float = 0.5) -> tuple[float, float, float]:
+    """(N@10 + n100_weight * N@100, N@10, N@100) averaged over cases, weighted by `case_weights`
+    if given."""
+    n10, n100 = case_metrics(per_case, w)
     a, b = float(np.average(n10, weights=case_weights)), float(np.average(n100, weights=case_weights))
-    return a + 0.5 * b, a, b
+    return a + n100_weight * b, a, b
 
 
 def seeker_weights(cases) -> np.ndarray:
@@ -120,13 +143,27 @@ def seeker_weights(cases) -> np.ndarray:
 
 
 def coordinate_ascent(per_case, w0: np.ndarray, fitted: list[int], passes: int = 3,
-                      case_weights: np.ndarray | None = None) -> np.ndarray:
+                      case_weights: np.ndarray | None = None, *, n100_weight: float = 0.5,
+                      prior: np.ndarray | None = None, penalty: float = 0.0, scales: np.ndarray | None = None,
+                      limits: dict[int, float] | None = None) -> np.ndarray:
     """Coordinate ascent on the ranking metric (RankLib's linear "Coordinate Ascent" in its
     plainest form): one weight at a time over a grid of candidate values, keep the best.
     Hand-written because scikit-learn has no listwise ranker and a tree ranker (LightGBM
-    lambdarank) would not be a dozen weights the app can read without the library."""
+    lambdarank) would not be a dozen weights the app can read without the library.
+
+    `penalty` > 0 pulls the weights toward `prior`: the objective loses penalty * sum over
+    features of |w - prior| * scale (scale: the feature's spread, so a departure is priced by how
+    much it can move a score), and the prior's own value is always on the grid. `limits` caps
+    |w[k]| for the features it names."""
     w = w0.copy()
-    best = objective(per_case, w, case_weights)[0]
+    scales = np.ones(len(w)) if scales is None else scales
+
+    def cost(v: np.ndarray) -> float:
+        if prior is None or not penalty:
+            return 0.0
+        return penalty * float(np.sum(np.abs(v - prior) * scales))
+
+    best = objective(per_case, w, case_weights, n100_weight)[0] - cost(w)
     anchor = FEATURES.index("sem_request")
     for p in range(passes):
         changed = False
@@ -135,10 +172,14 @@ def coordinate_ascent(per_case, w0: np.ndarray, fitted: list[int], passes: int =
                 continue  # the scale: only ratios matter for a ranking
             grid = {0.0, *(w[k] * m for m in (0.25, 0.5, 0.75, 1.5, 2.0, 4.0)),
                     *(s * v for s in (1, -1) for v in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0))}
+            if prior is not None:
+                grid.add(float(prior[k]))
+            if limits and k in limits:
+                grid = {g for g in grid if abs(g) <= limits[k]}
             for value in sorted(grid):
                 trial = w.copy()
                 trial[k] = value
-                score = objective(per_case, trial, case_weights)[0]
+                score = objective(per_case, trial, case_weights, n100_weight)[0] - cost(trial)
                 if score > best + 1e-6:
                     best, w, changed = score, trial, True
             log.info("pass %d %s = %.4f (objective %.4f)", p + 1, FEATURES[k], w[k], best)
@@ -147,36 +188,83 @@ def coordinate_ascent(per_case, w0: np.ndarray, fitted: list[int], passes: int =
     return w
 
 
-def seeker_folds(cases, k: int) -> list[np.ndarray]:
-    """K folds of case indices, whole seekers per fold (sorted ids dealt round-robin)."""
+# LightGBM LambdaRank, kept small: 150 trees of 3 leaves (two splits each), each leaf holding at
+# least 1000 candidate rows, so that no split follows one seeker's habits. Chosen among two
+# full-pool settings by the seeker CV (a 7-leaf, 100-tree one was a little worse).
+GBM_PARAMS = {"objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 3, "min_data_in_leaf": 1000,
+              "lambdarank_truncation_level": 20, "verbose": -1, "seed": 0, "deterministic": True,
+              "num_threads": 1}
+GBM_ROUNDS = 150
+
+
+def fit_gbm(per_case, case_weights: np.ndarray | None = None, fitted: list[int] | None = None,
+            rounds: int = GBM_ROUNDS) -> list[dict]:
+    """LambdaRank trees on every candidate row of each case (a case is a query; its rows carry the
+    case's weight), returned in the ranker's JSON form (ranker.tree_scores). Trained on the whole
+    candidate pool: trained on the reference's top rows only, the trees never saw the rows other
+    signals bring in and ranked them at random (N@10 0.014 in CV)."""
+    import lightgbm
+
+    fitted = fitted if fitted is not None else [k for k, f in enumerate(FEATURES) if f != "sem_profile"]
+    weights = np.ones(len(per_case)) if case_weights is None else case_weights
+    data = lightgbm.Dataset(
+        np.concatenate([X[:, fitted] for X, _, _, _ in per_case]),
+        np.concatenate([truth.astype(np.int32) for _, truth, _, _ in per_case]),
+        weight=np.concatenate([np.full(len(truth), cw) for (_, truth, _, _), cw in zip(per_case, weights)]),
+        group=[len(truth) for _, truth, _, _ in per_case], feature_name=[FEATURES[k] for k in fitted])
+    model = lightgbm.train(GBM_PARAMS, data, rounds)
+    return trees_from_lightgbm(model)
+
+
+def trees_from_lightgbm(model) -> list[dict]:
+    """LightGBM's dump_model() trees as {"f", "t", "l", "r"} / {"v"} nodes named by feature."""
+    names = model.feature_name()
+
+    def node(n: dict) -> dict:
+        if "leaf_value" in n:
+            return {"v": float(n["leaf_value"])}
+        if n.get("decision_type") != "<=" or n.get("missing_type") not in (None, "None"):
+            raise ValueError(f"unsupported split {n.get('decision_type')} / missing {n.get('missing_type')}")
+        return {"f": names[n["split_feature"]], "t": float(n["threshold"]), "l": node(n["left_child"]),
+                "r": node(n["right_child"])}
+
+    return [node(t["tree_structure"]) for t in model.dump_model()["tree_info"]]
+
+
+def seeker_folds(cases, k: int, repeat: int = 0) -> list[np.ndarray]:
+    """K folds of case indices, whole seekers per fold: sorted ids dealt round-robin (repeat 0),
+    or shuffled by random.Random(repeat) first (repeat > 0), so repeats split seekers differently."""
+    import random
+
     seekers = sorted({c.user_id for c in cases})
+    if repeat:
+        random.Random(repeat).shuffle(seekers)
     fold_of = {s: n % k for n, s in enumerate(seekers)}
-    return [np.array([i for i, c in enumerate(cases) if fold_of[c.user_id] == f]) for f in range(k)]
+    return [np.array([i for i, c in enumerate(cases) if fold_of[c.user_id] == f], dtype=np.int64)
+            for f in range(k)]
 
 
-def cross_validate(per_case, cases, w0: np.ndarray, fitted: list[int], k: int, passes: int,
-                   per_case_objective: bool) -> dict[str, float]:
-    """Grouped K-fold estimate on training seekers: N@10 of the start weights and of the fitted
-    ones on seekers the fit did not see (micro over cases, and macro over seekers)."""
-    held_start, held_fit, held_start_s, held_fit_s = [], [], [], []
-    for fold in seeker_folds(cases, k):
-        held_out = set(fold.tolist())
-        train = [i for i in range(len(cases)) if i not in held_out]
-        train_cases = [cases[i] for i in train]
-        cw = None if per_case_objective else seeker_weights(train_cases)
-        w = coordinate_ascent([per_case[i] for i in train], w0, fitted, passes=passes, case_weights=cw)
-        held = [per_case[i] for i in fold]
-        hw = seeker_weights([cases[i] for i in fold])
-        n, n_seekers = len(fold), len({cases[i].user_id for i in fold})
-        held_start.append(objective(held, w0)[1] * n)
-        held_fit.append(objective(held, w)[1] * n)
-        held_start_s.append(objective(held, w0, hw)[1] * n_seekers)
-        held_fit_s.append(objective(held, w, hw)[1] * n_seekers)
-    total, seekers = len(cases), len({c.user_id for c in cases})
-    return {"folds": k, "start_ndcg10": round(sum(held_start) / total, 4),
-            "fitted_ndcg10": round(sum(held_fit) / total, 4),
-            "start_ndcg10_per_seeker": round(sum(held_start_s) / seekers, 4),
-            "fitted_ndcg10_per_seeker": round(sum(held_fit_s) / seekers, 4)}
+def per_seeker_mean(values: np.ndarray, cases) -> float:
+    """Mean over seekers of each seeker's mean over their cases."""
+    users = np.array([c.user_id for c in cases])
+    return float(np.mean([values[users == u].mean() for u in sorted(set(users))]))
+
+
+def cross_validate(per_case, cases, fit, k: int, repeats: int = 1) -> dict[str, float]:
+    """Grouped K-fold estimate on training seekers: `fit(train_indices)` returns weights, which are
+    scored on the held fold's seekers; every case is held out once per repeat. Returns N@10 and
+    N@100 micro over cases and macro over seekers (each seeker's mean once), averaged over repeats."""
+    rows = []
+    for repeat in range(repeats):
+        n10, n100 = np.zeros(len(cases)), np.zeros(len(cases))
+        for fold in seeker_folds(cases, k, repeat):
+            held_out = set(fold.tolist())
+            w = fit([i for i in range(len(cases)) if i not in held_out])
+            n10[fold], n100[fold] = case_metrics([per_case[i] for i in fold], w)
+        rows.append((n10.mean(), n100.mean(), per_seeker_mean(n10, cases), per_seeker_mean(n100, cases)))
+    mean = np.mean(rows, axis=0)
+    return {"folds": k, "repeats": repeats, "ndcg10": round(float(mean[0]), 4), "ndcg100": round(float(mean[1]), 4),
+            "ndcg10_per_seeker": round(float(mean[2]), 4), "ndcg100_per_seeker": round(float(mean[3]), 4)}
 
 
 def collect_cached(cases, ctx, work: Path):
@@ -224,19 +312,47 @@ def main(argv: list[str] | None = None) -> int:
         w_old[FEATURES.index(f)] = 0.0
     fitted = [k for k, f in enumerate(FEATURES)
               if f != "sem_profile" and f not in dropped and any(np.any(X[:, k] != 0) for X, _, _, _ in per_case)]
-    cv = cross_validate(per_case, cases, w_old, fitted, args.cv, args.passes, args.per_case) if args.cv > 1 else None
-    if cv:
-        log.info("cross-validation by seeker: %s", cv)
+    reference = np.array([REFERENCE_WEIGHTS.get(f, 0.0) for f in FEATURES], dtype=np.float32)
+
+    def weights_of(subset: list[int]) -> np.ndarray | None:
+        return None if args.per_case else seeker_weights([cases[i] for i in subset])
+
+    def fit_linear(subset: list[int]) -> np.ndarray:
+        return coordinate_ascent([per_case[i] for i in subset], w_old, fitted, passes=args.passes,
+                                 case_weights=weights_of(subset))
+
+    def fit_trees(subset: list[int]):
+        trees = fit_gbm([per_case[i] for i in subset], weights_of(subset), fitted)
+        return lambda X: tree_scores(trees, X)
+
+    cv = None
+    if args.cv > 1:
+        cv = {"folds": args.cv, "repeats": args.cv_repeats, "by": "seeker",
+              "note": "held-out folds of training seekers; per_seeker = each seeker's mean once"}
+        candidates = {"reference": lambda subset: reference, "start_weights": lambda subset: w_old,
+                      "linear": fit_linear}
+        if args.model == "gbm":
+            candidates["gbm"] = fit_trees
+        for name, fit in candidates.items():
+            cv[name] = {k: v for k, v in cross_validate(per_case, cases, fit, args.cv, args.cv_repeats).items()
+                        if k.startswith("ndcg")}
+            log.info("cross-validation by seeker, %s: %s", name, cv[name])
     case_weights = None if args.per_case else seeker_weights(cases)
-    w = coordinate_ascent(per_case, w_old, fitted, passes=args.passes, case_weights=case_weights)
+    w = fit_linear(list(range(len(cases))))
     # The model's profile enters the ranking only with a weight fitted on model runs; none here.
     w[FEATURES.index("sem_profile")] = 0.0
-    before, after = objective(per_case, w_old), objective(per_case, w)
-    before_s, after_s = objective(per_case, w_old, case_weights), objective(per_case, w, case_weights)
+    trees = fit_gbm(per_case, case_weights, fitted) if args.model == "gbm" else None
+    final = (lambda X: tree_scores(trees, X)) if trees else w
+    before, after = objective(per_case, w_old), objective(per_case, final)
+    before_s, after_s = objective(per_case, w_old, case_weights), objective(per_case, final, case_weights)
     record = {
         "weights": {f: round(float(v), 5) for f, v in zip(FEATURES, w)},
         "fitted": [FEATURES[k] for k in fitted],
-        "note": "sem_profile is 0: not fitted (needs LLM runs on training cases); see mrrec_lab/fit_fusion.py",
+        "note": ("sem_profile is 0: not fitted (needs LLM runs on training cases); see mrrec_lab/fit_fusion.py. "
+                 + ("The ranker scores by `trees` (LightGBM LambdaRank, evaluated in numpy by "
+                    "ranker.tree_scores); `weights` is the linear fit, used by readers of weights alone."
+                    if trees else "Linear fusion of `weights`.")),
+        "model": args.model,
         "data": {"redial": Path(args.redial).name, "movielens": Path(args.movielens).name,
                  "split": Path(args.split).name, "seekers": "train_seekers", "cases": len(cases),
                  "exclude_request_mentions": True},
@@ -245,12 +361,17 @@ def main(argv: list[str] | None = None) -> int:
                           "per_seeker": {"start_ndcg10": round(before_s[1], 4), "fitted_ndcg10": round(after_s[1], 4)}},
         "dropped": sorted(dropped),
         "cross_validation": cv,
-        "objective": ("mean NDCG@10 + 0.5 mean NDCG@100 over the training "
+        "objective": ("linear: mean NDCG@10 + 0.5 mean NDCG@100 over the training "
                       + ("cases" if args.per_case else "seekers (each seeker's cases weigh 1/their number)")
-                      + ", coordinate ascent"),
+                      + ", coordinate ascent"
+                      + ("; trees: LightGBM lambdarank " + json.dumps({k: v for k, v in GBM_PARAMS.items()
+                                                                       if k not in ("verbose", "num_threads")})
+                         + f", {GBM_ROUNDS} rounds, the same case weights" if trees else "")),
         "command": "python -m mrrec_lab.fit_fusion " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": date.today().isoformat(),
     }
+    if trees:
+        record["trees"] = trees
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(record, indent=2))
     print(f"{len(cases)} training cases, {time.perf_counter() - started:.0f} s", file=sys.stderr)

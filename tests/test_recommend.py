@@ -16,7 +16,15 @@ from mrrec_chat.data.schema import Dataset, Interaction, Item
 from mrrec_chat.memory.schema import MemoryEntry
 from mrrec_chat.recommend.policy import plan_turn
 from mrrec_chat.recommend.profile import read_profile
-from mrrec_chat.recommend.ranker import FEATURES, CatalogSignals, Ranker, RankInputs, load_weights
+from mrrec_chat.recommend.ranker import (
+    FEATURES,
+    CatalogSignals,
+    Ranker,
+    RankInputs,
+    load_trees,
+    load_weights,
+    tree_scores,
+)
 from mrrec_chat.recommend.request import understand
 
 ML100K = ["Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
@@ -158,6 +166,36 @@ def test_fusion_weights_file_is_read_and_complete(tmp_path):
     assert load_weights(path)["sem_request"] == 2.0 and load_weights(path)["popularity"] == 0.0
     path.write_text("not json")
     assert load_weights(path)["sem_request"] > 0  # a broken file falls back to defaults
+
+
+def test_tree_ensemble_scores_by_its_splits_and_ranks_when_given():
+    # One tree: popular items (popularity > 1) score 1, others by quality; a second adds 0.5.
+    trees = [{"f": "popularity", "t": 1.0, "l": {"f": "quality", "t": 0.0, "l": {"v": -1.0}, "r": {"v": 0.2}},
+              "r": {"v": 1.0}}, {"v": 0.5}]
+    X = np.zeros((3, len(FEATURES)), np.float32)
+    X[0, FEATURES.index("popularity")] = 2.0
+    X[1, FEATURES.index("quality")] = 0.3
+    X[2, FEATURES.index("quality")] = -0.3
+    assert np.allclose(tree_scores(trees, X), [1.5, 0.7, -0.5])
+    inter = [Interaction(f"u{n}", "e", 4.0) for n in range(5)]
+    dataset, catalog = _catalog(ITEMS, inter)
+    ranker = Ranker(CatalogSignals(dataset, catalog), {f: 0.0 for f in FEATURES}, trees)
+    assert ranker.rank(RankInputs(np.zeros(8, np.float32)), n=1)[0].item.item_id == "e"
+
+
+def test_fusion_trees_are_read_or_ignored_when_unusable(tmp_path):
+    path = tmp_path / "fusion.json"
+    path.write_text(json.dumps({"weights": {"sem_request": 1.0}}))
+    assert load_trees(path) is None  # a linear fusion
+    path.write_text(json.dumps({"weights": {}, "trees": [{"f": "popularity", "t": 1, "l": {"v": 0}, "r": {"v": 1}}]}))
+    assert load_trees(path)[0]["f"] == "popularity"
+    path.write_text(json.dumps({"weights": {}, "trees": [{"f": "no such feature", "t": 1, "l": {"v": 0}, "r": {"v": 1}}]}))
+    assert load_trees(path) is None
+    path.write_text(json.dumps({"weights": {}, "trees": [{"f": "popularity", "l": {"v": 0}}]}))
+    assert load_trees(path) is None
+    # The shipped file's trees (if any) are usable: every split names a known feature.
+    trees = load_trees()
+    assert trees is None or all(isinstance(t, dict) for t in trees)
 
 
 # --- policy and profile ------------------------------------------------------------------------

@@ -31,8 +31,13 @@ the request's era are never shown; the request's wanted genres filter too, relax
 (all-of -> any-of -> era -> genres) only when fewer items than asked for remain. One item per
 title + year; a little diversity (near-duplicates by embedding are pushed down).
 
-The fusion weights are fitted on the training seekers of the ReDial development data by
-`python -m mrrec_lab.fit_fusion` and saved in fusion.json beside this file (a dozen numbers).
+The fusion is fitted on the training seekers of the ReDial development data by
+`python -m mrrec_lab.fit_fusion` and saved in fusion.json beside this file: linear `weights` (a
+dozen numbers) and, where present, `trees`, a small LightGBM LambdaRank ensemble over the same
+features that then does the scoring (150 trees of two splits; evaluated here in numpy, so the app
+needs no LightGBM). The trees won the seeker cross-validation (fusion.json `cross_validation`):
+they can learn what a line cannot, e.g. that a remembered like counts when it is also recent and
+popular now.
 Item-item similarity is a sparse co-occurrence cosine over liked ratings with shrinkage, written
 with scipy here: `implicit`'s ItemItemRecommender computes the same thing but would add a
 compiled dependency to the app for ten lines of code.
@@ -75,6 +80,56 @@ def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, float]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("Fusion weights not read from %s (%s); using defaults.", path, exc)
         return dict(DEFAULT_WEIGHTS)
+
+
+def load_trees(path: Path = WEIGHTS_FILE) -> list[dict] | None:
+    """The fitted tree ensemble in fusion.json ("trees"), or None where it has none (then the
+    linear `weights` rank)."""
+    try:
+        trees = json.loads(Path(path).read_text(encoding="utf-8")).get("trees")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(trees, list) or not trees:
+        return None
+    try:
+        for tree in trees:
+            _check_tree(tree)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("Fusion trees in %s not usable (%s); ranking by the linear weights.", path, exc)
+        return None
+    return trees
+
+
+def _check_tree(node: dict) -> None:
+    if "v" in node:
+        float(node["v"])
+        return
+    if node["f"] not in FEATURES:
+        raise ValueError(f"unknown feature {node['f']!r}")
+    float(node["t"])
+    _check_tree(node["l"])
+    _check_tree(node["r"])
+
+
+def tree_scores(trees: list[dict], X: np.ndarray) -> np.ndarray:
+    """Sum of the ensemble's trees over the rows of X (items x FEATURES). A node is
+    {"f": feature, "t": threshold, "l": node, "r": node} (left where X[f] <= t, as LightGBM
+    decides) or a leaf {"v": value}: LightGBM's own model, evaluated without the library."""
+    X = X.astype(np.float64)
+    total = np.zeros(len(X), dtype=np.float64)
+
+    def walk(node: dict, rows: np.ndarray) -> None:
+        if "v" in node:
+            total[rows] += node["v"]
+            return
+        left = X[rows, FEATURES.index(node["f"])] <= node["t"]
+        walk(node["l"], rows[left])
+        walk(node["r"], rows[~left])
+
+    every = np.arange(len(X))
+    for tree in trees:
+        walk(tree, every)
+    return total.astype(np.float32)
 
 
 def descriptive_text(item: Item) -> str:
@@ -202,10 +257,23 @@ class CatalogSignals:
 
 
 class Ranker:
-    def __init__(self, signals: CatalogSignals, weights: dict[str, float] | None = None):
+    def __init__(self, signals: CatalogSignals, weights: dict[str, float] | None = None,
+                 trees: list[dict] | None = None):
+        """Without `weights`, fusion.json's: its tree ensemble where it has one, else its linear
+        weights. Given `weights` (and no `trees`), the linear fusion of those weights."""
         self.signals = signals
-        self.weights = weights if weights is not None else load_weights()
+        if weights is None:
+            weights = load_weights()
+            trees = load_trees() if trees is None else trees
+        self.weights = weights
+        self.trees = trees
         self.w = np.array([self.weights.get(f, 0.0) for f in FEATURES], dtype=np.float32)
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """Fused score of each row of the feature matrix."""
+        if self.trees:
+            return tree_scores(self.trees, X)
+        return X @ self.w
 
     # --- features -----------------------------------------------------------------------
     def features(self, inputs: RankInputs) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -318,7 +386,7 @@ class Ranker:
     def rank(self, inputs: RankInputs, n: int, *, diversity: float = 0.05) -> list[Ranked]:
         s = self.signals
         X, helpers = self.features(inputs)
-        scores = X @ self.w
+        scores = self.score(X)
         mask, relaxed, tier = self.allowed(inputs, n)
         order = np.lexsort((-np.where(mask, scores, -np.inf), tier))
         candidates = [int(r) for r in order[mask[order]][:n * 3 + 50]]
