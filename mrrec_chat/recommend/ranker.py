@@ -36,8 +36,8 @@ The fusion is fitted on the training seekers of the ReDial development data by
 dozen numbers) and, where present, `trees`, a small LightGBM LambdaRank ensemble over the same
 features that then does the scoring (150 trees of two splits; evaluated here in numpy, so the app
 needs no LightGBM). The trees won the seeker cross-validation (fusion.json `cross_validation`):
-they can learn what a line cannot, e.g. that a remembered like counts when it is also recent and
-popular now.
+they can learn what a line cannot: thresholds and pairs of signals (in the fitted file the
+commonest pair of splits is `remembered` with `trend`, then `popularity` with `recency`).
 Item-item similarity is a sparse co-occurrence cosine over liked ratings with shrinkage, written
 with scipy here: `implicit`'s ItemItemRecommender computes the same thing but would add a
 compiled dependency to the app for ten lines of code.
