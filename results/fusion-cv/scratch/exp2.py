@@ -1,0 +1,20 @@
+import sys, time
+sys.path.insert(0, 'runs/fusion3')
+from harness import *
+ref = cv(fixed(REF))
+NOMEM = {'remembered': 0, 'cf_memory': 0, 'sem_memory': 0, 'affinity': 0}
+cands = {
+ 'B N@10-only objective': ca_fit(n100w=0.0),
+ 'C1 remembered frozen 0 (others fitted)': ca_fit(start=W({**DEFAULT_WEIGHTS, 'remembered': 0.0}), frozen=('remembered',)),
+ 'C2 remembered |w|<=0.3': ca_fit(grid_max={'remembered': 0.3}),
+ 'C3 remembered |w|<=1': ca_fit(grid_max={'remembered': 1.0}),
+ 'D0 start=ref, no penalty': ca_fit(start=REF),
+ 'D1 start=ref, L1 to ref lam=0.01': ca_fit(start=REF, prior=REF, lam=0.01),
+ 'D2 start=ref, L1 to ref lam=0.03': ca_fit(start=REF, prior=REF, lam=0.03),
+ 'E per-case objective': ca_fit(per_case=True),
+ 'G no memory features': ca_fit(start=W({**DEFAULT_WEIGHTS, **NOMEM}), frozen=tuple(NOMEM)),
+}
+for name, fit in cands.items():
+    t = time.time()
+    report(name, cv(fit), ref)
+    print('   ', round(time.time() - t), 's', flush=True)
