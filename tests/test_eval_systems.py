@@ -367,3 +367,18 @@ def test_grounding_probe_reproduces_the_agents_ranking(benchmark, embedder, tmp_
         assistant.close()
     assert result["mrrec"]["n"] == 3 and result["mrrec"]["profile_ranking_reproduced"] == 1.0
     assert set(result["mrrec"]["modes"]) == {"profile", "no-profile", "profile+request", "request"}
+
+
+def test_the_fusion_digest_changes_with_the_trees_not_only_the_weights():
+    from types import SimpleNamespace
+
+    from mrrec_lab.eval.systems import fusion_digest
+
+    def ctx(weights, trees):
+        ranker = SimpleNamespace(weights=weights, trees=trees)
+        return SimpleNamespace(assistant=SimpleNamespace(recommender=SimpleNamespace(ranker=ranker)))
+
+    linear = fusion_digest(ctx({"sem_request": 1.0}, None))
+    assert linear == fusion_digest(ctx({"sem_request": 1.0}, None))
+    assert linear != fusion_digest(ctx({"sem_request": 1.0}, [{"split": [0], "value": [0.1]}]))
+    assert linear != fusion_digest(ctx({"sem_request": 0.5}, None))

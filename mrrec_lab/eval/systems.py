@@ -345,6 +345,18 @@ class DensePop(System):
         return SystemResult([ctx.catalog.item_ids[n] for n in order if np.isfinite(scores[n])])
 
 
+def fusion_digest(ctx: EvalContext) -> str:
+    """A short digest of the ranker's fusion (linear weights and trees): a refit changes every
+    result of the systems that rank with it, so `--resume` must not mix runs across fits."""
+    import hashlib
+    import json
+
+    ranker = ctx.assistant.recommender.ranker
+    blob = json.dumps([sorted((k, round(v, 6)) for k, v in ranker.weights.items()), ranker.trees],
+                      sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
 class Hybrid(System):
     """The product's recommendation step (mrrec_chat/recommend) with no LLM."""
 
@@ -355,8 +367,7 @@ class Hybrid(System):
                             + ("" if with_memory else ", memory's soft signals off"))
 
     def signature(self, ctx: EvalContext) -> str:
-        weights = ctx.assistant.recommender.ranker.weights
-        return f"{super().signature(ctx)}|w={sorted((k, round(v, 4)) for k, v in weights.items())}"
+        return f"{super().signature(ctx)}|fusion={fusion_digest(ctx)}"
 
     def rank(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
         policy = ctx.plan(case, self.with_memory)
@@ -401,7 +412,7 @@ class MRRec(System):
 
     def signature(self, ctx: EvalContext) -> str:
         o = self.options
-        return (f"{super().signature(ctx)}|llm={self.llm_label}|k={o.top_k}|g={o.global_top_k}|"
+        return (f"{super().signature(ctx)}|fusion={fusion_digest(ctx)}|llm={self.llm_label}|k={o.top_k}|g={o.global_top_k}|"
                 f"rounds={o.max_rounds}|global={o.use_global}|levels={','.join(o.local_levels)}|"
                 f"tokens={o.max_new_tokens}/{o.answer_max_new_tokens}|t={o.temperature}")
 
