@@ -84,6 +84,15 @@ def test_cases_truth_is_liked_future_and_the_genre_request_keeps_its_genre():
     assert genre.ground_truth and all(genre.genre in ITEMS[i].categories for i in genre.ground_truth)
     assert genre.request == f"a good {genre.genre} film"
     assert skipped == {"no_future": 0, "no_liked_future": 0}
+    assert not any(c.kind == "like" for c in cases)  # only given the past and a title finder
+    _, past, _ = fc.temporal_split(dataset, future=2)
+    named = []
+    cases, _ = fc.build_cases(["u1", "u2", "u3"], future, dataset, lambda g: g in GENRES, seed=0, past=past,
+                              names_title=lambda text, item: named.append((text, item)) or item != "7")
+    like = {c.user_id: c for c in cases if c.kind == "like"}
+    assert named[0] == ("something like Big", "4")  # u1's most recent past 5-star rating
+    assert like["u1"].request == "something like Big" and like["u1"].ground_truth == ("5", "6")
+    assert "u2" in like and "u3" not in like  # u3's loved past film is not found by the title finder
 
 
 class _Assistant:
@@ -134,18 +143,26 @@ def test_the_recommender_ranks_with_the_weights_of_the_policys_kind_of_memory():
     assert not plan_turn(request, [], categories=GENRES, rated_is_consumed=False).rated_is_consumed
 
 
-def test_default_weights_come_from_the_two_files_and_a_missing_consumed_file_falls_back(tmp_path):
+def test_default_weights_come_from_the_two_files_and_a_missing_consumed_file_falls_back(tmp_path, monkeypatch):
+    from mrrec_chat import recommend
+
     dataset = _dataset()
     recommender = Recommender(dataset, _Catalog(dataset), embedder=None)
     assert recommender.ranker.weights == load_weights(WEIGHTS_FILE)
-    assert recommender.consumed_ranker.weights == load_consumed_weights()
-    assert load_consumed_weights(tmp_path / "absent.json") == load_weights(WEIGHTS_FILE)
+    if CONSUMED_WEIGHTS_FILE.exists():
+        assert recommender.consumed_ranker.weights == load_consumed_weights() != load_weights(WEIGHTS_FILE)
+    assert load_consumed_weights(tmp_path / "absent.json") is None
     broken = tmp_path / "broken.json"
     broken.write_text("not json")
-    assert load_consumed_weights(broken) == load_weights(WEIGHTS_FILE)
+    assert load_consumed_weights(broken) is None
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"weights": {"sem_request": 1.0, "affinity": 7.0}}))
     assert load_consumed_weights(good)["affinity"] == 7.0
+    # Without the file, a memory of consumption is ranked by fusion.json's ranker (trees included).
+    monkeypatch.setattr(recommend, "load_consumed_weights", lambda: None)
+    fallback = Recommender(dataset, _Catalog(dataset), embedder=None)
+    assert fallback.consumed_ranker is fallback.ranker
+    assert fallback.ranker_for(fallback.plan(understand("a film", categories=GENRES), [])) is fallback.ranker
     # Explicit weights alone are used for both kinds of memory.
     w = {f: 0.5 for f in FEATURES}
     explicit = Recommender(dataset, _Catalog(dataset), embedder=None, weights=w)

@@ -11,8 +11,8 @@ Used by the app (service.py, through the agent), the evaluator and the benchmark
 Two sets of fusion weights, one catalog: a memory of *consumption* (the app, where rated items were
 watched: `plan(..., rated_is_consumed=True)`) ranks with fusion_consumed.json, fitted on MovieLens
 users' future ratings by `python -m mrrec_lab.fit_consumed`; a memory of *mentions* (the ReDial
-evaluator, `rated_is_consumed=False`) ranks with fusion.json, fitted on ReDial. A missing or broken
-fusion_consumed.json falls back to fusion.json.
+evaluator, `rated_is_consumed=False`) ranks with fusion.json, fitted on ReDial (its trees where it has
+them). A missing or broken fusion_consumed.json falls back to fusion.json's ranker.
 """
 
 from __future__ import annotations
@@ -52,16 +52,17 @@ PROFILE_TITLE_WEIGHT = 0.5  # a title the model names seeds less than one the us
 CONSUMED_WEIGHTS_FILE = WEIGHTS_FILE.with_name("fusion_consumed.json")
 
 
-def load_consumed_weights(path: Path = CONSUMED_WEIGHTS_FILE, fallback: Path = WEIGHTS_FILE) -> dict[str, float]:
-    """The fusion weights for a memory of consumption; fusion.json's where the file is missing or unreadable."""
+def load_consumed_weights(path: Path = CONSUMED_WEIGHTS_FILE) -> dict[str, float] | None:
+    """The fusion weights for a memory of consumption; None where the file is missing or unreadable
+    (the Recommender then ranks such a memory as it ranks any other: by fusion.json)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("weights"), dict):
             raise TypeError("no 'weights' object")
     except (OSError, ValueError, TypeError) as exc:
         if Path(path).exists():
-            log.warning("Consumption fusion weights not read from %s (%s); using %s.", path, exc, fallback.name)
-        return load_weights(fallback)
+            log.warning("Consumption fusion weights not read from %s (%s); using fusion.json.", path, exc)
+        return None
     return load_weights(path)
 
 
@@ -83,7 +84,9 @@ class Recommender:
         self.ranker = Ranker(self.signals, weights)  # a memory of mentions
         if consumed_weights is None:
             consumed_weights = dict(weights) if weights is not None else load_consumed_weights()
-        self.consumed_ranker = Ranker(self.signals, consumed_weights)  # a memory of consumption
+        # a memory of consumption (fusion.json's ranker itself where fusion_consumed.json is absent)
+        self.consumed_ranker = Ranker(self.signals, consumed_weights) if consumed_weights is not None \
+            else self.ranker
         self.latest_year = max((i.year or 0 for i in dataset.items.values()), default=0) or None
 
     # --- understanding ------------------------------------------------------------------
