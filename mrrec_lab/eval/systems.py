@@ -351,8 +351,9 @@ def fusion_digest(ctx: EvalContext) -> str:
     import hashlib
     import json
 
-    ranker = ctx.assistant.recommender.ranker
-    blob = json.dumps([sorted((k, round(v, 6)) for k, v in ranker.weights.items()), ranker.trees],
+    recommender = ctx.assistant.recommender
+    rankers = [recommender.ranker, getattr(recommender, "consumed_ranker", recommender.ranker)]  # mentions, consumption
+    blob = json.dumps([[sorted((k, round(v, 6)) for k, v in r.weights.items()), r.trees] for r in rankers],
                       sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
