@@ -127,6 +127,31 @@ ITEMS = [Item("a", "Nightwatch", ("Horror", "Thriller"), 1997), Item("b", "Night
          Item("g", "Fargo", ("Comedy", "Crime"), 1996)]
 
 
+def test_something_like_a_title_ranks_items_sharing_its_genres_first():
+    """Popularity puts Airplane! first; "something like Heat" (Action, Crime) wants two of those
+    genres where the catalog has such items, and one of them where it has too few."""
+    items = ITEMS + [Item("h", "Ronin", ("Action", "Crime", "Thriller"), 1998)]
+    interactions = [Interaction(f"u{k}", "e", 5.0) for k in range(9)]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    inputs = RankInputs(np.zeros(8, np.float32), exclude={"c"}, like_genres=(("Action", "Crime"),))
+    assert [r.item.item_id for r in ranker.rank(inputs, n=1)] == ["h"]
+    assert ranker.rank(RankInputs(np.zeros(8, np.float32), exclude={"c"}), n=1)[0].item.item_id == "e"
+    ranked = ranker.rank(inputs, n=3)
+    assert ranked[0].item.item_id == "h" and "like the named title" in ranked[0].relaxed
+
+
+def test_the_policy_takes_the_named_titles_genres_for_something_like():
+    genres = {"1": ("Animation", "Children's", "Comedy")}
+    find = lambda text: ["1"] if "toy story" in text.lower() else []  # noqa: E731
+    policy = plan_turn(parse("something like Toy Story", find_titles=find), [], categories=ML100K,
+                       item_categories=lambda i: genres.get(i, ()))
+    assert policy.like_genres == (("Animation", "Children's", "Comedy"),)
+    named_genre = plan_turn(parse("a comedy like Toy Story", find_titles=find), [], categories=ML100K,
+                            item_categories=lambda i: genres.get(i, ()))
+    assert named_genre.like_genres == ()  # a genre named outright is the request's genre
+
+
 def test_one_item_per_title_and_year():
     dataset, catalog = _catalog(ITEMS)
     ranked = _ranker(dataset, catalog, popularity=1.0).rank(RankInputs(np.zeros(8, np.float32)), n=7)
@@ -304,9 +329,22 @@ def test_a_title_after_an_indefinite_article_is_a_description_not_a_named_item(t
     items = {"1": Item("1", "Avalanche Shovel", ("Snow",)), "2": Item("2", "Heat", ("Crime",), 1995)}
     dataset = Dataset("gear", items, [Interaction("u", "1", 5.0), Interaction("u", "2", 5.0)])
     recommender = Recommender.__new__(Recommender)
-    recommender.titles = TitleIndex(dataset)
+    recommender.titles, recommender.dataset = TitleIndex(dataset), dataset
     assert recommender.find_titles("I need an avalanche shovel") == []
     assert recommender.find_titles("something like Heat") == ["2"]
+
+
+def test_a_genre_named_before_film_is_not_the_film_of_that_name():
+    from mrrec_chat.data.movielens import TitleIndex
+    from mrrec_chat.recommend import Recommender
+
+    items = {"1": Item("1", "War, The", ("Drama", "War"), 1994), "2": Item("2", "Alien", ("Horror", "Sci-Fi"), 1979)}
+    dataset = Dataset("films", items, [Interaction("u", "1", 5.0), Interaction("u", "2", 5.0)])
+    recommender = Recommender.__new__(Recommender)
+    recommender.titles, recommender.dataset = TitleIndex(dataset), dataset
+    assert recommender.find_titles("a good War film") == []
+    assert recommender.find_titles("I loved The War (1994)") == ["1"]
+    assert recommender.find_titles("something like Alien") == ["2"]  # not a genre's own name
 
 
 def test_content_similarity_to_liked_items_ranks_their_neighbours_first():

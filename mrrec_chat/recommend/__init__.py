@@ -41,7 +41,7 @@ from mrrec_chat.recommend.ranker import (
     load_weights,
 )
 from mrrec_chat.recommend.reasons import explain
-from mrrec_chat.recommend.request import Request, understand
+from mrrec_chat.recommend.request import Request, is_genre_word, understand
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,9 @@ class Recommender:
             if re.search(r"\b(?:a|an|some|any)\s+$", text[max(0, start - 6):start], re.IGNORECASE) \
                     or re.match(r"(?:a|an|some|any)\s", text[start:end], re.IGNORECASE):
                 continue
+            if is_genre_word(text[start:end], self.dataset.categories) \
+                    and re.match(r"\s+(?:films?|movies?|flicks?|stuff)\b", text[end:end + 10], re.IGNORECASE):
+                continue  # "a good War film", "more Western movies": a genre, not *War, The*
             found.append(item_id)
         return list(dict.fromkeys(found))
 

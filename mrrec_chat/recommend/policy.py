@@ -42,6 +42,7 @@ class TurnPolicy:
     affinity_ids: dict[str, str] = field(default_factory=dict)  # genre -> memory id of a chat like
     refused_by_memory: dict[str, str] = field(default_factory=dict)  # genre -> memory id
     remembered: dict[str, float] = field(default_factory=dict)  # liked, not consumed: item id -> weight
+    like_genres: tuple[tuple[str, ...], ...] = ()  # genres of the titles in "something like X"
     # What the memory records: consumption (the app: rated items were watched) or mentions (ReDial).
     # The Recommender ranks with the fusion weights fitted for that kind of memory.
     rated_is_consumed: bool = True
@@ -58,7 +59,8 @@ class TurnPolicy:
             refused=self.refused, genres_any=r.genres_any, genres_all=r.genres_all, year_min=r.year_min,
             year_max=r.year_max, prefer=tuple(g for g in prefer if g not in self.refused),
             avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity),
-            remembered={i: v for i, v in self.remembered.items() if i not in self.exclude})
+            remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
+            like_genres=self.like_genres)
 
 
 def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),
@@ -79,6 +81,8 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
     if not request.rewatch:
         policy.exclude.update(request.titles_named)
     policy.seeds = {item_id: 1.0 for item_id in request.titles}
+    if item_categories is not None:
+        policy.like_genres = tuple(g for g in (tuple(item_categories(i)) for i in request.similar_to) if g)
     named = set(request.genres_named)
     refused = list(request.genres_refused)
     liked: list[tuple[float, str, str]] = []  # (time, item id, memory id)

@@ -178,6 +178,7 @@ class RankInputs:
     memory_seeds: dict[str, float] = field(default_factory=dict)
     affinity: dict[str, float] = field(default_factory=dict)  # category -> [-1, 1]
     remembered: dict[str, float] = field(default_factory=dict)  # item id -> (0, ~2]
+    like_genres: tuple[tuple[str, ...], ...] = ()  # genres of each title in "something like X"
 
 
 class CatalogSignals:
@@ -348,6 +349,17 @@ class Ranker:
         if refused:
             hard &= s.genres[:, refused].max(axis=1) == 0
         filters: list[tuple[str, np.ndarray]] = []
+        if inputs.like_genres:
+            # "something like Toy Story" (no genre named): the named title's genres are the
+            # request's — at least two of them shared (its one genre if it has one). The first
+            # filter relaxed; without it, co-liking alone put Star Wars first for Toy Story.
+            ok = np.zeros(len(s.items), dtype=bool)
+            for genres in inputs.like_genres:
+                cols = [s.cat_index[g] for g in genres if g in s.cat_index]
+                if cols:
+                    ok |= s.genres[:, cols].sum(axis=1) >= min(2, len(cols))
+            if ok.any():
+                filters.append(("like the named title", ok))
         all_cols = [s.cat_index[g] for g in inputs.genres_all if g in s.cat_index]
         any_cols = [s.cat_index[g] for g in (*inputs.genres_all, *inputs.genres_any) if g in s.cat_index]
         if all_cols and len(all_cols) > 1:

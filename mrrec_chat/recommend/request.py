@@ -431,6 +431,13 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     return carry_over(request, earlier)
 
 
+def is_genre_word(text: str, categories: Sequence[str]) -> bool:
+    """True when `text` (articles aside) is one word that is a genre's own name ("War", "the
+    Western"; "Alien" is not, though it suggests science fiction)."""
+    words = [w for w in re.findall(r"[\w'-]+", fold(text)) if w not in ("the", "a", "an")]
+    return len(words) == 1 and words[0] in {fold(c) for c in categories}
+
+
 def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     """Fill what the current request leaves open from this chat's earlier requests."""
     if not earlier:
