@@ -38,7 +38,7 @@ def parse(text, **kw):
 # --- request understanding ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, any_, all_, refused, years", [
-    ("a feel-good comedy for a family movie night", {"Comedy"}, set(), {"Horror"}, (None, None)),
+    ("a feel-good comedy for a family movie night", set(), {"Comedy", "Children's"}, {"Horror"}, (None, None)),
     ("I can't stand horror. Any feel-good classics from the 80s?", set(), set(), {"Horror"}, (1980, 1989)),
     ("I hate horror. Give me a smart 90s thriller", {"Thriller"}, set(), {"Horror"}, (1990, 1999)),
     ("a sci-fi horror film", set(), {"Sci-Fi", "Horror"}, set(), (None, None)),
@@ -442,3 +442,18 @@ def test_classic_without_a_decade_means_older_films(text, years, era):
 ])
 def test_mood_phrasings(text, mood):
     assert mood in parse(text).moods
+
+
+def test_a_reason_does_not_name_the_same_film_twice():
+    from mrrec_chat.recommend.policy import TurnPolicy
+    from mrrec_chat.recommend.ranker import Ranked
+    from mrrec_chat.recommend.reasons import explain
+
+    dataset, catalog = _catalog(ITEMS)
+    signals = CatalogSignals(dataset, catalog)
+    policy = TurnPolicy(request=parse("something like Heat"), memory_seed_ids={"c": "b:unit:u:c"})
+    feats = {f: 0.0 for f in FEATURES} | {"cf_request": 0.5, "cf_memory": 0.5}
+    same = explain(Ranked(ITEMS[3], 1.0, feats, seed="c", memory_seed="c"), policy, dataset, signals)[0]
+    assert same.count("Heat") == 1, same
+    other = explain(Ranked(ITEMS[3], 1.0, feats, seed="c", memory_seed="e"), policy, dataset, signals)[0]
+    assert "Heat" in other and "Airplane!" in other, other

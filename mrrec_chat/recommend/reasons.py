@@ -60,11 +60,15 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
         mid = policy.memory_seed_ids.get(item.item_id)
         if mid:
             memory_ids.append(mid)
+    said_seed = None
     if len(clauses) < 2 and ranked.seed and f.get("cf_request", 0) >= CF_STRONG:
         seed = dataset.items.get(ranked.seed)
         if seed is not None:
             clauses.append(f"people who loved {seed.display_title} rate it highly")
-    if len(clauses) < 2 and ranked.memory_seed and (f.get("cf_memory", 0) >= CF_STRONG / 2
+            said_seed = ranked.seed
+    # The same film twice ("people who loved Toy Story...; you liked Toy Story...") says nothing new.
+    if len(clauses) < 2 and ranked.memory_seed and ranked.memory_seed != said_seed \
+            and (f.get("cf_memory", 0) >= CF_STRONG / 2
                                                     or f.get("sem_memory", 0) >= CONTENT_STRONG):
         liked = dataset.items.get(ranked.memory_seed)
         if liked is not None:

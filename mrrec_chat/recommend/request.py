@@ -390,10 +390,11 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
                     if g and g not in wanted_any and g not in wanted_all]
         if audience == "kids" and not wanted_any and not wanted_all:
             wanted_any = [g for g in (canonical_genre(x, categories) for x in AUDIENCE_GENRES["kids"]) if g]
-        kids_genre = canonical_genre("Children", categories) if audience == "kids" else None
+        kids_genre = canonical_genre("Children", categories)
         if kids_genre and kids_genre not in wanted_any + wanted_all and (wanted_all or len(wanted_any) == 1):
-            # "a comedy for my kids": a comedy *and* a children's film (an animated comedy is not
-            # always one); the ranker relaxes the all-of filter where too few items have both.
+            # "a comedy for my kids", "a comedy for a family movie night": a comedy *and* a
+            # children's (family) film — an animated comedy is not always one; the ranker relaxes
+            # the all-of filter where too few items have both.
             wanted_all = (wanted_all or wanted_any) + [kids_genre]
             wanted_any = []
     year_min, year_max, era = _era(preferences, latest_year)
