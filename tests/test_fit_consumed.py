@@ -149,8 +149,13 @@ def test_default_weights_come_from_the_two_files_and_a_missing_consumed_file_fal
     dataset = _dataset()
     recommender = Recommender(dataset, _Catalog(dataset), embedder=None)
     assert recommender.ranker.weights == load_weights(WEIGHTS_FILE)
+    assert recommender.consumed_ranker.weights == load_weights(WEIGHTS_FILE)  # not the catalog it was fitted on
     if CONSUMED_WEIGHTS_FILE.exists():
-        assert recommender.consumed_ranker.weights == load_consumed_weights() != load_weights(WEIGHTS_FILE)
+        from mrrec_chat.data.schema import Dataset
+
+        ml = Dataset("ml-100k", dataset.items, dataset.interactions)
+        on_ml = Recommender(ml, _Catalog(ml), embedder=None)
+        assert on_ml.consumed_ranker.weights == load_consumed_weights() != load_weights(WEIGHTS_FILE)
     assert load_consumed_weights(tmp_path / "absent.json") is None
     broken = tmp_path / "broken.json"
     broken.write_text("not json")
@@ -158,11 +163,16 @@ def test_default_weights_come_from_the_two_files_and_a_missing_consumed_file_fal
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"weights": {"sem_request": 1.0, "affinity": 7.0}}))
     assert load_consumed_weights(good)["affinity"] == 7.0
-    # Without the file, a memory of consumption is ranked by fusion.json's ranker (trees included).
-    monkeypatch.setattr(recommend, "load_consumed_weights", lambda: None)
+    # Fitted on another catalog: not used for this one.
+    assert load_consumed_weights(CONSUMED_WEIGHTS_FILE, dataset_name="products") is None
+    if CONSUMED_WEIGHTS_FILE.exists():
+        assert load_consumed_weights(CONSUMED_WEIGHTS_FILE, dataset_name="ml-100k") is not None
+    # Without the file (or on another catalog), a memory of consumption is ranked by fusion.json's
+    # linear weights, without its trees (fitted on ReDial's memory of mentions).
+    monkeypatch.setattr(recommend, "load_consumed_weights", lambda **kw: None)
     fallback = Recommender(dataset, _Catalog(dataset), embedder=None)
-    assert fallback.consumed_ranker is fallback.ranker
-    assert fallback.ranker_for(fallback.plan(understand("a film", categories=GENRES), [])) is fallback.ranker
+    assert fallback.consumed_ranker.weights == load_weights(WEIGHTS_FILE) and fallback.consumed_ranker.trees is None
+    assert fallback.ranker_for(fallback.plan(understand("a film", categories=GENRES), [])) is fallback.consumed_ranker
     # Explicit weights alone are used for both kinds of memory.
     w = {f: 0.5 for f in FEATURES}
     explicit = Recommender(dataset, _Catalog(dataset), embedder=None, weights=w)
