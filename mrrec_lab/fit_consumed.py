@@ -36,10 +36,8 @@ No LLM and no model profile (as in fit_fusion): `sem_profile` stays 0.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
-import pickle
 import sys
 import time
 from dataclasses import dataclass
@@ -54,7 +52,7 @@ from mrrec_chat.data.schema import Dataset, Interaction
 from mrrec_chat.memory.builders import behavior_records
 from mrrec_chat.recommend import CONSUMED_WEIGHTS_FILE
 from mrrec_chat.recommend.ranker import DEFAULT_WEIGHTS, FEATURES, WEIGHTS_FILE, load_trees, load_weights, tree_scores
-from mrrec_lab.fit_fusion import collect, coordinate_ascent, objective, seeker_folds, seeker_weights
+from mrrec_lab.fit_fusion import cached_features, collect, coordinate_ascent, objective, seeker_folds, seeker_weights
 
 log = logging.getLogger(__name__)
 
@@ -245,15 +243,8 @@ def paired_bootstrap(per_case, cases, w_a: np.ndarray, w_b: np.ndarray, n: int =
 
 
 def collect_cached(cases, ctx, work: Path, key_parts) -> list:
-    key = hashlib.sha1(json.dumps([FEATURES, key_parts, [c.case_id for c in cases],
-                                   [c.request for c in cases]]).encode()).hexdigest()[:12]
-    path = work / f"features-{key}.pkl"
-    if path.exists():
-        return pickle.loads(path.read_bytes())
-    per_case = collect(cases, ctx)
-    work.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(per_case))
-    return per_case
+    return cached_features(work, [key_parts, [c.case_id for c in cases], [c.request for c in cases]],
+                           lambda: collect(cases, ctx))
 
 
 def vec(weights: dict[str, float]) -> np.ndarray:

@@ -267,19 +267,25 @@ def cross_validate(per_case, cases, fit, k: int, repeats: int = 1) -> dict[str, 
             "ndcg10_per_seeker": round(float(mean[2]), 4), "ndcg100_per_seeker": round(float(mean[3]), 4)}
 
 
-def collect_cached(cases, ctx, work: Path):
-    """collect(), kept in `work` for the same cases and features (ablations and CV reuse it)."""
+def cached_features(work: Path, key_parts: list, compute):
+    """compute(), kept in `work` under a digest of FEATURES and `key_parts` (ablations, CV and
+    refits reuse it; fit_consumed too)."""
     import hashlib
     import pickle
 
-    key = hashlib.sha1(json.dumps([FEATURES, [c.case_id for c in cases]]).encode()).hexdigest()[:12]
+    key = hashlib.sha1(json.dumps([FEATURES, *key_parts]).encode()).hexdigest()[:12]
     path = work / f"features-{key}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    per_case = collect(cases, ctx)
+    value = compute()
     work.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(per_case))
-    return per_case
+    path.write_bytes(pickle.dumps(value))
+    return value
+
+
+def collect_cached(cases, ctx, work: Path):
+    """collect(), kept in `work` for the same cases and features."""
+    return cached_features(work, [[c.case_id for c in cases]], lambda: collect(cases, ctx))
 
 
 def main(argv: list[str] | None = None) -> int:
