@@ -85,7 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ml-100k (the app's catalog, from the app's cache) or a MovieLens directory")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--held-out", type=float, default=0.2, help="share of users held out (default 0.2)")
-    p.add_argument("--future", type=int, default=10, help="last ratings per user that are the future")
+    p.add_argument("--future", type=int, default=10, help="ratings per user that are the future")
+    p.add_argument("--split", choices=("temporal", "random"), default="temporal",
+                   help="which ratings are a user's future: their last ones (temporal: what they rated "
+                        "next, in ml-100k much driven by the 1996-97 releases of the time) or a seeded random "
+                        "sample of them (random: their taste, whenever they watched)")
+    p.add_argument("--nonnegative", default="",
+                   help="comma-separated features whose weights must stay >= 0 (e.g. quality: the "
+                        "next-rating objective learns exposure, and put a negative weight on how well "
+                        "a film is rated)")
     p.add_argument("--cv", type=int, default=5, help="folds by user over the training users")
     p.add_argument("--passes", type=int, default=3)
     p.add_argument("--out", default=str(CONSUMED_WEIGHTS_FILE))
@@ -114,6 +122,26 @@ def temporal_split(dataset: Dataset, future: int) -> tuple[Dataset, dict[str, li
     for user, history in dataset.by_user.items():  # oldest first (stable for equal timestamps)
         if len(history) > future:
             past[user], fut[user] = list(history[:-future]), list(history[-future:])
+        else:
+            past[user] = list(history)
+    removed = {(i.user_id, i.item_id, i.timestamp) for rows in fut.values() for i in rows}
+    kept = [i for i in dataset.interactions if (i.user_id, i.item_id, i.timestamp) not in removed]
+    return Dataset(dataset.name, dataset.items, kept, dataset.rating_scale), past, fut
+
+
+def random_split(dataset: Dataset, future: int, seed: int) -> tuple[Dataset, dict[str, list[Interaction]],
+                                                                 dict[str, list[Interaction]]]:
+    """As temporal_split, but a user's future is a seeded random sample of `future` of their ratings
+    (the rest, oldest first, are the past)."""
+    rng = np.random.default_rng(seed + 2)
+    past: dict[str, list[Interaction]] = {}
+    fut: dict[str, list[Interaction]] = {}
+    for user in sorted(dataset.by_user):
+        history = dataset.by_user[user]
+        if len(history) > future:
+            chosen = set(rng.choice(len(history), size=future, replace=False).tolist())
+            past[user] = [h for k, h in enumerate(history) if k not in chosen]
+            fut[user] = [h for k, h in enumerate(history) if k in chosen]
         else:
             past[user] = list(history)
     removed = {(i.user_id, i.item_id, i.timestamp) for rows in fut.values() for i in rows}
@@ -201,7 +229,8 @@ def scores(per_case, cases, w: np.ndarray) -> dict[str, float]:
 
 
 def cross_validate(per_case, cases, starts: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
-                   fitted: list[int], k: int, passes: int) -> dict[str, dict[str, float]]:
+                   fitted: list[int], k: int, passes: int,
+                   nonnegative: set[int] | None = None) -> dict[str, dict[str, float]]:
     """Fold-by-user CV over the training users: each start's ascent fitted on K-1 folds and scored on
     the held fold; the fixed weights scored on the same folds. Figures are means over users."""
     users = len({c.user_id for c in cases})
@@ -217,7 +246,7 @@ def cross_validate(per_case, cases, starts: dict[str, np.ndarray], fixed: dict[s
             sums[name] += np.array(objective(held_pc, w, hw)) * n_users
         for name, w0 in starts.items():
             w = coordinate_ascent([per_case[i] for i in train], w0, fitted, passes=passes,
-                                  case_weights=seeker_weights([cases[i] for i in train]))
+                                  case_weights=seeker_weights([cases[i] for i in train]), nonnegative=nonnegative)
             result = np.array(objective(held_pc, w, hw))
             sums[f"fitted from {name}"] += result * n_users
             log.info("fold %d/%d fitted from %s: held N@10 %.4f", f + 1, k, name, result[1])
@@ -263,7 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     settings.memory_dir = str(work / "memory")
     settings.llm_backend = "none"
     full = load_dataset(args.dataset, settings.cache_dir)
-    past_dataset, past, future = temporal_split(full, args.future)
+    if args.split == "random":
+        past_dataset, past, future = random_split(full, args.future, args.seed)
+    else:
+        past_dataset, past, future = temporal_split(full, args.future)
     train_users, held_users = split_users(full.by_user, args.seed, args.held_out)
     log.info("%s: %d users (%d training, %d held out), %d of %d ratings kept as past", full.name,
              len(full.by_user), len(train_users), len(held_users), len(past_dataset.interactions),
@@ -287,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                                              past, names_title)
     held_cases, held_skipped = build_cases(held_users, future, past_dataset, parses_genre, args.seed,
                                            past, names_title)
-    key = [full.name, len(full.interactions), args.future, args.seed, settings.max_behavior_records]
+    key = [full.name, len(full.interactions), args.future, args.seed, settings.max_behavior_records] \
+        + ([args.split] if args.split != "temporal" else [])
     per_train = collect_cached(train_cases, ctx, work, key + ["train"])
     support = {f: sum(bool(np.any(X[:, k] != 0)) for X, _, _, _ in per_train) / len(per_train)
                for k, f in enumerate(FEATURES)}
@@ -305,12 +338,14 @@ def main(argv: list[str] | None = None) -> int:
         fixed[TREES] = lambda X: tree_scores(trees, X)
     current_rows = [name for name in (LINEAR, TREES) if name in fixed]
     starts = {"defaults": vec(DEFAULT_WEIGHTS), "fusion.json": vec(load_weights(WEIGHTS_FILE))}
-    cv = cross_validate(per_train, train_cases, starts, fixed, fitted, args.cv, args.passes) if args.cv > 1 else {}
+    nonnegative = {FEATURES.index(f.strip()) for f in args.nonnegative.split(",") if f.strip()}
+    cv = cross_validate(per_train, train_cases, starts, fixed, fitted, args.cv, args.passes,
+                        nonnegative) if args.cv > 1 else {}
     for name, row in cv.items():
         log.info("CV %-45s %s", name, row)
     best_start = max(starts, key=lambda s: cv[f"fitted from {s}"]["objective"]) if cv else "defaults"
     w = coordinate_ascent(per_train, starts[best_start], fitted, passes=args.passes,
-                          case_weights=seeker_weights(train_cases))
+                          case_weights=seeker_weights(train_cases), nonnegative=nonnegative)
     w[FEATURES.index("sem_profile")] = 0.0
     best_current = max(current_rows, key=lambda name: cv[name]["objective"]) if cv else LINEAR
     adopted = bool(cv) and cv[f"fitted from {best_start}"]["objective"] > cv[best_current]["objective"]
@@ -329,12 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     chosen = w if adopted else fixed[LINEAR]
     data = {"dataset": full.name, "source": args.dataset, "users": len(full.by_user),
             "training_users": len(train_users), "held_out_users": len(held_users), "seed": args.seed,
-            "future_ratings_per_user": args.future, "liked_at": LIKED_AT,
+            "future_ratings_per_user": args.future, "split": args.split, "liked_at": LIKED_AT,
             "training_cases": len(train_cases), "held_out_cases": len(held_cases),
             "cases_by_kind": {k: sum(c.kind == k for c in train_cases + held_cases) for k in ("open", "genre", "like")},
             "users_without_cases": {"training": train_skipped, "held_out": held_skipped},
             "genres_not_understood": unparsed, "max_behavior_records": settings.max_behavior_records,
-            "split": f"{args.results}/split.json"}
+            "user_split": f"{args.results}/split.json"}
     record = {
         "weights": {f: round(float(v), 5) for f, v in zip(FEATURES, chosen)},
         "adopted": adopted,
@@ -342,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         "not_fitted_support": {f: round(v, 4) for f, v in support.items() if FEATURES.index(f) not in fitted},
         "fitted_weights": {f: round(float(v), 5) for f, v in zip(FEATURES, w)},
         "start": best_start,
+        "nonnegative": sorted(FEATURES[k] for k in nonnegative),
         "note": ("weights for a memory of consumption (the app: rated items were watched); "
                  + ("the fit, chosen by CV over fusion.json's ranking (" + best_current + ")" if adopted else
                     "the fit did not beat fusion.json in CV, so these are fusion.json's linear weights")

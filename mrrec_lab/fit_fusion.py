@@ -145,7 +145,7 @@ def seeker_weights(cases) -> np.ndarray:
 def coordinate_ascent(per_case, w0: np.ndarray, fitted: list[int], passes: int = 3,
                       case_weights: np.ndarray | None = None, *, n100_weight: float = 0.5,
                       prior: np.ndarray | None = None, penalty: float = 0.0, scales: np.ndarray | None = None,
-                      limits: dict[int, float] | None = None) -> np.ndarray:
+                      limits: dict[int, float] | None = None, nonnegative: set[int] | None = None) -> np.ndarray:
     """Coordinate ascent on the ranking metric (RankLib's linear "Coordinate Ascent" in its
     plainest form): one weight at a time over a grid of candidate values, keep the best.
     Hand-written because scikit-learn has no listwise ranker and a tree ranker (LightGBM
@@ -154,8 +154,11 @@ def coordinate_ascent(per_case, w0: np.ndarray, fitted: list[int], passes: int =
     `penalty` > 0 pulls the weights toward `prior`: the objective loses penalty * sum over
     features of |w - prior| * scale (scale: the feature's spread, so a departure is priced by how
     much it can move a score), and the prior's own value is always on the grid. `limits` caps
-    |w[k]| for the features it names."""
+    |w[k]| for the features it names; `nonnegative` keeps the weights of the features it names >= 0
+    (a monotone constraint: e.g. a better-rated film never scores lower for it, all else equal)."""
     w = w0.copy()
+    for k in nonnegative or ():
+        w[k] = max(0.0, w[k])
     scales = np.ones(len(w)) if scales is None else scales
 
     def cost(v: np.ndarray) -> float:
@@ -176,6 +179,8 @@ def coordinate_ascent(per_case, w0: np.ndarray, fitted: list[int], passes: int =
                 grid.add(float(prior[k]))
             if limits and k in limits:
                 grid = {g for g in grid if abs(g) <= limits[k]}
+            if nonnegative and k in nonnegative:
+                grid = {g for g in grid if g >= 0}
             for value in sorted(grid):
                 trial = w.copy()
                 trial[k] = value

@@ -72,6 +72,19 @@ def test_future_ratings_are_absent_from_the_dataset_the_signals_are_built_from()
     assert signals.liked_counts[signals.row["8"]] == 1
 
 
+def test_random_split_is_seeded_and_keeps_the_future_out_of_the_signals():
+    dataset = _dataset()
+    past_dataset, past, future = fc.random_split(dataset, future=2, seed=0)
+    again = fc.random_split(dataset, future=2, seed=0)[2]
+    assert {u: [i.item_id for i in r] for u, r in future.items()} == {u: [i.item_id for i in r] for u, r in again.items()}
+    for user, rows in future.items():
+        assert len(rows) == 2 and len(past[user]) == 4
+        assert not {i.item_id for i in rows} & {i.item_id for i in past[user]}
+    future_keys = {(i.user_id, i.item_id) for rows in future.values() for i in rows}
+    assert not future_keys & {(i.user_id, i.item_id) for i in past_dataset.interactions}
+    assert len(past_dataset.interactions) + len(future_keys) == len(dataset.interactions)
+
+
 def test_cases_truth_is_liked_future_and_the_genre_request_keeps_its_genre():
     dataset = _dataset()
     _, _, future = fc.temporal_split(dataset, future=2)

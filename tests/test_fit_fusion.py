@@ -82,6 +82,16 @@ def test_coordinate_ascent_finds_the_signal_and_a_penalty_or_a_limit_holds_it_ba
     assert held[1] == 0.0  # no departure from the prior pays for itself at this price
 
 
+def test_a_nonnegative_feature_never_gets_a_negative_weight():
+    per_case = [(-X, truth, k, extra) for X, truth, k, extra in _toy()]  # feature 1 now points away
+    w0 = np.zeros(len(FEATURES), np.float32)
+    w0[0], w0[1] = 1.0, 0.5
+    free = coordinate_ascent(per_case, w0, [1], passes=2)
+    assert free[1] < 0  # unconstrained, the fit turns the weight around
+    kept = coordinate_ascent(per_case, w0, [1], passes=2, nonnegative={1})
+    assert kept[1] == 0.0
+
+
 def test_cross_validate_scores_every_case_on_folds_that_did_not_fit_it():
     per_case = _toy()
     cases = _cases({f"s{n}": 2 for n in range(6)})

@@ -439,6 +439,8 @@ def test_classic_without_a_decade_means_older_films(text, years, era):
     ("a war movie that isn't too depressing", "not-sad"),
     ("something light, I had a long day", "relaxed"),
     ("I need to unwind", "relaxed"),
+    ("a tearjerker", "moving"),
+    ("something that will make me cry", "moving"),
 ])
 def test_mood_phrasings(text, mood):
     assert mood in parse(text).moods
@@ -457,3 +459,35 @@ def test_a_reason_does_not_name_the_same_film_twice():
     assert same.count("Heat") == 1, same
     other = explain(Ranked(ITEMS[3], 1.0, feats, seed="c", memory_seed="e"), policy, dataset, signals)[0]
     assert "Heat" in other and "Airplane!" in other, other
+
+
+@pytest.mark.parametrize("text, audience", [
+    ("A slow, beautiful drama about family.", ""),
+    ("a family drama", ""),
+    ("something for the family", "family"),
+    ("a feel-good comedy for a family movie night", "family"),
+])
+def test_family_as_a_theme_is_not_an_audience(text, audience):
+    assert parse(text).audience == audience
+
+
+def test_date_night_asks_for_a_romance():
+    assert "Romance" in parse("What's a good date-night movie?").genres_any
+
+
+def test_a_mood_alone_filters_softly_by_its_genres():
+    """Popularity puts the comedy first; "a tearjerker" (a mood, no genre named) asks for a drama
+    or romance and no horror, relaxed only where too few items have them."""
+    items = [Item("a", "Laughs", ("Comedy",), 1997), Item("b", "Tears", ("Drama", "Romance"), 1990),
+             Item("c", "Screams", ("Drama", "Horror"), 1996), Item("d", "Letters", ("Drama",), 1985)]
+    dataset, catalog = _catalog(items, [Interaction(f"u{k}", "a", 5.0) for k in range(9)]
+                                + [Interaction(f"u{k}", "c", 5.0) for k in range(5)])
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    policy = plan_turn(parse("a tearjerker"), [], categories=ML100K)
+    inputs = policy.inputs(np.zeros(8, np.float32))
+    assert inputs.mood_genres == (("Drama", "Romance"), ("Horror", "Action", "Sci-Fi", "Thriller"))
+    assert [r.item.item_id for r in ranker.rank(inputs, n=2)] == ["b", "d"]
+    assert ranker.rank(policy.inputs(np.zeros(8, np.float32)), n=4)[2].item.item_id == "a"  # relaxed, then popular
+    assert ranker.rank(RankInputs(np.zeros(8, np.float32)), n=1)[0].item.item_id == "a"
+    # a named genre decides: no mood filter then
+    assert plan_turn(parse("a moving comedy"), [], categories=ML100K).inputs(np.zeros(8)).mood_genres == ((), ())

@@ -60,7 +60,9 @@ class TurnPolicy:
             year_max=r.year_max, prefer=tuple(g for g in prefer if g not in self.refused),
             avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity),
             remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
-            like_genres=self.like_genres)
+            like_genres=self.like_genres,
+            mood_genres=(tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres))
+            if (r.moods or r.audience) and not r.wanted and not self.like_genres else ((), ()))
 
 
 def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),

@@ -179,6 +179,9 @@ class RankInputs:
     affinity: dict[str, float] = field(default_factory=dict)  # category -> [-1, 1]
     remembered: dict[str, float] = field(default_factory=dict)  # item id -> (0, ~2]
     like_genres: tuple[tuple[str, ...], ...] = ()  # genres of each title in "something like X"
+    # A request whose only taste words are a mood or an audience ("a tearjerker", "something for the
+    # family"): (genres it asks for, genres it avoids) — a soft filter, relaxed first.
+    mood_genres: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 
 class CatalogSignals:
@@ -360,6 +363,16 @@ class Ranker:
                     ok |= s.genres[:, cols].sum(axis=1) >= min(2, len(cols))
             if ok.any():
                 filters.append(("like the named title", ok))
+        mood_prefer, mood_avoid = ([s.cat_index[g] for g in group if g in s.cat_index]
+                                   for group in inputs.mood_genres)
+        if mood_prefer or mood_avoid:
+            # "a tearjerker": a drama or a romance, and not a horror film; without it the mood was
+            # one small term and an open request's popular films (Scream, Liar Liar) came first.
+            ok = s.genres[:, mood_prefer].max(axis=1) > 0 if mood_prefer else np.ones(len(s.items), dtype=bool)
+            if mood_avoid:
+                ok &= s.genres[:, mood_avoid].max(axis=1) == 0
+            if ok.any():
+                filters.insert(0, ("mood", ok))
         all_cols = [s.cat_index[g] for g in inputs.genres_all if g in s.cat_index]
         any_cols = [s.cat_index[g] for g in (*inputs.genres_all, *inputs.genres_any) if g in s.cat_index]
         if all_cols and len(all_cols) > 1:

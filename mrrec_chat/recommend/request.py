@@ -50,7 +50,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?", ("War",)),
     (r"wild west", ("Western",)),
     (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies", ("Thriller",)),
-    (r"romantisch\w*|peliculas? de amor|date night", ("Romance",)),
+    (r"romantisch\w*|peliculas? de amor|date[- ]?nights?|(?:a |first )date (?:movie|film)", ("Romance",)),
     (r"laughs?|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
 ]
@@ -96,6 +96,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
     (r"scary|spooky|frightening|terrifying", "scary", ("Horror", "Thriller"), ()),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
+    (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|emotional|moving|touching|poignant"
+     r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama", "Romance"), ("Horror", "Action", "Sci-Fi", "Thriller")),
     (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
      r"|light (?:and|&) (?:fun|easy|funny)|long day|unwind|wind down|switch off|turn my brain off", "relaxed",
      ("Comedy", "Romance"),
@@ -105,7 +107,10 @@ AUDIENCE = [
     (r"\b(?:my|our|the) (?:kids?|children|son|daughter|little ones|toddlers?|grandkids)\b|\bkids\b"
      r"|\bfor children\b|\bkinder[n]?\b|\benfants?\b|\bninos?\b|\bninas?\b|\bhijos?\b|\bhijas?\b|\bage \d\b"
      r"|\b(?:\d|five|six|seven|eight|nine|ten)[- ]year[- ]olds?\b", "kids"),
-    (r"\bfamil(?:y|ies)\b|\bfamille\b|\bfamilia\b|\bfamilie\b|\bfamilienabend\b", "family"),
+    # "a drama about family", "a family saga" are a theme, not who is watching
+    (r"(?<!about )(?<!about a )(?<!about the )(?<!about his )(?<!about her )(?<!about their )"
+     r"\b(?:famil(?:y|ies)|famille|familia|familie|familienabend)\b"
+     r"(?! (?:drama|saga|secrets?|tragedy|feud|ties|dynamics|relationships?|dysfunction))", "family"),
 ]
 AUDIENCE_GENRES = {"kids": ("Children", "Animation"), "family": ("Children", "Animation", "Comedy", "Adventure")}
 AUDIENCE_REFUSED = {"kids": ("Horror", "Film-Noir", "War", "Crime", "Thriller"), "family": ("Horror",)}
