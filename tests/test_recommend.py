@@ -271,6 +271,14 @@ def test_a_profile_against_the_requests_mood_is_rejected():
     assert not reading.usable and any("mood" in p for p in reading.problems)
 
 
+def test_a_profile_that_only_echoes_the_request_is_rejected():
+    request = parse("A tense crime thriller for tonight")
+    reading = read_profile("A tense crime thriller for tonight", request, parse("A tense crime thriller for tonight"))
+    assert not reading.usable and "profile only repeats the request" in reading.problems
+    richer = "A tense 1990s crime thriller with a heist, like Heat"
+    assert read_profile(richer, request, parse(richer)).usable
+
+
 def test_a_fitting_profile_is_usable():
     request = parse("a feel-good comedy from the 80s")
     profile = "A warm 1980s comedy about friendship, light and funny, like Big"

@@ -8,6 +8,8 @@ training format, in which the `<memory>` spans are masked out of the loss.
 
 from __future__ import annotations
 
+import re
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -71,6 +73,35 @@ def cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:
     if not positions:
         return text, False
     return text[:min(positions)], True
+
+
+_PIECE_END = re.compile(r"[.!?](?=\s)|\n")
+REPEAT_MIN_WORDS = 4
+
+
+def cut_at_repeat(text: str, min_words: int = REPEAT_MIN_WORDS) -> tuple[str, bool]:
+    """(text up to where it starts repeating itself, whether it did): a sentence or line of at least
+    `min_words` words identical (case and punctuation aside) to an earlier one. A small model at
+    temperature 0 often loops ("The best date-night movie is a classic. The best date-night movie is
+    a classic. ...") until its token budget runs out; the backends stop decoding there, so a loop
+    costs one sentence, not the budget. Lines of JSON punctuation ("{", "},") are shorter than
+    `min_words` and never count.
+
+    >>> cut_at_repeat("A tense heist film. Clever, too. A tense heist film. A")
+    ('A tense heist film. Clever, too.', True)
+    >>> cut_at_repeat("Tense. Tense. Tense.")
+    ('Tense. Tense. Tense.', False)
+    """
+    seen: set[str] = set()
+    start = 0
+    for mt in _PIECE_END.finditer(text):
+        key = " ".join(re.findall(r"\w+", text[start:mt.end()].lower()))
+        if len(key.split()) >= min_words:
+            if key in seen:
+                return text[:start].rstrip(), True
+            seen.add(key)
+        start = mt.end()
+    return text, False
 
 
 def load_chat_tokenizer(source: str, label: str, **kwargs):

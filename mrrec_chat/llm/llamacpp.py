@@ -25,7 +25,8 @@ import time
 import weakref
 from pathlib import Path
 
-from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop, load_chat_tokenizer, render_chat_prompt
+from mrrec_chat.llm.base import (Completion, LLMBackend, LLMError, cut_at_repeat, cut_at_stop, load_chat_tokenizer,
+                                 render_chat_prompt)
 
 N_CTX = 4096
 INSTALL_HINT = ("llm_backend=llamacpp needs llama-cpp-python: `pip install -r requirements-llamacpp.txt` "
@@ -153,14 +154,16 @@ class LlamaCppLLM(LLMBackend):
                 new.append(int(token))
                 if stop:
                     text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
-                    if stopped:
+                    if stopped or cut_at_repeat(text)[1]:
                         break
                 if len(new) >= max_new_tokens:
                     break
             seconds = time.perf_counter() - started
+        looped = False
         if not stopped:
             text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
-        reason = "stop" if stopped else ("length" if len(new) >= max_new_tokens else "")
+            text, looped = cut_at_repeat(text) if not stopped else (text, False)
+        reason = "stop" if stopped else "repeat" if looped else ("length" if len(new) >= max_new_tokens else "")
         return Completion(text=text, prompt_tokens=len(ids), completion_tokens=len(new), seconds=seconds,
                           prefill_seconds=(first - started) if first else seconds,
                           cached_tokens=min(cached, len(ids) - 1), stop_reason=reason)

@@ -35,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_stop, render_chat_prompt
+from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_repeat, cut_at_stop, render_chat_prompt
 from mrrec_chat.llm.cpu_kernels import _weight_only_linear_class, cpu_attention, quantize_weight_only
 
 log = logging.getLogger(__name__)
@@ -338,7 +338,8 @@ class LocalLLM(LLMBackend):
                 generation["cache"] = cache  # transformers 5 name of past_key_values
             started = time.perf_counter()
             first_token.start(started)
-            output = self.model.generate(**encoded, **generation, stopping_criteria=[first_token],
+            criteria = [first_token] + ([_StopOnRepeat(self.tokenizer, n_prompt)] if stop else [])
+            output = self.model.generate(**encoded, **generation, stopping_criteria=criteria,
                                          return_dict_in_generate=True)
             seconds = time.perf_counter() - started
             if getattr(self, "kv_reuse", False):
@@ -346,7 +347,8 @@ class LocalLLM(LLMBackend):
         new_tokens = output.sequences[0][n_prompt:]
         text = self.tokenizer.decode(new_tokens, skip_special_tokens=True)
         text, stopped = cut_at_stop(text, stop)
-        reason = "stop" if stopped else ("length" if len(new_tokens) >= max_new_tokens else "")
+        text, looped = cut_at_repeat(text) if stop and not stopped else (text, False)
+        reason = "stop" if stopped else "repeat" if looped else ("length" if len(new_tokens) >= max_new_tokens else "")
         prefill = (first_token.at - started) if first_token.at else seconds
         return Completion(text=text, prompt_tokens=n_prompt, completion_tokens=int(len(new_tokens)),
                           seconds=seconds, prefill_seconds=prefill, cached_tokens=cached, stop_reason=reason)
@@ -358,6 +360,19 @@ def _croppable(cache) -> bool:
     layers = getattr(cache, "layers", None)
     return (isinstance(cache, DynamicCache) and bool(layers)
             and all(type(layer) is DynamicLayer for layer in layers))
+
+
+class _StopOnRepeat:
+    """A stopping criterion: stop once the new text repeats an earlier sentence (base.cut_at_repeat)."""
+
+    def __init__(self, tokenizer, n_prompt: int) -> None:
+        self.tokenizer, self.n_prompt = tokenizer, n_prompt
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        looped = cut_at_repeat(self.tokenizer.decode(input_ids[0][self.n_prompt:], skip_special_tokens=True))[1]
+        return torch.full((input_ids.shape[0],), looped, dtype=torch.bool, device=input_ids.device)
 
 
 class _FirstTokenClock:

@@ -25,7 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from mrrec_chat.llm.base import (ANSWER_SCHEMA, Completion, LLMBackend, LLMError, cut_at_stop, is_answer_step,
+from mrrec_chat.llm.base import (ANSWER_SCHEMA, Completion, LLMBackend, LLMError, cut_at_repeat, cut_at_stop,
+                                 is_answer_step,
                                  load_chat_tokenizer, render_chat_prompt)
 from mrrec_chat.llm.onnx_export import INSTALL_HINT
 
@@ -243,15 +244,20 @@ class OnnxLLM(LLMBackend):
                         text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
                         if stopped:
                             break
+                        text, looped = cut_at_repeat(text)
+                        if looped:
+                            break
             except LLMError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a native error: drop the generator, report clearly
                 self._generator, self._held, self._sampling = None, [], None
                 raise LLMError(f"onnxruntime-genai failed while generating ({exc}).") from exc
             seconds = time.perf_counter() - started
+        looped = False
         if not stopped:
             text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
-        reason = "stop" if stopped else ("length" if len(new) >= max_new_tokens else "")
+            text, looped = cut_at_repeat(text) if not stopped else (text, False)
+        reason = "stop" if stopped else "repeat" if looped else ("length" if len(new) >= max_new_tokens else "")
         return Completion(text=text, prompt_tokens=len(ids), completion_tokens=len(new), seconds=seconds,
                           prefill_seconds=(first - started) if first else seconds, cached_tokens=cached,
                           stop_reason=reason)

@@ -63,6 +63,8 @@ def read_profile(profile: str, request: Request, understood: Request) -> Profile
     if len(set(words)) < 2 or (not new_words and not understood.wanted and not understood.titles
                                and len(set(words)) < 4):
         problems.append("profile says nothing")
+    elif not new_words:  # "A tense crime thriller for tonight" for "A tense crime thriller for tonight"
+        problems.append("profile only repeats the request")
     if repeats_itself(text):
         problems.append("profile repeats itself")
     refused = set(request.genres_refused)
