@@ -52,7 +52,8 @@ from mrrec_chat.data.schema import Dataset, Interaction
 from mrrec_chat.memory.builders import behavior_records
 from mrrec_chat.recommend import CONSUMED_WEIGHTS_FILE
 from mrrec_chat.recommend.ranker import DEFAULT_WEIGHTS, FEATURES, WEIGHTS_FILE, load_trees, load_weights, tree_scores
-from mrrec_lab.fit_fusion import cached_features, collect, coordinate_ascent, objective, seeker_folds, seeker_weights
+from mrrec_lab.fit_fusion import (cached_features, case_metrics, collect, coordinate_ascent, objective, seeker_folds,
+                                 seeker_weights)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated features whose weights must stay >= 0 (e.g. quality: the "
                         "next-rating objective learns exposure, and put a negative weight on how well "
                         "a film is rated)")
+    p.add_argument("--one-se", default="",
+                   help="comma-separated features whose fitted weight is then raised as far as the "
+                        "training users' objective stays within one standard error of the fit's "
+                        "(Breiman's one-SE rule, toward the prior a product wants: e.g. quality)")
     p.add_argument("--cv", type=int, default=5, help="folds by user over the training users")
     p.add_argument("--passes", type=int, default=3)
     p.add_argument("--out", default=str(CONSUMED_WEIGHTS_FILE))
@@ -271,6 +276,42 @@ def paired_bootstrap(per_case, cases, w_a: np.ndarray, w_b: np.ndarray, n: int =
                                                                round(float(np.percentile(boots, 97.5)), 4)]}
 
 
+def per_user_objective(per_case, cases, w: np.ndarray) -> np.ndarray:
+    """Each user's mean of N@10 + 0.5 N@100 over their cases (sorted by user id)."""
+    n10, n100 = case_metrics(per_case, w)
+    users = sorted({c.user_id for c in cases})
+    index = {u: n for n, u in enumerate(users)}
+    total, count = np.zeros(len(users)), np.zeros(len(users))
+    for c, a, b in zip(cases, n10, n100):
+        total[index[c.user_id]] += a + 0.5 * b
+        count[index[c.user_id]] += 1
+    return total / count
+
+
+ONE_SE_GRID = (0.03, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+def raise_within_one_se(per_case, cases, w: np.ndarray, k: int, grid=ONE_SE_GRID) -> tuple[np.ndarray, dict]:
+    """Raise w[k] along `grid` while the mean per-user objective stays within one standard error
+    (of that mean, over users) of the fit's own: among fits the data cannot tell apart, the one
+    that leans most toward the prior (here: better-rated films first)."""
+    base = per_user_objective(per_case, cases, w)
+    best, se = float(base.mean()), float(base.std(ddof=1) / np.sqrt(len(base)))
+    chosen, trail = float(w[k]), []
+    for value in sorted(g for g in grid if g > w[k]):
+        trial = w.copy()
+        trial[k] = value
+        mean = float(per_user_objective(per_case, cases, trial).mean())
+        trail.append([value, round(mean, 4)])
+        if mean < best - se:
+            break
+        chosen = value
+    out = w.copy()
+    out[k] = chosen
+    return out, {"feature": FEATURES[k], "fitted": round(float(w[k]), 4), "chosen": chosen,
+                 "training_objective": round(best, 4), "one_se": round(se, 4), "trail": trail}
+
+
 def collect_cached(cases, ctx, work: Path, key_parts) -> list:
     return cached_features(work, [key_parts, [c.case_id for c in cases], [c.request for c in cases]],
                            lambda: collect(cases, ctx))
@@ -347,6 +388,12 @@ def main(argv: list[str] | None = None) -> int:
     w = coordinate_ascent(per_train, starts[best_start], fitted, passes=args.passes,
                           case_weights=seeker_weights(train_cases), nonnegative=nonnegative)
     w[FEATURES.index("sem_profile")] = 0.0
+    one_se = []
+    unraised = w.copy()
+    for name in (f.strip() for f in args.one_se.split(",") if f.strip()):
+        w, report = raise_within_one_se(per_train, train_cases, w, FEATURES.index(name))
+        one_se.append(report)
+        log.info("one-SE rule: %s", report)
     best_current = max(current_rows, key=lambda name: cv[name]["objective"]) if cv else LINEAR
     adopted = bool(cv) and cv[f"fitted from {best_start}"]["objective"] > cv[best_current]["objective"]
     current = fixed[best_current]
@@ -354,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     # The held-out users, once.
     per_held = collect_cached(held_cases, ctx, work, key + ["held-out"])
     rows = {**fixed, f"fitted (from {best_start})": w}
+    if one_se:
+        rows[f"fitted (from {best_start}), before the one-SE rule"] = unraised
     held = {name: scores(per_held, held_cases, weights) for name, weights in rows.items()}
     held_vs_current = paired_bootstrap(per_held, held_cases, w, current)
     train_fit = {name: scores(per_train, train_cases, weights) for name, weights in rows.items()}
@@ -378,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         "fitted_weights": {f: round(float(v), 5) for f, v in zip(FEATURES, w)},
         "start": best_start,
         "nonnegative": sorted(FEATURES[k] for k in nonnegative),
+        "one_se_rule": one_se,
         "note": ("weights for a memory of consumption (the app: rated items were watched); "
                  + ("the fit, chosen by CV over fusion.json's ranking (" + best_current + ")" if adopted else
                     "the fit did not beat fusion.json in CV, so these are fusion.json's linear weights")

@@ -231,3 +231,24 @@ def test_coordinate_ascent_improves_a_toy_objective_and_cv_sees_it():
     assert cv["fitted from start"]["ndcg10"] > cv["start as is"]["ndcg10"] + 0.2
     scores = fc.scores(per_case, cases, w)
     assert 0 < scores["ndcg10"] <= 1 and scores["ndcg10_open"] == scores["ndcg10"]
+
+
+def test_the_one_se_rule_raises_a_weight_only_while_the_fit_stays_within_one_standard_error():
+    per_case, cases = _toy_cases(n_users=60)
+    k_aff, k_pop = FEATURES.index("affinity"), FEATURES.index("popularity")
+    rng = np.random.default_rng(1)
+    noisy = []  # affinity finds the truth only roughly, so users' scores spread
+    for X, _, _, extra in per_case:
+        truth = X[:, k_aff] + 0.6 * rng.random(len(X)) > 1.2
+        noisy.append((X, truth, max(1, int(truth.sum())), extra))
+    per_case = noisy
+    w = fc.vec({"affinity": 1.0})
+    # popularity is noise here: a little of it costs less than a standard error, much of it more
+    raised, report = fc.raise_within_one_se(per_case, cases, w, k_pop)
+    base = fc.per_user_objective(per_case, cases, w)
+    assert 0 < raised[k_pop] < 2.0 and report["chosen"] == raised[k_pop]
+    assert fc.per_user_objective(per_case, cases, raised).mean() >= base.mean() - report["one_se"]
+    beyond = raised.copy()
+    beyond[k_pop] = min(g for g in fc.ONE_SE_GRID if g > raised[k_pop])
+    assert fc.per_user_objective(per_case, cases, beyond).mean() < base.mean() - report["one_se"]
+    assert raised[k_aff] == 1.0

@@ -384,6 +384,19 @@ def test_languages_and_countries_are_understood(text, origins):
     assert parse(text).origins == origins
 
 
+def test_a_request_the_catalog_cannot_see_gets_a_notice_and_an_open_one_does_not(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+
+    def notices(text):
+        events = list(assistant.chat(assistant.new_user_id(), text))
+        return [e.text for e in events if isinstance(e, ev.Notice)]
+
+    assert any("nothing in it matches “road”" in n for n in notices("a road movie"))
+    for text in ("What should I watch tonight?", "Surprise me!", "Was soll ich heute Abend schauen?",
+                 "a comedy road movie"):
+        assert not any("nothing in it matches" in n for n in notices(text)), text
+
+
 def test_a_language_the_catalog_cannot_filter_by_gets_a_notice(assistant_factory):
     assistant = assistant_factory(llm_backend="none")
     events = list(assistant.chat(assistant.new_user_id(), "a French comedy"))
@@ -477,6 +490,12 @@ def test_a_reason_does_not_name_the_same_film_twice():
 ])
 def test_family_as_a_theme_is_not_an_audience(text, audience):
     assert parse(text).audience == audience
+
+
+def test_a_genre_a_word_only_suggests_is_soft_where_another_genre_is_named():
+    noir = parse("A classic film noir with a great detective.")
+    assert noir.genres_any == ("Film-Noir",) and "Crime" in noir.prefer_genres
+    assert parse("a gangster movie").genres_any == ("Crime",)  # nothing else named: it is the ask
 
 
 def test_date_night_asks_for_a_romance():

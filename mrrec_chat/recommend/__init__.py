@@ -29,7 +29,7 @@ from mrrec_chat.agent.events import Recommendation
 from mrrec_chat.data.schema import Dataset
 from mrrec_chat.memory.schema import MemoryEntry
 from mrrec_chat.recommend.policy import TurnPolicy, plan_turn
-from mrrec_chat.recommend.profile import ProfileReading, read_profile
+from mrrec_chat.recommend.profile import ProfileReading, content_words, read_profile
 from mrrec_chat.recommend.ranker import (
     FEATURES,
     WEIGHTS_FILE,
@@ -48,6 +48,17 @@ log = logging.getLogger(__name__)
 __all__ = ["FEATURES", "ProfileReading", "RankInputs", "Ranked", "Recommender", "Request", "TurnPolicy",
            "understand"]
 
+# Words of an open request ("What should I watch tonight?", "Was soll ich heute Abend schauen?"),
+# beyond profile.content_words' stop words: a request made only of these asks for nothing in particular.
+OPEN_REQUEST_WORDS = frozenset("""
+    what whats what's watch watching see tonight today evening weekend night now recommend recommendation
+    recommendations suggest suggestion suggestions give show need looking look could can might anything
+    pick picks new fun another else next time tell let let's lets have got our their there here
+    surprise surprises random whatever bored idea ideas hello hey thanks thank
+    was soll ich heute abend schauen ansehen sehen empfehlen empfiehl etwas einen eine irgendwas
+    quoi regarder soir conseille conseiller recommander quelque chose que une
+    que ver esta noche recomienda recomiendas recomendar algo una pelicula
+""".split())
 PROFILE_TITLE_WEIGHT = 0.5  # a title the model names seeds less than one the user names
 CONSUMED_WEIGHTS_FILE = WEIGHTS_FILE.with_name("fusion_consumed.json")
 
@@ -192,10 +203,26 @@ class Recommender:
             out.append(f"This catalog ({self.describe_catalog()}) does not record languages or countries, so I "
                        f"could not pick {' or '.join(policy.request.origins)} films; these follow the rest "
                        "of your request.")
+        unmatched = self.unmatched_words(policy.request)
+        if unmatched:
+            out.append(f"This catalog ({self.describe_catalog()}) records only titles, genres and years, and "
+                       f"nothing in it matches “{' '.join(unmatched)}”; these are popular picks instead.")
         if "genres" in ranked_relaxed or "era" in ranked_relaxed:
             out.append(f"Few films in this catalog match all of “{policy.request.describe()}”; "
                        "some picks match only part of it.")
         return out
+
+    def unmatched_words(self, request: Request) -> list[str]:
+        """The words of a request that asked for something this catalog cannot see ("a road movie",
+        "a strong female lead") where nothing else was understood; [] for a catalog with tags or
+        descriptions (the semantic match reads those) and for an open request ("what should I
+        watch tonight?")."""
+        if self.signals.desc_matrix is not None or request.wanted or request.genres_refused or request.moods \
+                or request.audience or request.titles_named or request.unknown_titles or request.origins \
+                or request.year_min is not None or request.year_max is not None:
+            return []
+        words = [w for w in content_words(request.text) if w not in OPEN_REQUEST_WORDS]
+        return list(dict.fromkeys(words))
 
     def describe_catalog(self) -> str:
         years = [i.year for i in self.dataset.items.values() if i.year]

@@ -248,6 +248,7 @@ class _Scan:
     wanted_all: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     named: list[str] = field(default_factory=list)  # wanted genres named outright (NAMED_GENRE)
+    suggested: list[str] = field(default_factory=list)  # only suggested where another genre is named: soft
 
 
 def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
@@ -288,6 +289,11 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
             scan.wanted_all += names
         else:
             scan.wanted_any += names
+    if scan.named:
+        # "a classic film noir with a great detective": the named genre is the ask; a genre a word
+        # only suggests ("detective" -> crime) re-ranks instead of widening the ask to any crime film.
+        scan.suggested = [g for g in scan.wanted_any if g not in scan.named and g not in scan.wanted_all]
+        scan.wanted_any = [g for g in scan.wanted_any if g not in scan.suggested]
     return scan
 
 
@@ -383,7 +389,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     refused = list(dict.fromkeys(refused))
     wanted_all = [g for g in dict.fromkeys(wanted_all) if g not in refused]
     wanted_any = [g for g in dict.fromkeys(wanted_any) if g not in refused and g not in wanted_all]
-    moods, prefer, avoid = [], [], []
+    moods, prefer, avoid = [], [g for g in scan.suggested if g not in refused], []
     for regex, mood, pref_genres, avoid_genres in _MOOD_RES:
         if regex.search(folded):
             moods.append(mood)
