@@ -291,11 +291,14 @@ def per_user_objective(per_case, cases, w: np.ndarray) -> np.ndarray:
 ONE_SE_GRID = (0.03, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
-def raise_within_one_se(per_case, cases, w: np.ndarray, k: int, grid=ONE_SE_GRID) -> tuple[np.ndarray, dict]:
+def raise_within_one_se(per_case, cases, w: np.ndarray, k: int, grid=ONE_SE_GRID,
+                        fit: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """Raise w[k] along `grid` while the mean per-user objective stays within one standard error
     (of that mean, over users) of the fit's own: among fits the data cannot tell apart, the one
-    that leans most toward the prior (here: better-rated films first)."""
-    base = per_user_objective(per_case, cases, w)
+    that leans most toward the prior (here: better-rated films first). `fit`: the weights whose
+    objective is the bar (default `w`), so that raising several features one after another never
+    drifts further than one standard error from the fit itself."""
+    base = per_user_objective(per_case, cases, w if fit is None else fit)
     best, se = float(base.mean()), float(base.std(ddof=1) / np.sqrt(len(base)))
     chosen, trail = float(w[k]), []
     for value in sorted(g for g in grid if g > w[k]):
@@ -391,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     one_se = []
     unraised = w.copy()
     for name in (f.strip() for f in args.one_se.split(",") if f.strip()):
-        w, report = raise_within_one_se(per_train, train_cases, w, FEATURES.index(name))
+        w, report = raise_within_one_se(per_train, train_cases, w, FEATURES.index(name), fit=unraised)
         one_se.append(report)
         log.info("one-SE rule: %s", report)
     best_current = max(current_rows, key=lambda name: cv[name]["objective"]) if cv else LINEAR

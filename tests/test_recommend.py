@@ -512,9 +512,22 @@ def test_a_mood_alone_filters_softly_by_its_genres():
     ranker = _ranker(dataset, catalog, popularity=1.0)
     policy = plan_turn(parse("a tearjerker"), [], categories=ML100K)
     inputs = policy.inputs(np.zeros(8, np.float32))
-    assert inputs.mood_genres == (("Drama", "Romance"), ("Horror", "Action", "Sci-Fi", "Thriller"))
+    assert inputs.mood_genres == (("Drama", "Romance"), ("Horror", "Action", "Sci-Fi", "Thriller", "Crime"))
     assert [r.item.item_id for r in ranker.rank(inputs, n=2)] == ["b", "d"]
     assert ranker.rank(policy.inputs(np.zeros(8, np.float32)), n=4)[2].item.item_id == "a"  # relaxed, then popular
     assert ranker.rank(RankInputs(np.zeros(8, np.float32)), n=1)[0].item.item_id == "a"
     # a named genre decides: no mood filter then
     assert plan_turn(parse("a moving comedy"), [], categories=ML100K).inputs(np.zeros(8)).mood_genres == ((), ())
+
+
+def test_genre_focus_prefers_a_film_of_the_asked_genre_to_one_merely_tagged_with_it():
+    items = [Item("a", "Space Saga", ("Action", "Adventure", "Romance", "Sci-Fi", "War"), 1977),
+             Item("b", "Paris Love", ("Comedy", "Romance"), 1989), Item("c", "Heat", ("Action", "Crime"), 1995)]
+    dataset, catalog = _catalog(items, [Interaction(f"u{k}", "a", 5.0) for k in range(9)]
+                                + [Interaction(f"u{k}", "b", 5.0) for k in range(8)])
+    inputs = RankInputs(np.zeros(8, np.float32), genres_any=("Romance",))
+    X, _ = _ranker(dataset, catalog).features(inputs)
+    focus = X[:, FEATURES.index("genre_focus")]
+    assert focus.tolist() == pytest.approx([0.2, 0.5, 0.0])
+    assert _ranker(dataset, catalog, popularity=0.1).rank(inputs, n=1)[0].item.item_id == "a"
+    assert _ranker(dataset, catalog, popularity=0.1, genre_focus=1.5).rank(inputs, n=1)[0].item.item_id == "b"

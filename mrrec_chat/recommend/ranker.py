@@ -21,6 +21,10 @@ MovieLens sizes, 1.7k-10k items, that is cheaper than a candidate stage and lose
                 ratings); equals popularity where all ratings are recent, 0 without timestamps
   recency       how recent the release is within the catalog: 1 for its latest year, falling to 0
                 at 30 years older (0 without a year)
+  genre_focus   the share of the item's own genres that the request asks for: a romance asked for is
+                better met by Sleepless in Seattle (comedy, romance: 1/2) than by Star Wars (five
+                genres, romance among them: 1/5); 0 when the request names no genre. Added after
+                fusion.json was fitted, so its weight there is 0 and its trees never read it
   remembered    the item itself is one the user liked in memory and is not known to be consumed
                 (a memory of what the person *mentioned*, e.g. a suggestion they liked but have not
                 seen): recency-weighted, more for an item liked in several sessions; 0 in the app,
@@ -58,13 +62,13 @@ from mrrec_chat.data.schema import Dataset, Item
 log = logging.getLogger(__name__)
 
 FEATURES = ("sem_request", "sem_desc", "sem_profile", "cf_request", "cf_memory", "sem_memory", "popularity",
-            "quality", "genre_fit", "mood_fit", "affinity", "remembered", "trend", "recency")
+            "quality", "genre_fit", "mood_fit", "affinity", "remembered", "trend", "recency", "genre_focus")
 WEIGHTS_FILE = Path(__file__).with_name("fusion.json")
 # Used only when fusion.json is missing: the reference ranker's two terms plus equal small
 # weights for the rest. fusion.json (fitted) replaces these.
 DEFAULT_WEIGHTS = {"sem_request": 1.0, "sem_desc": 0.3, "sem_profile": 0.0, "cf_request": 1.0, "cf_memory": 0.5,
                    "sem_memory": 0.3, "popularity": 0.05, "quality": 0.2, "genre_fit": 0.5, "mood_fit": 0.2,
-                   "affinity": 0.2, "remembered": 0.0, "trend": 0.0, "recency": 0.0}
+                   "affinity": 0.2, "remembered": 0.0, "trend": 0.0, "recency": 0.0, "genre_focus": 0.0}
 CF_SHRINK = 10.0
 BAYES_PRIOR = 10  # ratings of "prior" weight in the Bayesian average
 TREND_WINDOW_S = 3 * 365.25 * 86400  # "recent" ratings: the dataset's last three years
@@ -318,6 +322,7 @@ class Ranker:
         if cols:
             have = s.genres[:, cols]
             X[:, 8] = np.maximum(have.mean(axis=1), have.max(axis=1) * (1.0 if not inputs.genres_all else 0.5))
+            X[:, 14] = have.sum(axis=1) / np.maximum(1.0, s.genres.sum(axis=1))
         prefer = [s.cat_index[g] for g in inputs.prefer if g in s.cat_index]
         avoid = [s.cat_index[g] for g in inputs.avoid if g in s.cat_index]
         if prefer:

@@ -97,7 +97,7 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"scary|spooky|frightening|terrifying", "scary", ("Horror", "Thriller"), ()),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
     (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|emotional|moving|touching|poignant"
-     r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama", "Romance"), ("Horror", "Action", "Sci-Fi", "Thriller")),
+     r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama", "Romance"), ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
     (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
      r"|light (?:and|&) (?:fun|easy|funny)|long day|unwind|wind down|switch off|turn my brain off", "relaxed",
      ("Comedy", "Romance"),
