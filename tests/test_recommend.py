@@ -54,6 +54,7 @@ def parse(text, **kw):
     ("Je voudrais un thriller, mais pas d'horreur", {"Thriller"}, set(), {"Horror"}, (None, None)),
     ("What's a good war drama?", set(), {"War", "Drama"}, set(), (None, None)),
     ("Any good space adventures from the 70s or 80s?", set(), {"Sci-Fi", "Adventure"}, set(), (1970, 1989)),
+    ("I want to laugh tonight, anything but romantic stuff", {"Comedy"}, set(), {"Romance"}, (None, None)),
 ])
 def test_request_constraints(text, any_, all_, refused, years):
     r = parse(text)

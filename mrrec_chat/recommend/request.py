@@ -75,7 +75,7 @@ NAMED_GENRE = re.compile(
     r"|western|del oeste")
 
 NEGATION = re.compile(
-    r"(?:\b(?:no|not|nothing|without|except|never|none of|avoid|skip|hate|hates|can'?t stand|cannot stand"
+    r"(?:\b(?:no|not|nothing|without|except|never|none of|anything but|avoid|skip|hate|hates|can'?t stand|cannot stand"
     r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas de|sans|jamais"
     r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b|\bpas d'|\bnada d')[^.!?;,]{0,28}$")
 
@@ -248,7 +248,7 @@ class _Scan:
     wanted_all: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     named: list[str] = field(default_factory=list)  # wanted genres named outright (NAMED_GENRE)
-    suggested: list[str] = field(default_factory=list)  # only suggested where another genre is named: soft
+    suggested: list[str] = field(default_factory=list)  # wanted, but only suggested by a word ("detective")
 
 
 def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
@@ -289,11 +289,7 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
             scan.wanted_all += names
         else:
             scan.wanted_any += names
-    if scan.named:
-        # "a classic film noir with a great detective": the named genre is the ask; a genre a word
-        # only suggests ("detective" -> crime) re-ranks instead of widening the ask to any crime film.
-        scan.suggested = [g for g in scan.wanted_any if g not in scan.named and g not in scan.wanted_all]
-        scan.wanted_any = [g for g in scan.wanted_any if g not in scan.suggested]
+    scan.suggested = [g for g in scan.wanted_any if g not in scan.named and g not in scan.wanted_all]
     return scan
 
 
@@ -389,7 +385,15 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     refused = list(dict.fromkeys(refused))
     wanted_all = [g for g in dict.fromkeys(wanted_all) if g not in refused]
     wanted_any = [g for g in dict.fromkeys(wanted_any) if g not in refused and g not in wanted_all]
-    moods, prefer, avoid = [], [g for g in scan.suggested if g not in refused], []
+    soft: list[str] = []
+    if any(g in wanted_any or g in wanted_all for g in named_genres):
+        # "a classic film noir with a great detective": the named genre is the ask; a genre a word
+        # only suggests ("detective" -> crime) re-ranks instead of widening the ask to any crime film.
+        # Only a named genre still wanted counts: in "I want to laugh, anything but romantic stuff"
+        # romance is refused, and "laugh" stays the ask.
+        soft = [g for g in scan.suggested if g in wanted_any and g not in named_genres]
+        wanted_any = [g for g in wanted_any if g not in soft]
+    moods, prefer, avoid = [], soft, []
     for regex, mood, pref_genres, avoid_genres in _MOOD_RES:
         if regex.search(folded):
             moods.append(mood)
