@@ -59,3 +59,30 @@ def test_the_embedder_computes_on_one_thread_while_the_child_runs_and_on_its_own
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
     child.wait()
+
+
+def test_a_child_killed_after_the_wait_leaves_no_half_made_export(tmp_path, monkeypatch):
+    """A child busy in native code ignores the interrupt (simulated: it ignores SIGINT); `stop`
+    kills it after its wait and removes the scratch export it had made."""
+    import subprocess
+    import sys
+
+    settings = Settings.from_env(cache_dir=str(tmp_path), llm_backend="onnx", llm_adapter="none", llm_device="cpu")
+    onnx = tmp_path / "onnx"
+    onnx.mkdir()
+    older = onnx / ".export-older"  # another process's, made before this one started: kept
+    older.mkdir()
+    import os
+    os.utime(older, (time.time() - 3600, time.time() - 3600))
+    script = ("import signal, sys, time, pathlib; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+              f"pathlib.Path({str(onnx / '.export-abc')!r}).mkdir(); print('ready', flush=True); time.sleep(60)")
+    real_popen = subprocess.Popen
+    monkeypatch.setattr(prepare.subprocess, "Popen",
+                        lambda *a, **kw: real_popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                                                    stdout=subprocess.PIPE))
+    child = prepare.Preparation(settings)
+    child.stop_timeout_s = 0.5
+    assert child.proc.stdout.readline().strip() == b"ready"
+    child.stop()
+    assert child.proc.returncode != 0
+    assert not (onnx / ".export-abc").exists() and older.exists()

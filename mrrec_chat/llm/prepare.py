@@ -21,9 +21,11 @@ import contextlib
 import logging
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,13 @@ def needs_preparing(settings) -> bool:
 class Preparation:
     """The child process doing `prepare_llm(settings)`; `one_core()` gives it a core meanwhile."""
 
+    stop_timeout_s = 30.0  # how long `stop` waits for the interrupted child before killing it
+
     def __init__(self, settings):
         from mrrec_chat.config import REPO_ROOT
 
+        self.onnx_dir = Path(settings.cache_dir) / "onnx"
+        self.started = time.time()
         env = dict(os.environ, OMP_NUM_THREADS="1",  # the child and the builder it runs: one core
                    PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
         self.proc = subprocess.Popen([sys.executable, "-m", "mrrec_chat.llm.prepare"], stdin=subprocess.PIPE, env=env)
@@ -86,10 +92,19 @@ class Preparation:
             return
         try:
             self.proc.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=self.stop_timeout_s)
         except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
+            self.proc.kill()  # busy in native code past the wait (seen on a loaded machine)
             self.proc.wait()
+        if self.proc.returncode != 0:
+            # Killed, or interrupted inside its own clean-up, it may leave its temporary export
+            # behind: remove the scratch folders made since it started (nothing half-made stays).
+            for scratch in self.onnx_dir.glob(".export-*"):
+                try:
+                    if scratch.stat().st_mtime >= self.started - 1:
+                        shutil.rmtree(scratch, ignore_errors=True)
+                except OSError:
+                    pass
 
 
 def start(settings) -> Preparation | None:
