@@ -129,9 +129,14 @@ def temporal_split(dataset: Dataset, future: int) -> tuple[Dataset, dict[str, li
             past[user], fut[user] = list(history[:-future]), list(history[-future:])
         else:
             past[user] = list(history)
+    return _without_future(dataset, fut), past, fut
+
+
+def _without_future(dataset: Dataset, fut: dict[str, list[Interaction]]) -> Dataset:
+    """The dataset with every user's future ratings removed (what the catalog signals are built from)."""
     removed = {(i.user_id, i.item_id, i.timestamp) for rows in fut.values() for i in rows}
     kept = [i for i in dataset.interactions if (i.user_id, i.item_id, i.timestamp) not in removed]
-    return Dataset(dataset.name, dataset.items, kept, dataset.rating_scale), past, fut
+    return Dataset(dataset.name, dataset.items, kept, dataset.rating_scale)
 
 
 def random_split(dataset: Dataset, future: int, seed: int) -> tuple[Dataset, dict[str, list[Interaction]],
@@ -149,9 +154,7 @@ def random_split(dataset: Dataset, future: int, seed: int) -> tuple[Dataset, dic
             fut[user] = [h for k, h in enumerate(history) if k in chosen]
         else:
             past[user] = list(history)
-    removed = {(i.user_id, i.item_id, i.timestamp) for rows in fut.values() for i in rows}
-    kept = [i for i in dataset.interactions if (i.user_id, i.item_id, i.timestamp) not in removed]
-    return Dataset(dataset.name, dataset.items, kept, dataset.rating_scale), past, fut
+    return _without_future(dataset, fut), past, fut
 
 
 def build_cases(users, future: dict[str, list[Interaction]], dataset: Dataset, parses_genre,
