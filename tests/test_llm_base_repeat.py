@@ -15,3 +15,12 @@ def test_text_that_does_not_repeat_and_short_pieces_are_kept():
     json_like = '{\n  "ideal_item_profile": "a crime film",\n  "useful_memory_ids": [\n  ],\n  ],\n}'
     assert cut_at_repeat(json_like) == (json_like, False)  # "]," and "}" are too short to count
     assert cut_at_repeat("No. No. No.")[1] is False
+
+
+def test_generated_text_is_cut_at_a_stop_string_first_then_at_a_repeat():
+    from mrrec_chat.llm.base import cut_generated
+
+    assert cut_generated("<search>q</search> more", ["</search>"]) == ("<search>q", "stop")
+    looped = "A tense heist film. Clever, too. A tense heist film. A"
+    assert cut_generated(looped, ["</answer>"]) == ("A tense heist film. Clever, too.", "repeat")
+    assert cut_generated("A tense heist film.", None) == ("A tense heist film.", "")

@@ -104,6 +104,16 @@ def cut_at_repeat(text: str, min_words: int = REPEAT_MIN_WORDS) -> tuple[str, bo
     return text, False
 
 
+def cut_generated(text: str, stop: list[str] | None) -> tuple[str, str]:
+    """Generated text cut at its first stop string, else where it starts repeating itself; with
+    why: "stop", "repeat" or "" (neither, yet). The in-process backends call it as they decode."""
+    text, stopped = cut_at_stop(text, stop)
+    if stopped:
+        return text, "stop"
+    text, looped = cut_at_repeat(text)
+    return text, "repeat" if looped else ""
+
+
 def load_chat_tokenizer(source: str, label: str, **kwargs):
     """The Hugging Face tokenizer of `source` (a directory or hub id), which must have a chat template;
     LLMError naming `label` otherwise. The in-process backends render prompts with it."""

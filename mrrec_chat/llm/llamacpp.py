@@ -25,8 +25,7 @@ import time
 import weakref
 from pathlib import Path
 
-from mrrec_chat.llm.base import (Completion, LLMBackend, LLMError, cut_at_repeat, cut_at_stop, load_chat_tokenizer,
-                                 render_chat_prompt)
+from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_generated, load_chat_tokenizer, render_chat_prompt
 
 N_CTX = 4096
 INSTALL_HINT = ("llm_backend=llamacpp needs llama-cpp-python: `pip install -r requirements-llamacpp.txt` "
@@ -134,7 +133,7 @@ class LlamaCppLLM(LLMBackend):
         sampling = (dict(temp=temperature, top_p=0.95, top_k=0, min_p=0.0) if temperature > 0 else
                     dict(temp=0.0, top_k=1, top_p=1.0, min_p=0.0))
         new: list[int] = []
-        text, stopped = "", False
+        text, cut = "", ""
         with self._lock:
             if not self.kv_reuse:
                 self.model.reset()
@@ -153,17 +152,15 @@ class LlamaCppLLM(LLMBackend):
                     break
                 new.append(int(token))
                 if stop:
-                    text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
-                    if stopped or cut_at_repeat(text)[1]:
+                    text, cut = cut_generated(self.tokenizer.decode(new, skip_special_tokens=True), stop)
+                    if cut:
                         break
                 if len(new) >= max_new_tokens:
                     break
             seconds = time.perf_counter() - started
-        looped = False
-        if not stopped:
-            text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
-            text, looped = cut_at_repeat(text) if not stopped else (text, False)
-        reason = "stop" if stopped else "repeat" if looped else ("length" if len(new) >= max_new_tokens else "")
+        if not cut:
+            text, cut = cut_generated(self.tokenizer.decode(new, skip_special_tokens=True), stop)
+        reason = cut or ("length" if len(new) >= max_new_tokens else "")
         return Completion(text=text, prompt_tokens=len(ids), completion_tokens=len(new), seconds=seconds,
                           prefill_seconds=(first - started) if first else seconds,
                           cached_tokens=min(cached, len(ids) - 1), stop_reason=reason)

@@ -35,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_repeat, cut_at_stop, render_chat_prompt
+from mrrec_chat.llm.base import Completion, LLMBackend, LLMError, cut_at_repeat, cut_generated, render_chat_prompt
 from mrrec_chat.llm.cpu_kernels import _weight_only_linear_class, cpu_attention, quantize_weight_only
 
 log = logging.getLogger(__name__)
@@ -346,9 +346,8 @@ class LocalLLM(LLMBackend):
                 self._keep_prompt_cache(getattr(output, "cache", None), encoded["input_ids"][0])
         new_tokens = output.sequences[0][n_prompt:]
         text = self.tokenizer.decode(new_tokens, skip_special_tokens=True)
-        text, stopped = cut_at_stop(text, stop)
-        text, looped = cut_at_repeat(text) if stop and not stopped else (text, False)
-        reason = "stop" if stopped else "repeat" if looped else ("length" if len(new_tokens) >= max_new_tokens else "")
+        text, cut = cut_generated(text, stop) if stop else (text, "")
+        reason = cut or ("length" if len(new_tokens) >= max_new_tokens else "")
         prefill = (first_token.at - started) if first_token.at else seconds
         return Completion(text=text, prompt_tokens=n_prompt, completion_tokens=int(len(new_tokens)),
                           seconds=seconds, prefill_seconds=prefill, cached_tokens=cached, stop_reason=reason)

@@ -25,8 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from mrrec_chat.llm.base import (ANSWER_SCHEMA, Completion, LLMBackend, LLMError, cut_at_repeat, cut_at_stop,
-                                 is_answer_step,
+from mrrec_chat.llm.base import (ANSWER_SCHEMA, Completion, LLMBackend, LLMError, cut_generated, is_answer_step,
                                  load_chat_tokenizer, render_chat_prompt)
 from mrrec_chat.llm.onnx_export import INSTALL_HINT
 
@@ -222,7 +221,7 @@ class OnnxLLM(LLMBackend):
             raise LLMError(f"The prompt ({len(ids)} tokens) plus {max_new_tokens} new tokens exceeds the "
                            f"context of {self.n_ctx} tokens.")
         new: list[int] = []
-        text, stopped = "", False
+        text, cut = "", ""
         with self._lock:
             started = time.perf_counter()
             try:
@@ -241,11 +240,8 @@ class OnnxLLM(LLMBackend):
                         break
                     new.append(token)
                     if stop:
-                        text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
-                        if stopped:
-                            break
-                        text, looped = cut_at_repeat(text)
-                        if looped:
+                        text, cut = cut_generated(self.tokenizer.decode(new, skip_special_tokens=True), stop)
+                        if cut:
                             break
             except LLMError:
                 raise
@@ -253,11 +249,9 @@ class OnnxLLM(LLMBackend):
                 self._generator, self._held, self._sampling = None, [], None
                 raise LLMError(f"onnxruntime-genai failed while generating ({exc}).") from exc
             seconds = time.perf_counter() - started
-        looped = False
-        if not stopped:
-            text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), stop)
-            text, looped = cut_at_repeat(text) if not stopped else (text, False)
-        reason = "stop" if stopped else "repeat" if looped else ("length" if len(new) >= max_new_tokens else "")
+        if not cut:
+            text, cut = cut_generated(self.tokenizer.decode(new, skip_special_tokens=True), stop)
+        reason = cut or ("length" if len(new) >= max_new_tokens else "")
         return Completion(text=text, prompt_tokens=len(ids), completion_tokens=len(new), seconds=seconds,
                           prefill_seconds=(first - started) if first else seconds, cached_tokens=cached,
                           stop_reason=reason)
