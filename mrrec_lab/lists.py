@@ -4,6 +4,7 @@
     python -m mrrec_lab.lists --users new,42,1         # also dataset users 42 and 1 (ml-100k ids)
     python -m mrrec_lab.lists --llm-backend onnx       # with the default LLM (slower)
     python -m mrrec_lab.lists --out results/lists/now.md
+    python -m mrrec_lab.lists --text "a spy film" --text "ein lustiger Film"   # your own requests
 
 Each request runs through `Assistant.chat` like the app's (a fresh user id for "new"), and the top
 five are printed with their genres, the card's reason and any notice. The fit set measures whether
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mrrec_lab.lists", description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", default="new", help="comma-separated: 'new' (a fresh user) or dataset user ids")
     parser.add_argument("--requests", type=int, nargs="*", help="indices into the request list (default: all)")
+    parser.add_argument("--text", action="append", default=[],
+                        help="a request of your own (repeatable); replaces the built-in list")
     parser.add_argument("--out", help="also write the lists to this markdown file")
     Settings.add_arguments(parser.add_argument_group("settings (as for app.py)"))
     args = parser.parse_args(argv)
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_dir is None:
         settings.memory_dir = "runs/lists/memory"  # never the app's store
     assistant = Assistant(settings).start()
-    requests = [REQUESTS[i] for i in args.requests] if args.requests else REQUESTS
+    requests = args.text or ([REQUESTS[i] for i in args.requests] if args.requests else REQUESTS)
     lines = [f"# Lists ({settings.dataset}, LLM: {settings.llm_backend}, {time.strftime('%Y-%m-%d')})", ""]
     for user in args.users.split(","):
         for request in requests:

@@ -532,3 +532,53 @@ def test_genre_focus_prefers_a_film_of_the_asked_genre_to_one_merely_tagged_with
     assert focus.tolist() == pytest.approx([0.2, 0.5, 0.0])
     assert _ranker(dataset, catalog, popularity=0.1).rank(inputs, n=1)[0].item.item_id == "a"
     assert _ranker(dataset, catalog, popularity=0.1, genre_focus=1.5).rank(inputs, n=1)[0].item.item_id == "b"
+
+
+def test_a_title_the_message_says_was_loved_anchors_the_genres_like_something_like():
+    """"I loved Fargo, what else would I like?" is "something like Fargo": without the anchor,
+    co-liking alone put Star Wars first (ml-100k)."""
+    from types import SimpleNamespace
+
+    loved = SimpleNamespace(kind="like", subject="Fargo", subject_type="item", item_id="3", holder="user")
+    find = lambda text: ["3"] if "fargo" in text.lower() else []  # noqa: E731
+    r = parse("I loved Fargo, what else would I like?", preferences=[loved], find_titles=find)
+    assert r.similar_to == ("3",) and "3" in r.titles
+    named_genre = parse("I loved Fargo. Any comedies?", preferences=[loved], find_titles=find)
+    assert named_genre.similar_to == ()  # a genre named outright is the request's genre
+
+
+@pytest.mark.parametrize("text, years, era", [
+    ("a black-and-white classic", (None, 1959), "before 1960"),
+    ("ein Schwarzweiss-Film", (None, 1959), "before 1960"),
+    ("a black and white film from the 40s", (1940, 1949), "the 1940s"),  # the decade is explicit
+])
+def test_black_and_white_means_before_1960(text, years, era):
+    r = parse(text, latest_year=1998)
+    assert (r.year_min, r.year_max) == years and r.era == era
+
+
+def test_music_suggests_musicals():
+    r = parse("a movie about music")
+    assert r.genres_any == ("Musical",) and "Musical" not in r.genres_named
+
+
+def test_a_theme_the_catalog_cannot_see_gets_a_notice_with_titles_that_name_it(assistant_factory):
+    """"a comedy about politics": the comedy counts and "politics" is said to be unmatched; a theme
+    word in a title ("Toy Story" for "a film about toys") is offered in the notice, not the list."""
+    assistant = assistant_factory(llm_backend="none")
+
+    def turn(text):
+        events = list(assistant.chat(assistant.new_user_id(), text))
+        return [e.text for e in events if isinstance(e, ev.Notice)], _items(events)
+
+    notices, items = turn("a comedy about politics")
+    assert any("“politics” could not be matched" in n for n in notices)
+    assert items and all("Comedy" in r.item.categories for r in items)
+    notices, _ = turn("a family film about toys")
+    assert any("Titles with “toys” in them: Toy Story" in n for n in notices), notices
+    notices, _ = turn("a thriller with Heat's director")
+    assert any("“director” could not be matched" in n for n in notices), notices  # Heat is a title
+    for text in ("a 90s action movie with lots of explosions", "a classic film noir with a great detective",
+                 "a comedy with a happy ending"):
+        notices, _ = turn(text)
+        assert not any("could not be matched" in n or "nothing in it matches" in n for n in notices), (text, notices)

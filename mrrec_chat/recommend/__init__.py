@@ -41,7 +41,7 @@ from mrrec_chat.recommend.ranker import (
     load_weights,
 )
 from mrrec_chat.recommend.reasons import explain
-from mrrec_chat.recommend.request import Request, is_genre_word, understand
+from mrrec_chat.recommend.request import Request, explains_word, fold, is_genre_word, understand
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,14 @@ OPEN_REQUEST_WORDS = frozenset("""
     was soll ich heute abend schauen ansehen sehen empfehlen empfiehl etwas einen eine irgendwas
     quoi regarder soir conseille conseiller recommander quelque chose que une
     que ver esta noche recomienda recomiendas recomendar algo una pelicula
+""".split())
+# "a thriller about politics", "a comedy with dinosaurs": the words after these name a theme. A
+# request that was otherwise understood still gets a notice for a theme the catalog cannot see.
+THEME_CUE = re.compile(r"\b(?:about|with|featuring|involving|set (?:in|on|during)|starring|uber|sur|sobre|avec|con|mit)"
+                       r"\s+((?:[\w'-]+\s*){1,4})")
+THEME_FILLER = frozenset("""
+    lots lot plenty bit little some much many kind sort type great good nice real strong big small
+    heart twist twists ending happy sad lead leads actor actors actress cast story plot
 """.split())
 PROFILE_TITLE_WEIGHT = 0.5  # a title the model names seeds less than one the user names
 CONSUMED_WEIGHTS_FILE = WEIGHTS_FILE.with_name("fusion_consumed.json")
@@ -204,9 +212,15 @@ class Recommender:
                        f"could not pick {' or '.join(policy.request.origins)} films; these follow the rest "
                        "of your request.")
         unmatched = self.unmatched_words(policy.request)
+        themes = [] if unmatched else self.unmatched_themes(policy.request)
         if unmatched:
             out.append(f"This catalog ({self.describe_catalog()}) records only titles, genres and years, and "
-                       f"nothing in it matches “{' '.join(unmatched)}”; these are popular picks instead.")
+                       f"nothing in it matches “{' '.join(unmatched)}”; these are popular picks instead."
+                       + self._title_mentions(unmatched, policy))
+        elif themes:
+            out.append(f"This catalog ({self.describe_catalog()}) records only titles, genres and years, so "
+                       f"“{' '.join(themes)}” could not be matched; these follow the rest of your request."
+                       + self._title_mentions(themes, policy))
         if "genres" in ranked_relaxed or "era" in ranked_relaxed:
             out.append(f"Few films in this catalog match all of “{policy.request.describe()}”; "
                        "some picks match only part of it.")
@@ -223,6 +237,49 @@ class Recommender:
             return []
         words = [w for w in content_words(request.text) if w not in OPEN_REQUEST_WORDS]
         return list(dict.fromkeys(words))
+
+    def unmatched_themes(self, request: Request) -> list[str]:
+        """Theme words of an otherwise understood request that nothing matched: "politics" in
+        "something thought-provoking about politics" ([] for a catalog with tags or descriptions)."""
+        if self.signals.desc_matrix is not None:
+            return []
+        items = self.dataset.items
+        named = {w for i in request.titles_named if i in items for w in content_words(items[i].title)}
+        named |= {w for name in request.unknown_titles for w in content_words(name)}
+        words: list[str] = []
+        for mt in THEME_CUE.finditer(fold(request.text)):
+            tokens = [w.removesuffix("'s") for w in content_words(mt.group(1))]
+            kept = [w not in OPEN_REQUEST_WORDS and w not in THEME_FILLER and w not in named
+                    and not explains_word(w, self.dataset.categories) for w in tokens]
+            for n, w in enumerate(tokens):
+                # an open word stays where it begins a theme's name ("set in New York")
+                if kept[n] or (w in OPEN_REQUEST_WORDS and n + 1 < len(tokens) and kept[n + 1]):
+                    words.append(w)
+        return list(dict.fromkeys(words))
+
+    def _title_mentions(self, words: Sequence[str], policy: TurnPolicy, limit: int = 3) -> str:
+        """" Titles with “christmas” in them: The Nightmare Before Christmas (1993), …" — the one
+        place a catalog without themes can show one; in the notice, not the list (a title word is
+        weak evidence: "Road to Wellville" is no road movie). A title must have every word (singular
+        or plural) and fit the request's wanted genres; most rated first; none the turn excludes."""
+        words = [w for w in words if len(w) >= 3]
+        if not words or len(words) > 3:
+            return ""
+        patterns = [re.compile(r"\b" + re.escape(w[:-1] if w.endswith("s") and len(w) > 3 else w)
+                               + r"(?:s|es|'s)?\b") for w in words]
+        wanted = set(policy.request.wanted)
+        hits = []
+        for n, item in enumerate(self.signals.items):
+            if item.item_id in policy.exclude or int(self.signals.duplicate_of[n]) != n \
+                    or set(item.categories) & set(policy.refused) or (wanted and not wanted & set(item.categories)):
+                continue
+            title = fold(item.title)
+            if all(p.search(title) for p in patterns):
+                hits.append((-self.signals.counts[n], item.display_title))
+        if not hits:
+            return ""
+        shown = [t for _, t in sorted(hits)[:limit]]
+        return f" Titles with “{' '.join(words)}” in them: {'; '.join(shown)}."
 
     def describe_catalog(self) -> str:
         years = [i.year for i in self.dataset.items.values() if i.year]

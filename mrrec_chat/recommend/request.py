@@ -53,6 +53,8 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"romantisch\w*|peliculas? de amor|date[- ]?nights?|(?:a |first )date (?:movie|film)", ("Romance",)),
     (r"laughs?|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
+    (r"music|musicians?|singers?|singing|songs?|concerts?|rock bands?|dancing|dancers?|musique|musica|musik",
+     ("Musical",)),
 ]
 
 
@@ -149,6 +151,9 @@ ORIGIN_RE_2 = re.compile(r"\b(?:film|films|cinema|kino|pelicula|peliculas|cine)\
                          r"(?:e|er|en|es)?\s+(?:film|filme|komodie|krimi)")
 CLASSIC = re.compile(r"\b(?:classics?|klassiker|classiques?|clasicos?|golden age|old[- ]school|old (?:movies?|films?))\b")
 CLASSIC_NOT = re.compile(r"\b(?:modern|recent|new|future|instant|cult|christmas|holiday) classics?\b|\bclassic (?:rock|car)")
+# "a black-and-white film": the catalogs record no colour, but nearly every film before 1960 is one
+BLACK_AND_WHITE = re.compile(r"\bblack[- ]?(?:and|&|n)[- ]?white\b|\bb ?& ?w\b|\bschwarz[- ]?weiss?\b"
+                             r"|\bnoir et blanc\b|\bblanco y negro\b|\bsilent (?:films?|movies?|era)\b")
 REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
                      r"|\b(?:watch|see)\b[^.!?]{0,40}\bagain\b")
 SIMILAR_TO = re.compile(
@@ -414,7 +419,10 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
             wanted_any = []
     year_min, year_max, era = _era(preferences, latest_year)
     low, high, label = _explicit_decade(text)
-    if year_min is None and year_max is None and low is None and CLASSIC.search(folded) \
+    if low is None and year_min is None and (year_max is None or era == "classics") \
+            and BLACK_AND_WHITE.search(folded):
+        year_max, era = 1959, "before 1960"
+    elif year_min is None and year_max is None and low is None and CLASSIC.search(folded) \
             and not CLASSIC_NOT.search(folded):
         year_max, era = 1979, "classics"  # "a classic film noir" (the extractor may state it too)
     if (year_min is None and year_max is None) or (low is not None and high - low > 9
@@ -433,6 +441,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     if find_titles and not wanted_any and not wanted_all:
         for mt in LIKE_TITLE.finditer(text):
             similar_to += [str(i) for i in find_titles(text[mt.end():mt.end() + 80]) if str(i) in seeds]
+        # "I loved Fargo, what else would I like?": a title this message says the person loved is
+        # the same anchor as "something like Fargo" (without it, co-liking alone put Star Wars first)
+        similar_to += [i for i in liked_titles if i in seeds]
     request = Request(
         text=text, genres_any=tuple(wanted_any), genres_all=tuple(wanted_all),
         genres_refused=tuple(dict.fromkeys(refused)),
@@ -445,6 +456,18 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         moods=tuple(moods), prefer_genres=tuple(g for g in dict.fromkeys(prefer) if g not in refused),
         avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all))
     return carry_over(request, earlier)
+
+
+def explains_word(word: str, categories: Sequence[str]) -> bool:
+    """True when a request word was read as something: a genre word, a mood or an audience, a
+    decade, "classic", "black-and-white", a country or language."""
+    w = fold(word)
+    if any(regex.search(w) for regex, _ in _GENRE_RES) or any(regex.search(w) for regex, *_ in _MOOD_RES):
+        return True
+    if any(regex.search(w) for regex, _ in _AUDIENCE_RES) or _DECADE_RE.search(w) or CLASSIC.search(w):
+        return True
+    return w in ORIGINS or w in _COUNTRY or w in _ORIGIN_STEMS or bool(canonical_genre(w, categories)) \
+        or bool(NAMED_GENRE.match(w))
 
 
 def is_genre_word(text: str, categories: Sequence[str]) -> bool:
