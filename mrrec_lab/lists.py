@@ -65,8 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_args(args)
     if args.llm_backend is None:
         settings.llm_backend = "none"
+    scratch = None
     if args.memory_dir is None:
-        settings.memory_dir = "runs/lists/memory"  # never the app's store
+        # a fresh store each run (never the app's): a dataset user's chat writes of one run ("no
+        # romance please") would otherwise change the next run's lists
+        import tempfile
+
+        scratch = tempfile.TemporaryDirectory(prefix="mrrec-lists-")
+        settings.memory_dir = scratch.name
     assistant = Assistant(settings).start()
     requests = args.text or ([REQUESTS[i] for i in args.requests] if args.requests else REQUESTS)
     lines = [f"# Lists ({settings.dataset}, LLM: {settings.llm_backend}, {time.strftime('%Y-%m-%d')})", ""]
@@ -85,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text + "\n", encoding="utf-8")
     assistant.close()
+    if scratch is not None:
+        scratch.cleanup()
     return 0
 
 

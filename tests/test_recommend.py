@@ -582,3 +582,19 @@ def test_a_theme_the_catalog_cannot_see_gets_a_notice_with_titles_that_name_it(a
                  "a comedy with a happy ending"):
         notices, _ = turn(text)
         assert not any("could not be matched" in n or "nothing in it matches" in n for n in notices), (text, notices)
+
+
+def test_a_genre_the_request_suggests_but_memory_refuses_is_left_out_with_a_notice(assistant_factory):
+    """"No romance please" stored a dislike; "a date-night movie" only suggests romance, so the
+    dislike stands — and the person is told why and how to override it. Naming romance overrides."""
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    list(assistant.chat(user, "I really don't like romance movies."))
+    events = list(assistant.chat(user, "What's a good date-night movie?"))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert any("You told me you don't like romance" in n for n in notices), notices
+    assert not any("nothing in it matches" in n for n in notices), notices
+    assert _items(events) and not any("Romance" in r.item.categories for r in _items(events))
+    events = list(assistant.chat(user, "OK then, a romance for tonight"))
+    assert not any(isinstance(e, ev.Notice) and "don't like" in e.text for e in events)
+    assert any("Romance" in r.item.categories for r in _items(events))

@@ -41,7 +41,7 @@ from mrrec_chat.recommend.ranker import (
     load_weights,
 )
 from mrrec_chat.recommend.reasons import explain
-from mrrec_chat.recommend.request import Request, explains_word, fold, is_genre_word, understand
+from mrrec_chat.recommend.request import Request, explains_word, fold, genre_word, is_genre_word, understand
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,11 @@ class Recommender:
             out.append(f"This catalog ({self.describe_catalog()}) does not record languages or countries, so I "
                        f"could not pick {' or '.join(policy.request.origins)} films; these follow the rest "
                        "of your request.")
-        unmatched = self.unmatched_words(policy.request)
+        if policy.held_back_by_memory:
+            words = " or ".join(genre_word(g) for g in policy.held_back_by_memory)
+            out.append(f"You told me you don't like {words}, so I left those films out; name {words} in your "
+                       "request to include them this time, or remove that dislike under “Your memory”.")
+        unmatched = [] if policy.held_back_by_memory else self.unmatched_words(policy.request)
         themes = [] if unmatched else self.unmatched_themes(policy.request)
         if unmatched:
             out.append(f"This catalog ({self.describe_catalog()}) records only titles, genres and years, and "

@@ -41,6 +41,9 @@ class TurnPolicy:
     affinity: dict[str, float] = field(default_factory=dict)  # genre -> [-1, 1]
     affinity_ids: dict[str, str] = field(default_factory=dict)  # genre -> memory id of a chat like
     refused_by_memory: dict[str, str] = field(default_factory=dict)  # genre -> memory id
+    # genres this request asked for or its mood suggested that a stated dislike in memory keeps out
+    # ("a date-night movie" after "no romance please"): the app says so, and how to override it
+    held_back_by_memory: tuple[str, ...] = ()
     remembered: dict[str, float] = field(default_factory=dict)  # liked, not consumed: item id -> weight
     like_genres: tuple[tuple[str, ...], ...] = ()  # genres of the titles in "something like X"
     # What the memory records: consumption (the app: rated items were watched) or mentions (ReDial).
@@ -130,6 +133,8 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
             for genre in item_categories(behavior.item_id):
                 ratings.setdefault(genre, []).append(behavior.rating)
     policy.refused = tuple(dict.fromkeys(refused))
+    policy.held_back_by_memory = tuple(g for g in dict.fromkeys((*request.wanted, *request.prefer_genres))
+                                       if g in policy.refused_by_memory)
     if set(policy.refused) & set(request.wanted):
         # A genre the request only suggested and memory refuses is no longer a filter.
         request = replace(request, genres_any=tuple(g for g in request.genres_any if g not in policy.refused),
