@@ -505,7 +505,7 @@ def test_date_night_asks_for_a_romance():
 
 def test_a_mood_alone_filters_softly_by_its_genres():
     """Popularity puts the comedy first; "a tearjerker" (a mood, no genre named) asks for a drama
-    or romance and no horror, relaxed only where too few items have them."""
+    and no horror, relaxed only where too few items have them."""
     items = [Item("a", "Laughs", ("Comedy",), 1997), Item("b", "Tears", ("Drama", "Romance"), 1990),
              Item("c", "Screams", ("Drama", "Horror"), 1996), Item("d", "Letters", ("Drama",), 1985)]
     dataset, catalog = _catalog(items, [Interaction(f"u{k}", "a", 5.0) for k in range(9)]
@@ -513,7 +513,7 @@ def test_a_mood_alone_filters_softly_by_its_genres():
     ranker = _ranker(dataset, catalog, popularity=1.0)
     policy = plan_turn(parse("a tearjerker"), [], categories=ML100K)
     inputs = policy.inputs(np.zeros(8, np.float32))
-    assert inputs.mood_genres == (("Drama", "Romance"), ("Horror", "Action", "Sci-Fi", "Thriller", "Crime"))
+    assert inputs.mood_genres == (("Drama",), ("Horror", "Action", "Sci-Fi", "Thriller", "Crime"))
     assert [r.item.item_id for r in ranker.rank(inputs, n=2)] == ["b", "d"]
     assert ranker.rank(policy.inputs(np.zeros(8, np.float32)), n=4)[2].item.item_id == "a"  # relaxed, then popular
     assert ranker.rank(RankInputs(np.zeros(8, np.float32)), n=1)[0].item.item_id == "a"
@@ -598,3 +598,11 @@ def test_a_genre_the_request_suggests_but_memory_refuses_is_left_out_with_a_noti
     events = list(assistant.chat(user, "OK then, a romance for tonight"))
     assert not any(isinstance(e, ev.Notice) and "don't like" in e.text for e in events)
     assert any("Romance" in r.item.categories for r in _items(events))
+
+
+def test_a_mood_request_gets_reasons_that_say_the_mood_back(assistant_factory):
+    """"a tearjerker": dramas, each card saying it was picked for the mood (not a claim about the film)."""
+    assistant = assistant_factory(llm_backend="none")
+    items = _items(list(assistant.chat(assistant.new_user_id(), "a tearjerker please")))
+    assert items and all("Drama" in r.item.categories for r in items)
+    assert all(r.reason.startswith("A drama film, picked because you asked for something moving") for r in items)

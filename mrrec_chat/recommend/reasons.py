@@ -23,12 +23,31 @@ def _article(phrase: str) -> str:
     return ("An " if phrase[:1].lower() in "aeiou" and not phrase.startswith("one") else "A ") + phrase
 
 
+# What a mood or an audience asked for, said back ("A drama film, picked because you asked for
+# something moving"): the genre is the item's own; the mood is the request's, not a claim about the film.
+MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "relaxed": "an easy evening",
+            "dark": "something darker", "smart": "something smart", "scary": "something scary",
+            "epic": "something epic", "gentle": "something gentler", "not-sad": "something lighter"}
+AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family"}
+
+
+def mood_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> str:
+    r = policy.request
+    if "mood" in relaxed or r.wanted or not (r.moods or r.audience):
+        return ""
+    genre = next((g for g in r.prefer_genres if g in item.categories and g not in policy.refused), None)
+    if genre is None or any(g in item.categories for g in r.avoid_genres):
+        return ""
+    ask = MOOD_ASK.get(r.moods[0], "") if r.moods else AUDIENCE_ASK.get(r.audience, "")
+    return f"{_article(genre_word(genre) + ' film')}, picked because you asked for {ask}" if ask else ""
+
+
 def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> str:
     r = policy.request
     genres = [g for g in r.wanted if g in item.categories] if "genres" not in relaxed else []
     era = r.era if (r.year_min or r.year_max) and "era" not in relaxed and r.accepts_year(item.year) else ""
     if not genres and not era:
-        return ""
+        return mood_clause(item, policy, relaxed)
     noun = " ".join(genre_word(g) for g in genres[:2])
     noun = (noun + " film" if "film" not in noun else noun) if noun else "film"
     if era.startswith("the ") and " to " in era:

@@ -99,7 +99,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"scary|spooky|frightening|terrifying", "scary", ("Horror", "Thriller"), ()),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
     (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|emotional|moving|touching|poignant"
-     r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama", "Romance"), ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
+     r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",), ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),  # a romance without drama is
+    # mostly a comedy (Pretty Woman was a "tearjerker" for a comedy fan)
     (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
      r"|light (?:and|&) (?:fun|easy|funny)|long day|unwind|wind down|switch off|turn my brain off", "relaxed",
      ("Comedy", "Romance"),
