@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator, Sequence
 
 from mrrec_chat.agent import events as ev
 from mrrec_chat.agent.loop import AgentOptions, MRRecAgent, TurnContext
@@ -164,13 +164,15 @@ class Assistant:
         return self.memory.ensure_user(user_id, explicit=explicit)
 
     def turn_context(self, user_id: str, request: str, earlier: list[str] | None = None,
-                     preferences: list | None = None) -> TurnContext:
+                     preferences: list | None = None, shown: Sequence[Sequence[str]] = ()) -> TurnContext:
         """The turn's constraints (recommend/policy.py): the request decides, memory modulates.
 
         `preferences`: the extractor's statements for `request` (extracted here when omitted).
         Excluded: the user's dataset history (unless they asked to be forgotten), 👎 and "seen"
         items, disliked titles, titles named in the request; refused: the request's refused
         genres and the user's own current genre dislikes that this request does not ask for.
+        `shown`: the items this chat already listed, one list per earlier turn; a follow-up
+        ("something else", "I've seen those") never repeats them.
         """
         if preferences is None:
             preferences = self.extract_statements(request)
@@ -179,6 +181,8 @@ class Assistant:
         understood = self.recommender.understand(request, preferences, earlier or [], extract=self.extract_statements)
         memory = self.store.list_user(user_id, "behavior") + self.store.list_user(user_id, "chat")
         policy = self.recommender.plan(understood, memory, consumed=consumed)
+        if understood.follow_up or understood.seen_previous or understood.relative_era:
+            policy.exclude.update(i for ids in shown for i in ids)
         return TurnContext(user_id, request, list(earlier or []), set(policy.exclude), set(policy.refused),
                            policy=policy)
 
@@ -201,8 +205,12 @@ class Assistant:
 
     # --- chat -----------------------------------------------------------------------------
     def chat(self, user_id: str, message: object, earlier: list[str] | None = None,
-             options: AgentOptions | None = None, write_back: bool = True) -> Iterator[ev.Event]:
-        """One chat turn: agent events, then the write-back (after the answer is complete)."""
+             options: AgentOptions | None = None, write_back: bool = True,
+             shown: Sequence[Sequence[str]] = ()) -> Iterator[ev.Event]:
+        """One chat turn: agent events, then the write-back (after the answer is complete).
+
+        `earlier`: this chat's earlier messages; `shown`: the item ids it listed, one list per
+        earlier turn (the UI keeps both in its session state)."""
         self.start()
         text, notices = clean_message(message, self.settings.max_message_chars)
         for notice in notices:
@@ -215,16 +223,26 @@ class Assistant:
         # What this very message says ("...but I hate horror") applies to this turn already; it is
         # extracted up front (regex, ~1 ms) and stored only after the answer has been shown.
         preferences = self.extract_statements(text)
-        turn = self.turn_context(user_id, text, earlier, preferences)
+        turn = self.turn_context(user_id, text, earlier, preferences, shown)
         yield from self.agent.run(turn, options or self.options())
         if write_back:
             t0 = time.perf_counter()
             try:
                 result = self.memory.remember(user_id, preferences, source="chat", turn_id=uuid.uuid4().hex[:8])
+                marked = 0
+                if turn.policy is not None and turn.policy.request.seen_previous and shown:
+                    # "I've seen all of those": the last list is marked seen, as its "seen" buttons would
+                    for item_id in shown[-1]:
+                        if item_id in self.dataset.items:
+                            self.memory.feedback(user_id, item_id, "seen")
+                            marked += 1
             except Exception:  # noqa: BLE001 - the answer stands even if learning from it failed
                 log.exception("write-back failed for %s", user_id)
                 yield ev.Notice("I could not update your memory from this message; nothing was changed.", "warning")
                 return
+            if marked:
+                yield ev.Notice(f"Noted: you have seen the {marked} films of my last list; I will not suggest "
+                                "them again.", "info")
             if result.truncated:
                 yield ev.Notice(f"Your message listed more preferences than I keep from one message; "
                                 f"I remembered the first {MAX_PREFERENCES_PER_MESSAGE}.", "info")

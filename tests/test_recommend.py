@@ -606,3 +606,53 @@ def test_a_mood_request_gets_reasons_that_say_the_mood_back(assistant_factory):
     items = _items(list(assistant.chat(assistant.new_user_id(), "a tearjerker please")))
     assert items and all("Drama" in r.item.categories for r in items)
     assert all(r.reason.startswith("A drama film, picked because you asked for something moving") for r in items)
+
+
+@pytest.mark.parametrize("follow_up", ["something else", "more please", "others?", "show me different ones",
+                                       "what else?", "I've seen all of those", "noch andere Filme?"])
+def test_a_follow_up_takes_the_earlier_request_whole(follow_up):
+    first = parse("a tense 90s crime film, no horror")
+    r = parse(follow_up, earlier=[first])
+    assert r.follow_up or r.seen_previous
+    assert r.wanted == first.wanted and (r.year_min, r.year_max) == (1990, 1999) and "Horror" in r.genres_refused
+
+
+def test_older_and_newer_move_the_anchor_era_across_a_seen_those():
+    first = parse("a 90s thriller")
+    seen = parse("I've seen all of those", earlier=[first])
+    assert seen.seen_previous and seen.wanted == ("Thriller",)
+    older = parse("any older ones?", earlier=[first, seen])
+    assert older.wanted == ("Thriller",) and (older.year_min, older.year_max) == (None, 1989)
+    newer = parse("and newer ones?", earlier=[parse("a comedy from the 80s")])
+    assert newer.wanted == ("Comedy",) and (newer.year_min, newer.year_max) == (1990, None)
+    # a request of its own is no follow-up: the new genre decides
+    assert parse("a horror film instead", earlier=[first]).wanted == ("Horror",)
+    assert not parse("a more violent thriller").follow_up
+
+
+def test_something_else_lists_new_items_of_the_same_request_and_seen_those_is_remembered(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    earlier, shown = [], []
+
+    def turn(text):
+        events = list(assistant.chat(user, text, list(earlier), shown=list(shown)))
+        earlier.append(text)
+        shown.append([r.item.item_id for r in _items(events)])
+        return events
+
+    turn("a crime film")
+    events = turn("something else")
+    assert _items(events) and all("Crime" in r.item.categories for r in _items(events))
+    assert not set(shown[1]) & set(shown[0])  # nothing repeated
+    assert not [e for e in events if isinstance(e, ev.Notice)]  # "else" is no theme the catalog lacks
+    events = turn("I've seen all of those")
+    assert any(isinstance(e, ev.Notice) and "you have seen the" in e.text for e in events)
+    assert _items(events) and not set(shown[2]) & set(shown[0] + shown[1])
+    # the tiny catalog's crime films are all shown by now: the list says it had to relax
+    assert any(isinstance(e, ev.Notice) and "Few films in this catalog match" in e.text for e in events)
+    seen = {e.extra.get("item_id") for e in assistant.store.list_user(user, "behavior")
+            if e.extra.get("feedback") == "seen"}
+    assert seen == set(shown[1])
+    # a fresh chat (no earlier turns) asking "something else" is an open request, nothing excluded
+    assert _items(list(assistant.chat(assistant.new_user_id(), "something else")))

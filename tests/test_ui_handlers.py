@@ -109,6 +109,7 @@ class FakeAssistant:
         self.memory = FakeMemory()
         self.script: list = []
         self.chats: list[tuple] = []
+        self.shown: list[list] = []
         self.closed = 0
         self.ids = 0
 
@@ -127,8 +128,9 @@ class FakeAssistant:
     def options(self, **overrides):
         return overrides
 
-    def chat(self, user_id, text, earlier=None, options=None):
+    def chat(self, user_id, text, earlier=None, options=None, shown=()):
         self.chats.append((user_id, text, list(earlier or []), options))
+        self.shown.append([list(ids) for ids in shown])
         try:
             for event in self.script:
                 if isinstance(event, Exception):
@@ -201,6 +203,7 @@ def test_a_chat_turn_streams_locked_then_ends_with_cards_and_a_collapsed_trace(u
     assert "Working" not in text_of(chat)
     assert [r["item_id"] for r in last["recs"]] == ["1", "2"] and last["recs"][0]["feedback"] is None
     assert last["session"]["earlier"] == ["A crime film, no horror"]
+    assert last["session"]["shown"] == [["1", "2"]]  # what this turn listed, for "something else" next
     assert fake.chats[0][3] == {"top_k": 3, "max_rounds": 2}
 
     # One trace thought, collapsed, saying what happened; every step nested inside it.
@@ -362,16 +365,17 @@ def test_first_visit_new_user_and_returning_visitor(ui, fake):
     ui.add_entry("I love heist films", session(user))
     back = ui.on_load(user, None)
     assert back["browser_user"] == user and "Welcome back" in text_of(back["chatbot"])
-    assert back["session"] == {"user_id": user, "how": "returning", "earlier": []}
+    assert back["session"] == {"user_id": user, "how": "returning", "earlier": [], "shown": []}
 
 
 def test_forget_me_clears_everything_and_the_next_visit_is_no_welcome_back(ui, fake):
     user = ui.on_load("", None)["browser_user"]
     ui.add_entry("I love heist films", session(user))
     ui.add_entry("I hate musicals", session(user))
-    forgotten = ui.forget_me(dict(session(user), earlier=["a crime film"]))
+    forgotten = ui.forget_me(dict(session(user), earlier=["a crime film"], shown=[["1"]]))
     assert set(forgotten.values) <= set(h.FORGET)
     assert forgotten["mem_table"] == [] and forgotten["recs"] == [] and forgotten["session"]["earlier"] == []
+    assert forgotten["session"]["shown"] == []
     assert "Forgotten: 2 memory entries and 4 history rows" in text_of(forgotten["chatbot"])
     assert forgotten["confirm_box"] == {"__type__": "update", "visible": False}
     reload = ui.on_load(user, None)

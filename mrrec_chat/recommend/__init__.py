@@ -235,7 +235,8 @@ class Recommender:
         "a strong female lead") where nothing else was understood; [] for a catalog with tags or
         descriptions (the semantic match reads those) and for an open request ("what should I
         watch tonight?")."""
-        if self.signals.desc_matrix is not None or request.wanted or request.genres_refused or request.moods \
+        if self.signals.desc_matrix is not None or request.follow_up or request.seen_previous or request.relative_era \
+                or request.wanted or request.genres_refused or request.moods \
                 or request.audience or request.titles_named or request.unknown_titles or request.origins \
                 or request.year_min is not None or request.year_max is not None:
             return []

@@ -56,6 +56,8 @@ def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> st
         phrase = f"{era[4:]} {noun}"  # "1990s thriller film"
     elif era in ("classics",):
         phrase = f"classic {noun}"
+    elif era == "recent":
+        phrase = f"recent {noun}"
     elif era:
         phrase = f"{noun} from {era}" if not era.startswith(("after", "before")) else f"{noun} released {era}"
     else:

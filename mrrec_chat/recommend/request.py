@@ -161,6 +161,21 @@ SIMILAR_TO = re.compile(
     r"(?:\b(?:like|similar to|such as|as good as|in the vein of|along the lines of|reminds? me of|wie|comme"
     r"|como|loved|enjoyed|liked)\s+)((?:[A-Z0-9][\w'&:.!-]*)(?:\s+(?:(?:of|the|in|a|an|and|on|to|at|for"
     r"|from)\s+)*[A-Z0-9][\w'&:.!-]*)*)")
+# Follow-ups that ask for the same again ("something else", "more please", "others?", "I've seen
+# all of those", "any older ones?"): the earlier request's constraints carry over whole, and what
+# this chat already showed is not shown again.
+FOLLOW_UP = re.compile(
+    r"\b(?:something|anything|what) else\b|\bmore (?:please|of (?:those|them|these|that)|like (?:those|them|these|that|this)"
+    r"|options|picks|suggestions|ideas)\b|^\W*(?:(?:any|some|got|and|ok|okay|give me|show me)\s+)*(?:more|others?|another"
+    r"(?: one)?|next)\W*(?:please)?\W*$|\b(?:other|different|new|more) (?:ones|options|picks|suggestions|films|movies)\b"
+    r"|\b(?:others|another one|different ones)\b|\bones\b"
+    r"|\bnoch (?:mehr|andere|einen?)\b|\bandere filme\b|\bd'autres\b|\bautres? (?:films?|idees?)\b"
+    r"|\botr[ao]s? (?:peliculas?|opciones|ideas)\b|\balgo mas\b|\bmas opciones\b")
+SEEN_THOSE = re.compile(
+    r"\b(?:seen|watched|saw|know) (?:all |both |every one |each )?(?:of )?(?:those|them|these|that one|them all)\b"
+    r"|\b(?:schon|alle) gesehen\b|\bdeja vus?\b|\bdeja tous vus\b|\bya (?:las|los) (?:he )?vist[oa]s\b|\bya (?:las|los) vi\b")
+OLDER = re.compile(r"\bolder\b|\bearlier (?:ones|films|movies)\b|\baltere\w*|\bplus anciens?\b|\bmas antigu[ao]s?\b")
+NEWER = re.compile(r"\bnewer\b|\bmore recent\b|\bneuere\w*|\bplus recents?\b|\bmas recientes?\b")
 _NOT_TITLES = frozenset({"i", "i'm", "im", "it", "that", "this", "the", "a", "an", "my", "me", "we", "you", "something",
                          "anything", "netflix", "tonight", "today", "christmas", "halloween", "english",
                          "german", "french", "spanish", "hollywood"})
@@ -191,10 +206,19 @@ class Request:
     moods: tuple[str, ...] = ()
     prefer_genres: tuple[str, ...] = ()  # soft, from moods and audience
     avoid_genres: tuple[str, ...] = ()   # soft, from moods
+    follow_up: bool = False  # "something else", "more please", "older ones?": the same again
+    seen_previous: bool = False  # "I've seen all of those": the last list was seen
+    relative_era: str = ""  # "older" | "newer" than the earlier request's era
 
     @property
     def wanted(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.genres_all + self.genres_any))
+
+    @property
+    def asks_something(self) -> bool:
+        """Whether the request asked for anything a follow-up could mean ("more of *that*")."""
+        return bool(self.wanted or self.year_min or self.year_max or self.moods or self.audience or self.titles
+                    or self.similar_to)
 
     @property
     def has_constraints(self) -> bool:
@@ -455,7 +479,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         unknown_titles=tuple(unknown), rewatch=bool(REWATCH.search(folded)),
         similar_to=tuple(dict.fromkeys(similar_to)), origins=tuple(dict.fromkeys(origins)), audience=audience,
         moods=tuple(moods), prefer_genres=tuple(g for g in dict.fromkeys(prefer) if g not in refused),
-        avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all))
+        avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all),
+        follow_up=bool(FOLLOW_UP.search(folded)), seen_previous=bool(SEEN_THOSE.search(folded)),
+        relative_era="older" if OLDER.search(folded) else "newer" if NEWER.search(folded) else "")
     return carry_over(request, earlier)
 
 
@@ -479,7 +505,12 @@ def is_genre_word(text: str, categories: Sequence[str]) -> bool:
 
 
 def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
-    """Fill what the current request leaves open from this chat's earlier requests."""
+    """Fill what the current request leaves open from this chat's earlier requests.
+
+    The anchor is the latest earlier request that asked for something ("a 90s thriller" stays the
+    anchor across "I've seen all of those"). A follow-up that asks for nothing of its own ("something
+    else", "more please") takes the anchor whole; one that only narrows ("something from the 90s",
+    "any older ones?") keeps the anchor's genres; "older"/"newer" move the anchor's era."""
     if not earlier:
         return current
     changes: dict = {}
@@ -490,13 +521,27 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     changes["genres_refused"] = tuple(dict.fromkeys(refused))
     changes["genres_any"] = tuple(g for g in current.genres_any if g not in refused)
     changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
-    last = earlier[-1]
-    if not asks_genre and (current.year_min or current.year_max or current.moods or current.audience):
+    anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
+    again = (current.follow_up or current.seen_previous or current.relative_era) and not asks_genre
+    if not asks_genre and (again or current.year_min or current.year_max or current.moods or current.audience):
         # A follow-up that only narrows ("something from the 90s") keeps the earlier genres.
-        changes["genres_any"] = tuple(g for g in last.genres_any if g not in refused)
-        changes["genres_all"] = tuple(g for g in last.genres_all if g not in refused)
-    if not current.audience and last.audience:
-        changes["audience"] = last.audience
+        changes["genres_any"] = tuple(g for g in anchor.genres_any if g not in refused)
+        changes["genres_all"] = tuple(g for g in anchor.genres_all if g not in refused)
+    if again and not current.moods and not current.audience:
+        changes.update(moods=anchor.moods, prefer_genres=tuple(g for g in anchor.prefer_genres if g not in refused),
+                       avoid_genres=anchor.avoid_genres, titles=anchor.titles, similar_to=anchor.similar_to,
+                       titles_named=tuple(dict.fromkeys(current.titles_named + anchor.titles_named)),
+                       genres_named=anchor.genres_named)
+    if again and current.relative_era == "older" and anchor.year_min:
+        changes.update(year_min=None, year_max=anchor.year_min - 1, era=f"before {anchor.year_min}")
+    elif again and current.relative_era == "older" and anchor.year_max:
+        changes.update(year_min=None, year_max=anchor.year_max - 20, era=f"before {anchor.year_max - 19}")
+    elif again and current.relative_era == "newer" and anchor.year_max:
+        changes.update(year_min=anchor.year_max + 1, year_max=None, era=f"after {anchor.year_max}")
+    elif again and not current.relative_era and not (current.year_min or current.year_max):
+        changes.update(year_min=anchor.year_min, year_max=anchor.year_max, era=anchor.era)
+    if not current.audience and anchor.audience:
+        changes["audience"] = anchor.audience
     return replace(current, **changes)
 
 

@@ -72,8 +72,9 @@ class Update:
 
 
 def new_session(user_id: str = "", how: str = "") -> dict:
-    """Per-session state: the user and their recent requests (conversation context)."""
-    return {"user_id": user_id, "how": how, "earlier": []}
+    """Per-session state: the user, their recent requests and the items each turn listed
+    (conversation context: "something else" means the last request again, without those items)."""
+    return {"user_id": user_id, "how": how, "earlier": [], "shown": []}
 
 
 def _username(profile: Any) -> str | None:
@@ -234,8 +235,10 @@ class ChatHandlers:
         options = self.assistant.options(
             top_k=_clamp(top_k, 1, MAX_TOP_K, self.settings.memory_top_k),
             max_rounds=_clamp(max_rounds, 1, MAX_ROUNDS, self.settings.max_rounds))
-        stream = self.assistant.chat(user_id, text, session.get("earlier") or [], options=options)
+        stream = self.assistant.chat(user_id, text, session.get("earlier") or [], options=options,
+                                     shown=session.get("shown") or [])
         recs: list[dict] | None = None
+        listed: list[str] = []
         n_events = 0
         try:
             for event in stream:
@@ -244,6 +247,7 @@ class ChatHandlers:
                 values = {"chatbot": history + view.render(), **locked, "session": session}
                 if isinstance(event, ev.ItemsRecommended):
                     recs = render.recommendation_rows(event.items)
+                    listed = [r.item.item_id for r in event.items]
                     values["recs"] = recs
                 yield Update(values)
         except GeneratorExit:
@@ -260,6 +264,7 @@ class ChatHandlers:
         clean = text.strip()
         if clean:
             session["earlier"] = (list(session.get("earlier") or []) + [clean[:300]])[-4:]
+            session["shown"] = (list(session.get("shown") or []) + [listed])[-4:]
         final = {"chatbot": history + view.render(), **unlock, "session": session}
         if recs is not None:
             final["recs"] = recs
@@ -366,7 +371,7 @@ class ChatHandlers:
         note = render.message(f"🗑️ Forgotten: {entries} memory {'entry' if entries == 1 else 'entries'} and "
                               f"{counts.get('history', 0)} history rows were deleted. Nothing about you is "
                               f"stored now; ask for something to watch to start afresh.")
-        session = dict(session, earlier=[], how="forgotten")
+        session = dict(session, earlier=[], shown=[], how="forgotten")
         return self._view(user_id, session=session, recs=[], chatbot=[note], confirm_box=gr.update(visible=False),
                           mem_id="", mem_text="", export_out=gr.update(value=None, visible=False))
 
