@@ -656,3 +656,28 @@ def test_something_else_lists_new_items_of_the_same_request_and_seen_those_is_re
     assert seen == set(shown[1])
     # a fresh chat (no earlier turns) asking "something else" is an open request, nothing excluded
     assert _items(list(assistant.chat(assistant.new_user_id(), "something else")))
+
+
+def test_each_earlier_message_is_read_with_its_own_context_and_refinements_keep_the_genre(assistant_factory):
+    """"a western" → "not that old please" → "more": still westerns, still recent. Before, each earlier
+    message was read alone, so "more" reached back only to "not that old please" and lost the western."""
+    rec = assistant_factory(llm_backend="none").recommender
+    r = rec.understand("more", earlier=["a western", "not that old please"])
+    assert r.wanted == ("Western",) and r.year_min is not None and r.continues
+    r = rec.understand("any older ones?", earlier=["a sci-fi film", "something darker"])
+    assert r.wanted == ("Sci-Fi",) and r.year_max == 1979 and "dark" in r.moods
+    r = rec.understand("for adults though, not kids stuff", earlier=["I want an animated film"])
+    assert r.wanted == ("Animation",) and "Children" in r.genres_refused and r.continues
+    assert not rec.understand("a horror film instead", earlier=["a comedy"]).continues
+
+
+def test_a_refinement_does_not_show_the_same_films_again(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    first = [r.item.item_id for r in _items(list(assistant.chat(user, "a crime film")))]
+    second = _items(list(assistant.chat(user, "something darker", ["a crime film"], shown=[first])))
+    assert second and not {r.item.item_id for r in second} & set(first)
+    # a new request of its own may show what fits it, listed before or not
+    again = _items(list(assistant.chat(user, "a crime film", ["a crime film", "something darker"],
+                                       shown=[first, [r.item.item_id for r in second]])))
+    assert {r.item.item_id for r in again} & set(first)

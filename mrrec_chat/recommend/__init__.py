@@ -153,9 +153,12 @@ class Recommender:
                    extract: Callable[[str], Sequence] | None = None) -> Request:
         """The request; `earlier` are this chat's earlier messages (oldest first), read with
         `extract` when given (their statements) so a follow-up keeps what they asked."""
-        before = [understand(t, extract(t) if extract else (), categories=self.dataset.categories,
-                             find_titles=self.find_titles, latest_year=self.latest_year)
-                  for t in list(earlier)[-3:] if t and t.strip()]
+        before: list[Request] = []
+        for t in [t for t in list(earlier)[-3:] if t and t.strip()]:
+            # each earlier message with its own earlier ones: "a western" → "not that old please" →
+            # "more" still means westerns
+            before.append(understand(t, extract(t) if extract else (), categories=self.dataset.categories,
+                                     find_titles=self.find_titles, latest_year=self.latest_year, earlier=before))
         return understand(text, preferences, categories=self.dataset.categories, find_titles=self.find_titles,
                           earlier=before, latest_year=self.latest_year)
 

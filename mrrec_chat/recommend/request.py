@@ -93,10 +93,13 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak)"
      r"|cheerful", "not-sad",
      ("Comedy",), ("War", "Drama", "Film-Noir")),
-    (r"\bdark\b|gritty|bleak|disturbing", "dark", ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical")),
+    (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark", ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical", "Comedy")),
     (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral", "smart",
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
     (r"scary|spooky|frightening|terrifying", "scary", ("Horror", "Thriller"), ()),
+    (r"for adults|for grown[- ]?ups|grown[- ]?up (?:films?|movies?|stuff)|adult (?:films?|movies?|audiences?|viewers)"
+     r"|not (?:for )?kids(?:'? stuff)?|nothing childish|fur erwachsene|pour adultes|para adultos", "grown-up",
+     (), ("Children",)),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
     (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|emotional|moving|touching|poignant"
      r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",), ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),  # a romance without drama is
@@ -175,7 +178,8 @@ SEEN_THOSE = re.compile(
     r"\b(?:seen|watched|saw|know) (?:all |both |every one |each )?(?:of )?(?:those|them|these|that one|them all)\b"
     r"|\b(?:schon|alle) gesehen\b|\bdeja vus?\b|\bdeja tous vus\b|\bya (?:las|los) (?:he )?vist[oa]s\b|\bya (?:las|los) vi\b")
 OLDER = re.compile(r"\bolder\b|\bearlier (?:ones|films|movies)\b|\baltere\w*|\bplus anciens?\b|\bmas antigu[ao]s?\b")
-NEWER = re.compile(r"\bnewer\b|\bmore recent\b|\bneuere\w*|\bplus recents?\b|\bmas recientes?\b")
+NEWER = re.compile(r"\bnewer\b|\bmore recent\b|\bneuere\w*|\bplus recents?\b|\bmas recientes?\b|\bmore modern\b"
+                   r"|\b(?:not|nothing|none) (?:that |so |too |very )?old\b|\bless old\b|\bnicht so alt\b|\bmoins vieux\b")
 _NOT_TITLES = frozenset({"i", "i'm", "im", "it", "that", "this", "the", "a", "an", "my", "me", "we", "you", "something",
                          "anything", "netflix", "tonight", "today", "christmas", "halloween", "english",
                          "german", "french", "spanish", "hollywood"})
@@ -209,6 +213,7 @@ class Request:
     follow_up: bool = False  # "something else", "more please", "older ones?": the same again
     seen_previous: bool = False  # "I've seen all of those": the last list was seen
     relative_era: str = ""  # "older" | "newer" than the earlier request's era
+    continues: bool = False  # genres, mood or era were carried over from this chat's earlier request
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -453,6 +458,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     if (year_min is None and year_max is None) or (low is not None and high - low > 9
                                                    and year_max is not None and year_max - (year_min or 0) == 9):
         year_min, year_max, era = low, high, label
+    relative = "older" if OLDER.search(folded) else "newer" if NEWER.search(folded) else ""
+    if relative == "newer" and year_min is None and year_max is None and latest_year:
+        year_min, era = latest_year - 5, "recent"  # "not that old please"; carry_over moves an earlier era
     named = [str(i) for i in (find_titles(text) if find_titles else [])]
     seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles]
     unknown = _unknown_titles(text, named, find_titles)
@@ -481,7 +489,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         moods=tuple(moods), prefer_genres=tuple(g for g in dict.fromkeys(prefer) if g not in refused),
         avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all),
         follow_up=bool(FOLLOW_UP.search(folded)), seen_previous=bool(SEEN_THOSE.search(folded)),
-        relative_era="older" if OLDER.search(folded) else "newer" if NEWER.search(folded) else "")
+        relative_era=relative)
     return carry_over(request, earlier)
 
 
@@ -523,8 +531,9 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
     anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
     again = (current.follow_up or current.seen_previous or current.relative_era) and not asks_genre
-    if not asks_genre and (again or current.year_min or current.year_max or current.moods or current.audience):
-        # A follow-up that only narrows ("something from the 90s") keeps the earlier genres.
+    if not asks_genre and (again or current.year_min or current.year_max or current.moods or current.audience
+                           or current.genres_refused):
+        # A follow-up that only narrows ("something from the 90s", "not kids stuff") keeps the earlier genres.
         changes["genres_any"] = tuple(g for g in anchor.genres_any if g not in refused)
         changes["genres_all"] = tuple(g for g in anchor.genres_all if g not in refused)
     if again and not current.moods and not current.audience:
@@ -538,10 +547,13 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
         changes.update(year_min=None, year_max=anchor.year_max - 20, era=f"before {anchor.year_max - 19}")
     elif again and current.relative_era == "newer" and anchor.year_max:
         changes.update(year_min=anchor.year_max + 1, year_max=None, era=f"after {anchor.year_max}")
+    elif again and current.relative_era == "older" and not (current.year_min or current.year_max):
+        changes.update(year_min=None, year_max=1979, era="classics")
     elif again and not current.relative_era and not (current.year_min or current.year_max):
         changes.update(year_min=anchor.year_min, year_max=anchor.year_max, era=anchor.era)
     if not current.audience and anchor.audience:
         changes["audience"] = anchor.audience
+    changes["continues"] = bool(again or (not asks_genre and (changes["genres_any"] or changes["genres_all"])))
     return replace(current, **changes)
 
 
