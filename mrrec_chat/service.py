@@ -181,7 +181,7 @@ class Assistant:
         understood = self.recommender.understand(request, preferences, earlier or [], extract=self.extract_statements)
         memory = self.store.list_user(user_id, "behavior") + self.store.list_user(user_id, "chat")
         policy = self.recommender.plan(understood, memory, consumed=consumed)
-        if understood.continues and not understood.rewatch:
+        if understood.new_items and not understood.rewatch:
             # "something else", "something darker", "not kids stuff": the same request again, so
             # not the same films again
             policy.exclude.update(i for ids in shown for i in ids)

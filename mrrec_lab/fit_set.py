@@ -11,8 +11,12 @@ through `Assistant.chat` as a fresh user (memory write-back included, so a first
 love comedies" is in memory when the second asks for a thriller); the last message's top-5 is
 checked. Batch 1 (65 chats) was written before the first run, but the parser was fixed after
 seeing its misses (first run 0.93); batch 2 (20 chats) was written after those fixes and labelled
-before any run, the clean measure. Printed, overall and per batch: the mean share of top-5 items that satisfy all of their chat's constraints,
-the share of items that honour the refused genres, and duplicate titles.
+before any run, the clean measure; batch 3 (20 chats of two or three messages) are follow-ups
+("something else", "I've seen all of those", "any older ones?", "not kids stuff"), written and
+labelled on 2026-12-06 after the follow-up code and before its first run, with the items
+shown earlier in the chat passed along as the UI does. Printed, overall and per batch: the mean share of top-5 items that satisfy all of their chat's constraints,
+the share of items that honour the refused genres, duplicate titles, and items of the last
+list that the chat had already shown.
 """
 
 from __future__ import annotations
@@ -47,19 +51,23 @@ def satisfies(item, case: dict) -> bool:
 def run_case(assistant, case: dict, n: int = 5) -> dict:
     user = assistant.new_user_id()
     earlier: list[str] = []
+    shown: list[list[str]] = []  # each turn's items, as the UI's session keeps them
     items, fallback, seconds = [], None, 0.0
     for message in case["turns"]:
         t0 = time.perf_counter()
-        turn = ev.collect(assistant.chat(user, message, earlier=list(earlier)))
+        turn = ev.collect(assistant.chat(user, message, earlier=list(earlier), shown=list(shown)))
         items, fallback = turn.items[:n], turn.answer.fallback if turn.answer else None
         seconds = time.perf_counter() - t0
         earlier.append(message)
+        shown.append([r.item.item_id for r in turn.items])
+    before = {i for ids in shown[:-1] for i in ids}
     ok = [satisfies(r.item, case) for r in items]
     refused = set(case.get("refused", []))
     keys = [(r.item.title.lower(), r.item.year) for r in items]
     return {"id": case["id"], "batch": case.get("batch", 1), "turns": case["turns"], "share": sum(ok) / n,
             "refused_ok": sum(not (set(r.item.categories) & refused) for r in items), "items_n": len(items),
-            "duplicates": len(keys) - len(set(keys)), "fallback": fallback, "seconds_last_turn": round(seconds, 2),
+            "duplicates": len(keys) - len(set(keys)), "repeated": sum(r.item.item_id in before for r in items),
+            "fallback": fallback, "seconds_last_turn": round(seconds, 2),
             "items": [{"title": r.item.display_title, "genres": list(r.item.categories), "ok": o, "reason": r.reason}
                       for r, o in zip(items, ok)]}
 
@@ -105,6 +113,7 @@ def _summary(rows: list[dict]) -> dict:
         "cases": len(rows), "mean_share_top5": round(sum(r["share"] for r in rows) / len(rows), 4),
         "refused_honoured": round(sum(r["refused_ok"] for r in rows) / max(1, n_items), 4),
         "duplicate_titles": sum(r["duplicates"] for r in rows),
+        "repeated_from_earlier_turns": sum(r.get("repeated", 0) for r in rows),
         "cases_all_five_fit": sum(r["share"] == 1 for r in rows),
         "fallback_profiles": sum(bool(r["fallback"]) for r in rows),
         "median_last_turn_s": sorted(r["seconds_last_turn"] for r in rows)[len(rows) // 2],

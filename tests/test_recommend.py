@@ -681,3 +681,22 @@ def test_a_refinement_does_not_show_the_same_films_again(assistant_factory):
     again = _items(list(assistant.chat(user, "a crime film", ["a crime film", "something darker"],
                                        shown=[first, [r.item.item_id for r in second]])))
     assert {r.item.item_id for r in again} & set(first)
+
+
+def test_a_narrowing_era_may_list_a_film_again_a_follow_up_may_not():
+    war = parse("a war movie")
+    assert not parse("something from the 60s", earlier=[war]).new_items  # narrows: a 60s war film still fits
+    assert parse("something from the 60s", earlier=[war]).continues
+    assert parse("any older ones?", earlier=[war]).new_items and parse("something else", earlier=[war]).new_items
+
+
+def test_where_the_era_must_be_relaxed_the_nearer_decades_come_first():
+    """Popularity puts the 1999 film first; asked for the 60s with one 60s film in the catalog, the
+    fill is the 1972 film, then the 1985 one, then 1999."""
+    items = [Item("a", "Sixties", ("War",), 1964), Item("b", "Seventies", ("War",), 1972),
+             Item("c", "Eighties", ("War",), 1985), Item("d", "Nineties", ("War",), 1999)]
+    dataset, catalog = _catalog(items, [Interaction(f"u{k}", "d", 5.0) for k in range(9)]
+                                + [Interaction(f"u{k}", "c", 5.0) for k in range(5)])
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    ranked = ranker.rank(RankInputs(np.zeros(8, np.float32), genres_any=("War",), year_min=1960, year_max=1969), n=4)
+    assert [r.item.item_id for r in ranked] == ["a", "b", "c", "d"] and "era" in ranked[0].relaxed

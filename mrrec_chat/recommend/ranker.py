@@ -413,11 +413,26 @@ class Ranker:
                 return mask, tuple(relaxed), tier
             relaxed.append(active.pop(0)[0])
 
+    def era_distance(self, inputs: RankInputs) -> np.ndarray:
+        """0 for items inside the request's era (or without one), else 1-3 by decades outside it:
+        where the era must be relaxed ("a 60s war film" once the three the catalog has are shown),
+        the 50s and 70s come before the 90s."""
+        years = self.signals.years
+        out = np.zeros(len(years), dtype=np.int32)
+        if inputs.year_min is None and inputs.year_max is None:
+            return out
+        below = np.where(inputs.year_min is not None, (inputs.year_min or 0) - years, 0)
+        above = np.where(inputs.year_max is not None, years - (inputs.year_max or 0), 0)
+        miss = np.maximum(np.maximum(below, above), 0)
+        out = np.where(miss > 0, np.minimum(3, (miss + 9) // 10), 0)
+        return np.where(years > 0, out, 3).astype(np.int32)
+
     def rank(self, inputs: RankInputs, n: int, *, diversity: float = 0.05) -> list[Ranked]:
         s = self.signals
         X, helpers = self.features(inputs)
         scores = self.score(X)
         mask, relaxed, tier = self.allowed(inputs, n)
+        tier = tier * 10 + self.era_distance(inputs)  # tiers first; within one, the nearer era first
         order = np.lexsort((-np.where(mask, scores, -np.inf), tier))
         candidates = [int(r) for r in order[mask[order]][:n * 3 + 50]]
         matrix = s.catalog.matrix

@@ -214,6 +214,7 @@ class Request:
     seen_previous: bool = False  # "I've seen all of those": the last list was seen
     relative_era: str = ""  # "older" | "newer" than the earlier request's era
     continues: bool = False  # genres, mood or era were carried over from this chat's earlier request
+    new_items: bool = False  # the same request again ("something else", "darker"): not what was listed
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -554,6 +555,10 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     if not current.audience and anchor.audience:
         changes["audience"] = anchor.audience
     changes["continues"] = bool(again or (not asks_genre and (changes["genres_any"] or changes["genres_all"])))
+    # "something from the 60s" after "a war movie" narrows: a 60s war film listed before still fits
+    # and may be listed again; "something else", "darker", "not kids stuff" ask for other films
+    own_era = bool(current.year_min or current.year_max) and not current.relative_era
+    changes["new_items"] = bool(again or (changes["continues"] and not own_era))
     return replace(current, **changes)
 
 
