@@ -210,3 +210,28 @@ def test_strip_echo():
     assert strip_echo("x <answer>", '{"a": 1}') == '{"a": 1}'
     assert strip_echo("x <answer>", "<ans", partial=True) == ""
     assert strip_echo("no tag", "<answer>{}") == "<answer>{}"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_looping_reply_is_cut_where_it_repeats_and_a_stream_is_not_read_further(stream):
+    loop = "The best date-night movie is a classic. " * 6
+    chunks = [loop[k:k + 12] for k in range(0, len(loop), 12)]
+    served: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if not stream:
+            return httpx.Response(200, json={"choices": [{"message": {"content": loop}, "finish_reason": "length"}]})
+
+        def body():
+            for n, c in enumerate(chunks):
+                served.append(n)
+                yield f"data: {json.dumps({'choices': [{'delta': {'content': c}}]})}\n\n".encode()
+            yield b"data: [DONE]\n\n"
+
+        return httpx.Response(200, content=body(), headers={"content-type": "text/event-stream"})
+
+    llm = OpenAICompatLLM("http://llm.invalid/v1", "m", stream=stream, transport=httpx.MockTransport(handler))
+    out = llm.continue_chat(COUNT)
+    assert out.text == "The best date-night movie is a classic." and out.stop_reason == "repeat"
+    if stream:
+        assert len(served) < len(chunks)  # stopped reading once the loop showed

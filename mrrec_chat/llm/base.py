@@ -45,7 +45,7 @@ class Completion:
     seconds: float = 0.0
     prefill_seconds: float = 0.0  # time to the first new token (prompt prefill + one step), when known
     cached_tokens: int = 0  # prompt tokens whose keys/values came from the previous call's cache
-    stop_reason: str = ""  # "stop" (a stop string), "length", or ""
+    stop_reason: str = ""  # "stop" (a stop string), "repeat" (cut where it looped), "length", or ""
 
 
 class LLMBackend(ABC):

@@ -39,7 +39,15 @@ from typing import Any, Iterator
 
 import httpx
 
-from mrrec_chat.llm.base import ANSWER_SCHEMA, Completion, LLMBackend, LLMError, cut_at_stop, is_answer_step
+from mrrec_chat.llm.base import (
+    ANSWER_SCHEMA,
+    Completion,
+    LLMBackend,
+    LLMError,
+    cut_at_repeat,
+    cut_at_stop,
+    is_answer_step,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +137,13 @@ class OpenAICompatLLM(LLMBackend):
             if not continued:
                 text = strip_echo(assistant_prefix, text)
             text, stopped = cut_at_stop(text, stop)
+        # a reply that loops ("The best film is X. The best film is X. ...") ends where it repeats,
+        # as in the in-process backends (a streamed one stops being read there)
+        text, looped = cut_at_repeat(text)
+        reason = "repeat" if looped else "stop" if stopped or finish == "stop" else finish
         return Completion(text=text, prompt_tokens=int(usage.get("prompt_tokens") or 0),
                           completion_tokens=int(usage.get("completion_tokens") or 0),
-                          seconds=time.perf_counter() - started,
-                          stop_reason="stop" if stopped or finish == "stop" else ("length" if finish == "length" else finish))
+                          seconds=time.perf_counter() - started, stop_reason=reason)
 
     def stream_chat(self, messages, assistant_prefix: str = "", *, max_new_tokens: int = 96,
                     stop: list[str] | None = None, temperature: float = 0.0,
@@ -275,9 +286,16 @@ class OpenAICompatLLM(LLMBackend):
                      temperature, response_format) -> str:
         """Collect a streamed reply into `pieces`; return the finish reason ('stop' when cut at a stop)."""
         finish_box: dict[str, str] = {}
-        for piece in self._open_stream(messages, prefix, max_new_tokens, stop, temperature, response_format,
-                                       usage=usage, finish=finish_box):
-            pieces.append(piece)
+        stream = self._open_stream(messages, prefix, max_new_tokens, stop, temperature, response_format,
+                                   usage=usage, finish=finish_box)
+        try:
+            for piece in stream:
+                pieces.append(piece)
+                if "." in piece or "\n" in piece or "!" in piece or "?" in piece:
+                    if cut_at_repeat("".join(pieces))[1]:
+                        return "repeat"  # closing the generator closes the server's stream
+        finally:
+            stream.close()
         return finish_box.get("reason", "")
 
     def _open_stream(self, messages, prefix, max_new_tokens, stop, temperature, response_format, *,
