@@ -382,3 +382,14 @@ def test_the_fusion_digest_changes_with_the_trees_not_only_the_weights():
     assert linear == fusion_digest(ctx({"sem_request": 1.0}, None))
     assert linear != fusion_digest(ctx({"sem_request": 1.0}, [{"split": [0], "value": [0.1]}]))
     assert linear != fusion_digest(ctx({"sem_request": 0.5}, None))
+
+
+def test_the_code_digest_changes_with_the_source(tmp_path, monkeypatch):
+    """`--resume` keeps only runs of the same code: the signature carries a digest of the source."""
+    from mrrec_lab.eval import systems
+
+    first = systems.code_digest()
+    assert first == systems.code_digest() and len(first) == 12
+    monkeypatch.setattr(systems, "_CODE_DIGEST", [])
+    monkeypatch.setattr(systems.Path, "read_bytes", lambda self: b"changed " + self.name.encode())
+    assert systems.code_digest() != first

@@ -7,8 +7,8 @@ on the first `llm_limit` cases of the same order, append one JSON line per (syst
 `runs.jsonl` as it goes, then aggregate: Recall/NDCG with bootstrap CIs per slice (all, warm,
 cold start, the LLM subset), paired differences against the best baseline, and costs.
 
-`--resume` keeps every line whose system signature (model, options, depth, encoder) still
-matches, so an interrupted or extended run only does what is missing. Each record is flushed as
+`--resume` keeps every line whose system signature (model, options, depth, encoder, a digest of
+the source code) still matches, so an interrupted or extended run only does what is missing. Each record is flushed as
 it is written and the file is fsynced after every case, so a killed run (kill -9, a crashed
 worker, a segfault in a native library) loses at most the case in progress; a last line cut
 short by the kill is dropped when the run is resumed (tests/test_eval_resume.py).

@@ -229,7 +229,7 @@ class System(ABC):
 
     def signature(self, ctx: EvalContext) -> str:
         return (f"{self.name}|depth={ctx.depth}|exclude={ctx.exclude_memory}|"
-                f"mentions={ctx.exclude_request_mentions}|emb={ctx.embedder.fingerprint}")
+                f"mentions={ctx.exclude_request_mentions}|emb={ctx.embedder.fingerprint}|code={code_digest()}")
 
     def run(self, case: BenchmarkCase, ctx: EvalContext) -> SystemResult:
         started = time.perf_counter()
@@ -343,6 +343,26 @@ class DensePop(System):
         scores[ctx.catalog.rows(ctx.exclusions(case))] = -np.inf
         order = np.argsort(-scores, kind="stable")[:ctx.depth]
         return SystemResult([ctx.catalog.item_ids[n] for n in order if np.isfinite(scores[n])])
+
+
+_CODE_DIGEST: list[str] = []
+
+
+def code_digest() -> str:
+    """A short digest of the product's and the evaluator's source (mrrec_chat/, mrrec_lab/eval/): a
+    change to request understanding or ranking changes results, so `--resume` must not keep runs
+    of other code (before, a resumed run could mix two versions under one table)."""
+    if not _CODE_DIGEST:
+        import hashlib
+
+        root = Path(__file__).resolve().parents[2]
+        digest = hashlib.sha1()
+        for path in sorted([*(root / "mrrec_chat").rglob("*.py"), *(root / "mrrec_lab" / "eval").rglob("*.py"),
+                            *(root / "mrrec_chat").rglob("*.json")]):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+        _CODE_DIGEST.append(digest.hexdigest()[:12])
+    return _CODE_DIGEST[0]
 
 
 def fusion_digest(ctx: EvalContext) -> str:
