@@ -222,6 +222,20 @@ def test_new_user_chat_feedback_memory_and_reload(app):
             assert page.evaluate(UNLABELLED_JS) == []
             shot(page, "04-feedback-in-memory")
 
+            # "something else": the same request again, none of the films already listed (the
+            # session state carries each turn's items to the next turn).
+            first_titles = [cards.nth(k).locator(".mr-card-title strong").inner_text() for k in range(cards.count())]
+            box.click()
+            page.keyboard.type("something else")
+            page.keyboard.press("Enter")
+            expect(page.locator("#chatbot [data-testid='user']")).to_have_count(2)
+            expect(cards.nth(len(first_titles))).to_be_visible(timeout=150_000)
+            expect(box).to_be_editable(timeout=60_000)
+            again = [cards.nth(k).locator(".mr-card-title strong").inner_text()
+                     for k in range(len(first_titles), cards.count())]
+            assert again and not set(again) & set(first_titles), (first_titles, again)
+            shot(page, "04b-something-else")
+
             # A click on a row puts the entry's full id (from its chip) and text into the editor.
             table.get_by_text("I love heist films").filter(visible=True).first.click()
             expect(page.locator("#memory-id textarea, #memory-id input").first).to_have_value(
