@@ -184,7 +184,8 @@ class Assistant:
         if understood.new_items and not understood.rewatch:
             # "something else", "something darker", "not kids stuff": the same request again, so
             # not the same films again
-            policy.exclude.update(i for ids in shown for i in ids)
+            policy.shown_before = {i for ids in shown for i in ids}
+            policy.exclude.update(policy.shown_before)
         return TurnContext(user_id, request, list(earlier or []), set(policy.exclude), set(policy.refused),
                            policy=policy)
 

@@ -229,9 +229,22 @@ class Recommender:
                        f"“{' '.join(themes)}” could not be matched; these follow the rest of your request."
                        + self._title_mentions(themes, policy))
         if "genres" in ranked_relaxed or "era" in ranked_relaxed:
-            out.append(f"Few films in this catalog match all of “{policy.request.describe()}”; "
-                       "some picks match only part of it.")
+            r = policy.request
+            listed = [i for i in policy.shown_before if i in self.dataset.items
+                      and self._fits(self.dataset.items[i].categories, self.dataset.items[i].year, r)]
+            if listed:
+                out.append(f"Most films in this catalog that match all of “{r.describe()}” were in my earlier "
+                           f"lists ({len(listed)} of them); the rest of these match only part of it.")
+            else:
+                out.append(f"Few films in this catalog match all of “{r.describe()}”; "
+                           "some picks match only part of it.")
         return out
+
+    @staticmethod
+    def _fits(categories: Sequence[str], year: int | None, request: Request) -> bool:
+        cats = set(categories)
+        return (set(request.genres_all) <= cats and (not request.genres_any or bool(cats & set(request.genres_any)))
+                and not cats & set(request.genres_refused) and request.accepts_year(year))
 
     def unmatched_words(self, request: Request) -> list[str]:
         """The words of a request that asked for something this catalog cannot see ("a road movie",

@@ -44,6 +44,7 @@ class TurnPolicy:
     # genres this request asked for or its mood suggested that a stated dislike in memory keeps out
     # ("a date-night movie" after "no romance please"): the app says so, and how to override it
     held_back_by_memory: tuple[str, ...] = ()
+    shown_before: set[str] = field(default_factory=set)  # listed earlier in this chat, not again now
     remembered: dict[str, float] = field(default_factory=dict)  # liked, not consumed: item id -> weight
     like_genres: tuple[tuple[str, ...], ...] = ()  # genres of the titles in "something like X"
     # What the memory records: consumption (the app: rated items were watched) or mentions (ReDial).
