@@ -375,3 +375,15 @@ def test_app_builds_with_separate_queues_and_oauth(assistant_factory, monkeypatc
     has_extras = all(importlib.util.find_spec(n) for n in ("itsdangerous", "authlib"))
     # The sign-in button only where Gradio's OAuth extras are installed (they are on Spaces).
     assert any(isinstance(block, gr.LoginButton) for block in demo.blocks.values()) == bool(has_extras)
+
+
+def test_a_fallback_profile_is_explained_in_the_trace_not_as_a_chat_notice():
+    from mrrec_chat.agent import events as ev
+    from mrrec_chat.ui import render
+
+    view = render.TurnView(show_trace=True)
+    view.apply(ev.FinalAnswer("A tense crime film", [], fallback=True))
+    view.finish()
+    step = next(m for m in view.messages if "Ideal item profile" in (m.get("metadata") or {}).get("title", ""))
+    assert step["metadata"]["parent_id"] == "trace" and "deterministic fallback" in step["metadata"]["title"]
+    assert step["content"].startswith("The model's answer was unusable")

@@ -164,9 +164,9 @@ class MRRecAgent:
             answer = ev.FinalAnswer(fallback_profile(turn.request, list(retrieved.values())),
                                     list(retrieved), fallback=True,
                                     problems=problems + ["deterministic profile (model output unusable)"])
-            if self.llm is not None:
-                yield ev.Notice("The model's answer was unusable, so the profile was built from your "
-                                "request and your memories.", "warning")
+            # No chat notice: with the ranker the profile is one soft signal, and a warning on most
+            # turns of the small default model was noise. The trace's profile step says it; the
+            # /recommend API's `fallback` flag too.
         # Cite only memories this turn actually retrieved (never invented or foreign ids).
         answer.useful_memory_ids = [i for i in dict.fromkeys(answer.useful_memory_ids) if i in retrieved] \
             or list(retrieved)

@@ -243,7 +243,9 @@ class TurnView:
             if not t:
                 return
             source = "deterministic fallback" if event.fallback else "model"
-            self._trace(message(f"{escape(event.ideal_item_profile)}\n\nCited memory: {chips(self.used)}",
+            why = ("The model's answer was unusable, so this profile was built from your request and your "
+                   "memories.\n\n") if event.fallback else ""
+            self._trace(message(f"{why}{escape(event.ideal_item_profile)}\n\nCited memory: {chips(self.used)}",
                                 f"📝 Ideal item profile ({source})", "done"))
         elif isinstance(event, ev.ItemsRecommended):
             self.items = list(event.items)
