@@ -701,3 +701,14 @@ def test_where_the_era_must_be_relaxed_the_nearer_decades_come_first():
     ranker = _ranker(dataset, catalog, popularity=1.0)
     ranked = ranker.rank(RankInputs(np.zeros(8, np.float32), genres_any=("War",), year_min=1960, year_max=1969), n=4)
     assert [r.item.item_id for r in ranked] == ["a", "b", "c", "d"] and "era" in ranked[0].relaxed
+
+
+@pytest.mark.parametrize("genres, phrase", [
+    (["Thriller", "Crime"], "crime thriller film"), (["Comedy", "Romance"], "romantic comedy film"),
+    (["Comedy", "Children's"], "children's comedy film"), (["Animation"], "animated film"),
+    (["Film-Noir"], "film noir"), ([], "film"),
+])
+def test_two_genres_read_as_one_noun_phrase_with_the_head_last(genres, phrase):
+    from mrrec_chat.recommend.reasons import genre_phrase
+
+    assert genre_phrase(genres) == phrase

@@ -31,25 +31,46 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family"}
 
 
-def mood_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> str:
+# Two genres read as one noun phrase with the head last: "crime thriller", "romantic comedy",
+# "children's comedy" (not "thriller crime", "romance comedy", "comedy children's").
+HEAD_ORDER = ("Children's", "Children", "Animation", "Romance", "Crime", "Sci-Fi", "Action", "Adventure", "Fantasy",
+              "War", "Horror", "Film-Noir", "Mystery", "Documentary", "Musical", "Western", "Drama", "Thriller",
+              "Comedy")
+MODIFIER = {"Romance": "romantic", "Animation": "animated"}
+
+
+def genre_phrase(genres: list[str]) -> str:
+    """"crime thriller film", "romantic comedy film", "animated film" for up to two genres."""
+    if not genres:
+        return "film"
+    ordered = sorted(genres[:2], key=lambda g: HEAD_ORDER.index(g) if g in HEAD_ORDER else len(HEAD_ORDER))
+    words = [MODIFIER.get(g, genre_word(g)) for g in ordered[:-1]]
+    last = ordered[-1]
+    words.append("animated" if last == "Animation" else genre_word(last))
+    noun = " ".join(words)
+    return noun if "film" in noun else noun + " film"
+
+
+def mood_genre(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> tuple[str | None, str]:
+    """(the item's genre that the request's mood or audience asked for, what was asked), or (None, "")."""
     r = policy.request
     if "mood" in relaxed or r.wanted or not (r.moods or r.audience):
-        return ""
+        return None, ""
     genre = next((g for g in r.prefer_genres if g in item.categories and g not in policy.refused), None)
     if genre is None or any(g in item.categories for g in r.avoid_genres):
-        return ""
+        return None, ""
     ask = MOOD_ASK.get(r.moods[0], "") if r.moods else AUDIENCE_ASK.get(r.audience, "")
-    return f"{_article(genre_word(genre) + ' film')}, picked because you asked for {ask}" if ask else ""
+    return (genre, ask) if ask else (None, "")
 
 
 def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> str:
     r = policy.request
     genres = [g for g in r.wanted if g in item.categories] if "genres" not in relaxed else []
     era = r.era if (r.year_min or r.year_max) and "era" not in relaxed and r.accepts_year(item.year) else ""
-    if not genres and not era:
-        return mood_clause(item, policy, relaxed)
-    noun = " ".join(genre_word(g) for g in genres[:2])
-    noun = (noun + " film" if "film" not in noun else noun) if noun else "film"
+    mood, ask = mood_genre(item, policy, relaxed) if not genres else (None, "")
+    if not genres and not era and mood is None:
+        return ""
+    noun = genre_phrase(genres or ([mood] if mood else []))
     if era.startswith("the ") and " to " in era:
         phrase = f"{noun} from {era}"  # "sci-fi film from the 1970s to 1980s"
     elif era.startswith("the "):
@@ -62,6 +83,8 @@ def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> st
         phrase = f"{noun} from {era}" if not era.startswith(("after", "before")) else f"{noun} released {era}"
     else:
         phrase = noun
+    if ask:
+        return f"{_article(phrase)}, picked because you asked for {ask}"
     others = [genre_word(g) for g in item.categories if g not in genres][:2]
     extra = f" (with {' and '.join(others)})" if others and genres else ""
     return f"{_article(phrase)}{extra}, as you asked"
