@@ -239,6 +239,20 @@ def test_rapid_double_submit_does_not_duplicate_memory(client):
     assert history == [] and value_of(box) == ""
 
 
+def test_recommend_follow_ups_with_the_chat_passed_along(client):
+    """/recommend is stateless; a client passing the chat's earlier requests and the items each
+    returned gets "something else" as the browser does: the same request, none of those films."""
+    user = "new-api-follow-up"
+    first = client.predict(user, "a crime film", None, None, api_name="/recommend")
+    ids = [i["item_id"] for i in first["items"]]
+    assert ids, first
+    again = client.predict(user, "something else", ["a crime film"], [ids], api_name="/recommend")
+    assert again["items"] and not {i["item_id"] for i in again["items"]} & set(ids), again
+    assert all("Crime" in i["categories"] for i in again["items"][:3]), again
+    bad = client.predict(user, "more", "not a list", None, api_name="/recommend")
+    assert "earlier must be a list" in bad.get("error", ""), bad
+
+
 def test_two_sessions_of_the_same_user(app):
     """Two clients (two sessions, like two tabs) writing one user's memory at once: nothing lost."""
     from gradio_client import Client

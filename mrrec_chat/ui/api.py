@@ -28,6 +28,18 @@ ENDPOINTS = {"recommend": "recommend", "memory": "memory_json", "memory_search":
 log = logging.getLogger(__name__)
 
 
+def _chat_context(earlier: Any, shown: Any) -> tuple[list[str], list[list[str]]]:
+    """`earlier` and `shown` of /recommend checked: lists of strings, the last four turns kept."""
+    earlier = [] if earlier is None else earlier
+    shown = [] if shown is None else shown
+    if not isinstance(earlier, list) or not all(isinstance(t, str) for t in earlier):
+        raise ValueError("earlier must be a list of the chat's earlier requests (strings).")
+    if not isinstance(shown, list) or not all(isinstance(ids, list) and all(isinstance(i, str) for i in ids)
+                                              for ids in shown):
+        raise ValueError("shown must be a list of lists of item ids (one list per earlier turn).")
+    return [t[:300] for t in earlier[-4:]], [ids[:50] for ids in shown[-4:]]
+
+
 class ApiHandlers:
     """The functions `build_app` registers with `gr.api`, as methods (no session state)."""
 
@@ -39,13 +51,19 @@ class ApiHandlers:
     def _api_user(user_id: str, profile: Any) -> str:
         return authorize(user_id, _username(profile))
 
-    def recommend(self, user_id: str, request: str, profile: gr.OAuthProfile | None = None) -> dict:
-        """One chat turn for `user_id`; returns items, the profile and the cited memory ids."""
+    def recommend(self, user_id: str, request: str, earlier: list[str] | None = None,
+                  shown: list[list[str]] | None = None, profile: gr.OAuthProfile | None = None) -> dict:
+        """One chat turn for `user_id`; returns items, the profile and the cited memory ids.
+
+        Stateless like every endpoint: a client that wants follow-ups ("something else") passes
+        the chat's earlier requests (`earlier`, oldest first) and the item ids each of those
+        turns returned (`shown`, one list per turn), as the browser session does."""
         try:
             self._api_user(user_id, profile)
-        except (InvalidUserId, NotYourUser) as exc:
+            earlier, shown = _chat_context(earlier, shown)
+        except (InvalidUserId, NotYourUser, ValueError) as exc:
             return {"error": str(exc)}
-        turn = ev.collect(self.assistant.chat(user_id, request))
+        turn = ev.collect(self.assistant.chat(user_id, request, earlier, shown=shown))
         result: dict = {"user_id": user_id, "notices": [n.text for n in turn.notices],
                         "items": [{"item_id": r.item.item_id, "title": r.item.display_title,
                                    "categories": list(r.item.categories), "reason": r.reason,
