@@ -5,6 +5,7 @@
     python -m mrrec_lab.lists --llm-backend onnx       # with the default LLM (slower)
     python -m mrrec_lab.lists --out results/lists/now.md
     python -m mrrec_lab.lists --text "a spy film" --text "ein lustiger Film"   # your own requests
+    python -m mrrec_lab.lists --chat "a comedy | something else | any older ones?"   # a conversation
 
 Each request runs through `Assistant.chat` like the app's (a fresh user id for "new"), and the top
 five are printed with their genres, the card's reason and any notice. The fit set measures whether
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, nargs="*", help="indices into the request list (default: all)")
     parser.add_argument("--text", action="append", default=[],
                         help="a request of your own (repeatable); replaces the built-in list")
+    parser.add_argument("--chat", action="append", default=[],
+                        help='a conversation, messages separated by " | " (repeatable), run as the UI runs one: '
+                             'each turn gets the earlier messages and the items listed before')
     parser.add_argument("--out", help="also write the lists to this markdown file")
     Settings.add_arguments(parser.add_argument_group("settings (as for app.py)"))
     args = parser.parse_args(argv)
@@ -76,15 +80,22 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant(settings).start()
     requests = args.text or ([REQUESTS[i] for i in args.requests] if args.requests else REQUESTS)
     lines = [f"# Lists ({settings.dataset}, LLM: {settings.llm_backend}, {time.strftime('%Y-%m-%d')})", ""]
+    chats = [[m.strip() for m in c.split(" | ") if m.strip()] for c in args.chat] if args.chat \
+        else [[r] for r in requests]
     for user in args.users.split(","):
-        for request in requests:
+        for messages in chats:
             user_id = assistant.new_user_id() if user == "new" else user
-            turn = ev.collect(assistant.chat(user_id, request))
-            lines.append(f"## [{user}] {request}")
-            lines += [f"- _notice:_ {n.text}" for n in turn.notices]
-            lines += [f"{k}. {r.item.display_title} [{'|'.join(r.item.categories)}] — {r.reason}"
-                      for k, r in enumerate(turn.items[:5], 1)]
-            lines.append("")
+            earlier: list[str] = []
+            shown: list[list[str]] = []
+            for request in messages:
+                turn = ev.collect(assistant.chat(user_id, request, list(earlier), shown=list(shown)))
+                earlier.append(request)
+                shown.append([r.item.item_id for r in turn.items])
+                lines.append(f"## [{user}] … → {request}" if len(earlier) > 1 else f"## [{user}] {request}")
+                lines += [f"- _notice:_ {n.text}" for n in turn.notices]
+                lines += [f"{k}. {r.item.display_title} [{'|'.join(r.item.categories)}] — {r.reason}"
+                          for k, r in enumerate(turn.items[:5], 1)]
+                lines.append("")
     text = "\n".join(lines)
     print(text)
     if args.out:
