@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PINNED = {"/chat", "/recommend", "/memory", "/memory_search", "/memory_add", "/memory_edit", "/memory_delete",
+PINNED = {"/chat", "/recommend", "/recommend_in_chat", "/memory", "/memory_search", "/memory_add", "/memory_edit", "/memory_delete",
           "/feedback", "/forget", "/export"}
 FAST = ["--max-rounds", "1", "--max-new-tokens", "32", "--answer-max-new-tokens", "48", "--llm-adapter", "none"]
 
@@ -240,16 +240,16 @@ def test_rapid_double_submit_does_not_duplicate_memory(client):
 
 
 def test_recommend_follow_ups_with_the_chat_passed_along(client):
-    """/recommend is stateless; a client passing the chat's earlier requests and the items each
-    returned gets "something else" as the browser does: the same request, none of those films."""
+    """/recommend is stateless; /recommend_in_chat, given the chat's earlier requests and the items
+    each returned, answers "something else" as the browser does: the same request, none of those films."""
     user = "new-api-follow-up"
-    first = client.predict(user, "a crime film", None, None, api_name="/recommend")
+    first = client.predict(user, "a crime film", api_name="/recommend")
     ids = [i["item_id"] for i in first["items"]]
     assert ids, first
-    again = client.predict(user, "something else", ["a crime film"], [ids], api_name="/recommend")
+    again = client.predict(user, "something else", ["a crime film"], [ids], api_name="/recommend_in_chat")
     assert again["items"] and not {i["item_id"] for i in again["items"]} & set(ids), again
     assert all("Crime" in i["categories"] for i in again["items"][:3]), again
-    bad = client.predict(user, "more", "not a list", None, api_name="/recommend")
+    bad = client.predict(user, "more", "not a list", None, api_name="/recommend_in_chat")
     assert "earlier must be a list" in bad.get("error", ""), bad
 
 
@@ -381,7 +381,8 @@ def test_app_builds_with_separate_queues_and_oauth(assistant_factory, monkeypatc
     assistant = assistant_factory(llm_backend="none")
     demo = build_app(assistant)
     fns = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
-    assert fns["chat"].concurrency_id == fns["recommend"].concurrency_id == "chat"
+    assert fns["chat"].concurrency_id == fns["recommend"].concurrency_id == fns["recommend_in_chat"].concurrency_id \
+        == "chat"
     for name in ("memory", "memory_search", "memory_add", "memory_edit", "memory_delete", "feedback", "forget",
                  "export"):
         assert fns[name].concurrency_id == "memory", name

@@ -1,7 +1,7 @@
 """The programmatic API of the chat app (gradio_client), one method per pinned endpoint name.
 
 `ApiHandlers` holds the shared `Assistant` and its memory API; its methods are the functions behind
-/recommend, /memory, /memory_search, /memory_add, /memory_edit, /memory_delete, /feedback, /forget
+/recommend, /recommend_in_chat, /memory, /memory_search, /memory_add, /memory_edit, /memory_delete, /feedback, /forget
 and /export, and `build_app` (ui/app.py) registers them with `gr.api` under those names (`ENDPOINTS`). Each checks that the caller may act for `user_id` (`identity.authorize`: on a Space with
 sign-in, only for their own account) and answers errors as data (`{"error": ...}`), never as an
 exception, so a client always gets a well-formed reply.
@@ -21,7 +21,7 @@ from mrrec_chat.ui.handlers import _clamp, _memory_not_found, _username
 from mrrec_chat.ui.identity import NotYourUser, authorize
 
 # api name -> method name; the names are public (gradio_client callers use them): keep them stable.
-ENDPOINTS = {"recommend": "recommend", "memory": "memory_json", "memory_search": "memory_search",
+ENDPOINTS = {"recommend": "recommend", "recommend_in_chat": "recommend_in_chat", "memory": "memory_json", "memory_search": "memory_search",
              "memory_add": "memory_add", "memory_edit": "memory_edit", "memory_delete": "memory_delete",
              "feedback": "feedback_api", "forget": "forget_api", "export": "export_api"}
 
@@ -51,13 +51,16 @@ class ApiHandlers:
     def _api_user(user_id: str, profile: Any) -> str:
         return authorize(user_id, _username(profile))
 
-    def recommend(self, user_id: str, request: str, earlier: list[str] | None = None,
-                  shown: list[list[str]] | None = None, profile: gr.OAuthProfile | None = None) -> dict:
-        """One chat turn for `user_id`; returns items, the profile and the cited memory ids.
+    def recommend(self, user_id: str, request: str, profile: gr.OAuthProfile | None = None) -> dict:
+        """One chat turn for `user_id`; returns items, the profile and the cited memory ids."""
+        return self.recommend_in_chat(user_id, request, None, None, profile)
 
-        Stateless like every endpoint: a client that wants follow-ups ("something else") passes
-        the chat's earlier requests (`earlier`, oldest first) and the item ids each of those
-        turns returned (`shown`, one list per turn), as the browser session does."""
+    def recommend_in_chat(self, user_id: str, request: str, earlier: list[str] | None = None,
+                          shown: list[list[str]] | None = None, profile: gr.OAuthProfile | None = None) -> dict:
+        """/recommend within a chat: stateless like every endpoint, so a client that wants follow-ups
+        ("something else") passes the chat's earlier requests (`earlier`, oldest first) and the item
+        ids each of those turns returned (`shown`, one list per turn), as the browser session does.
+        A separate endpoint, so that /recommend(user_id, request) keeps its two inputs."""
         try:
             self._api_user(user_id, profile)
             earlier, shown = _chat_context(earlier, shown)

@@ -13,7 +13,8 @@ the agent loop before its next model call (the call in progress, at most `max_ne
 to its end because generation holds the model lock) and skips the write-back.
 
 Pinned API names (gradio_client): /chat (the UI's streamed turn), /recommend, /memory,
-/memory_search, /memory_add, /memory_edit, /memory_delete, /feedback, /forget, /export.
+/memory_search, /memory_add, /memory_edit, /memory_delete, /feedback, /forget, /export,
+/recommend_in_chat.
 """
 
 from __future__ import annotations
@@ -276,7 +277,7 @@ def build_app(assistant: Any) -> gr.Blocks:
         export_btn.click(fn, [c["session"]], outs, **quick)
 
         for api_name, method in ENDPOINTS.items():
-            group = ("chat", limits["chat"]) if api_name == "recommend" else ("memory", limits["memory"])
+            group = ("chat", limits["chat"]) if api_name.startswith("recommend") else ("memory", limits["memory"])
             gr.api(getattr(api_fns, method), api_name=api_name, concurrency_id=group[0], concurrency_limit=group[1])
     demo.queue(default_concurrency_limit=8, max_size=plan["queue_size"])
     return demo
