@@ -449,14 +449,18 @@ def test_api_recommend_collects_the_turn_and_errors_are_data(fake):
     from mrrec_chat.ui.api import ENDPOINTS, ApiHandlers
 
     api = ApiHandlers(fake, fake.memory)
-    assert set(ENDPOINTS) == {"recommend", "memory", "memory_search", "memory_add", "memory_edit", "memory_delete",
-                              "feedback", "forget", "export"}
+    assert set(ENDPOINTS) == {"recommend", "recommend_in_chat", "memory", "memory_search", "memory_add",
+                              "memory_edit", "memory_delete", "feedback", "forget", "export"}
     assert all(callable(getattr(api, m)) for m in ENDPOINTS.values())
     fake.script = a_turn("alice")
     result = api.recommend("alice", "a crime film")
     assert [i["item_id"] for i in result["items"]] == ["1", "2"] and result["profile"].startswith("A tense")
     assert result["memory_written"]["added"]
     assert "error" in api.recommend("hf-x", "a crime film")
+    fake.script = a_turn("alice")
+    assert api.recommend_in_chat("alice", "something else", ["a crime film"], [["1", "2"]])["items"]
+    assert fake.shown[-1] == [["1", "2"]] and fake.chats[-1][2] == ["a crime film"]
+    assert "shown must be" in api.recommend_in_chat("alice", "more", [], [[1, 2]])["error"]
     assert "error" in json.loads(api.memory_json("$ne"))
     entry = api.memory_add("new-1", "I love heist films")["entry"]
     assert api.memory_search("new-1", "heist")["results"][0]["memory_id"] == entry["memory_id"]
