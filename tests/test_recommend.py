@@ -530,8 +530,15 @@ def test_genre_focus_prefers_a_film_of_the_asked_genre_to_one_merely_tagged_with
     X, _ = _ranker(dataset, catalog).features(inputs)
     focus = X[:, FEATURES.index("genre_focus")]
     assert focus.tolist() == pytest.approx([0.2, 0.5, 0.0])
-    assert _ranker(dataset, catalog, popularity=0.1).rank(inputs, n=1)[0].item.item_id == "a"
     assert _ranker(dataset, catalog, popularity=0.1, genre_focus=1.5).rank(inputs, n=1)[0].item.item_id == "b"
+    # where the weights value genre focus at all, it is also a soft filter (relaxed first): with a
+    # weight too small to outscore popularity, the one-of-five film still comes after the film about
+    # the asked genre, and is listed where nothing else has it; without the weight, no filter
+    ranked = _ranker(dataset, catalog, popularity=0.1, genre_focus=0.01).rank(inputs, n=2)
+    assert [r.item.item_id for r in ranked] == ["b", "a"] and "genre focus" in ranked[0].relaxed
+    only = _catalog([items[0], items[2]])
+    assert _ranker(*only, popularity=0.1, genre_focus=0.01).rank(inputs, n=1)[0].item.item_id == "a"
+    assert _ranker(dataset, catalog, popularity=0.1).rank(inputs, n=1)[0].item.item_id == "a"
 
 
 def test_a_title_the_message_says_was_loved_anchors_the_genres_like_something_like():
