@@ -719,3 +719,28 @@ def test_two_genres_read_as_one_noun_phrase_with_the_head_last(genres, phrase):
     from mrrec_chat.recommend.reasons import genre_phrase
 
     assert genre_phrase(genres) == phrase
+
+
+def test_a_new_audience_does_not_inherit_the_earlier_audiences_genres_and_refusals():
+    kids = parse("something for the kids")
+    assert kids.audience == "kids" and "Horror" in kids.genres_refused
+    teens = parse("for teenagers instead", earlier=[kids])
+    assert teens.audience == "teens" and not teens.wanted and "Crime" not in teens.genres_refused
+    assert "Horror" not in teens.genres_refused and "Children's" in teens.genres_refused  # not kids' films either
+    assert "Adventure" in teens.prefer_genres
+    # the user's own refusal still carries
+    own = parse("for teenagers instead", earlier=[parse("no horror please"), kids])
+    assert "Horror" in own.genres_refused and "Crime" not in own.genres_refused
+
+
+@pytest.mark.parametrize("text, audience", [("a movie for my teenage son", "teens"), ("my 14-year-old wants a film", "teens"),
+                                            ("something for my son", "kids"), ("a film for my 8-year-old", "kids")])
+def test_teenagers_are_not_children(text, audience):
+    assert parse(text).audience == audience
+
+
+def test_a_teenage_son_is_a_teenager_on_the_app_path_too(assistant_factory):
+    """The extractor reads "my ... son" as watching with kids; the request's teen wording wins."""
+    assistant = assistant_factory(llm_backend="none")
+    turn = assistant.turn_context(assistant.new_user_id(), "a movie for my teenage son")
+    assert turn.policy.request.audience == "teens" and "Horror" not in turn.policy.refused

@@ -65,7 +65,8 @@ THEME_CUE = re.compile(r"\b(?:about|with|featuring|involving|set (?:in|on|during
                        r"\s+((?:[\w'-]+\s*){1,4})")
 THEME_FILLER = frozenset("""
     lots lot plenty bit little some much many kind sort type great good nice real strong big small
-    heart twist twists ending happy sad lead leads actor actors actress cast story plot
+    heart twist twists ending happy sad lead leads actor actors actress cast story plot favourite favorite
+    best similar same kind
 """.split())
 PROFILE_TITLE_WEIGHT = 0.5  # a title the model names seeds less than one the user names
 CONSUMED_WEIGHTS_FILE = WEIGHTS_FILE.with_name("fusion_consumed.json")
@@ -267,8 +268,12 @@ class Recommender:
         items = self.dataset.items
         named = {w for i in request.titles_named if i in items for w in content_words(items[i].title)}
         named |= {w for name in request.unknown_titles for w in content_words(name)}
+        text = request.text
+        if self.titles is not None:  # "Much Ado About Nothing is my favourite": no theme inside a title
+            for start, end, _ in sorted(self.titles.find_spans(text), reverse=True):
+                text = text[:start] + " " * (end - start) + text[end:]
         words: list[str] = []
-        for mt in THEME_CUE.finditer(fold(request.text)):
+        for mt in THEME_CUE.finditer(fold(text)):
             tokens = [w.removesuffix("'s") for w in content_words(mt.group(1))]
             kept = [w not in OPEN_REQUEST_WORDS and w not in THEME_FILLER and w not in named
                     and not explains_word(w, self.dataset.categories) for w in tokens]

@@ -28,7 +28,7 @@ def _article(phrase: str) -> str:
 MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "relaxed": "an easy evening",
             "dark": "something darker", "smart": "something smart", "scary": "something scary",
             "epic": "something epic", "gentle": "something gentler", "not-sad": "something lighter"}
-AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family"}
+AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 
 # Two genres read as one noun phrase with the head last: "crime thriller", "romantic comedy",

@@ -110,6 +110,9 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("Horror", "War", "Thriller")),
 ]
 AUDIENCE = [
+    # first: "my teenage son" is a teenager, not a child
+    (r"\b(?:teens?|teenagers?|teenage|adolescents?|(?:1[3-7]|thirteen|fourteen|fifteen|sixteen)[- ]year[- ]olds?"
+     r"|jugendliche\w*|adolescentes?)\b", "teens"),
     (r"\b(?:my|our|the) (?:kids?|children|son|daughter|little ones|toddlers?|grandkids)\b|\bkids\b"
      r"|\bfor children\b|\bkinder[n]?\b|\benfants?\b|\bninos?\b|\bninas?\b|\bhijos?\b|\bhijas?\b|\bage \d\b"
      r"|\b(?:\d|five|six|seven|eight|nine|ten)[- ]year[- ]olds?\b", "kids"),
@@ -118,8 +121,9 @@ AUDIENCE = [
      r"\b(?:famil(?:y|ies)|famille|familia|familie|familienabend)\b"
      r"(?! (?:drama|saga|secrets?|tragedy|feud|ties|dynamics|relationships?|dysfunction))", "family"),
 ]
-AUDIENCE_GENRES = {"kids": ("Children", "Animation"), "family": ("Children", "Animation", "Comedy", "Adventure")}
-AUDIENCE_REFUSED = {"kids": ("Horror", "Film-Noir", "War", "Crime", "Thriller"), "family": ("Horror",)}
+AUDIENCE_GENRES = {"kids": ("Children", "Animation"), "family": ("Children", "Animation", "Comedy", "Adventure"),
+                   "teens": ("Comedy", "Adventure", "Action", "Sci-Fi", "Fantasy")}
+AUDIENCE_REFUSED = {"kids": ("Horror", "Film-Noir", "War", "Crime", "Thriller"), "family": ("Horror",), "teens": ("Children",)}
 # "something like Toy Story", "movies similar to Heat": the named title is the request's genre.
 LIKE_TITLE = re.compile(
     r"\b(?:something|anything|movies?|films?|ones?|more|stuff|others?|a movie|a film)\s+(?:just\s+)?"
@@ -407,6 +411,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         elif kind == "context" and subject_type == "context":
             audience = {"watching with kids": "kids", "watching with family": "family"}.get(pref.subject, audience)
     folded = fold(text)
+    teens = _AUDIENCE_RES[0][0].search(folded)
+    if teens and not NEGATION.search(folded[max(0, teens.start() - 40):teens.start()]):
+        audience = "teens"  # "my teenage son": the extractor reads "son" as watching with kids
     if not audience:
         for regex, name in _AUDIENCE_RES:
             mt = regex.search(folded)
@@ -525,15 +532,20 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     changes: dict = {}
     asks_genre = bool(current.genres_any or current.genres_all or current.titles)
     refused = list(current.genres_refused)
+    # "for teenagers instead" after "something for the kids": the kids' genres and the refusals that
+    # came with them ("no horror, war, crime..." for children) do not carry over to the new audience
+    new_audience = bool(current.audience) and current.audience != earlier[-1].audience
     for before in earlier:
-        refused += [g for g in before.genres_refused if g not in current.genres_named]
+        policy_refusals = set(AUDIENCE_REFUSED.get(before.audience, ())) if new_audience else set()
+        refused += [g for g in before.genres_refused if g not in current.genres_named
+                    and _genre_key(g) not in {_genre_key(x) for x in policy_refusals}]
     changes["genres_refused"] = tuple(dict.fromkeys(refused))
     changes["genres_any"] = tuple(g for g in current.genres_any if g not in refused)
     changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
     anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
     again = (current.follow_up or current.seen_previous or current.relative_era) and not asks_genre
-    if not asks_genre and (again or current.year_min or current.year_max or current.moods or current.audience
-                           or current.genres_refused):
+    if not asks_genre and not new_audience and (again or current.year_min or current.year_max or current.moods
+                                                or current.audience or current.genres_refused):
         # A follow-up that only narrows ("something from the 90s", "not kids stuff") keeps the earlier genres.
         changes["genres_any"] = tuple(g for g in anchor.genres_any if g not in refused)
         changes["genres_all"] = tuple(g for g in anchor.genres_all if g not in refused)
