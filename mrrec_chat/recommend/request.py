@@ -93,7 +93,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak)"
      r"|cheerful", "not-sad",
      ("Comedy",), ("War", "Drama", "Film-Noir")),
-    (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark", ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical", "Comedy")),
+    (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark",
+     ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical", "Comedy")),
     (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral", "smart",
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
     (r"scary|spooky|frightening|terrifying", "scary", ("Horror", "Thriller"), ()),
@@ -102,8 +103,9 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      (), ("Children",)),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
     (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|emotional|moving|touching|poignant"
-     r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",), ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),  # a romance without drama is
-    # mostly a comedy (Pretty Woman was a "tearjerker" for a comedy fan)
+     # a drama: a romance without drama is mostly a comedy (Pretty Woman was a comedy fan's "tearjerker")
+     r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",),
+     ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
     (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
      r"|light (?:and|&) (?:fun|easy|funny)|long day|unwind|wind down|switch off|turn my brain off", "relaxed",
      ("Comedy", "Romance"),
