@@ -180,12 +180,7 @@ class Assistant:
         consumed = set() if forgotten else {i.item_id for i in self.dataset.history(user_id)}
         understood = self.recommender.understand(request, preferences, earlier or [], extract=self.extract_statements)
         memory = self.store.list_user(user_id, "behavior") + self.store.list_user(user_id, "chat")
-        policy = self.recommender.plan(understood, memory, consumed=consumed)
-        if understood.new_items and not understood.rewatch:
-            # "something else", "something darker", "not kids stuff": the same request again, so
-            # not the same films again
-            policy.shown_before = {i for ids in shown for i in ids}
-            policy.exclude.update(policy.shown_before)
+        policy = self.recommender.plan(understood, memory, consumed=consumed, shown=shown)
         return TurnContext(user_id, request, list(earlier or []), set(policy.exclude), set(policy.refused),
                            policy=policy)
 

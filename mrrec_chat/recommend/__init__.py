@@ -164,11 +164,11 @@ class Recommender:
                           earlier=before, latest_year=self.latest_year)
 
     def plan(self, request: Request, memory: Iterable[MemoryEntry], consumed: Iterable[str] = (),
-             rated_is_consumed: bool = True) -> TurnPolicy:
+             rated_is_consumed: bool = True, shown: Iterable[Iterable[str]] = ()) -> TurnPolicy:
         items = self.dataset.items
         return plan_turn(request, memory, consumed=consumed, categories=self.dataset.categories,
                          item_categories=lambda i: items[i].categories if i in items else (),
-                         rated_is_consumed=rated_is_consumed)
+                         rated_is_consumed=rated_is_consumed, shown=shown)
 
     # --- ranking ------------------------------------------------------------------------
     def read_profile(self, profile: str | None, request: Request) -> ProfileReading | None:
@@ -232,7 +232,7 @@ class Recommender:
         if "genres" in ranked_relaxed or "era" in ranked_relaxed:
             r = policy.request
             listed = [i for i in policy.shown_before if i in self.dataset.items
-                      and self._fits(self.dataset.items[i].categories, self.dataset.items[i].year, r)]
+                      and r.accepts(self.dataset.items[i].categories, self.dataset.items[i].year)]
             if listed:
                 out.append(f"Most films in this catalog that match all of “{r.describe()}” were in my earlier "
                            f"lists ({len(listed)} of them); the rest of these match only part of it.")
@@ -240,12 +240,6 @@ class Recommender:
                 out.append(f"Few films in this catalog match all of “{r.describe()}”; "
                            "some picks match only part of it.")
         return out
-
-    @staticmethod
-    def _fits(categories: Sequence[str], year: int | None, request: Request) -> bool:
-        cats = set(categories)
-        return (set(request.genres_all) <= cats and (not request.genres_any or bool(cats & set(request.genres_any)))
-                and not cats & set(request.genres_refused) and request.accepts_year(year))
 
     def unmatched_words(self, request: Request) -> list[str]:
         """The words of a request that asked for something this catalog cannot see ("a road movie",
@@ -263,7 +257,7 @@ class Recommender:
     def unmatched_themes(self, request: Request) -> list[str]:
         """Theme words of an otherwise understood request that nothing matched: "politics" in
         "something thought-provoking about politics" ([] for a catalog with tags or descriptions)."""
-        if self.signals.desc_matrix is not None:
+        if self.signals.desc_matrix is not None or not THEME_CUE.search(fold(request.text)):
             return []
         items = self.dataset.items
         named = {w for i in request.titles_named if i in items for w in content_words(items[i].title)}

@@ -4,7 +4,8 @@ The request decides; memory modulates:
 
 * excluded (never shown): items the caller says were consumed (the dataset history in the app),
   items the user rejected (👎, "I hated Heat") or said they have seen, titles named in the request
-  (unless a rewatch is asked for);
+  (unless a rewatch is asked for), and for a follow-up ("something else") the items this chat
+  already listed;
 * refused genres (never shown): the request's refusals, plus the user's own current chat dislikes
   of a genre — unless this request *names* that genre ("I hate horror" last week does not
   override "a horror film for Halloween" today, but "something scary with ghosts" only suggests
@@ -71,7 +72,7 @@ class TurnPolicy:
 
 def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),
               categories: Iterable[str] = (), item_categories=None,
-              rated_is_consumed: bool = True) -> TurnPolicy:
+              rated_is_consumed: bool = True, shown: Iterable[Iterable[str]] = ()) -> TurnPolicy:
     """The policy for one turn from the understood request and the user's current memory.
 
     `consumed`: item ids never to show again (the app passes the user's dataset history; the
@@ -84,6 +85,11 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
     consumed = set(consumed)
     policy = TurnPolicy(request=request, exclude=set(consumed), rated_is_consumed=rated_is_consumed)
     policy.exclude.update(request.titles_refused)
+    if request.new_items and not request.rewatch:
+        # "something else", "something darker", "not kids stuff": the same request again, so not the
+        # films this chat already listed (`shown`: one list per earlier turn)
+        policy.shown_before = {i for ids in shown for i in ids}
+        policy.exclude.update(policy.shown_before)
     if not request.rewatch:
         policy.exclude.update(request.titles_named)
     policy.seeds = {item_id: 1.0 for item_id in request.titles}

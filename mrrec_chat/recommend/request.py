@@ -111,10 +111,10 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("Comedy", "Romance"),
      ("Horror", "War", "Thriller")),
 ]
+TEENS = (r"\b(?:teens?|teenagers?|teenage|adolescents?|(?:1[3-7]|thirteen|fourteen|fifteen|sixteen)[- ]year[- ]olds?"
+         r"|jugendliche\w*|adolescentes?)\b")
 AUDIENCE = [
-    # first: "my teenage son" is a teenager, not a child
-    (r"\b(?:teens?|teenagers?|teenage|adolescents?|(?:1[3-7]|thirteen|fourteen|fifteen|sixteen)[- ]year[- ]olds?"
-     r"|jugendliche\w*|adolescentes?)\b", "teens"),
+    (TEENS, "teens"),  # first: "my teenage son" is a teenager, not a child
     (r"\b(?:my|our|the) (?:kids?|children|son|daughter|little ones|toddlers?|grandkids)\b|\bkids\b"
      r"|\bfor children\b|\bkinder[n]?\b|\benfants?\b|\bninos?\b|\bninas?\b|\bhijos?\b|\bhijas?\b|\bage \d\b"
      r"|\b(?:\d|five|six|seven|eight|nine|ten)[- ]year[- ]olds?\b", "kids"),
@@ -236,6 +236,12 @@ class Request:
     def has_constraints(self) -> bool:
         return bool(self.genres_any or self.genres_all or self.genres_refused or self.year_min or self.year_max)
 
+    def accepts(self, categories: Sequence[str], year: int | None) -> bool:
+        """Whether an item of these genres and year meets every genre and era constraint."""
+        cats = set(categories)
+        return (set(self.genres_all) <= cats and (not self.genres_any or bool(cats & set(self.genres_any)))
+                and not cats & set(self.genres_refused) and self.accepts_year(year))
+
     def accepts_year(self, year: int | None) -> bool:
         if year is None:
             return self.year_min is None and self.year_max is None
@@ -282,6 +288,7 @@ def genre_word(category: str) -> str:
 _GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in _genre_words()]
 _MOOD_RES = [(re.compile(rf"\b(?:{pattern})\b"), mood, prefer, avoid) for pattern, mood, prefer, avoid in MOODS]
 _AUDIENCE_RES = [(re.compile(pattern), audience) for pattern, audience in AUDIENCE]
+_TEENS_RE = re.compile(TEENS)
 
 
 @dataclass
@@ -413,7 +420,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         elif kind == "context" and subject_type == "context":
             audience = {"watching with kids": "kids", "watching with family": "family"}.get(pref.subject, audience)
     folded = fold(text)
-    teens = _AUDIENCE_RES[0][0].search(folded)
+    teens = _TEENS_RE.search(folded)
     if teens and not NEGATION.search(folded[max(0, teens.start() - 40):teens.start()]):
         audience = "teens"  # "my teenage son": the extractor reads "son" as watching with kids
     if not audience:
