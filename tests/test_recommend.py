@@ -744,3 +744,87 @@ def test_a_teenage_son_is_a_teenager_on_the_app_path_too(assistant_factory):
     assistant = assistant_factory(llm_backend="none")
     turn = assistant.turn_context(assistant.new_user_id(), "a movie for my teenage son")
     assert turn.policy.request.audience == "teens" and "Horror" not in turn.policy.refused
+
+
+# --- fresh wordings (fit set batch 4) ------------------------------------------------------------
+
+@pytest.mark.parametrize("text, years, era", [
+    ("the best comedy of 1995", (1995, 1995), "1995"),
+    ("a 1994 film", (1994, 1994), "1994"),
+    ("movies from 1990 to 1993, something romantic", (1990, 1993), "1990 to 1993"),
+    ("films between 1960 and 1969 with a bit of adventure", (1960, 1969), "1960 to 1969"),
+    ("eine Komödie von 1996", (1996, 1996), "1996"),
+    ("una película de ciencia ficción de 1997", (1997, 1997), "1997"),
+    ("I saw Fargo in 1996 and loved it", (None, None), ""),  # a viewing, not the film's year
+    ("a thriller from the 90s", (1990, 1999), "the 1990s"),
+])
+def test_a_year_or_span_of_years_named_outright(text, years, era):
+    r = parse(text)
+    assert (r.year_min, r.year_max) == years and r.era == era
+
+
+@pytest.mark.parametrize("text, mood, prefer", [
+    ("something sad", "sad", "Drama"),
+    ("un film triste", "sad", "Drama"),
+    ("something short and light", "relaxed", "Comedy"),
+    ("a movie my grandma would like", "grandparents", "Comedy"),
+    ("a drama that ends happily", "feel-good", None),
+])
+def test_moods_of_fresh_wordings(text, mood, prefer):
+    r = parse(text)
+    assert mood in r.moods
+    assert prefer is None or prefer in r.prefer_genres
+
+
+def test_a_negated_mood_word_is_not_that_mood_and_the_first_mood_said_leads():
+    assert "sad" not in parse("nothing too sad please").moods
+    assert "not-sad" in parse("nothing too sad please").moods
+    r = parse("a sad movie that ends well")
+    assert r.moods[0] == "sad" and "Drama" in r.prefer_genres and "Drama" not in r.avoid_genres
+    assert "Drama" in parse("something light").avoid_genres  # a heavy drama is no easy evening
+
+
+@pytest.mark.parametrize("text", ["a film about time travel", "a movie about artificial intelligence",
+                                  "un film sur l'intelligence artificielle", "something with robots"])
+def test_science_fiction_themes_suggest_sci_fi(text):
+    r = parse(text)
+    assert r.genres_any == ("Sci-Fi",) and "Sci-Fi" not in r.genres_named
+
+
+def test_j_ai_is_not_artificial_intelligence():
+    assert "Sci-Fi" not in parse("j'ai envie d'une comédie").wanted
+
+
+def test_for_adults_refuses_childrens_films_and_kids_keep_out_horror():
+    assert "Children's" in parse("an animated film for grown-ups").genres_refused
+    assert parse("an animated film for grown-ups").genres_any == ("Animation",)
+    r = parse("a spooky movie for my kids")
+    assert r.audience == "kids" and "Horror" in r.genres_refused and r.softened == ("Horror",)
+    assert set(r.genres_any) == {"Children's", "Animation"}
+    r = parse("a horror movie for my kids")
+    assert "Horror" not in r.wanted and "Horror" in r.genres_refused and r.softened == ("Horror",)
+    assert parse("a horror movie").softened == ()
+
+
+def test_like_a_title_for_adults_keeps_its_other_genres(assistant_factory):
+    """"something like Toy Story for adults": no children's films, but films sharing Toy Story's others."""
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "something like Toy Story but for adults"))
+    items = _items(events)
+    assert items and not any("Children's" in r.item.categories for r in items)
+
+
+def test_spooky_for_kids_and_length_get_plain_notices(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+
+    def turn(text):
+        events = list(assistant.chat(assistant.new_user_id(), text))
+        return [e.text for e in events if isinstance(e, ev.Notice)], _items(events)
+
+    notices, items = turn("a spooky movie for my kids")
+    assert any("Horror films are not for children" in n for n in notices), notices
+    assert items and not any("Horror" in r.item.categories for r in items)
+    notices, _ = turn("a comedy, not too long please")
+    assert any("does not record running times" in n for n in notices), notices
+    notices, _ = turn("a film about time travel")  # read as science fiction: no theme notice
+    assert not any("could not be matched" in n for n in notices), notices

@@ -41,7 +41,7 @@ from mrrec_chat.recommend.ranker import (
     load_weights,
 )
 from mrrec_chat.recommend.reasons import explain
-from mrrec_chat.recommend.request import Request, explains_word, fold, genre_word, is_genre_word, understand
+from mrrec_chat.recommend.request import GENRE_RES, Request, explains_word, fold, genre_word, is_genre_word, understand
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,14 @@ class Recommender:
             out.append(f"This catalog ({self.describe_catalog()}) does not record languages or countries, so I "
                        f"could not pick {' or '.join(policy.request.origins)} films; these follow the rest "
                        "of your request.")
+        if policy.request.softened:
+            words = " or ".join(genre_word(g) for g in policy.request.softened)
+            out.append(f"{words.capitalize()} films are not for children, so these are children's films"
+                       + (" (this catalog does not record which of them are scary)."
+                          if "scary" in policy.request.moods else "."))
+        if policy.request.length and self.signals.desc_matrix is None:
+            out.append(f"This catalog ({self.describe_catalog()}) does not record running times, so I could not "
+                       "pick by length.")
         if policy.held_back_by_memory:
             words = " or ".join(genre_word(g) for g in policy.held_back_by_memory)
             out.append(f"You told me you don't like {words}, so I left those films out; name {words} in your "
@@ -266,8 +274,11 @@ class Recommender:
         if self.titles is not None:  # "Much Ado About Nothing is my favourite": no theme inside a title
             for start, end, _ in sorted(self.titles.find_spans(text), reverse=True):
                 text = text[:start] + " " * (end - start) + text[end:]
+        folded = fold(text)
+        for regex, _ in GENRE_RES:  # "about time travel" was read as science fiction
+            folded = regex.sub(lambda mt: " " * len(mt.group(0)), folded)
         words: list[str] = []
-        for mt in THEME_CUE.finditer(fold(text)):
+        for mt in THEME_CUE.finditer(folded):
             tokens = [w.removesuffix("'s") for w in content_words(mt.group(1))]
             kept = [w not in OPEN_REQUEST_WORDS and w not in THEME_FILLER and w not in named
                     and not explains_word(w, self.dataset.categories) for w in tokens]

@@ -364,9 +364,11 @@ class Ranker:
             # filter relaxed; without it, co-liking alone put Star Wars first for Toy Story.
             ok = np.zeros(len(s.items), dtype=bool)
             for genres in inputs.like_genres:
-                cols = [s.cat_index[g] for g in genres if g in s.cat_index]
+                cols = [s.cat_index[g] for g in genres if g in s.cat_index and g not in inputs.refused]
+                # "like The Lion King but for adults": children's films refused, one of the others will do
+                need = 1 if any(g in inputs.refused for g in genres) else min(2, len(cols))
                 if cols:
-                    ok |= s.genres[:, cols].sum(axis=1) >= min(2, len(cols))
+                    ok |= s.genres[:, cols].sum(axis=1) >= need
             if ok.any():
                 filters.append(("like the named title", ok))
         mood_prefer, mood_avoid = ([s.cat_index[g] for g in group if g in s.cat_index]

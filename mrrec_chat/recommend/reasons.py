@@ -27,7 +27,8 @@ def _article(phrase: str) -> str:
 # something moving"): the genre is the item's own; the mood is the request's, not a claim about the film.
 MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "relaxed": "an easy evening",
             "dark": "something darker", "smart": "something smart", "scary": "something scary",
-            "epic": "something epic", "gentle": "something gentler", "not-sad": "something lighter"}
+            "epic": "something epic", "gentle": "something gentler", "not-sad": "something lighter",
+            "sad": "something sad", "grandparents": "a film for your grandparents", "grown-up": "a film for adults"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 

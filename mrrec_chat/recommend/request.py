@@ -53,6 +53,12 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"romantisch\w*|peliculas? de amor|date[- ]?nights?|(?:a |first )date (?:movie|film)", ("Romance",)),
     (r"laughs?|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
+    # themes a catalog of genres can still read as science fiction ("a film about time travel")
+    (r"space (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?)|spaceships?"
+     r"|time[- ]?travel\w*|time machines?|artificial intelligence|(?<!')ai|cyborgs?|androids?|virtual reality"
+     r"|computers?|hackers?|cyberspace|other planets?|martians?|zeitreise\w*|voyages? dans le temps"
+     r"|viajes? (?:en|por) el tiempo|inteligencia artificial|intelligence artificielle|kunstliche intelligenz",
+     ("Sci-Fi",)),
     (r"music|musicians?|singers?|singing|songs?|concerts?|rock bands?|dancing|dancers?|musique|musica|musik",
      ("Musical",)),
 ]
@@ -85,6 +91,7 @@ NEGATION = re.compile(
 MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     # (pattern, mood, prefer, avoid)
     (r"feel[- ]?good|uplifting|heart[- ]?warming|cheer (?:me|us) up|wholesome|happy|light[- ]?hearted"
+     r"|happy ending|ends? (?:well|happily)|end(?:s|ing)? on a high"
      r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
     (r"(?:less|not too|not so|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal)"
@@ -97,7 +104,11 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical", "Comedy")),
     (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral", "smart",
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
-    (r"scary|spooky|frightening|terrifying", "scary", ("Horror", "Thriller"), ()),
+    (r"scary|spooky|frightening|terrifying|creepy|eerie|halloween", "scary", ("Horror", "Thriller"), ()),
+    (r"sad(?:der)?|triste|traurig\w*", "sad", ("Drama",), ("Comedy", "Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
+    (r"grand(?:m|p)a\w*|grand[- ]?(?:mother|father|parent)s?|granny|grannies|nana|oma|opa|grosseltern"
+     r"|grands[- ]parents|grand[- ]mere|grand[- ]pere|abuel[oa]s?", "grandparents",
+     ("Comedy", "Romance", "Drama", "Musical"), ("Horror", "War", "Crime", "Thriller")),
     (r"for adults|for grown[- ]?ups|grown[- ]?up (?:films?|movies?|stuff)|adult (?:films?|movies?|audiences?|viewers)"
      r"|not (?:for )?kids(?:'? stuff)?|nothing childish|fur erwachsene|pour adultes|para adultos", "grown-up",
      (), ("Children",)),
@@ -107,9 +118,11 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",),
      ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
     (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
-     r"|light (?:and|&) (?:fun|easy|funny)|long day|unwind|wind down|switch off|turn my brain off", "relaxed",
+     r"|light(?:er)?(?= (?:and|&|movie|film|one|comed\w*|fare|watch|entertainment|for|please|tonight)\b|\W*$)"
+     r"|long day|unwind|wind down|switch off|turn my brain off", "relaxed",
+     # a heavy drama is no easy evening (Titanic came first for "something short and light")
      ("Comedy", "Romance"),
-     ("Horror", "War", "Thriller")),
+     ("Horror", "War", "Thriller", "Drama")),
 ]
 TEENS = (r"\b(?:teens?|teenagers?|teenage|adolescents?|(?:1[3-7]|thirteen|fourteen|fifteen|sixteen)[- ]year[- ]olds?"
          r"|jugendliche\w*|adolescentes?)\b")
@@ -221,6 +234,8 @@ class Request:
     relative_era: str = ""  # "older" | "newer" than the earlier request's era
     continues: bool = False  # genres, mood or era were carried over from this chat's earlier request
     new_items: bool = False  # the same request again ("something else", "darker"): not what was listed
+    softened: tuple[str, ...] = ()  # genres asked for that the audience keeps out ("spooky" for kids)
+    length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -286,6 +301,7 @@ def genre_word(category: str) -> str:
 
 
 _GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in _genre_words()]
+GENRE_RES = _GENRE_RES  # for readers of the same words (the theme notice)
 _MOOD_RES = [(re.compile(rf"\b(?:{pattern})\b"), mood, prefer, avoid) for pattern, mood, prefer, avoid in MOODS]
 _AUDIENCE_RES = [(re.compile(pattern), audience) for pattern, audience in AUDIENCE]
 _TEENS_RE = re.compile(TEENS)
@@ -373,6 +389,33 @@ _DECADE_RE = re.compile(r"\b(?:annees|anos|jahre|den|les|los)\s+(?:19)?([2-9])0(
                         r"|\b(19[2-9]|20[0-2])0'?s\b|\b'?([2-9])0'?s\b")
 
 
+_YEAR = r"((?:19|20)\d\d)"
+_YEAR_SPAN_RE = re.compile(rf"\b{_YEAR}\s*(?:-|–|to|and|until|till|through|bis|a|et|y|hasta)\s*{_YEAR}\b")
+_YEAR_ONE_RE = re.compile(
+    rf"\b(?:of|from|in|released in|made in|circa|year|von|aus|aus dem jahr|im jahr|jahrgang|de|en|sorti en"
+    rf"|de l'annee|del|del ano)\s+{_YEAR}\b(?!\s*(?:on|onwards?|or (?:later|after|earlier|before)|and (?:later|after)"
+    rf"|ou (?:apres|plus)|o (?:despues|mas)|oder (?:spater|danach)))|\b(?:a|an|the|un|une|ein|eine|una?)\s+{_YEAR}\s+"
+    rf"(?=\w)")
+
+
+def _explicit_years(text: str) -> tuple[int | None, int | None, str]:
+    """A year or span of years named outright: "the best comedy of 1995", "a 1994 film",
+    "between 1990 and 1995", "von 1996", "de 1997" ("from 1990 on" is the extractor's "after")."""
+    folded = fold(text)
+    mt = _YEAR_SPAN_RE.search(folded)
+    if mt:
+        low, high = sorted((int(mt.group(1)), int(mt.group(2))))
+        if high - low <= 60:
+            return low, high, f"{low} to {high}"
+    years = sorted({int(next(g for g in m.groups() if g)) for m in _YEAR_ONE_RE.finditer(folded)
+                    # "I saw Fargo in 1996 and loved it" dates a viewing, not the film asked for
+                    if not re.search(r"\b(?:saw|seen|watched|born|since|married|met)\b[^.!?;,]{0,30}$",
+                                     folded[max(0, m.start() - 40):m.start()])})
+    if len(years) == 1:
+        return years[0], years[0], str(years[0])
+    return None, None, ""
+
+
 def _explicit_decade(text: str) -> tuple[int | None, int | None, str]:
     """Decades the extractor misses in a request ("des années 80", "aus den 90ern", "años 80"), and
     spans of several ("from the 70s or 80s" -> 1970-1989)."""
@@ -446,11 +489,36 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         soft = [g for g in scan.suggested if g in wanted_any and g not in named_genres]
         wanted_any = [g for g in wanted_any if g not in soft]
     moods, prefer, avoid = [], soft, []
+    found: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = []
     for regex, mood, pref_genres, avoid_genres in _MOOD_RES:
-        if regex.search(folded):
-            moods.append(mood)
-            prefer += [g for g in (canonical_genre(x, categories) for x in pref_genres) if g]
-            avoid += [g for g in (canonical_genre(x, categories) for x in avoid_genres) if g]
+        # "nothing too sad", "I hate scary films": a negated mood word is not that mood (the
+        # not-sad and gentle moods carry their own negation inside the match)
+        at = [mt.start() for mt in regex.finditer(folded)
+              if not NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])]
+        if at:
+            found.append((at[0], mood, pref_genres, avoid_genres))
+    for _, mood, pref_genres, avoid_genres in sorted(found, key=lambda f: f[0]):  # the first said leads
+        moods.append(mood)
+        prefer += [g for g in (canonical_genre(x, categories) for x in pref_genres) if g]
+        avoid += [g for g in (canonical_genre(x, categories) for x in avoid_genres) if g]
+    both = set(prefer) & set(avoid) - set(soft)
+    # "a sad movie that ends well": moods that pull a genre both ways leave it alone
+    prefer, avoid = [g for g in prefer if g not in both], [g for g in avoid if g not in both]
+    if "grown-up" in moods:
+        # "an animated film for grown-ups", "like The Lion King but for adults": no children's films
+        refused += [g for g in (canonical_genre("Children", categories),) if g and g not in wanted_any + wanted_all]
+    softened: list[str] = []
+    if audience == "kids":
+        # "a spooky movie for my kids": horror is not for children; the children's films stay the ask
+        softened = [g for g in wanted_any + wanted_all if g in AUDIENCE_REFUSED["kids"]
+                    or _genre_key(g) in {_genre_key(x) for x in AUDIENCE_REFUSED["kids"]}]
+        wanted_any = [g for g in wanted_any if g not in softened]
+        wanted_all = [g for g in wanted_all if g not in softened]
+        named_genres = [g for g in named_genres if g not in softened]
+        if "scary" in moods:  # "something spooky for my kids" asks for no genre, yet the same holds
+            softened += [g for g in (canonical_genre("Horror", categories),) if g and g not in softened]
+        if softened:
+            prefer += [g for g in (canonical_genre(x, categories) for x in ("Fantasy", "Mystery", "Adventure")) if g]
     if audience:
         prefer += [g for g in (canonical_genre(x, categories) for x in AUDIENCE_GENRES[audience]) if g]
         refused += [g for g in (canonical_genre(x, categories) for x in AUDIENCE_REFUSED[audience])
@@ -465,15 +533,19 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
             wanted_all = (wanted_all or wanted_any) + [kids_genre]
             wanted_any = []
     year_min, year_max, era = _era(preferences, latest_year)
-    low, high, label = _explicit_decade(text)
+    low, high, label = _explicit_years(text)
+    if low is None:
+        low, high, label = _explicit_decade(text)
     if low is None and year_min is None and (year_max is None or era == "classics") \
             and BLACK_AND_WHITE.search(folded):
         year_max, era = 1959, "before 1960"
     elif year_min is None and year_max is None and low is None and CLASSIC.search(folded) \
             and not CLASSIC_NOT.search(folded):
         year_max, era = 1979, "classics"  # "a classic film noir" (the extractor may state it too)
-    if (year_min is None and year_max is None) or (low is not None and high - low > 9
-                                                   and year_max is not None and year_max - (year_min or 0) == 9):
+    if low is not None and (high - low < 9 or (year_min is None and year_max is None)) \
+            or (low is not None and high - low > 9 and year_max is not None and year_max - (year_min or 0) == 9):
+        # a year or a span of years named outright ("a thriller from 1992", "between 1990 and
+        # 1995") is the most precise era there is
         year_min, year_max, era = low, high, label
     relative = "older" if OLDER.search(folded) else "newer" if NEWER.search(folded) else ""
     if relative == "newer" and year_min is None and year_max is None and latest_year:
@@ -506,7 +578,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         moods=tuple(moods), prefer_genres=tuple(g for g in dict.fromkeys(prefer) if g not in refused),
         avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all),
         follow_up=bool(FOLLOW_UP.search(folded)), seen_previous=bool(SEEN_THOSE.search(folded)),
-        relative_era=relative)
+        relative_era=relative, softened=tuple(dict.fromkeys(softened)),
+        length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
+                     and str(getattr(p, "subject", "")).startswith(("at most ", "at least ", "not too long"))), ""))
     return carry_over(request, earlier)
 
 
