@@ -723,3 +723,19 @@ def test_shortened_titles_need_a_title_like_position() -> None:
     assert index.find_spans("I watched it with Charlotte yesterday.") == []  # a given name
     assert [i for _, _, i in index.find_spans("Shawshank is the best.")] == ["c"]
     assert [i for _, _, i in index.find_spans("Loved Shawshank.")] == ["c"]
+
+
+@pytest.mark.parametrize("message, subject, momentary", [
+    ("no westerns tonight", "Western", True),
+    ("Dramas are a bit heavy for tonight.", "Drama", True),
+    ("Keinen Horror heute Abend bitte", "Horror", True),
+    ("pas de western ce soir", "Western", True),
+    ("I hate westerns", "Western", False),
+    ("I hate horror, so nothing scary tonight", "Horror", False),  # hating lasts
+    ("I never watch westerns, not tonight either", "Western", False),
+    ("I don't like horror. What's on tonight?", "Horror", False),  # another sentence
+])
+def test_a_refusal_dated_to_this_evening_is_momentary(message, subject, momentary):
+    [pref] = [p for p in extract_preferences(message) if p.kind == "dislike"]
+    assert pref.subject == subject and pref.momentary is momentary
+    assert ("not in the mood" in pref.text.lower()) is momentary

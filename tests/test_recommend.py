@@ -828,3 +828,15 @@ def test_spooky_for_kids_and_length_get_plain_notices(assistant_factory):
     assert any("does not record running times" in n for n in notices), notices
     notices, _ = turn("a film about time travel")  # read as science fiction: no theme notice
     assert not any("could not be matched" in n for n in notices), notices
+
+
+def test_a_momentary_dislike_refuses_for_the_evening_then_only_leans_away():
+    said = _chat("dislike", "Western", momentary=True)
+    said.created_at = 1_000_000.0
+    soon = plan_turn(parse("a film"), [said], categories=ML100K, now=said.created_at + 3600)
+    assert "Western" in soon.refused
+    later = plan_turn(parse("a film"), [said], categories=ML100K, now=said.created_at + 3 * 24 * 3600)
+    assert "Western" not in later.refused and later.affinity["Western"] < 0
+    lasting = _chat("dislike", "Western")
+    lasting.created_at = said.created_at
+    assert "Western" in plan_turn(parse("a film"), [lasting], categories=ML100K, now=said.created_at + 1e7).refused

@@ -225,3 +225,21 @@ def test_a_summary_never_keeps_quoting_a_superseded_statement(assistant):
     assert retrieved and not [m for m in retrieved if "dislikes" in m.entry.text.lower()]
     previous = [h for h in assistant.memory.history(user) if h["memory_id"] == stated.memory_id]
     assert previous[0]["action"] == "refresh" and "dislikes" in previous[0]["detail"]["previous_text"]
+
+
+def test_a_momentary_refusal_is_remembered_as_such_and_never_overturns_a_lasting_statement(assistant):
+    """"No westerns tonight" is kept as a mood of that evening; "I hate westerns" later is lasting;
+    a momentary refusal neither overturns "I love horror" nor softens "I hate musicals"."""
+    user = assistant.new_user_id()
+    momentary = written(chat(assistant, user, "No westerns tonight please"))
+    [entry] = chat_entries(assistant, user)
+    assert entry.extra.get("momentary") is True and "not in the mood" in entry.text.lower()
+    lasting = written(chat(assistant, user, "Actually I hate westerns, always have"))
+    assert lasting.superseded == momentary.added
+    [entry] = chat_entries(assistant, user)
+    assert not entry.extra.get("momentary") and "dislikes western" in entry.text.lower()
+    liked = written(chat(assistant, user, "I love horror movies"))
+    again = written(chat(assistant, user, "not in the mood for horror tonight, something funny"))
+    assert liked.added and not set(again.superseded) & set(liked.added)
+    kinds = {e.extra["subject"]: e.extra["kind"] for e in chat_entries(assistant, user)}
+    assert kinds["Horror"] == "like" and kinds["Western"] == "dislike"

@@ -39,6 +39,7 @@ class ChatFact:
     slot: str = ""  # the write-back slot (writeback.slot_of): statements on one subject share it
     group: str = ""  # polar | seen | constraint | context | other | note: which statements contradict
     stated_kind: str = ""  # the kind as said ("dislike" for "my wife hates westerns", stored as context)
+    momentary: bool = False  # "no horror tonight": a refusal for that evening, not a lasting dislike
 
     @classmethod
     def of(cls, entry: MemoryEntry) -> "ChatFact | None":
@@ -55,7 +56,7 @@ class ChatFact:
                                                       "positive" if kind == "like" else "neutral")),
                    current=entry.status == "current", text=entry.text, category=entry.category,
                    slot=str(x.get("slot") or ""), group=str(x.get("group") or group_of(kind, holder)),
-                   stated_kind=str(x.get("stated_kind") or kind))
+                   stated_kind=str(x.get("stated_kind") or kind), momentary=bool(x.get("momentary", False)))
 
     @property
     def users_own(self) -> bool:

@@ -55,7 +55,7 @@ _WHO = re.compile(r"^Their ([\w' -]{1,40}?) (?:now |somewhat |strongly )?(?:love
                   r"|is not keen|was not keen|disliked|liked|loved|has seen)\b")
 # The annotation keys a chat entry's meaning lives in (rewritten whole when its text is edited).
 ANNOTATION_KEYS = ("kind", "subject", "subject_type", "slot", "group", "holder", "polarity", "stated_kind",
-                   "who", "item_id", "statements")
+                   "who", "item_id", "statements", "momentary")
 
 
 @dataclass
@@ -111,12 +111,16 @@ def annotations(pref: Preference) -> dict[str, Any]:
         extra["who"] = _who(pref)
     if pref.item_id:
         extra["item_id"] = pref.item_id
+    if getattr(pref, "momentary", False):
+        extra["momentary"] = True
     return extra
 
 
 def _same_statement(fact: ChatFact, extra: dict[str, Any]) -> bool:
-    """Same slot group and same claim: a repetition, not a change of mind."""
-    return fact.stated_kind == extra["stated_kind"] and fact.subject.lower() == str(extra["subject"]).lower()
+    """Same slot group and same claim: a repetition, not a change of mind ("I hate westerns" after
+    "no westerns tonight" is a new, lasting statement)."""
+    return fact.stated_kind == extra["stated_kind"] and fact.subject.lower() == str(extra["subject"]).lower() \
+        and fact.momentary == bool(extra.get("momentary", False))
 
 
 class MemoryWriter:
@@ -176,6 +180,10 @@ class MemoryWriter:
             rivals = [(e, f) for e, f in by_slot.get(extra["slot"], []) if f.group == extra["group"]
                       and e.status == "current"]
             same = [e for e, f in rivals if _same_statement(f, extra)]
+            if extra.get("momentary") and any(not f.momentary for _, f in rivals):
+                # "no westerns tonight" neither overturns "I love westerns" nor softens "I hate
+                # westerns": the lasting statement stands, and this turn's request refuses them anyway
+                continue
             if same and not pref.supersedes_past:
                 entry = same[0]
                 entry.extra["count"] = int(entry.extra.get("count", 1)) + 1

@@ -56,6 +56,17 @@ class Preference:
     holder: Literal["user", "other"] = "user"
     supersedes_past: bool = False
     genres: tuple[str, ...] = ()  # catalog genres a theme implies ("heist" -> Crime), for grounding
+    # "no horror tonight", "not in the mood for westerns right now": a refusal for this evening, not
+    # a lasting dislike (memory keeps it as such; the turn policy refuses it only for a few hours)
+    momentary: bool = False
+
+
+# Words that date a statement to this evening ("tonight", "right now", "heute Abend", "ce soir").
+MOMENTARY = re.compile(
+    r"\b(?:tonight|today|this (?:evening|time|weekend|afternoon)|right now|at the moment|for now|for a change"
+    r"|(?:not )?in the mood|not feeling|heute(?: abend)?|im moment|gerade|ce soir|aujourd'hui|pour l'instant"
+    r"|pour ce soir|esta noche|hoy|por ahora|ahora mismo)\b")
+LASTING = re.compile(r"\b(?:never|always|ever|in general|generally|at all|nie|jamais|nunca|immer|toujours|siempre)\b")
 
 
 # A catalog title lookup: text -> (item_id, display title) per title mentioned, or
@@ -1274,11 +1285,23 @@ class _Run(_Spans):
                 kept["supersedes"] = kept["supersedes"] or r["supersedes"]
         out = []
         for r in list(best.values())[:cap]:
+            r["momentary"] = self._momentary(r)
             out.append(Preference(kind=r["kind"], subject=r["subject"], subject_type=r["stype"],
                                   text=self._text(r), confidence=round(min(max(r["conf"], 0.0), 1.0), 2),
                                   item_id=r["item_id"], holder=r["holder"], supersedes_past=r["supersedes"],
-                                  genres=r["genres"]))
+                                  genres=r["genres"], momentary=r["momentary"]))
         return out
+
+    def _momentary(self, r: dict[str, Any]) -> bool:
+        """A user's dislike of a genre, theme or person dated to this evening by its own sentence."""
+        if r["kind"] != "dislike" or r["holder"] != "user" or r["stype"] not in ("category", "theme", "person") \
+                or r["conf"] >= 0.9:  # "I hate horror, so nothing scary tonight": hating lasts
+            return False
+        pos = min(max(int(r["pos"]), 0), len(self.f))
+        start = max(self.f.rfind(c, 0, pos) for c in ".!?;\n") + 1
+        ends = [i for i in (self.f.find(c, pos) for c in ".!?;\n") if i >= 0]
+        sentence = self.f[start:min(ends) if ends else len(self.f)]
+        return bool(MOMENTARY.search(sentence)) and not LASTING.search(sentence)
 
     def _text(self, r: dict[str, Any]) -> str:
         kind, subj, conf = r["kind"], r["subject"], r["conf"]
@@ -1292,6 +1315,8 @@ class _Run(_Spans):
             return f"Wants something {subj}."
         if kind == "context":
             return lx.CONTEXT_TEXT.get(subj, f"Context: {subj}.")
+        if r.get("momentary"):
+            return f"Was not in the mood for {subj}{self.noun if r['stype'] == 'category' else ''} that day."
         strong, mild = conf >= 0.9, conf <= 0.6 and r["holder"] == "user"
         if r["stype"] == "item":
             verb = {"seen": "has seen", "like": "loved" if strong else "somewhat liked" if mild else "liked",

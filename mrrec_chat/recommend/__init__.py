@@ -164,11 +164,12 @@ class Recommender:
                           earlier=before, latest_year=self.latest_year)
 
     def plan(self, request: Request, memory: Iterable[MemoryEntry], consumed: Iterable[str] = (),
-             rated_is_consumed: bool = True, shown: Iterable[Iterable[str]] = ()) -> TurnPolicy:
+             rated_is_consumed: bool = True, shown: Iterable[Iterable[str]] = (),
+             now: float | None = None) -> TurnPolicy:
         items = self.dataset.items
         return plan_turn(request, memory, consumed=consumed, categories=self.dataset.categories,
                          item_categories=lambda i: items[i].categories if i in items else (),
-                         rated_is_consumed=rated_is_consumed, shown=shown)
+                         rated_is_consumed=rated_is_consumed, shown=shown, now=now)
 
     # --- ranking ------------------------------------------------------------------------
     def read_profile(self, profile: str | None, request: Request) -> ProfileReading | None:

@@ -9,7 +9,8 @@ The request decides; memory modulates:
 * refused genres (never shown): the request's refusals, plus the user's own current chat dislikes
   of a genre — unless this request *names* that genre ("I hate horror" last week does not
   override "a horror film for Halloween" today, but "something scary with ghosts" only suggests
-  horror, so the dislike stands and the request's other signals decide);
+  horror, so the dislike stands and the request's other signals decide); a *momentary* dislike
+  ("no westerns tonight") refuses only for MOMENTARY_SECONDS after it was said, then leans away softly;
 * soft: the user's liked items seed collaborative similarity, and their genre taste (ratings and
   chat likes) re-ranks a little; both are features the fused ranker weighs, never filters.
 
@@ -18,6 +19,7 @@ The app (service.py), the evaluator and the benchmarks all build their turns her
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -29,6 +31,8 @@ from mrrec_chat.recommend.ranker import RankInputs
 from mrrec_chat.recommend.request import Request, canonical_genre
 
 MAX_MEMORY_SEEDS = 20
+# "No horror tonight" refuses horror for this long after it was said; later it only lowers horror a little.
+MOMENTARY_SECONDS = 6 * 3600
 
 
 @dataclass
@@ -72,7 +76,8 @@ class TurnPolicy:
 
 def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),
               categories: Iterable[str] = (), item_categories=None,
-              rated_is_consumed: bool = True, shown: Iterable[Iterable[str]] = ()) -> TurnPolicy:
+              rated_is_consumed: bool = True, shown: Iterable[Iterable[str]] = (),
+              now: float | None = None) -> TurnPolicy:
     """The policy for one turn from the understood request and the user's current memory.
 
     `consumed`: item ids never to show again (the app passes the user's dataset history; the
@@ -83,6 +88,7 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
     """
     categories = list(categories)
     consumed = set(consumed)
+    now = time.time() if now is None else now
     policy = TurnPolicy(request=request, exclude=set(consumed), rated_is_consumed=rated_is_consumed)
     policy.exclude.update(request.titles_refused)
     if request.new_items and not request.rewatch:
@@ -110,7 +116,10 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
                 continue
             if fact.is_category:
                 genre = canonical_genre(fact.subject, categories) or fact.subject
-                if fact.kind == "dislike" and genre not in named:
+                if fact.kind == "dislike" and fact.momentary and now - entry.created_at > MOMENTARY_SECONDS:
+                    # "no westerns tonight", said days ago: no longer a refusal, a slight lean away
+                    policy.affinity[genre] = min(policy.affinity.get(genre, 0.0), -0.5)
+                elif fact.kind == "dislike" and genre not in named:
                     refused.append(genre)
                     policy.refused_by_memory.setdefault(genre, fact.memory_id)
                 elif fact.kind == "like":

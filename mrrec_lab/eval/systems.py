@@ -213,7 +213,10 @@ class EvalContext:
         recommender = self.assistant.recommender
         request = recommender.understand(case.request, self.assistant.extract_statements(case.request))
         memory = [e for e in self.case_entries(case) if e.level in ("behavior", "chat")] if with_memory else []
-        return recommender.plan(request, memory, consumed=self.exclusions(case), rated_is_consumed=self.exclude_memory)
+        # every memory entry is from an earlier conversation: "not in the mood for horror" said
+        # there no longer refuses (plan_turn's MOMENTARY_SECONDS), whenever the benchmark runs
+        return recommender.plan(request, memory, consumed=self.exclusions(case), rated_is_consumed=self.exclude_memory,
+                                now=float("inf"))
 
     def rank_vector(self, vector: np.ndarray, case: BenchmarkCase) -> list[str]:
         return [s.item.item_id for s in self.catalog.rank(vector, self.depth, exclude=self.exclusions(case))]
