@@ -840,3 +840,10 @@ def test_a_momentary_dislike_refuses_for_the_evening_then_only_leans_away():
     lasting = _chat("dislike", "Western")
     lasting.created_at = said.created_at
     assert "Western" in plan_turn(parse("a film"), [lasting], categories=ML100K, now=said.created_at + 1e7).refused
+
+
+def test_a_follow_up_with_a_new_ask_still_wants_new_films():
+    find = lambda text: ["g"] if "groundhog" in text.lower() else []
+    r = parse("not that one, more like Groundhog Day", find_titles=find, earlier=[parse("a romantic comedy")])
+    assert r.new_items and r.titles == ("g",)
+    assert not parse("now a thriller", earlier=[parse("a romantic comedy")]).new_items  # a new ask alone

@@ -190,7 +190,8 @@ FOLLOW_UP = re.compile(
     r"\b(?:something|anything|what) else\b|\bmore (?:please|of (?:those|them|these|that)|like (?:those|them|these|that|this)"
     r"|options|picks|suggestions|ideas)\b|^\W*(?:(?:any|some|got|and|ok|okay|give me|show me)\s+)*(?:more|others?|another"
     r"(?: one)?|next)\W*(?:please)?\W*$|\b(?:other|different|new|more) (?:ones|options|picks|suggestions|films|movies)\b"
-    r"|\b(?:others|another one|different ones)\b|\bones\b"
+    r"|\b(?:others|another one|different ones)\b|\bones\b|\bmore like\b|\bnot (?:that|this) one\b"
+    r"|\bnone of (?:those|these|them)\b|\bnot (?:those|these)\b"
     r"|\bnoch (?:mehr|andere|einen?)\b|\bandere filme\b|\bd'autres\b|\bautres? (?:films?|idees?)\b"
     r"|\botr[ao]s? (?:peliculas?|opciones|ideas)\b|\balgo mas\b|\bmas opciones\b")
 SEEN_THOSE = re.compile(
@@ -653,7 +654,8 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     # "something from the 60s" after "a war movie" narrows: a 60s war film listed before still fits
     # and may be listed again; "something else", "darker", "not kids stuff" ask for other films
     own_era = bool(current.year_min or current.year_max) and not current.relative_era
-    changes["new_items"] = bool(again or (changes["continues"] and not own_era))
+    # "not that one, more like Groundhog Day": a new ask, but still not the films just listed
+    changes["new_items"] = bool(again or current.follow_up or (changes["continues"] and not own_era))
     return replace(current, **changes)
 
 
