@@ -847,3 +847,25 @@ def test_a_follow_up_with_a_new_ask_still_wants_new_films():
     r = parse("not that one, more like Groundhog Day", find_titles=find, earlier=[parse("a romantic comedy")])
     assert r.new_items and r.titles == ("g",)
     assert not parse("now a thriller", earlier=[parse("a romantic comedy")]).new_items  # a new ask alone
+
+
+def test_old_before_a_genre_means_classics_and_quality_words_ask_for_nothing_unmatched():
+    assert parse("an old musical").year_max == 1979 and parse("some old western").era == "classics"
+    assert parse("my old friend said I should watch a comedy").year_max is None
+
+
+def test_several_named_titles_ask_for_what_they_share_first():
+    """"I liked Titanic and Jerry Maguire": drama and romance (Titanic's action tag is not the ask)."""
+    items = [Item("t", "Titanic", ("Action", "Drama", "Romance"), 1997),
+             Item("j", "Jerry Maguire", ("Drama", "Romance"), 1996),
+             Item("sw", "Star Wars", ("Action", "Adventure", "Romance", "Sci-Fi", "War"), 1977),
+             Item("ss", "Sense and Sensibility", ("Drama", "Romance"), 1995),
+             Item("ep", "English Patient", ("Drama", "Romance", "War"), 1996)]
+    inter = [Interaction(f"u{n}", i, 5.0, float(n)) for n in range(30) for i in ("t", "j", "sw")]
+    inter += [Interaction(f"v{n}", i, 5.0, float(n)) for n in range(3) for i in ("t", "ss", "ep")]
+    dataset, catalog = _catalog(items, inter)
+    ranker = _ranker(dataset, catalog, cf_request=5.0)
+    inputs = RankInputs(request_vector=catalog.matrix[0], exclude={"t", "j"}, seeds={"t": 1.0, "j": 1.0},
+                        like_genres=(("Action", "Drama", "Romance"), ("Drama", "Romance")))
+    top = [r.item.item_id for r in ranker.rank(inputs, 2)]
+    assert set(top) == {"ss", "ep"}

@@ -55,6 +55,8 @@ OPEN_REQUEST_WORDS = frozenset("""
     recommendations suggest suggestion suggestions give show need looking look could can might anything
     pick picks new fun another else next time tell let let's lets have got our their there here
     surprise surprises random whatever bored idea ideas hello hey thanks thank
+    best greatest top ever made time rated highest acclaimed critically masterpiece masterpieces must
+    popular favourite favorite good great
     was soll ich heute abend schauen ansehen sehen empfehlen empfiehl etwas einen eine irgendwas
     quoi regarder soir conseille conseiller recommander quelque chose que une
     que ver esta noche recomienda recomiendas recomendar algo una pelicula

@@ -371,6 +371,15 @@ class Ranker:
                     ok |= s.genres[:, cols].sum(axis=1) >= need
             if ok.any():
                 filters.append(("like the named title", ok))
+            common = set.intersection(*(set(g) for g in inputs.like_genres)) - set(inputs.refused) \
+                if len(inputs.like_genres) > 1 else set()
+            cols = [s.cat_index[g] for g in common if g in s.cat_index]
+            if cols:
+                # "I liked Titanic and Jerry Maguire": what the named titles share (drama, romance)
+                # is the request, relaxed first; one title's other tag (Titanic's action) is not
+                both = s.genres[:, cols].sum(axis=1) >= min(2, len(cols))
+                if both.any():
+                    filters.insert(len(filters) - 1, ("what the named titles share", both))
         mood_prefer, mood_avoid = ([s.cat_index[g] for g in group if g in s.cat_index]
                                    for group in inputs.mood_genres)
         if mood_prefer or mood_avoid:

@@ -172,7 +172,10 @@ _ORIGIN_STEMS = {"deutsch": "German", "franzosisch": "French", "italienisch": "I
 ORIGIN_RE_2 = re.compile(r"\b(?:film|films|cinema|kino|pelicula|peliculas|cine)\s+(" + "|".join(_ORIGIN_STEMS)
                          + r")(?:e|es|s)?\b|\b(deutsch|franzosisch|italienisch|japanisch|koreanisch|spanisch)"
                          r"(?:e|er|en|es)?\s+(?:film|filme|komodie|krimi)")
-CLASSIC = re.compile(r"\b(?:classics?|klassiker|classiques?|clasicos?|golden age|old[- ]school|old (?:movies?|films?))\b")
+CLASSIC = re.compile(r"\b(?:classics?|klassiker|classiques?|clasicos?|golden age|old[- ]school|vintage"
+                     r"|old (?:\w+ )?(?:movies?|films?|flicks?|musicals?|westerns?|comed(?:y|ies)|dramas?|thrillers?"
+                     r"|horror|romances?|war films?|cartoons?|ones|noirs?)|alte[nr]? (?:film|filme|klassiker)"
+                     r"|vieux films?|peliculas? antiguas?)\b")
 CLASSIC_NOT = re.compile(r"\b(?:modern|recent|new|future|instant|cult|christmas|holiday) classics?\b|\bclassic (?:rock|car)")
 # "a black-and-white film": the catalogs record no colour, but nearly every film before 1960 is one
 BLACK_AND_WHITE = re.compile(r"\bblack[- ]?(?:and|&|n)[- ]?white\b|\bb ?& ?w\b|\bschwarz[- ]?weiss?\b"
