@@ -869,3 +869,17 @@ def test_several_named_titles_ask_for_what_they_share_first():
                         like_genres=(("Action", "Drama", "Romance"), ("Drama", "Romance")))
     top = [r.item.item_id for r in ranker.rank(inputs, 2)]
     assert set(top) == {"ss", "ep"}
+
+
+def test_a_genre_only_a_theme_suggested_is_said_to_be_the_nearest_one():
+    r = parse("a film about time travel")
+    assert r.themes == (("Sci-Fi", "time travel"),)
+    assert parse("a sci-fi movie with robots").themes == ()  # sci-fi was named
+    assert parse("something tense").themes == ()  # a mood word, not a theme
+    from mrrec_chat.recommend.reasons import facet_clause
+
+    brazil = Item("x", "Brazil", ("Sci-Fi",), 1985)
+    said = facet_clause(brazil, plan_turn(parse("a film about time travel"), [], categories=ML100K), ())
+    assert said == "A sci-fi film, the nearest genre this catalog records to “time travel”"
+    assert facet_clause(brazil, plan_turn(parse("a sci-fi film"), [], categories=ML100K), ()) \
+        == "A sci-fi film, as you asked"

@@ -86,6 +86,11 @@ def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> st
         phrase = noun
     if ask:
         return f"{_article(phrase)}, picked because you asked for {ask}"
+    themes = dict(r.themes)
+    if genres and all(g in themes for g in genres):
+        # "a film about time travel": the catalog records genres, and sci-fi is the nearest one
+        words = " and ".join(dict.fromkeys(f"“{themes[g]}”" for g in genres))
+        return f"{_article(phrase)}, the nearest genre this catalog records to {words}"
     others = [genre_word(g) for g in item.categories if g not in genres][:2]
     extra = f" (with {' and '.join(others)})" if others and genres else ""
     return f"{_article(phrase)}{extra}, as you asked"

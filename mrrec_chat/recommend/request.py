@@ -64,6 +64,19 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+# Of those, the words that name a *theme* the catalog records only as a genre ("time travel" ->
+# sci-fi): a card says the genre is the nearest one, not that it was asked for.
+THEME_WORDS = re.compile(
+    r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|heists?|gangsters?|mafia|mobsters?"
+    r"|detectives?|cops|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
+    r"|explosions?|car chases?|quests?|treasure hunts?|wwii|world war|vietnam war|soldiers?|wild west"
+    r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
+    r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
+    r"|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
+    r"|intelligence artificielle|kunstliche intelligenz|music|musicians?|singers?|singing|songs?|concerts?"
+    r"|rock bands?|dancing|dancers?|musique|musica|musik)")
+
+
 def _genre_words() -> list[tuple[str, tuple[str, ...]]]:
     from mrrec_chat.nlu import GENRE_SYNONYMS
 
@@ -239,6 +252,7 @@ class Request:
     continues: bool = False  # genres, mood or era were carried over from this chat's earlier request
     new_items: bool = False  # the same request again ("something else", "darker"): not what was listed
     softened: tuple[str, ...] = ()  # genres asked for that the audience keeps out ("spooky" for kids)
+    themes: tuple[tuple[str, str], ...] = ()  # (genre, theme words) for genres only a theme suggested
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
 
     @property
@@ -318,6 +332,7 @@ class _Scan:
     refused: list[str] = field(default_factory=list)
     named: list[str] = field(default_factory=list)  # wanted genres named outright (NAMED_GENRE)
     suggested: list[str] = field(default_factory=list)  # wanted, but only suggested by a word ("detective")
+    themes: dict[str, str] = field(default_factory=dict)  # genre -> the theme words that suggested it
 
 
 def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
@@ -354,6 +369,9 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
         for a, b, ns in group:
             if NAMED_GENRE.search(folded[a:b] + " "):
                 scan.named += ns
+            elif THEME_WORDS.fullmatch(folded[a:b]):
+                for n in ns:
+                    scan.themes.setdefault(n, folded[a:b])
         if len(names) > 1:
             scan.wanted_all += names
         else:
@@ -583,6 +601,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all),
         follow_up=bool(FOLLOW_UP.search(folded)), seen_previous=bool(SEEN_THOSE.search(folded)),
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
+        themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
                      and str(getattr(p, "subject", "")).startswith(("at most ", "at least ", "not too long"))), ""))
     return carry_over(request, earlier)
