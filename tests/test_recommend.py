@@ -883,3 +883,21 @@ def test_a_genre_only_a_theme_suggested_is_said_to_be_the_nearest_one():
     assert said == "A sci-fi film, the nearest genre this catalog records to “time travel”"
     assert facet_clause(brazil, plan_turn(parse("a sci-fi film"), [], categories=ML100K), ()) \
         == "A sci-fi film, as you asked"
+
+
+def test_a_question_about_a_title_is_answered_with_what_the_catalog_knows(assistant_factory):
+    find = lambda text: ["h"] if "heat" in text.lower() else []
+    r = parse("Is Heat any good?", find_titles=find)
+    assert r.asks_about == ("h",) and r.similar_to == ("h",) and "h" in r.titles_named
+    assert parse("I loved Heat", find_titles=find).asks_about == ()
+    assert parse("Is there a good comedy?", find_titles=find).asks_about == ()
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "What do you think of Heat?"))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert any(n.startswith("Heat (1995) is a crime action film") for n in notices), notices
+    assert "1" not in [r.item.item_id for r in _items(events)]  # the title asked about is not its own answer
+
+
+def test_comparatives_and_filler_words():
+    assert parse("something funnier than Fargo").genres_any == ("Comedy",)
+    assert "not-sad" in parse("not too serious please").moods

@@ -56,7 +56,8 @@ OPEN_REQUEST_WORDS = frozenset("""
     pick picks new fun another else next time tell let let's lets have got our their there here
     surprise surprises random whatever bored idea ideas hello hey thanks thank
     best greatest top ever made time rated highest acclaimed critically masterpiece masterpieces must
-    popular favourite favorite good great
+    popular favourite favorite good great hmm hm um uh maybe like know kind sort really just perhaps
+    don't dont idk sure stupid dumb
     was soll ich heute abend schauen ansehen sehen empfehlen empfiehl etwas einen eine irgendwas
     quoi regarder soir conseille conseiller recommander quelque chose que une
     que ver esta noche recomienda recomiendas recomendar algo una pelicula
@@ -211,6 +212,8 @@ class Recommender:
     def notices(self, policy: TurnPolicy, ranked_relaxed: tuple[str, ...] = ()) -> list[str]:
         """Plain notices about the request: titles outside the catalog, relaxed filters."""
         out = []
+        for item_id in policy.request.asks_about[:2]:
+            out.append(self.about(item_id))
         for name in policy.request.unknown_titles:
             out.append(f"“{name}” is not in this catalog ({self.describe_catalog()}); "
                        "I used the rest of your request.")
@@ -251,6 +254,22 @@ class Recommender:
                 out.append(f"Few films in this catalog match all of “{r.describe()}”; "
                            "some picks match only part of it.")
         return out
+
+    def about(self, item_id: str) -> str:
+        """What the catalog knows of one title, for a question about it ("Is Fargo any good?")."""
+        from mrrec_chat.recommend.reasons import genre_phrase
+
+        from mrrec_chat.data.movielens import natural_title
+
+        item = self.dataset.items[item_id]
+        row = self.signals.row.get(item_id)
+        name = natural_title(item.title) + (f" ({item.year})" if item.year else "")
+        noun = genre_phrase(list(item.categories))
+        said = f"{name} is {'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+        if row is not None and self.signals.counts[row] >= 5:
+            high = self.dataset.rating_scale[1]
+            said += f", rated {self.signals.bayes[row]:.1f}/{high:g} on average by {int(self.signals.counts[row])} people"
+        return said + ". These are close to it:"
 
     def unmatched_words(self, request: Request) -> list[str]:
         """The words of a request that asked for something this catalog cannot see ("a road movie",

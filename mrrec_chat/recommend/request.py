@@ -51,7 +51,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"wild west", ("Western",)),
     (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies", ("Thriller",)),
     (r"romantisch\w*|peliculas? de amor|date[- ]?nights?|(?:a |first )date (?:movie|film)", ("Romance",)),
-    (r"laughs?|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
+    (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
     # themes a catalog of genres can still read as science fiction ("a film about time travel")
     (r"space (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?)|spaceships?"
@@ -110,14 +110,15 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"(?:less|not too|not so|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal)"
      r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]", "gentle",
      (), ("War", "Horror", "Crime", "Thriller")),
-    (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak)"
+    (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak"
+     r"|serious)"
      r"|cheerful", "not-sad",
      ("Comedy",), ("War", "Drama", "Film-Noir")),
     (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark",
      ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical", "Comedy")),
     (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral", "smart",
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
-    (r"scary|spooky|frightening|terrifying|creepy|eerie|halloween", "scary", ("Horror", "Thriller"), ()),
+    (r"scary|scarier|spooky|frightening|terrifying|creepy|eerie|halloween", "scary", ("Horror", "Thriller"), ()),
     (r"sad(?:der)?|triste|traurig\w*", "sad", ("Drama",), ("Comedy", "Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
     (r"grand(?:m|p)a\w*|grand[- ]?(?:mother|father|parent)s?|granny|grannies|nana|oma|opa|grosseltern"
      r"|grands[- ]parents|grand[- ]mere|grand[- ]pere|abuel[oa]s?", "grandparents",
@@ -193,6 +194,13 @@ CLASSIC_NOT = re.compile(r"\b(?:modern|recent|new|future|instant|cult|christmas|
 # "a black-and-white film": the catalogs record no colour, but nearly every film before 1960 is one
 BLACK_AND_WHITE = re.compile(r"\bblack[- ]?(?:and|&|n)[- ]?white\b|\bb ?& ?w\b|\bschwarz[- ]?weiss?\b"
                              r"|\bnoir et blanc\b|\bblanco y negro\b|\bsilent (?:films?|movies?|era)\b")
+# "Is Fargo any good?", "what do you think of Heat?": a question about a named title, answered
+# with what the catalog knows of it (the list then follows from it)
+TITLE_QUESTION = re.compile(
+    r"^\W*(?:is|was|are|were|would|ist|est-ce que|es)\b[^.!?]{1,80}\b(?:any good|good|worth (?:it|watching|a watch|seeing)"
+    r"|overrated|underrated|scary|for kids|suitable|gut|bien|bueno|buena)\b|\bwhat (?:do|did) you think (?:of|about)\b"
+    r"|\btell me (?:more )?about\b|\bhave you (?:seen|heard of)\b|\bwhat(?:'s| is) \S.{0,60} about\b"
+    r"|\bhow (?:good|scary|long|old) is\b|\bwas (?:halt|haltst) du von\b|\bque penses?-tu de\b|\bque (?:opinas|piensas) de\b")
 REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
                      r"|\b(?:watch|see)\b[^.!?]{0,40}\bagain\b")
 SIMILAR_TO = re.compile(
@@ -253,6 +261,7 @@ class Request:
     new_items: bool = False  # the same request again ("something else", "darker"): not what was listed
     softened: tuple[str, ...] = ()  # genres asked for that the audience keeps out ("spooky" for kids)
     themes: tuple[tuple[str, str], ...] = ()  # (genre, theme words) for genres only a theme suggested
+    asks_about: tuple[str, ...] = ()  # item ids a question is about ("Is Fargo any good?")
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
 
     @property
@@ -588,6 +597,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         # "I loved Fargo, what else would I like?": a title this message says the person loved is
         # the same anchor as "something like Fargo" (without it, co-liking alone put Star Wars first)
         similar_to += [i for i in liked_titles if i in seeds]
+        if TITLE_QUESTION.search(folded):  # "Is Fargo any good?" is answered with films close to it
+            similar_to += [i for i in named if i in seeds]
     request = Request(
         text=text, genres_any=tuple(wanted_any), genres_all=tuple(wanted_all),
         genres_refused=tuple(dict.fromkeys(refused)),
@@ -601,6 +612,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all),
         follow_up=bool(FOLLOW_UP.search(folded)), seen_previous=bool(SEEN_THOSE.search(folded)),
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
+        asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
         themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
                      and str(getattr(p, "subject", "")).startswith(("at most ", "at least ", "not too long"))), ""))
