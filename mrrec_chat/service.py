@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from mrrec_chat.agent import events as ev
 from mrrec_chat.agent.loop import AgentOptions, MRRecAgent, TurnContext
 from mrrec_chat.config import Settings
+from mrrec_chat.data.movielens import natural_title
 from mrrec_chat.data.schema import Dataset
 from mrrec_chat.memory.api import MemoryAPI
 from mrrec_chat.memory.builders import global_memory
@@ -178,7 +179,8 @@ class Assistant:
             preferences = self.extract_statements(request)
         forgotten = self.history.is_forgotten(self.dataset.name, user_id)
         consumed = set() if forgotten else {i.item_id for i in self.dataset.history(user_id)}
-        understood = self.recommender.understand(request, preferences, earlier or [], extract=self.extract_statements)
+        understood = self.recommender.understand(request, preferences, earlier or [], extract=self.extract_statements,
+                                                 last_list=list(shown[-1]) if shown else ())
         memory = self.store.list_user(user_id, "behavior") + self.store.list_user(user_id, "chat")
         policy = self.recommender.plan(understood, memory, consumed=consumed, shown=shown)
         return TurnContext(user_id, request, list(earlier or []), set(policy.exclude), set(policy.refused),
@@ -228,12 +230,23 @@ class Assistant:
             try:
                 result = self.memory.remember(user_id, preferences, source="chat", turn_id=uuid.uuid4().hex[:8])
                 marked = 0
+                noted: list[str] = []
                 if turn.policy is not None and turn.policy.request.seen_previous and shown:
                     # "I've seen all of those": the last list is marked seen, as its "seen" buttons would
                     for item_id in shown[-1]:
                         if item_id in self.dataset.items:
                             self.memory.feedback(user_id, item_id, "seen")
                             marked += 1
+                elif turn.policy is not None:
+                    # "I've seen the second one", "loved the first": as that card's button would
+                    for item_id, stance in turn.policy.request.references:
+                        kind = {"seen": "seen", "like": "up", "dislike": "down"}.get(stance)
+                        if kind and item_id in self.dataset.items:
+                            self.memory.feedback(user_id, item_id, kind)
+                            item = self.dataset.items[item_id]
+                            name = natural_title(item.title) + (f" ({item.year})" if item.year else "")
+                            noted.append({"seen": "you have seen ", "up": "you liked ",
+                                          "down": "you did not like "}[kind] + name)
             except Exception:  # noqa: BLE001 - the answer stands even if learning from it failed
                 log.exception("write-back failed for %s", user_id)
                 yield ev.Notice("I could not update your memory from this message; nothing was changed.", "warning")
@@ -241,6 +254,8 @@ class Assistant:
             if marked:
                 yield ev.Notice(f"Noted: you have seen the {marked} films of my last list; I will not suggest "
                                 "them again.", "info")
+            if noted:
+                yield ev.Notice("Noted: " + "; ".join(noted) + " (under “Your memory” to change).", "info")
             if result.truncated:
                 yield ev.Notice(f"Your message listed more preferences than I keep from one message; "
                                 f"I remembered the first {MAX_PREFERENCES_PER_MESSAGE}.", "info")

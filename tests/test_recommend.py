@@ -901,3 +901,40 @@ def test_a_question_about_a_title_is_answered_with_what_the_catalog_knows(assist
 def test_comparatives_and_filler_words():
     assert parse("something funnier than Fargo").genres_any == ("Comedy",)
     assert "not-sad" in parse("not too serious please").moods
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("more like the second one", [("b", "ask")]),
+    ("I've seen the first one, what else?", [("a", "seen")]),
+    ("I loved the third one", [("c", "like")]),
+    ("I hated the last one", [("c", "dislike")]),
+    ("not the second one, but #3 looks good", [("b", "not"), ("c", "ask")]),
+    ("mehr wie der zweite Film", [("b", "ask")]),
+    ("the first time I saw a western", []),  # no place in a list
+    ("last night I watched a comedy", []),
+    ("the fifth one", []),  # the list had three
+])
+def test_items_of_the_last_list_named_by_their_place(text, expected):
+    from mrrec_chat.recommend.request import list_references
+
+    assert list_references(text, ["a", "b", "c"]) == expected
+    assert list_references(text, []) == []
+
+
+def test_more_like_the_second_one_through_the_app(assistant_factory):
+    """The second card of the last list is the anchor; "I've seen the first one" marks it seen."""
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    first = _items(list(assistant.chat(user, "a comedy")))
+    shown = [[r.item.item_id for r in first]]
+    events = list(assistant.chat(user, "more like the second one", earlier=["a comedy"], shown=shown))
+    items = _items(events)
+    assert items and first[1].item.item_id not in {r.item.item_id for r in items}
+    second = first[1].item.item_id
+    policy = assistant.turn_context(user, "more like the second one", ["a comedy"], shown=shown).policy
+    assert policy.request.titles == (second,) and policy.seeds == {second: 1.0} and second in policy.exclude
+    events = list(assistant.chat(user, "I've seen the first one", earlier=["a comedy"], shown=shown))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert any(n.startswith("Noted: you have seen") for n in notices), notices
+    seen = [e for e in assistant.store.list_user(user, "behavior") if e.extra.get("feedback") == "seen"]
+    assert [e.extra["item_id"] for e in seen] == [first[0].item.item_id]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -41,7 +42,17 @@ from mrrec_chat.recommend.ranker import (
     load_weights,
 )
 from mrrec_chat.recommend.reasons import explain
-from mrrec_chat.recommend.request import GENRE_RES, Request, explains_word, fold, genre_word, is_genre_word, understand
+from mrrec_chat.recommend.request import (
+    GENRE_RES,
+    Request,
+    explains_word,
+    fold,
+    genre_word,
+    is_genre_word,
+    list_references,
+    understand,
+    with_references,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,17 +165,25 @@ class Recommender:
         return list(dict.fromkeys(found))
 
     def understand(self, text: str, preferences: Sequence = (), earlier: Sequence[str] = (),
-                   extract: Callable[[str], Sequence] | None = None) -> Request:
+                   extract: Callable[[str], Sequence] | None = None,
+                   last_list: Sequence[str] = ()) -> Request:
         """The request; `earlier` are this chat's earlier messages (oldest first), read with
-        `extract` when given (their statements) so a follow-up keeps what they asked."""
+        `extract` when given (their statements) so a follow-up keeps what they asked; `last_list`:
+        the item ids of the chat's last list, for "more like the second one"."""
         before: list[Request] = []
         for t in [t for t in list(earlier)[-3:] if t and t.strip()]:
             # each earlier message with its own earlier ones: "a western" → "not that old please" →
             # "more" still means westerns
             before.append(understand(t, extract(t) if extract else (), categories=self.dataset.categories,
                                      find_titles=self.find_titles, latest_year=self.latest_year, earlier=before))
-        return understand(text, preferences, categories=self.dataset.categories, find_titles=self.find_titles,
-                          earlier=before, latest_year=self.latest_year)
+        request = understand(text, preferences, categories=self.dataset.categories, find_titles=self.find_titles,
+                             earlier=before, latest_year=self.latest_year)
+        references = list_references(text, [i for i in last_list if i in self.dataset.items])
+        if references and (not request.wanted or request.continues) \
+                and any(s in ("ask", "like") for _, s in references):
+            # "more like the second one" after "a comedy": the item itself is the anchor now
+            request = replace(request, genres_any=(), genres_all=(), continues=False)
+        return with_references(request, references)
 
     def plan(self, request: Request, memory: Iterable[MemoryEntry], consumed: Iterable[str] = (),
              rated_is_consumed: bool = True, shown: Iterable[Iterable[str]] = (),

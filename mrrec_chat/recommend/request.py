@@ -224,6 +224,61 @@ SEEN_THOSE = re.compile(
 OLDER = re.compile(r"\bolder\b|\bearlier (?:ones|films|movies)\b|\baltere\w*|\bplus anciens?\b|\bmas antigu[ao]s?\b")
 NEWER = re.compile(r"\bnewer\b|\bmore recent\b|\bneuere\w*|\bplus recents?\b|\bmas recientes?\b|\bmore modern\b"
                    r"|\b(?:not|nothing|none) (?:that |so |too |very )?old\b|\bless old\b|\bnicht so alt\b|\bmoins vieux\b")
+# "more like the second one", "I've seen the first", "#3 looks good": an item of the last list, by its place
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
+             "5th": 5, "last": -1, "erste": 1, "zweite": 2, "dritte": 3, "vierte": 4, "funfte": 5, "letzte": -1,
+             "premier": 1, "premiere": 1, "deuxieme": 2, "troisieme": 3, "quatrieme": 4, "cinquieme": 5,
+             "dernier": -1, "derniere": -1, "primer": 1, "primera": 1, "primero": 1, "segunda": 2, "segundo": 2,
+             "tercer": 3, "tercera": 3, "tercero": 3, "cuarta": 4, "cuarto": 4, "quinta": 5, "quinto": 5,
+             "ultima": -1, "ultimo": -1}
+_ORDINAL_WORD = r"(" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")(?:[nmrs])?"
+ORDINAL_REF = re.compile(
+    rf"\b{_ORDINAL_WORD}(?=\s+(?:one|film|movie|pick|suggestion|option|title|eins|pelicula)\b)"
+    rf"|\b(?:the|die|den|das|le|la|el|lo)\s+{_ORDINAL_WORD}(?=\s*(?:[.,!?;)]|$|\s+(?:and|but|or|und|et|y)\b))"
+    r"|(?:#|\bnumber |\bno\. ?|\bnr\. ?|\bnumero )([1-9])\b")
+_REF_SEEN = re.compile(r"\b(?:seen|watched|saw|know|gesehen|kenne|vu|visto)\b[^.!?;,]{0,30}$")
+_REF_DISLIKED = re.compile(r"\b(?:hated|disliked|didn'?t (?:like|enjoy)|did not (?:like|enjoy)|not a fan of|hassle|deteste"
+                           r"|odie)\b[^.!?;,]{0,30}$")
+_REF_LIKED = re.compile(r"\b(?:loved|liked|enjoyed|love|adored|mochte|liebe|adore|j'ai aime|me encant[oó])\b[^.!?;,]{0,30}$")
+_REF_NOT = re.compile(r"\b(?:not|no|skip|except|nicht|pas|sauf|menos|sin)\b[^.!?;,]{0,20}$")
+
+
+def list_references(text: str, last_list: Sequence[str]) -> list[tuple[str, str]]:
+    """Items of the last list named by their place ("more like the second one", "I've seen the
+    first", "#3"), each with the stance the message takes: "like" (loved it), "seen", "dislike"
+    (hated it), "not" (not that one) or "ask" (more like it)."""
+    if not last_list:
+        return []
+    folded = fold(text)
+    out: list[tuple[str, str]] = []
+    for mt in ORDINAL_REF.finditer(folded):
+        word = mt.group(1) or mt.group(2)
+        place = _ORDINALS[word] if word else int(mt.group(3))
+        if place > len(last_list):
+            continue
+        item_id = last_list[place - 1] if place > 0 else last_list[-1]
+        before = folded[max(0, mt.start() - 40):mt.start()]
+        stance = "seen" if _REF_SEEN.search(before) else "dislike" if _REF_DISLIKED.search(before) \
+            else "like" if _REF_LIKED.search(before) else "not" if _REF_NOT.search(before) else "ask"
+        out.append((item_id, stance))
+    return list(dict.fromkeys(out))
+
+
+def with_references(request: Request, references: Sequence[tuple[str, str]]) -> Request:
+    """The request with the last list's items it named by place: one asked for or loved is a seed
+    (and the list should share its genres); every one named is left out of the new list."""
+    if not references:
+        return request
+    wanted = [i for i, stance in references if stance in ("ask", "like")]
+    refused = [i for i, stance in references if stance in ("seen", "dislike", "not")]
+    return replace(
+        request, titles=tuple(dict.fromkeys(request.titles + tuple(wanted))),
+        similar_to=tuple(dict.fromkeys(request.similar_to + tuple(wanted))) if not request.wanted else request.similar_to,
+        titles_refused=tuple(dict.fromkeys(request.titles_refused + tuple(refused))),
+        titles_named=tuple(dict.fromkeys(request.titles_named + tuple(i for i, _ in references))),
+        references=tuple(references), new_items=True)
+
+
 _NOT_TITLES = frozenset({"i", "i'm", "im", "it", "that", "this", "the", "a", "an", "my", "me", "we", "you", "something",
                          "anything", "netflix", "tonight", "today", "christmas", "halloween", "english",
                          "german", "french", "spanish", "hollywood"})
@@ -262,6 +317,7 @@ class Request:
     softened: tuple[str, ...] = ()  # genres asked for that the audience keeps out ("spooky" for kids)
     themes: tuple[tuple[str, str], ...] = ()  # (genre, theme words) for genres only a theme suggested
     asks_about: tuple[str, ...] = ()  # item ids a question is about ("Is Fargo any good?")
+    references: tuple[tuple[str, str], ...] = ()  # (item id, stance): the last list's items named by place
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
 
     @property
