@@ -938,3 +938,24 @@ def test_more_like_the_second_one_through_the_app(assistant_factory):
     assert any(n.startswith("Noted: you have seen") for n in notices), notices
     seen = [e for e in assistant.store.list_user(user, "behavior") if e.extra.get("feedback") == "seen"]
     assert [e.extra["item_id"] for e in seen] == [first[0].item.item_id]
+
+
+def test_refusals_said_with_isn_t_and_too_violent_and_a_partner_as_audience():
+    assert "Comedy" in parse("a feel good movie that isn't a comedy").genres_refused
+    assert "gentle" in parse("I don't want anything too long or too violent").moods
+    r = parse("a movie to watch with my girlfriend")
+    assert r.moods == ("couple",) and "Romance" in r.prefer_genres
+
+
+def test_a_mood_prefers_films_the_genre_is_a_real_part_of():
+    """"with my girlfriend" prefers romance; Star Wars has it as one of five tags (app weights only)."""
+    items = [Item("sw", "Star Wars", ("Action", "Adventure", "Romance", "Sci-Fi", "War"), 1977),
+             Item("jm", "Jerry Maguire", ("Drama", "Romance"), 1996), Item("x", "Heat", ("Action", "Crime"), 1995)]
+    inter = [Interaction(f"u{n}", "sw", 5.0, float(n)) for n in range(50)]
+    inter += [Interaction(f"v{n}", "jm", 4.0, float(n)) for n in range(3)]
+    dataset, catalog = _catalog(items, inter)
+    inputs = RankInputs(request_vector=catalog.matrix[0], mood_genres=(("Romance",), ()))
+    focus = _ranker(dataset, catalog, popularity=5.0, genre_focus=1.0)
+    assert [r.item.item_id for r in focus.rank(inputs, 1)] == ["jm"]
+    plain = _ranker(dataset, catalog, popularity=5.0)
+    assert [r.item.item_id for r in plain.rank(inputs, 1)] == ["sw"]

@@ -43,7 +43,7 @@ from mrrec_chat.recommend.ranker import (
 )
 from mrrec_chat.recommend.reasons import explain
 from mrrec_chat.recommend.request import (
-    GENRE_RES,
+    READ_RES,
     Request,
     explains_word,
     fold,
@@ -178,6 +178,9 @@ class Recommender:
                                      find_titles=self.find_titles, latest_year=self.latest_year, earlier=before))
         request = understand(text, preferences, categories=self.dataset.categories, find_titles=self.find_titles,
                              earlier=before, latest_year=self.latest_year)
+        if request.themes and request.titles_named:  # "like Alien but not horror": Alien is a title, no theme
+            named = " ".join(fold(self.dataset.items[i].title) for i in request.titles_named if i in self.dataset.items)
+            request = replace(request, themes=tuple((g, w) for g, w in request.themes if w not in named))
         references = list_references(text, [i for i in last_list if i in self.dataset.items])
         if references and (not request.wanted or request.continues) \
                 and any(s in ("ask", "like") for _, s in references):
@@ -316,7 +319,7 @@ class Recommender:
             for start, end, _ in sorted(self.titles.find_spans(text), reverse=True):
                 text = text[:start] + " " * (end - start) + text[end:]
         folded = fold(text)
-        for regex, _ in GENRE_RES:  # "about time travel" was read as science fiction
+        for regex in READ_RES:  # "about time travel" was read as science fiction, "with my girlfriend" as a mood
             folded = regex.sub(lambda mt: " " * len(mt.group(0)), folded)
         words: list[str] = []
         for mt in THEME_CUE.finditer(folded):

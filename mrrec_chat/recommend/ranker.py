@@ -390,6 +390,12 @@ class Ranker:
                 ok &= s.genres[:, mood_avoid].max(axis=1) == 0
             if ok.any():
                 filters.insert(0, ("mood", ok))
+            if mood_prefer and self.weights.get("genre_focus", 0.0) > 0:
+                # "a film to watch with my girlfriend": a romance, not Star Wars (one of its five tags)
+                share = s.genres[:, mood_prefer].sum(axis=1) / np.maximum(1.0, s.genres.sum(axis=1))
+                focused = ok & (share >= FOCUS_MIN_SHARE)
+                if focused.any():
+                    filters.insert(0, ("mood focus", focused))
         all_cols = [s.cat_index[g] for g in inputs.genres_all if g in s.cat_index]
         any_cols = [s.cat_index[g] for g in (*inputs.genres_all, *inputs.genres_any) if g in s.cat_index]
         if all_cols and len(all_cols) > 1:

@@ -28,7 +28,8 @@ def _article(phrase: str) -> str:
 MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "relaxed": "an easy evening",
             "dark": "something darker", "smart": "something smart", "scary": "something scary",
             "epic": "something epic", "gentle": "something gentler", "not-sad": "something lighter",
-            "sad": "something sad", "grandparents": "a film for your grandparents", "grown-up": "a film for adults"}
+            "sad": "something sad", "grandparents": "a film for your grandparents", "grown-up": "a film for adults",
+            "couple": "a film for the two of you"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 
@@ -58,6 +59,10 @@ def mood_genre(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> tupl
     if "mood" in relaxed or r.wanted or not (r.moods or r.audience):
         return None, ""
     genre = next((g for g in r.prefer_genres if g in item.categories and g not in policy.refused), None)
+    if genre is None and not r.prefer_genres and r.avoid_genres and item.categories:
+        # "nothing too violent": any film without the avoided genres, named by its calmest genre
+        calm = ("Drama", "Comedy", "Romance", "Musical", "Documentary", "Animation", "Children's", "Adventure")
+        genre = next((g for g in calm if g in item.categories), item.categories[0])
     if genre is None or any(g in item.categories for g in r.avoid_genres):
         return None, ""
     ask = MOOD_ASK.get(r.moods[0], "") if r.moods else AUDIENCE_ASK.get(r.audience, "")
@@ -143,12 +148,13 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
                 clauses.append(f"you rate {genre_word(g)} films above your average")
     if not clauses:
         mood = policy.request.moods[0] if policy.request.moods else ""
-        genres = ", ".join(genre_word(g) for g in item.categories[:2]) or "well-liked"
-        if mood and any(g in policy.request.prefer_genres for g in item.categories):
-            clauses.append(f"a {mood.replace('-', ' ')} pick: {genres}")
+        noun = genre_phrase(list(item.categories)) if item.categories else "title"
+        a_noun = _article(noun).lower()  # "a sci-fi drama film"
+        if mood in MOOD_ASK and any(g in policy.request.prefer_genres for g in item.categories):
+            clauses.append(f"{a_noun}, for {MOOD_ASK[mood]}")
         elif row is not None and signals.counts[row] > 0:
-            clauses.append(f"a popular {genres} film ({int(signals.counts[row])} ratings) close to your request")
+            clauses.append(f"{a_noun} that {int(signals.counts[row])} people rated")
         else:
-            clauses.append(f"a {genres} title close to your request")
+            clauses.append(f"{a_noun} close to your request")
     sentence = "; ".join(clauses)
     return sentence[0].upper() + sentence[1:] + ".", memory_ids

@@ -97,6 +97,7 @@ NAMED_GENRE = re.compile(
 
 NEGATION = re.compile(
     r"(?:\b(?:no|not|nothing|without|except|never|none of|anything but|avoid|skip|hate|hates|can'?t stand|cannot stand"
+    r"|isn'?t|aren'?t|wasn'?t|is not|are not|rather than|instead of"
     r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas de|sans|jamais"
     r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b|\bpas d'|\bnada d')[^.!?;,]{0,28}$")
 
@@ -108,10 +109,12 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
     (r"(?:less|not too|not so|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal)"
-     r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]", "gentle",
+     r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]"
+     # "I don't want anything too violent": nobody asks for "too violent", so it is always a refusal
+     r"|too (?:violent|gory|bloody|brutal)", "gentle",
      (), ("War", "Horror", "Crime", "Thriller")),
     (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak"
-     r"|serious)"
+     r"|serious)|too (?:sad|depressing|heavy|bleak|serious)"
      r"|cheerful", "not-sad",
      ("Comedy",), ("War", "Drama", "Film-Noir")),
     (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark",
@@ -127,6 +130,10 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|not (?:for )?kids(?:'? stuff)?|nothing childish|fur erwachsene|pour adultes|para adultos", "grown-up",
      (), ("Children",)),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
+    (r"(?:with|for|and) my (?:girlfriend|boyfriend|wife|husband|partner|date|fiancee?|spouse|other half)"
+     r"|(?:with|for) (?:a|my) date|(?:mit )?meine[rm]? (?:freundin|frau|partnerin)|mit meinem (?:freund|mann|partner)"
+     r"|avec (?:ma|mon) (?:copine|copain|femme|mari|partenaire)|con mi (?:novia|novio|esposa|esposo|pareja)",
+     "couple", ("Romance", "Comedy"), ("Children",)),
     (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|emotional|moving|touching|poignant"
      # a drama: a romance without drama is mostly a comedy (Pretty Woman was a comedy fan's "tearjerker")
      r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",),
@@ -387,6 +394,7 @@ _GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in
 GENRE_RES = _GENRE_RES  # for readers of the same words (the theme notice)
 _MOOD_RES = [(re.compile(rf"\b(?:{pattern})\b"), mood, prefer, avoid) for pattern, mood, prefer, avoid in MOODS]
 _AUDIENCE_RES = [(re.compile(pattern), audience) for pattern, audience in AUDIENCE]
+READ_RES = [regex for regex, _ in _GENRE_RES] + [regex for regex, *_ in _MOOD_RES] + [r for r, _ in _AUDIENCE_RES]
 _TEENS_RE = re.compile(TEENS)
 
 
@@ -581,7 +589,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         # "nothing too sad", "I hate scary films": a negated mood word is not that mood (the
         # not-sad and gentle moods carry their own negation inside the match)
         at = [mt.start() for mt in regex.finditer(folded)
-              if not NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])]
+              if mood in ("gentle", "not-sad") or not NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])]
         if at:
             found.append((at[0], mood, pref_genres, avoid_genres))
     for _, mood, pref_genres, avoid_genres in sorted(found, key=lambda f: f[0]):  # the first said leads
