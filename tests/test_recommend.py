@@ -959,3 +959,11 @@ def test_a_mood_prefers_films_the_genre_is_a_real_part_of():
     assert [r.item.item_id for r in focus.rank(inputs, 1)] == ["jm"]
     plain = _ranker(dataset, catalog, popularity=5.0)
     assert [r.item.item_id for r in plain.rank(inputs, 1)] == ["sw"]
+
+
+def test_a_narrowing_follow_up_keeps_the_earlier_mood_and_audience_genres():
+    r = parse("not war films please", earlier=[parse("I need a good cry")])
+    assert r.moods == ("moving",) and "War" in r.genres_refused and "Drama" in r.prefer_genres
+    kids = parse("something a bit more exciting", earlier=[parse("something to watch with my kids")])
+    assert kids.audience == "kids" and "Children's" in kids.wanted and "exciting" in kids.moods
+    assert kids.new_items

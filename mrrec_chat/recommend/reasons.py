@@ -29,7 +29,7 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
             "dark": "something darker", "smart": "something smart", "scary": "something scary",
             "epic": "something epic", "gentle": "something gentler", "not-sad": "something lighter",
             "sad": "something sad", "grandparents": "a film for your grandparents", "grown-up": "a film for adults",
-            "couple": "a film for the two of you"}
+            "couple": "a film for the two of you", "exciting": "something exciting"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 

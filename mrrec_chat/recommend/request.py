@@ -130,6 +130,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|not (?:for )?kids(?:'? stuff)?|nothing childish|fur erwachsene|pour adultes|para adultos", "grown-up",
      (), ("Children",)),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
+    (r"exciting|thrilling|action[- ]packed|adventurous|more action|fast[- ]paced|gripping|spannender"
+     r"|palpitante|emocionante", "exciting", ("Action", "Adventure", "Thriller", "Sci-Fi"), ()),
     (r"(?:with|for|and) my (?:girlfriend|boyfriend|wife|husband|partner|date|fiancee?|spouse|other half)"
      r"|(?:with|for) (?:a|my) date|(?:mit )?meine[rm]? (?:freundin|frau|partnerin)|mit meinem (?:freund|mann|partner)"
      r"|avec (?:ma|mon) (?:copine|copain|femme|mari|partenaire)|con mi (?:novia|novio|esposa|esposo|pareja)",
@@ -726,11 +728,16 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
     anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
     again = (current.follow_up or current.seen_previous or current.relative_era) and not asks_genre
-    if not asks_genre and not new_audience and (again or current.year_min or current.year_max or current.moods
-                                                or current.audience or current.genres_refused):
+    narrows = not asks_genre and not new_audience and bool(
+        again or current.year_min or current.year_max or current.moods or current.audience or current.genres_refused)
+    if narrows:
         # A follow-up that only narrows ("something from the 90s", "not kids stuff") keeps the earlier genres.
         changes["genres_any"] = tuple(g for g in anchor.genres_any if g not in refused)
         changes["genres_all"] = tuple(g for g in anchor.genres_all if g not in refused)
+    if narrows and not again and not current.moods and not current.audience and anchor.moods:
+        # "not war films please" after "I need a good cry": still something moving
+        changes.update(moods=anchor.moods, prefer_genres=tuple(g for g in anchor.prefer_genres if g not in refused),
+                       avoid_genres=anchor.avoid_genres)
     if again and not current.moods and not current.audience:
         changes.update(moods=anchor.moods, prefer_genres=tuple(g for g in anchor.prefer_genres if g not in refused),
                        avoid_genres=anchor.avoid_genres, titles=anchor.titles, similar_to=anchor.similar_to,
