@@ -967,3 +967,17 @@ def test_a_narrowing_follow_up_keeps_the_earlier_mood_and_audience_genres():
     kids = parse("something a bit more exciting", earlier=[parse("something to watch with my kids")])
     assert kids.audience == "kids" and "Children's" in kids.wanted and "exciting" in kids.moods
     assert kids.new_items
+
+
+def test_a_bare_year_and_emoji_genres():
+    assert (parse("1994").year_min, parse("1994 films").year_max) == (1994, 1994)
+    assert parse("the 1990s").year_max == 1999
+    assert parse("🤠").genres_any == ("Western",) and parse("no 👻 please").genres_refused[:1] == ("Horror",)
+
+
+def test_a_request_in_a_language_the_parser_does_not_read_gets_a_notice(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "我想看喜剧"))
+    assert any("English, German, French and Spanish" in e.text for e in events if isinstance(e, ev.Notice))
+    events = list(assistant.chat(assistant.new_user_id(), "a comedy 😂"))
+    assert not any("English, German" in e.text for e in events if isinstance(e, ev.Notice))

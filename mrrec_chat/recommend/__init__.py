@@ -255,6 +255,12 @@ class Recommender:
             words = " or ".join(genre_word(g) for g in policy.held_back_by_memory)
             out.append(f"You told me you don't like {words}, so I left those films out; name {words} in your "
                        "request to include them this time, or remove that dislike under “Your memory”.")
+        letters = [fold(c) for c in policy.request.text if c.isalpha()]
+        if letters and sum(not "a" <= c <= "z" for c in letters) > len(letters) / 2 \
+                and not policy.request.asks_something and not policy.request.titles_named:
+            # "我想看喜剧": nothing could be read, and the words notice below would list nothing
+            out.append("I understand requests in English, German, French and Spanish, so these are popular "
+                       "picks; try e.g. “a funny movie for tonight”.")
         unmatched = [] if policy.held_back_by_memory else self.unmatched_words(policy.request)
         themes = [] if unmatched else self.unmatched_themes(policy.request)
         if unmatched:

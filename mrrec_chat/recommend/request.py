@@ -77,6 +77,15 @@ THEME_WORDS = re.compile(
     r"|rock bands?|dancing|dancers?|musique|musica|musik)")
 
 
+EMOJI_GENRES = {"🤠": ("Western",), "😂": ("Comedy",), "🤣": ("Comedy",), "😆": ("Comedy",), "👻": ("Horror",),
+                "🧟": ("Horror",), "🧛": ("Horror",), "🔪": ("Horror",), "🚀": ("Sci-Fi",), "👽": ("Sci-Fi",),
+                "🤖": ("Sci-Fi",), "🛸": ("Sci-Fi",), "💕": ("Romance",), "💘": ("Romance",), "😍": ("Romance",),
+                "💑": ("Romance",), "🧙": ("Fantasy",), "🐉": ("Fantasy",), "🕵": ("Mystery",), "🔍": ("Mystery",),
+                "🎤": ("Musical",), "🎵": ("Musical",), "🎶": ("Musical",), "💥": ("Action",), "🔫": ("Crime",),
+                "🪖": ("War",), "🧸": ("Children",), "😭": ("Drama",)}
+EMOJI_RE = re.compile("|".join(map(re.escape, EMOJI_GENRES)))
+
+
 def _genre_words() -> list[tuple[str, tuple[str, ...]]]:
     from mrrec_chat.nlu import GENRE_SYNONYMS
 
@@ -426,6 +435,10 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
             names = [g for g in (canonical_genre(x, categories) for x in genres) if g]
             if names or not genres:  # a genre-less phrase still claims its words
                 mentions.append((mt.start(), mt.end(), names))
+    for mt in EMOJI_RE.finditer(folded):  # "🤠", "something 😂": a genre said with a picture
+        names = [g for g in (canonical_genre(x, categories) for x in EMOJI_GENRES[mt.group(0)]) if g]
+        if names:
+            mentions.append((mt.start(), mt.end(), names))
     mentions.sort()
     groups: list[list[tuple[int, int, list[str]]]] = []
     for mention in mentions:
@@ -504,6 +517,10 @@ def _explicit_years(text: str) -> tuple[int | None, int | None, str]:
         low, high = sorted((int(mt.group(1)), int(mt.group(2))))
         if high - low <= 60:
             return low, high, f"{low} to {high}"
+    bare = re.fullmatch(rf"\W*(?:(?:movies?|films?) (?:from )?)?{_YEAR}(?: (?:movies?|films?))?\W*", folded)
+    if bare:
+        year = int(bare.group(1))
+        return year, year, str(year)  # a message that is only a year: "1994", "1994 films"
     years = sorted({int(next(g for g in m.groups() if g)) for m in _YEAR_ONE_RE.finditer(folded)
                     # "I saw Fargo in 1996 and loved it" dates a viewing, not the film asked for
                     if not re.search(r"\b(?:saw|seen|watched|born|since|married|met)\b[^.!?;,]{0,30}$",
