@@ -14,7 +14,11 @@ seeing its misses (first run 0.93); batch 2 (20 chats) was written after those f
 before any run, the clean measure; batch 3 (20 chats of two or three messages) are follow-ups
 ("something else", "I've seen all of those", "any older ones?", "not kids stuff"), written and
 labelled on 2026-12-06 after the follow-up code and before its first run, with the items
-shown earlier in the chat passed along as the UI does. Printed, overall and per batch: the mean share of top-5 items that satisfy all of their chat's constraints,
+shown earlier in the chat passed along as the UI does. Batch 4 (20 chats) are fresh wordings
+(a year or a span of years, "something sad", "light", "for grown-ups", "spooky" for kids,
+grandparents, refusals for one evening), written and labelled on 2026-12-06 before the code that
+reads them and before any run (first run, before that code: 0.49). Printed, overall and per
+batch: the mean share of top-5 items that satisfy all of their chat's constraints,
 the share of items that honour the refused genres, duplicate titles, and items of the last
 list that the chat had already shown.
 """
