@@ -141,7 +141,8 @@ def user_profile(dataset: Dataset, user_id: str, history: list[Interaction]) -> 
     generosity = "generous" if overall >= scale_max * 0.75 else "critical" if overall <= scale_max * 0.6 else "moderate"
     # A handful of ratings (e.g. one 👍 and one 👎 in chat) says nothing about how someone rates.
     rater = f" (a {generosity} rater)" if len(history) >= MIN_RATINGS_FOR_RATER else ""
-    texts = [f"Profile: {len(history)} ratings, average {overall:.1f}/{scale_max:g}{rater}. "
+    plural = "" if len(history) == 1 else "s"
+    texts = [f"Profile: {len(history)} rating{plural}, average {overall:.1f}/{scale_max:g}{rater}. "
              f"Watches mostly {', '.join(most_watched)}."]
     if favourite:
         line = f"Profile: favourite categories {', '.join(favourite)}"

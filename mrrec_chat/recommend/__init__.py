@@ -296,7 +296,8 @@ class Recommender:
         said = f"{name} is {'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
         if row is not None and self.signals.counts[row] >= 5:
             high = self.dataset.rating_scale[1]
-            said += f", rated {self.signals.bayes[row]:.1f}/{high:g} on average by {int(self.signals.counts[row])} people"
+            count = int(self.signals.counts[row])
+            said += f", rated {self.signals.bayes[row]:.1f}/{high:g} on average by {count} people"
         return said + ". These are close to it:"
 
     def unmatched_words(self, request: Request) -> list[str]:

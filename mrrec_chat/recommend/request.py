@@ -131,7 +131,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral", "smart",
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
     (r"scary|scarier|spooky|frightening|terrifying|creepy|eerie|halloween", "scary", ("Horror", "Thriller"), ()),
-    (r"sad(?:der)?|triste|traurig\w*", "sad", ("Drama",), ("Comedy", "Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
+    (r"sad(?:der)?|triste|traurig\w*", "sad", ("Drama",),
+     ("Comedy", "Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
     (r"grand(?:m|p)a\w*|grand[- ]?(?:mother|father|parent)s?|granny|grannies|nana|oma|opa|grosseltern"
      r"|grands[- ]parents|grand[- ]mere|grand[- ]pere|abuel[oa]s?", "grandparents",
      ("Comedy", "Romance", "Drama", "Musical"), ("Horror", "War", "Crime", "Thriller")),
@@ -215,10 +216,12 @@ BLACK_AND_WHITE = re.compile(r"\bblack[- ]?(?:and|&|n)[- ]?white\b|\bb ?& ?w\b|\
 # "Is Fargo any good?", "what do you think of Heat?": a question about a named title, answered
 # with what the catalog knows of it (the list then follows from it)
 TITLE_QUESTION = re.compile(
-    r"^\W*(?:is|was|are|were|would|ist|est-ce que|es)\b[^.!?]{1,80}\b(?:any good|good|worth (?:it|watching|a watch|seeing)"
-    r"|overrated|underrated|scary|for kids|suitable|gut|bien|bueno|buena)\b|\bwhat (?:do|did) you think (?:of|about)\b"
+    r"^\W*(?:is|was|are|were|would|ist|est-ce que|es)\b[^.!?]{1,80}\b(?:any good|good"
+    r"|worth (?:it|watching|a watch|seeing)|overrated|underrated|scary|for kids|suitable|gut|bien|bueno|buena)\b"
+    r"|\bwhat (?:do|did) you think (?:of|about)\b"
     r"|\btell me (?:more )?about\b|\bhave you (?:seen|heard of)\b|\bwhat(?:'s| is) \S.{0,60} about\b"
-    r"|\bhow (?:good|scary|long|old) is\b|\bwas (?:halt|haltst) du von\b|\bque penses?-tu de\b|\bque (?:opinas|piensas) de\b")
+    r"|\bhow (?:good|scary|long|old) is\b|\bwas (?:halt|haltst) du von\b|\bque penses?-tu de\b"
+    r"|\bque (?:opinas|piensas) de\b")
 REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
                      r"|\b(?:watch|see)\b[^.!?]{0,40}\bagain\b")
 SIMILAR_TO = re.compile(
@@ -255,9 +258,10 @@ ORDINAL_REF = re.compile(
     rf"|\b(?:the|die|den|das|le|la|el|lo)\s+{_ORDINAL_WORD}(?=\s*(?:[.,!?;)]|$|\s+(?:and|but|or|und|et|y)\b))"
     r"|(?:#|\bnumber |\bno\. ?|\bnr\. ?|\bnumero )([1-9])\b")
 _REF_SEEN = re.compile(r"\b(?:seen|watched|saw|know|gesehen|kenne|vu|visto)\b[^.!?;,]{0,30}$")
-_REF_DISLIKED = re.compile(r"\b(?:hated|disliked|didn'?t (?:like|enjoy)|did not (?:like|enjoy)|not a fan of|hassle|deteste"
-                           r"|odie)\b[^.!?;,]{0,30}$")
-_REF_LIKED = re.compile(r"\b(?:loved|liked|enjoyed|love|adored|mochte|liebe|adore|j'ai aime|me encant[oó])\b[^.!?;,]{0,30}$")
+_REF_DISLIKED = re.compile(r"\b(?:hated|disliked|didn'?t (?:like|enjoy)|did not (?:like|enjoy)|not a fan of"
+                           r"|hassle|deteste|odie)\b[^.!?;,]{0,30}$")
+_REF_LIKED = re.compile(r"\b(?:loved|liked|enjoyed|love|adored|mochte|liebe|adore|j'ai aime|me encant[oó])\b"
+                        r"[^.!?;,]{0,30}$")
 _REF_NOT = re.compile(r"\b(?:not|no|skip|except|nicht|pas|sauf|menos|sin)\b[^.!?;,]{0,20}$")
 
 
@@ -291,7 +295,7 @@ def with_references(request: Request, references: Sequence[tuple[str, str]]) -> 
     refused = [i for i, stance in references if stance in ("seen", "dislike", "not")]
     return replace(
         request, titles=tuple(dict.fromkeys(request.titles + tuple(wanted))),
-        similar_to=tuple(dict.fromkeys(request.similar_to + tuple(wanted))) if not request.wanted else request.similar_to,
+        similar_to=request.similar_to if request.wanted else tuple(dict.fromkeys(request.similar_to + tuple(wanted))),
         titles_refused=tuple(dict.fromkeys(request.titles_refused + tuple(refused))),
         titles_named=tuple(dict.fromkeys(request.titles_named + tuple(i for i, _ in references))),
         references=tuple(references), new_items=True)

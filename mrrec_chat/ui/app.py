@@ -47,6 +47,14 @@ BROWSER_SECRET = "mrrec-chat-browser-state-v1"
 TOAST_SECONDS = 4  # pop-ups stack at the top right: short-lived, so they do not hide the memory panel for long
 
 
+SCROLL_CHAT_JS = """() => {
+  for (const el of document.querySelectorAll('#chatbot *')) {
+    const y = getComputedStyle(el).overflowY;
+    if ((y === 'auto' || y === 'scroll') && el.scrollHeight > el.clientHeight) el.scrollTop = el.scrollHeight;
+  }
+}"""
+
+
 def queue_plan(assistant: Any) -> dict[str, int]:
     """Concurrency limits, chosen deliberately.
 
@@ -254,6 +262,9 @@ def build_app(assistant: Any) -> gr.Blocks:
                            [c["box"], c["chatbot"], c["session"], top_k, rounds, show_trace], outs,
                            api_name="chat", trigger_mode="once", concurrency_id="chat",
                            concurrency_limit=limits["chat"], show_progress="minimal", show_progress_on=[c["box"]])
+        # The finished answer in view: Gradio's autoscroll stops following once the view is not at
+        # the bottom, and a second answer then stayed below the fold behind its ↓ button.
+        chat_event.then(None, None, None, js=SCROLL_CHAT_JS, api_visibility="private", queue=False)
         fn, outs = bind(ui.refresh_memory, h.MEMORY_VIEW, c)
         chat_event.then(fn, mem_inputs, outs, **quick)
         gr.on([mem_query.submit, mem_level.change, mem_hist.change], fn, mem_inputs, outs,
