@@ -7,6 +7,7 @@ tests run `Assistant.chat` on the tiny catalog with the real embedder and Chroma
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -981,3 +982,36 @@ def test_a_request_in_a_language_the_parser_does_not_read_gets_a_notice(assistan
     assert any("English, German, French and Spanish" in e.text for e in events if isinstance(e, ev.Notice))
     events = list(assistant.chat(assistant.new_user_id(), "a comedy 😂"))
     assert not any("English, German" in e.text for e in events if isinstance(e, ev.Notice))
+
+
+def test_refusing_a_combination_refuses_films_that_are_all_of_it_not_each_genre():
+    """"I can't stand rom-coms" is no word against every comedy."""
+    from mrrec_chat.nlu import extract_preferences
+
+    prefs = extract_preferences("I can't stand romantic comedies")
+    assert {p.subject for p in prefs} == {"Romance", "Comedy"} and all(p.together == ("Romance", "Comedy")
+                                                                        for p in prefs)
+    r = parse("I can't stand romantic comedies", preferences=prefs)
+    assert r.refused_together == (("Romance", "Comedy"),) and not {"Romance", "Comedy"} & set(r.genres_refused)
+    assert r.accepts(("Comedy",), 1990) and not r.accepts(("Comedy", "Romance"), 1990)
+    assert parse("no rom-coms please").refused_together == (("Romance", "Comedy"),)
+    assert parse("a comedy", earlier=[r]).refused_together == (("Romance", "Comedy"),)
+    memory = [_chat("dislike", "Romance", together="Romance,Comedy"),
+              _chat("dislike", "Comedy", together="Romance,Comedy")]
+    policy = plan_turn(parse("a comedy"), memory, categories=ML100K)
+    assert policy.refused == () and policy.refused_together == (("Romance", "Comedy"),)
+    assert plan_turn(parse("a romantic comedy"), memory, categories=ML100K).refused_together == ()
+
+
+def test_words_inside_a_named_title_are_not_genres_moods_or_eras():
+    spans = lambda text: [(m.start(), m.end()) for m in re.finditer(r"Alien|Dark City", text)]
+    find = lambda text: [t for t in ("Alien", "Dark City") if t in text]
+    assert parse("I loved Alien", title_spans=spans, find_titles=find).wanted == ()
+    assert "dark" not in parse("a film like Dark City", title_spans=spans, find_titles=find).moods
+    assert parse("I loved Alien", find_titles=find).wanted == ("Sci-Fi",)  # without the spans, as before
+
+
+def test_a_title_loved_in_chat_is_not_recommended_back_in_the_app():
+    memory = [_chat("like", "Alien (1979)", subject_type="item", item_id="alien")]
+    assert "alien" in plan_turn(parse("a film"), memory, categories=ML100K).exclude
+    assert "alien" not in plan_turn(parse("a film"), memory, categories=ML100K, rated_is_consumed=False).exclude

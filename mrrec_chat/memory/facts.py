@@ -40,6 +40,7 @@ class ChatFact:
     group: str = ""  # polar | seen | constraint | context | other | note: which statements contradict
     stated_kind: str = ""  # the kind as said ("dislike" for "my wife hates westerns", stored as context)
     momentary: bool = False  # "no horror tonight": a refusal for that evening, not a lasting dislike
+    together: tuple[str, ...] = ()  # "I can't stand rom-coms": said of Romance and Comedy together
 
     @classmethod
     def of(cls, entry: MemoryEntry) -> "ChatFact | None":
@@ -56,7 +57,8 @@ class ChatFact:
                                                       "positive" if kind == "like" else "neutral")),
                    current=entry.status == "current", text=entry.text, category=entry.category,
                    slot=str(x.get("slot") or ""), group=str(x.get("group") or group_of(kind, holder)),
-                   stated_kind=str(x.get("stated_kind") or kind), momentary=bool(x.get("momentary", False)))
+                   stated_kind=str(x.get("stated_kind") or kind), momentary=bool(x.get("momentary", False)),
+                   together=tuple(g for g in str(x.get("together") or "").split(",") if g))
 
     @property
     def users_own(self) -> bool:

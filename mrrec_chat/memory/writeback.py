@@ -55,7 +55,7 @@ _WHO = re.compile(r"^Their ([\w' -]{1,40}?) (?:now |somewhat |strongly )?(?:love
                   r"|is not keen|was not keen|disliked|liked|loved|has seen)\b")
 # The annotation keys a chat entry's meaning lives in (rewritten whole when its text is edited).
 ANNOTATION_KEYS = ("kind", "subject", "subject_type", "slot", "group", "holder", "polarity", "stated_kind",
-                   "who", "item_id", "statements", "momentary")
+                   "who", "item_id", "statements", "momentary", "together")
 
 
 @dataclass
@@ -113,6 +113,8 @@ def annotations(pref: Preference) -> dict[str, Any]:
         extra["item_id"] = pref.item_id
     if getattr(pref, "momentary", False):
         extra["momentary"] = True
+    if getattr(pref, "together", ()):
+        extra["together"] = ",".join(pref.together)  # Chroma metadata is flat scalars
     return extra
 
 

@@ -59,6 +59,9 @@ class Preference:
     # "no horror tonight", "not in the mood for westerns right now": a refusal for this evening, not
     # a lasting dislike (memory keeps it as such; the turn policy refuses it only for a few hours)
     momentary: bool = False
+    # "I can't stand rom-coms": the genres a category statement was said of together (Romance and
+    # Comedy); a dislike holds for films that are all of them, not for every comedy
+    together: tuple[str, ...] = ()
 
 
 # Words that date a statement to this evening ("tonight", "right now", "heute Abend", "ce soir").
@@ -1229,7 +1232,9 @@ class _Run(_Spans):
         if s.stype == "category":
             if pol:
                 for genre in s.data:
-                    self._add("like" if pol > 0 else "dislike", genre, "category", conf, **extra)
+                    # "I can't stand rom-coms": a dislike of romantic comedies, not of every comedy
+                    self._add("like" if pol > 0 else "dislike", genre, "category", conf,
+                              together=tuple(s.data) if len(s.data) > 1 else (), **extra)
         elif s.stype == "item":
             item_id, title = s.data
             if cue.kind == "want" and pol < 0:  # "don't recommend those" is not a dislike
@@ -1256,10 +1261,10 @@ class _Run(_Spans):
 
     def _add(self, kind: str, subject: str, stype: str, conf: float, pos: int = 0, item_id: str | None = None,
              holder: str = "user", who: str | None = None, past: bool = False, change: bool = False,
-             genres: tuple[str, ...] = ()) -> None:
+             genres: tuple[str, ...] = (), together: tuple[str, ...] = ()) -> None:
         self.raw.append({"kind": kind, "subject": subject, "stype": stype, "conf": conf, "pos": pos,
                          "item_id": item_id, "holder": holder, "who": who, "past": past, "change": change,
-                         "genres": genres})
+                         "genres": genres, "together": together})
 
     # ---------------------------------------------------------------- output
     def finish(self, cap: int) -> list[Preference]:
@@ -1289,7 +1294,7 @@ class _Run(_Spans):
             out.append(Preference(kind=r["kind"], subject=r["subject"], subject_type=r["stype"],
                                   text=self._text(r), confidence=round(min(max(r["conf"], 0.0), 1.0), 2),
                                   item_id=r["item_id"], holder=r["holder"], supersedes_past=r["supersedes"],
-                                  genres=r["genres"], momentary=r["momentary"]))
+                                  genres=r["genres"], momentary=r["momentary"], together=r["together"]))
         return out
 
     def _momentary(self, r: dict[str, Any]) -> bool:
@@ -1315,6 +1320,15 @@ class _Run(_Spans):
             return f"Wants something {subj}."
         if kind == "context":
             return lx.CONTEXT_TEXT.get(subj, f"Context: {subj}.")
+        if r.get("together") and r["stype"] == "category" and kind == "dislike":
+            obj = " + ".join(r["together"])
+            strong = conf >= 0.9
+            verb = "strongly dislikes" if strong else "dislikes"
+            if r.get("momentary"):
+                return f"Was not in the mood for {obj}{self.noun} that day."
+            sentence = f"{verb} {obj}{self.noun} (together, not each alone)."
+            return sentence[0].upper() + sentence[1:] if r["holder"] != "other" else \
+                f"{'Their ' + r['who'] if r['who'] else 'Someone else'} {sentence}"
         if r.get("momentary"):
             return f"Was not in the mood for {subj}{self.noun if r['stype'] == 'category' else ''} that day."
         strong, mild = conf >= 0.9, conf <= 0.6 and r["holder"] == "user"

@@ -136,6 +136,10 @@ class Recommender:
         """Catalog titles the text *names*. A title after an indefinite article ("an avalanche
         shovel", "a heat pack") describes what is wanted rather than naming a known item, so
         it is left to the semantic signals instead of being excluded as already known."""
+        return list(dict.fromkeys(item_id for _, _, item_id in self.named_spans(text)))
+
+    def named_spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, item id) of each title `find_titles` accepts."""
         if self.titles is None:
             return []
         found = []
@@ -146,8 +150,11 @@ class Recommender:
             if is_genre_word(text[start:end], self.dataset.categories) \
                     and re.match(r"\s+(?:films?|movies?|flicks?|stuff)\b", text[end:end + 10], re.IGNORECASE):
                 continue  # "a good War film", "more Western movies": a genre, not *War, The*
-            found.append(item_id)
-        return list(dict.fromkeys(found))
+            found.append((start, end, item_id))
+        return found
+
+    def title_spans(self, text: str) -> list[tuple[int, int]]:
+        return [(start, end) for start, end, _ in self.named_spans(text)]
 
     def find_profile_titles(self, text: str) -> list[str]:
         """Titles the *model's* profile names, read strictly: a small model writes lists of words
@@ -175,9 +182,10 @@ class Recommender:
             # each earlier message with its own earlier ones: "a western" → "not that old please" →
             # "more" still means westerns
             before.append(understand(t, extract(t) if extract else (), categories=self.dataset.categories,
-                                     find_titles=self.find_titles, latest_year=self.latest_year, earlier=before))
+                                     find_titles=self.find_titles, latest_year=self.latest_year, earlier=before,
+                                     title_spans=self.title_spans))
         request = understand(text, preferences, categories=self.dataset.categories, find_titles=self.find_titles,
-                             earlier=before, latest_year=self.latest_year)
+                             earlier=before, latest_year=self.latest_year, title_spans=self.title_spans)
         if request.themes and request.titles_named:  # "like Alien but not horror": Alien is a title, no theme
             named = " ".join(fold(self.dataset.items[i].title) for i in request.titles_named if i in self.dataset.items)
             request = replace(request, themes=tuple((g, w) for g, w in request.themes if w not in named))

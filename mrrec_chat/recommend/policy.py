@@ -40,6 +40,7 @@ class TurnPolicy:
     request: Request
     exclude: set[str] = field(default_factory=set)
     refused: tuple[str, ...] = ()
+    refused_together: tuple[tuple[str, ...], ...] = ()  # no film that is all of these ("rom-coms")
     seeds: dict[str, float] = field(default_factory=dict)  # request-named titles
     memory_seeds: dict[str, float] = field(default_factory=dict)  # liked items in memory
     memory_seed_ids: dict[str, str] = field(default_factory=dict)  # item id -> memory id
@@ -65,7 +66,7 @@ class TurnPolicy:
         prefer = tuple(dict.fromkeys((*r.prefer_genres, *extra_prefer)))
         return RankInputs(
             request_vector=request_vector, profile_vector=profile_vector, exclude=set(self.exclude),
-            refused=self.refused, genres_any=r.genres_any, genres_all=r.genres_all, year_min=r.year_min,
+            refused=self.refused, refused_together=self.refused_together, genres_any=r.genres_any, genres_all=r.genres_all, year_min=r.year_min,
             year_max=r.year_max, prefer=tuple(g for g in prefer if g not in self.refused),
             avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity),
             remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
@@ -103,6 +104,7 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
         policy.like_genres = tuple(g for g in (tuple(item_categories(i)) for i in request.similar_to) if g)
     named = set(request.genres_named)
     refused = list(request.genres_refused)
+    together = list(request.refused_together)
     liked: list[tuple[float, str, str]] = []  # (time, item id, memory id)
     rejected: set[str] = set()
     ratings: dict[str, list[float]] = {}
@@ -119,6 +121,11 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
                 if fact.kind == "dislike" and fact.momentary and now - entry.created_at > MOMENTARY_SECONDS:
                     # "no westerns tonight", said days ago: no longer a refusal, a slight lean away
                     policy.affinity[genre] = min(policy.affinity.get(genre, 0.0), -0.5)
+                elif fact.kind == "dislike" and fact.together:
+                    # "I can't stand rom-coms": no romantic comedy, unless this request names one of them
+                    combo = tuple(canonical_genre(g, categories) or g for g in fact.together)
+                    if not set(combo) <= named:
+                        together.append(combo)
                 elif fact.kind == "dislike" and genre not in named:
                     refused.append(genre)
                     policy.refused_by_memory.setdefault(genre, fact.memory_id)
@@ -132,6 +139,8 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
                         rejected.add(fact.item_id)
                 elif fact.kind == "like":
                     liked.append((entry.created_at, fact.item_id, fact.memory_id))
+                    if rated_is_consumed:  # "I love Alien": seen, so not recommended back (the app)
+                        policy.exclude.add(fact.item_id)
             continue
         behavior = BehaviorFact.of(entry)
         if behavior is None or not behavior.item_id:
@@ -149,6 +158,7 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
             for genre in item_categories(behavior.item_id):
                 ratings.setdefault(genre, []).append(behavior.rating)
     policy.refused = tuple(dict.fromkeys(refused))
+    policy.refused_together = tuple(dict.fromkeys(together))
     policy.held_back_by_memory = tuple(g for g in dict.fromkeys((*request.wanted, *request.prefer_genres))
                                        if g in policy.refused_by_memory)
     if set(policy.refused) & set(request.wanted):

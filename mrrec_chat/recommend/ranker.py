@@ -173,6 +173,7 @@ class RankInputs:
     profile_vector: np.ndarray | None = None
     exclude: set[str] = field(default_factory=set)
     refused: tuple[str, ...] = ()
+    refused_together: tuple[tuple[str, ...], ...] = ()  # ("Romance", "Comedy"): no film that is all of them
     genres_any: tuple[str, ...] = ()
     genres_all: tuple[str, ...] = ()
     year_min: int | None = None
@@ -357,6 +358,10 @@ class Ranker:
         refused = [s.cat_index[g] for g in inputs.refused if g in s.cat_index]
         if refused:
             hard &= s.genres[:, refused].max(axis=1) == 0
+        for combo in inputs.refused_together:
+            cols = [s.cat_index[g] for g in combo if g in s.cat_index]
+            if len(cols) == len(combo) and cols:
+                hard &= s.genres[:, cols].min(axis=1) == 0
         filters: list[tuple[str, np.ndarray]] = []
         if inputs.like_genres:
             # "something like Toy Story" (no genre named): the named title's genres are the
@@ -378,6 +383,8 @@ class Ranker:
                 # "I liked Titanic and Jerry Maguire": what the named titles share (drama, romance)
                 # is the request, relaxed first; one title's other tag (Titanic's action) is not
                 both = s.genres[:, cols].sum(axis=1) >= min(2, len(cols))
+                if self.weights.get("genre_focus", 0.0) > 0:  # as for asked genres: a real part of the film
+                    both &= s.genres[:, cols].sum(axis=1) / np.maximum(1.0, s.genres.sum(axis=1)) >= FOCUS_MIN_SHARE
                 if both.any():
                     filters.insert(len(filters) - 1, ("what the named titles share", both))
         mood_prefer, mood_avoid = ([s.cat_index[g] for g in group if g in s.cat_index]

@@ -314,6 +314,7 @@ class Request:
     genres_any: tuple[str, ...] = ()   # at least one of these
     genres_all: tuple[str, ...] = ()   # all of these (a composite such as "rom-com")
     genres_refused: tuple[str, ...] = ()
+    refused_together: tuple[tuple[str, ...], ...] = ()  # no film that is all of these ("no rom-coms")
     genres_named: tuple[str, ...] = ()  # wanted genres named outright ("horror"), not only suggested ("scary")
     year_min: int | None = None
     year_max: int | None = None
@@ -360,7 +361,8 @@ class Request:
         """Whether an item of these genres and year meets every genre and era constraint."""
         cats = set(categories)
         return (set(self.genres_all) <= cats and (not self.genres_any or bool(cats & set(self.genres_any)))
-                and not cats & set(self.genres_refused) and self.accepts_year(year))
+                and not cats & set(self.genres_refused) and not any(set(c) <= cats for c in self.refused_together)
+                and self.accepts_year(year))
 
     def accepts_year(self, year: int | None) -> bool:
         if year is None:
@@ -375,8 +377,10 @@ class Request:
         wanted = self.wanted
         if wanted:
             parts.append(" ".join(genre_word(g) for g in wanted))
-        if self.genres_refused:
-            parts.append("no " + ", ".join(genre_word(g) for g in self.genres_refused))
+        refused = [genre_word(g) for g in self.genres_refused]
+        refused += [" ".join(genre_word(g) for g in c) for c in self.refused_together]
+        if refused:
+            parts.append("no " + " or ".join(refused))
         return ", ".join(parts)
 
 
@@ -418,6 +422,7 @@ class _Scan:
     wanted_any: list[str] = field(default_factory=list)
     wanted_all: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    refused_together: list[tuple[str, ...]] = field(default_factory=list)  # "no rom-coms"
     named: list[str] = field(default_factory=list)  # wanted genres named outright (NAMED_GENRE)
     suggested: list[str] = field(default_factory=list)  # wanted, but only suggested by a word ("detective")
     themes: dict[str, str] = field(default_factory=dict)  # genre -> the theme words that suggested it
@@ -456,7 +461,10 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
             continue
         start = group[0][0]
         if NEGATION.search(folded[max(0, start - 40):start]):
-            scan.refused += names
+            if len(names) > 1:  # "no rom-coms", "no sci-fi horror": not films that are all of them
+                scan.refused_together.append(tuple(names))
+            else:
+                scan.refused += names
             continue
         for a, b, ns in group:
             if NAMED_GENRE.search(folded[a:b] + " "):
@@ -549,15 +557,23 @@ def _explicit_decade(text: str) -> tuple[int | None, int | None, str]:
 
 
 def understand(text: str, preferences: Sequence = (), *, categories: Sequence[str] = (),
-               find_titles=None, earlier: Sequence[Request] = (), latest_year: int | None = None) -> Request:
+               find_titles=None, earlier: Sequence[Request] = (), latest_year: int | None = None,
+               title_spans=None) -> Request:
     """The current request as constraints (see the module doc).
 
     `preferences`: the extractor's statements for `text` (objects with kind, subject, subject_type,
-    item_id, holder). `find_titles(text) -> [item_id]`: the catalog's title finder.
+    item_id, holder). `find_titles(text) -> [item_id]`: the catalog's title finder;
+    `title_spans(text) -> [(start, end)]`: where it found them, so that a title's own words ("I
+    loved Alien", "Dark City", "Sleepless in Seattle") are not read as genres, moods or eras.
     `earlier`: this chat's earlier requests, oldest first, already understood.
     """
+    full_text = text
+    if title_spans is not None:
+        for start, end in sorted(title_spans(text), reverse=True):
+            text = text[:start] + " " * (end - start) + text[end:]
     scan = scan_genres(text, categories)
     refused = list(scan.refused)
+    together = list(scan.refused_together)
     wanted_any, wanted_all = list(scan.wanted_any), list(scan.wanted_all)
     named_genres = list(scan.named)
     liked_titles, refused_titles = [], []
@@ -568,7 +584,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         kind, subject_type = pref.kind, pref.subject_type
         if subject_type == "category":
             name = canonical_genre(pref.subject, categories) or pref.subject
-            if kind == "dislike":
+            if kind == "dislike" and getattr(pref, "together", ()):
+                together.append(tuple(canonical_genre(g, categories) or g for g in pref.together))
+            elif kind == "dislike":
                 refused.append(name)
             elif kind == "like":
                 wanted_any.append(name)
@@ -668,6 +686,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     relative = "older" if OLDER.search(folded) else "newer" if NEWER.search(folded) else ""
     if relative == "newer" and year_min is None and year_max is None and latest_year:
         year_min, era = latest_year - 5, "recent"  # "not that old please"; carry_over moves an earlier era
+    text = full_text  # the titles themselves are read from what was written
     named = [str(i) for i in (find_titles(text) if find_titles else [])]
     seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles]
     unknown = _unknown_titles(text, named, find_titles)
@@ -689,6 +708,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     request = Request(
         text=text, genres_any=tuple(wanted_any), genres_all=tuple(wanted_all),
         genres_refused=tuple(dict.fromkeys(refused)),
+        refused_together=tuple(c for c in dict.fromkeys(together) if not set(c) & set(refused)),
         genres_named=tuple(g for g in dict.fromkeys(named_genres) if g in wanted_any or g in wanted_all),
         year_min=year_min, year_max=year_max, era=era,
         titles=tuple(seeds), titles_refused=tuple(dict.fromkeys(refused_titles)),
@@ -745,6 +765,8 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
         refused += [g for g in before.genres_refused if g not in current.genres_named
                     and _genre_key(g) not in {_genre_key(x) for x in policy_refusals}]
     changes["genres_refused"] = tuple(dict.fromkeys(refused))
+    changes["refused_together"] = tuple(dict.fromkeys(
+        (*current.refused_together, *(c for b in earlier for c in b.refused_together if not set(c) <= set(current.genres_named)))))
     changes["genres_any"] = tuple(g for g in current.genres_any if g not in refused)
     changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
     anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
