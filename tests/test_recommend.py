@@ -1015,3 +1015,18 @@ def test_a_title_loved_in_chat_is_not_recommended_back_in_the_app():
     memory = [_chat("like", "Alien (1979)", subject_type="item", item_id="alien")]
     assert "alien" in plan_turn(parse("a film"), memory, categories=ML100K).exclude
     assert "alien" not in plan_turn(parse("a film"), memory, categories=ML100K, rated_is_consumed=False).exclude
+
+
+def test_people_sequels_and_what_is_new_get_said_plainly(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+
+    def notices(text):
+        events = list(assistant.chat(assistant.new_user_id(), text))
+        return [e.text for e in events if isinstance(e, ev.Notice)]
+
+    said = notices("an action movie without Schwarzenegger")
+    assert any("does not record actors or directors" in n and "Schwarzenegger" in n for n in said), said
+    said = notices("something like Heat 2")
+    assert any(n.startswith("“Heat 2” is not in this catalog") and "Heat (1995)" in n for n in said), said
+    assert parse("what's new?", latest_year=1998).year_min == 1993
+    assert parse("what's new?", latest_year=1998).era == "recent"

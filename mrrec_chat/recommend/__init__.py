@@ -153,6 +153,15 @@ class Recommender:
             found.append((start, end, item_id))
         return found
 
+    def stand_ins(self, text: str) -> list[tuple[str, str]]:
+        """("Toy Story 2", id of Toy Story): a sequel the catalog lacks, matched to the title it has."""
+        out = []
+        for start, end, item_id in self.named_spans(text):
+            mt = re.match(r"\s*(?:part\s+)?([2-9]|II|III|IV|V)\b", text[end:end + 12])
+            if mt and not re.search(rf"\b{mt.group(1)}\b", self.dataset.items[item_id].title):
+                out.append((text[start:end + mt.end()].strip(), item_id))
+        return out
+
     def title_spans(self, text: str) -> list[tuple[int, int]]:
         return [(start, end) for start, end, _ in self.named_spans(text)]
 
@@ -189,6 +198,9 @@ class Recommender:
         if request.themes and request.titles_named:  # "like Alien but not horror": Alien is a title, no theme
             named = " ".join(fold(self.dataset.items[i].title) for i in request.titles_named if i in self.dataset.items)
             request = replace(request, themes=tuple((g, w) for g, w in request.themes if w not in named))
+        stand_ins = tuple(self.stand_ins(text))
+        if stand_ins:
+            request = replace(request, stand_ins=stand_ins)
         references = list_references(text, [i for i in last_list if i in self.dataset.items])
         if references and (not request.wanted or request.continues) \
                 and any(s in ("ask", "like") for _, s in references):
@@ -256,6 +268,15 @@ class Recommender:
             out.append(f"{words.capitalize()} films are not for children, so these are children's films"
                        + (" (this catalog does not record which of them are scary)."
                           if "scary" in policy.request.moods else "."))
+        if policy.request.people and self.signals.desc_matrix is None:
+            names = " or ".join(f"“{p}”" for p in policy.request.people[:3])
+            out.append(f"This catalog ({self.describe_catalog()}) does not record actors or directors, so I could "
+                       f"not go by {names}; these follow the rest of your request.")
+        for written, item_id in policy.request.stand_ins:
+            item = self.dataset.items.get(item_id)
+            if item is not None:
+                out.append(f"“{written}” is not in this catalog ({self.describe_catalog()}); I went by "
+                           f"{item.display_title} instead.")
         if policy.request.length and self.signals.desc_matrix is None:
             out.append(f"This catalog ({self.describe_catalog()}) does not record running times, so I could not "
                        "pick by length.")
@@ -316,6 +337,7 @@ class Recommender:
         if self.signals.desc_matrix is not None or request.follow_up or request.seen_previous or request.relative_era \
                 or request.wanted or request.genres_refused or request.moods \
                 or request.audience or request.titles_named or request.unknown_titles or request.origins \
+                or request.people \
                 or request.year_min is not None or request.year_max is not None:
             return []
         words = [w for w in content_words(request.text) if w not in OPEN_REQUEST_WORDS]

@@ -222,6 +222,8 @@ TITLE_QUESTION = re.compile(
     r"|\btell me (?:more )?about\b|\bhave you (?:seen|heard of)\b|\bwhat(?:'s| is) \S.{0,60} about\b"
     r"|\bhow (?:good|scary|long|old) is\b|\bwas (?:halt|haltst) du von\b|\bque penses?-tu de\b"
     r"|\bque (?:opinas|piensas) de\b")
+RECENT = re.compile(r"\bwhat'?s new\b|\bnewest\b|\blatest (?:films?|movies?|releases?|ones)\b|\bnew releases?\b"
+                    r"|\bneuesten?\b|\bles plus recents\b|\bmas recientes\b|\bnuevos estrenos\b")
 REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
                      r"|\b(?:watch|see)\b[^.!?]{0,40}\bagain\b")
 SIMILAR_TO = re.compile(
@@ -341,6 +343,8 @@ class Request:
     themes: tuple[tuple[str, str], ...] = ()  # (genre, theme words) for genres only a theme suggested
     asks_about: tuple[str, ...] = ()  # item ids a question is about ("Is Fargo any good?")
     references: tuple[tuple[str, str], ...] = ()  # (item id, stance): the last list's items named by place
+    people: tuple[str, ...] = ()  # actors or directors the message names ("without Schwarzenegger")
+    stand_ins: tuple[tuple[str, str], ...] = ()  # ("Toy Story 2", item id of Toy Story): a sequel not in the catalog
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
 
     @property
@@ -683,6 +687,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         # a year or a span of years named outright ("a thriller from 1992", "between 1990 and
         # 1995") is the most precise era there is
         year_min, year_max, era = low, high, label
+    if year_min is None and year_max is None and latest_year and RECENT.search(folded):
+        year_min, era = latest_year - 5, "recent"  # "what's new?", "the newest films you have"
     relative = "older" if OLDER.search(folded) else "newer" if NEWER.search(folded) else ""
     if relative == "newer" and year_min is None and year_max is None and latest_year:
         year_min, era = latest_year - 5, "recent"  # "not that old please"; carry_over moves an earlier era
@@ -720,6 +726,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         follow_up=bool(FOLLOW_UP.search(folded)), seen_previous=bool(SEEN_THOSE.search(folded)),
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
         asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
+        people=tuple(dict.fromkeys(str(p.subject) for p in preferences if getattr(p, "subject_type", "") == "person")),
         themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
                      and str(getattr(p, "subject", "")).startswith(("at most ", "at least ", "not too long"))), ""))
