@@ -20,7 +20,11 @@ from mrrec_chat.recommend.request import Request, fold
 # Phrases of our own prompts; a profile that contains one is an echo, not an answer.
 PROMPT_PHRASES = ("description of the ideal item", "ids of memories you used", "genres, era, mood",
                   "ideal_item_profile", "useful_memory_ids", "what people usually weigh", "aspect query",
-                  "known constraints", "earlier in this chat", "you are mr.rec")
+                  "known constraints", "earlier in this chat", "you are mr.rec",
+                  # the prompt's own example, and a small model talking about the exchange instead of
+                  # describing a film ("The user's response was: They want a thriller; check their taste.")
+                  "check their taste", "they want a thriller", "liked thrillers; disliked genres",
+                  "user's response", "user is asked", "write a response", "write the final answer")
 _STOP = frozenset(["a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "for", "with", "from", "by", "about", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "i", "me", "my", "we", "you", "your", "they", "them", "he", "she", "his", "her", "movie", "movies", "film", "films", "something", "some", "any", "one", "ones", "like", "similar", "ideal", "item", "profile", "genre", "genres", "era", "mood", "title", "titles", "user", "users", "want", "wants", "would", "should", "please", "good", "great", "nice", "really", "very", "more", "most", "also", "just"])
 _DECADE = re.compile(r"\b'?(19|20)?(\d)0'?s\b")
 REPEAT_NGRAM = 5  # a run of this many words said twice: a small model looping, not describing
