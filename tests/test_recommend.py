@@ -1031,3 +1031,12 @@ def test_people_sequels_and_what_is_new_get_said_plainly(assistant_factory):
     assert any(n.startswith("“Heat 2” is not in this catalog") and "Heat (1995)" in n for n in said), said
     assert parse("what's new?", latest_year=1998).year_min == 1993
     assert parse("what's new?", latest_year=1998).era == "recent"
+
+
+@pytest.mark.parametrize("text, wanted", [
+    ("a comdy with a twist", ("Comedy",)), ("a thriler from the 90s", ("Thriller",)), ("a horor film", ("Horror",)),
+    ("a documentry", ("Documentary",)), ("an eastern european film", ()), ("a fantsy film", ("Fantasy",)),
+])
+def test_a_genre_word_misspelt_by_one_letter_is_read(text, wanted):
+    assert parse(text).wanted == wanted
+    assert parse("no horor please").genres_refused == ("Horror",)

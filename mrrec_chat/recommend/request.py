@@ -415,6 +415,9 @@ def genre_word(category: str) -> str:
 
 _GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in _genre_words()]
 GENRE_RES = _GENRE_RES  # for readers of the same words (the theme notice)
+# Words the patterns themselves spell ("ficcion", "aventure", "comedia"): never "corrected".
+_KNOWN_WORDS = frozenset(w for pattern, _ in _genre_words() for w in re.findall(r"[a-z]{5,}", pattern)) \
+    | frozenset(w for pattern, *_ in MOODS for w in re.findall(r"[a-z]{5,}", pattern))
 _MOOD_RES = [(re.compile(rf"\b(?:{pattern})\b"), mood, prefer, avoid) for pattern, mood, prefer, avoid in MOODS]
 _AUDIENCE_RES = [(re.compile(pattern), audience) for pattern, audience in AUDIENCE]
 READ_RES = [regex for regex, _ in _GENRE_RES] + [regex for regex, *_ in _MOOD_RES] + [r for r, _ in _AUDIENCE_RES]
@@ -432,13 +435,45 @@ class _Scan:
     themes: dict[str, str] = field(default_factory=dict)  # genre -> the theme words that suggested it
 
 
+# Genre words a request often misspells by one letter ("a comdy", "a thriler", "a horor film").
+SPELLED = ("comedy", "comedies", "thriller", "thrillers", "western", "westerns", "horror", "romance", "romantic",
+           "musical", "musicals", "mystery", "documentary", "fantasy", "animated", "animation", "adventure",
+           "science", "fiction", "gangster", "detective", "superhero", "zombie", "zombies", "vampire")
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One letter dropped, added, replaced or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
+
+
+def respell_genres(folded: str) -> str:
+    """Misspelt genre words put right; a word must keep its first and last letter and be five
+    letters or more ("eastern" is no western, "crime" has no neighbours this rule reaches)."""
+    def fix(mt: re.Match) -> str:
+        word = mt.group(0)
+        if len(word) < 5 or word in SPELLED or word in _KNOWN_WORDS:
+            return word
+        for right in SPELLED:
+            if word[0] == right[0] and word[-1] == right[-1] and _one_edit(word, right):
+                return right
+        return word
+    return re.sub(r"[a-z]+", fix, folded)
+
+
 def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
     """Genre words in `text`: wanted (any-of / all-of for composites) or refused (negated).
 
     Genre words written next to each other ("sci-fi horror", "an action comedy", "animated
     musical") ask for all of them; "a western or a war film" asks for any.
     """
-    folded = fold(text)
+    folded = respell_genres(fold(text))  # offsets below are into this corrected text only
     mentions: list[tuple[int, int, list[str]]] = []
     scan = _Scan()
     for regex, genres in _GENRE_RES:
