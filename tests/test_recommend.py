@@ -1040,3 +1040,14 @@ def test_people_sequels_and_what_is_new_get_said_plainly(assistant_factory):
 def test_a_genre_word_misspelt_by_one_letter_is_read(text, wanted):
     assert parse(text).wanted == wanted
     assert parse("no horor please").genres_refused == ("Horror",)
+
+
+@pytest.mark.parametrize("text, check", [
+    ("something for a sleepover with 12 year olds", lambda r: r.audience == "kids"),
+    ("a film for Valentine's day", lambda r: r.wanted == ("Romance",)),
+    ("a summer blockbuster", lambda r: "blockbuster" in r.moods and "Action" in r.prefer_genres),
+    ("a slow burn", lambda r: "slow-burn" in r.moods and "Action" in r.avoid_genres),
+    ("a rainy sunday afternoon film", lambda r: "relaxed" in r.moods),
+])
+def test_occasions_and_pace(text, check):
+    assert check(parse(text))

@@ -25,11 +25,12 @@ def _article(phrase: str) -> str:
 
 # What a mood or an audience asked for, said back ("A drama film, picked because you asked for
 # something moving"): the genre is the item's own; the mood is the request's, not a claim about the film.
-MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "relaxed": "an easy evening",
+MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "relaxed": "something easy-going",
             "dark": "something darker", "smart": "something smart", "scary": "something scary",
             "epic": "something epic", "gentle": "something gentler", "not-sad": "something lighter",
             "sad": "something sad", "grandparents": "a film for your grandparents", "grown-up": "a film for adults",
-            "couple": "a film for the two of you", "exciting": "something exciting"}
+            "couple": "a film for the two of you", "exciting": "something exciting",
+            "blockbuster": "a blockbuster", "slow-burn": "a slow burn"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 

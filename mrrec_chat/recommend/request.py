@@ -50,7 +50,8 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?", ("War",)),
     (r"wild west", ("Western",)),
     (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies", ("Thriller",)),
-    (r"romantisch\w*|peliculas? de amor|date[- ]?nights?|(?:a |first )date (?:movie|film)", ("Romance",)),
+    (r"romantisch\w*|peliculas? de amor|date[- ]?nights?|(?:a |first )date (?:movie|film)|valentine'?s?(?: day)?"
+     r"|saint[- ]valentin|san valentin", ("Romance",)),
     (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
     # themes a catalog of genres can still read as science fiction ("a film about time travel")
@@ -140,6 +141,10 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|not (?:for )?kids(?:'? stuff)?|nothing childish|fur erwachsene|pour adultes|para adultos", "grown-up",
      (), ("Children",)),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
+    (r"blockbusters?|popcorn (?:movie|film|flick)s?|crowd[- ]pleasers?", "blockbuster",
+     ("Action", "Adventure", "Sci-Fi"), ()),
+    (r"slow[- ]?burn\w*|slow[- ]paced|atmospheric|brooding", "slow-burn",
+     ("Drama", "Thriller", "Mystery", "Film-Noir"), ("Children", "Action")),
     (r"exciting|thrilling|action[- ]packed|adventurous|more action|fast[- ]paced|gripping|spannender"
      r"|palpitante|emocionante", "exciting", ("Action", "Adventure", "Thriller", "Sci-Fi"), ()),
     (r"(?:with|for|and) my (?:girlfriend|boyfriend|wife|husband|partner|date|fiancee?|spouse|other half)"
@@ -152,7 +157,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
     (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
      r"|light(?:er)?(?= (?:and|&|movie|film|one|comed\w*|fare|watch|entertainment|for|please|tonight)\b|\W*$)"
-     r"|long day|unwind|wind down|switch off|turn my brain off", "relaxed",
+     r"|long day|unwind|wind down|switch off|turn my brain off|rainy (?:day|afternoon|evening|sunday)"
+     r"|lazy (?:sunday|afternoon|day|evening)|sunday afternoon", "relaxed",
      # a heavy drama is no easy evening (Titanic came first for "something short and light")
      ("Comedy", "Romance"),
      ("Horror", "War", "Thriller", "Drama")),
@@ -163,7 +169,8 @@ AUDIENCE = [
     (TEENS, "teens"),  # first: "my teenage son" is a teenager, not a child
     (r"\b(?:my|our|the) (?:kids?|children|son|daughter|little ones|toddlers?|grandkids)\b|\bkids\b"
      r"|\bfor children\b|\bkinder[n]?\b|\benfants?\b|\bninos?\b|\bninas?\b|\bhijos?\b|\bhijas?\b|\bage \d\b"
-     r"|\b(?:\d|five|six|seven|eight|nine|ten)[- ]year[- ]olds?\b", "kids"),
+     r"|\b(?:\d|1[0-2]|five|six|seven|eight|nine|ten|eleven|twelve)[- ]year[- ]olds?\b|\bsleepovers?\b"
+     r"|\btweens?\b", "kids"),
     # "a drama about family", "a family saga" are a theme, not who is watching
     (r"(?<!about )(?<!about a )(?<!about the )(?<!about his )(?<!about her )(?<!about their )"
      r"\b(?:famil(?:y|ies)|famille|familia|familie|familienabend)\b"
