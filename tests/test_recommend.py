@@ -1051,3 +1051,22 @@ def test_a_genre_word_misspelt_by_one_letter_is_read(text, wanted):
 ])
 def test_occasions_and_pace(text, check):
     assert check(parse(text))
+
+
+def test_hidden_gems_leave_out_the_most_rated_films():
+    assert parse("an underrated 70s film").lesser_known and parse("hidden gems").lesser_known
+    assert not parse("a 70s film").lesser_known
+    items = [Item(str(n), f"Film {n}", ("Drama",), 1990) for n in range(12)]
+    inter = [Interaction(f"u{k}", str(n), 5.0, 0.0) for n in range(12) for k in range(20 + (200 if n == 0 else n))]
+    dataset, catalog = _catalog(items, inter)
+    ranker = _ranker(dataset, catalog, popularity=5.0)
+    assert ranker.rank(RankInputs(request_vector=catalog.matrix[0]), 1)[0].item.item_id == "0"
+    top = ranker.rank(RankInputs(request_vector=catalog.matrix[0], lesser_known=True), 1)[0].item.item_id
+    assert top != "0"
+
+
+def test_moods_pulling_a_genre_both_ways_drop_it_from_both():
+    r = parse("a sad movie that ends well")
+    assert "Comedy" not in r.prefer_genres and "Comedy" not in r.avoid_genres
+    r = parse("an epic historical film")
+    assert "Sci-Fi" in r.avoid_genres and "War" in r.prefer_genres and "Drama" not in r.prefer_genres

@@ -356,8 +356,11 @@ class Recommender:
             for start, end, _ in sorted(self.titles.find_spans(text), reverse=True):
                 text = text[:start] + " " * (end - start) + text[end:]
         folded = fold(text)
-        for regex in READ_RES:  # "about time travel" was read as science fiction, "with my girlfriend" as a mood
-            folded = regex.sub(lambda mt: " " * len(mt.group(0)), folded)
+        # "about time travel" was read as science fiction, "with my girlfriend" as a mood: every
+        # phrase any reader matched in the text as written is blanked ("space exploration" whole)
+        spans = [mt.span() for regex in READ_RES for mt in regex.finditer(folded)]
+        for start, end in spans:
+            folded = folded[:start] + " " * (end - start) + folded[end:]
         words: list[str] = []
         for mt in THEME_CUE.finditer(folded):
             tokens = [w.removesuffix("'s") for w in content_words(mt.group(1))]

@@ -71,6 +71,7 @@ class TurnPolicy:
             avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity),
             remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
             like_genres=self.like_genres,
+            lesser_known=r.lesser_known,
             mood_genres=(tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres))
             if (r.moods or r.audience) and not r.wanted and not self.like_genres else ((), ()))
 

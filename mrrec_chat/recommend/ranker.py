@@ -165,6 +165,10 @@ class Ranked:
     relaxed: tuple[str, ...] = ()  # which request filters had to be relaxed to fill the list
 
 
+LESSER_KNOWN_QUANTILE = 0.9  # "hidden gems": at most as many ratings as 90% of the rated items
+LESSER_KNOWN_MIN_RATINGS = 20
+
+
 @dataclass
 class RankInputs:
     """What one ranking needs (built by recommend/policy.py)."""
@@ -188,6 +192,7 @@ class RankInputs:
     # A request whose only taste words are a mood or an audience ("a tearjerker", "something for the
     # family"): (genres it asks for, genres it avoids) — a soft filter, relaxed first.
     mood_genres: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    lesser_known: bool = False  # "an underrated 70s film", "hidden gems": not the most rated films
 
 
 class CatalogSignals:
@@ -426,6 +431,13 @@ class Ranker:
             focused = focus >= FOCUS_MIN_SHARE
             if focused.any():
                 filters.insert(0, ("genre focus", focused))
+        if inputs.lesser_known and s.counts.max() > 0:
+            # "hidden gems": outside the catalog's most rated tenth, yet rated by enough people for
+            # their average to mean something; the first filter relaxed
+            rated = s.counts[s.counts > 0]
+            ok = (s.counts <= np.quantile(rated, LESSER_KNOWN_QUANTILE)) & (s.counts >= LESSER_KNOWN_MIN_RATINGS)
+            if ok.any():
+                filters.insert(0, ("lesser known", ok))
         return hard, filters
 
     def allowed(self, inputs: RankInputs, n: int) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:

@@ -30,7 +30,8 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
             "epic": "something epic", "gentle": "something gentler", "not-sad": "something lighter",
             "sad": "something sad", "grandparents": "a film for your grandparents", "grown-up": "a film for adults",
             "couple": "a film for the two of you", "exciting": "something exciting",
-            "blockbuster": "a blockbuster", "slow-burn": "a slow burn"}
+            "blockbuster": "a blockbuster", "slow-burn": "a slow burn",
+            "historical": "something historical"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 

@@ -140,7 +140,10 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"for adults|for grown[- ]?ups|grown[- ]?up (?:films?|movies?|stuff)|adult (?:films?|movies?|audiences?|viewers)"
      r"|not (?:for )?kids(?:'? stuff)?|nothing childish|fur erwachsene|pour adultes|para adultos", "grown-up",
      (), ("Children",)),
-    (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Drama", "Fantasy"), ()),
+    (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Fantasy", "Western"), ()),
+    (r"historical|historic|period (?:drama|piece|film)s?|costume dramas?|based on (?:real|true) (?:events|story)"
+     r"|true stor(?:y|ies)|historisch\w*|historiques?|historic[ao]s?", "historical",
+     ("War", "Western"), ("Sci-Fi", "Fantasy", "Children", "Animation")),
     (r"blockbusters?|popcorn (?:movie|film|flick)s?|crowd[- ]pleasers?", "blockbuster",
      ("Action", "Adventure", "Sci-Fi"), ()),
     (r"slow[- ]?burn\w*|slow[- ]paced|atmospheric|brooding", "slow-burn",
@@ -229,6 +232,10 @@ TITLE_QUESTION = re.compile(
     r"|\btell me (?:more )?about\b|\bhave you (?:seen|heard of)\b|\bwhat(?:'s| is) \S.{0,60} about\b"
     r"|\bhow (?:good|scary|long|old) is\b|\bwas (?:halt|haltst) du von\b|\bque penses?-tu de\b"
     r"|\bque (?:opinas|piensas) de\b")
+LESSER_KNOWN = re.compile(r"\bunderrated\b|\bhidden gems?\b|\blesser[- ]known\b|\bobscure\b|\boverlooked\b"
+                          r"|\bunder the radar\b|\bnot (?:so |too |very )?(?:well[- ]known|famous|mainstream|popular)\b"
+                          r"|\b(?:probably |might )?(?:haven'?t|have not|never) (?:seen|heard of)\b|\bunterschatzt\w*"
+                          r"|\bmeconnus?\b|\bsous[- ]estimes?\b|\binfravalorad[ao]s?\b|\bjoyas? ocultas?\b")
 RECENT = re.compile(r"\bwhat'?s new\b|\bnewest\b|\blatest (?:films?|movies?|releases?|ones)\b|\bnew releases?\b"
                     r"|\bneuesten?\b|\bles plus recents\b|\bmas recientes\b|\bnuevos estrenos\b")
 REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
@@ -351,6 +358,7 @@ class Request:
     asks_about: tuple[str, ...] = ()  # item ids a question is about ("Is Fargo any good?")
     references: tuple[tuple[str, str], ...] = ()  # (item id, stance): the last list's items named by place
     people: tuple[str, ...] = ()  # actors or directors the message names ("without Schwarzenegger")
+    lesser_known: bool = False  # "underrated", "hidden gems", "something I haven't heard of"
     stand_ins: tuple[tuple[str, str], ...] = ()  # ("Toy Story 2", item id of Toy Story): a sequel not in the catalog
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
 
@@ -670,7 +678,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         # romance is refused, and "laugh" stays the ask.
         soft = [g for g in scan.suggested if g in wanted_any and g not in named_genres]
         wanted_any = [g for g in wanted_any if g not in soft]
-    moods, prefer, avoid = [], soft, []
+    moods, prefer, avoid = [], list(soft), []
     found: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = []
     for regex, mood, pref_genres, avoid_genres in _MOOD_RES:
         # "nothing too sad", "I hate scary films": a negated mood word is not that mood (the
@@ -768,6 +776,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         follow_up=bool(FOLLOW_UP.search(folded)), seen_previous=bool(SEEN_THOSE.search(folded)),
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
         asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
+        lesser_known=bool(LESSER_KNOWN.search(folded)),
         people=tuple(dict.fromkeys(str(p.subject) for p in preferences if getattr(p, "subject_type", "") == "person")),
         themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
