@@ -228,7 +228,10 @@ class Assistant:
         if write_back:
             t0 = time.perf_counter()
             try:
-                result = self.memory.remember(user_id, preferences, source="chat", turn_id=uuid.uuid4().hex[:8])
+                forgotten = self._retract(user_id, text)
+                result = self.memory.remember(user_id, [p for p in preferences if not (
+                    p.subject_type == "category" and p.subject in forgotten)], source="chat",
+                    turn_id=uuid.uuid4().hex[:8])
                 marked = 0
                 noted: list[str] = []
                 if turn.policy is not None and turn.policy.request.seen_previous and shown:
@@ -256,10 +259,33 @@ class Assistant:
                                 "them again.", "info")
             if noted:
                 yield ev.Notice("Noted: " + "; ".join(noted) + " (under “Your memory” to change).", "info")
+            if forgotten:
+                yield ev.Notice("Forgotten, as you asked: " + "; ".join(f"“{t}”" for t in forgotten.values())
+                                + ".", "info")
             if result.truncated:
                 yield ev.Notice(f"Your message listed more preferences than I keep from one message; "
                                 f"I remembered the first {MAX_PREFERENCES_PER_MESSAGE}.", "info")
             yield ev.MemoryWritten(result.added, result.reinforced, result.superseded, time.perf_counter() - t0)
+
+    def _retract(self, user_id: str, text: str) -> dict[str, str]:
+        """"forget what I said about westerns": the user's own current chat statements about those
+        genres are deleted (the history keeps them); {genre: the deleted statement's text}."""
+        from mrrec_chat.memory.facts import ChatFact
+        from mrrec_chat.recommend.request import canonical_genre, retracted_genres
+
+        genres = set(retracted_genres(text, self.dataset.categories))
+        if not genres:
+            return {}
+        out: dict[str, str] = {}
+        for entry in self.store.list_user(user_id, "chat"):
+            fact = ChatFact.of(entry)
+            if fact is None or not fact.users_own or not fact.is_category or fact.kind not in ("like", "dislike"):
+                continue
+            genre = canonical_genre(fact.subject, self.dataset.categories) or fact.subject
+            if genre in genres:
+                self.memory.delete(user_id, entry.memory_id)
+                out[genre] = entry.text.rstrip(".")
+        return out
 
     def feedback(self, user_id: str, item_id: str, kind: str) -> MemoryEntry:
         """👍 / 👎 / seen on an item (`MemoryAPI.feedback`)."""

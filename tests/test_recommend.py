@@ -1070,3 +1070,27 @@ def test_moods_pulling_a_genre_both_ways_drop_it_from_both():
     assert "Comedy" not in r.prefer_genres and "Comedy" not in r.avoid_genres
     r = parse("an epic historical film")
     assert "Sci-Fi" in r.avoid_genres and "War" in r.prefer_genres and "Drama" not in r.prefer_genres
+
+
+@pytest.mark.parametrize("text, genres", [
+    ("forget what I said about westerns", ["Western"]), ("I changed my mind about horror", ["Horror"]),
+    ("actually westerns are fine", ["Western"]), ("vergiss das mit den Western", ["Western"]),
+    ("forget about horror, give me a comedy", []),  # a refusal for now, not a retraction
+    ("I hate westerns", []),
+])
+def test_taking_back_what_memory_holds_about_a_genre(text, genres):
+    from mrrec_chat.recommend.request import retracted_genres
+
+    assert retracted_genres(text, ML100K) == genres
+
+
+def test_a_retraction_in_chat_deletes_the_statement_and_says_so(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    list(assistant.chat(user, "I can't stand westerns"))
+    list(assistant.chat(user, "I love comedies"))
+    events = list(assistant.chat(user, "I changed my mind about westerns"))
+    assert any(e.text.startswith("Forgotten, as you asked") for e in events if isinstance(e, ev.Notice))
+    left = {e.extra["subject"] for e in assistant.store.list_user(user, "chat")}
+    assert left == {"Comedy"}
+    assert [h["action"] for h in assistant.memory.history(user)][0] == "delete"

@@ -236,6 +236,28 @@ LESSER_KNOWN = re.compile(r"\bunderrated\b|\bhidden gems?\b|\blesser[- ]known\b|
                           r"|\bunder the radar\b|\bnot (?:so |too |very )?(?:well[- ]known|famous|mainstream|popular)\b"
                           r"|\b(?:probably |might )?(?:haven'?t|have not|never) (?:seen|heard of)\b|\bunterschatzt\w*"
                           r"|\bmeconnus?\b|\bsous[- ]estimes?\b|\binfravalorad[ao]s?\b|\bjoyas? ocultas?\b")
+# "forget what I said about westerns", "I changed my mind about horror", "actually westerns are fine":
+# the person takes back what memory holds about those genres
+RETRACT = re.compile(
+    r"\b(?:forget|ignore|disregard|delete|remove|scratch) (?:what i (?:said|told you)|that i (?:said|hate|dislike|like|love)"
+    r"|my (?:dislike|hatred|preference)|(?:the )?(?:bit|thing|part) about|everything i said"
+    r"|about what i (?:said|told you))\b"
+    r"|\bchanged my mind (?:about|on)\b|\bno longer (?:hate|dislike|mind)\b|\bdon'?t (?:hate|mind) \w+ (?:any ?more|now)\b"
+    r"|\b(?:are|is) (?:fine|ok|okay|alright|all right) (?:now|actually|after all|again|by me)\b"
+    r"|\bactually,? \w+(?: \w+)? (?:are|is) (?:fine|ok|okay|alright|all right)\b"
+    r"|\bvergiss\b|\boublie\b|\bolvida\b")
+
+
+def retracted_genres(text: str, categories: Sequence[str]) -> list[str]:
+    """Genres a sentence takes back what memory holds about ("forget what I said about westerns")."""
+    out: list[str] = []
+    for sentence in re.split(r"[.!?;\n]", text):
+        if RETRACT.search(fold(sentence)):
+            scan = scan_genres(sentence, categories)
+            out += scan.wanted_any + scan.wanted_all + scan.refused
+    return list(dict.fromkeys(out))
+
+
 RECENT = re.compile(r"\bwhat'?s new\b|\bnewest\b|\blatest (?:films?|movies?|releases?|ones)\b|\bnew releases?\b"
                     r"|\bneuesten?\b|\bles plus recents\b|\bmas recientes\b|\bnuevos estrenos\b")
 REWATCH = re.compile(r"\b(?:rewatch|re-watch|once more|nochmal|noch einmal|encore une fois|otra vez|de nuevo)\b"
