@@ -119,7 +119,7 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
     (r"(?:less|not too|not so|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal)"
-     r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]"
+     r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]|sans violence|ohne gewalt|sin violencia"
      # "I don't want anything too violent": nobody asks for "too violent", so it is always a refusal
      r"|too (?:violent|gory|bloody|brutal)", "gentle",
      (), ("War", "Horror", "Crime", "Thriller")),
