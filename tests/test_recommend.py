@@ -1094,3 +1094,9 @@ def test_a_retraction_in_chat_deletes_the_statement_and_says_so(assistant_factor
     left = {e.extra["subject"] for e in assistant.store.list_user(user, "chat")}
     assert left == {"Comedy"}
     assert [h["action"] for h in assistant.memory.history(user)][0] == "delete"
+
+
+def test_a_place_in_the_last_list_keeps_the_chat_s_thread():
+    r = parse("I've seen the first one", earlier=[parse("something sad")])
+    assert r.follow_up and r.moods == ("sad",) and r.new_items
+    assert not parse("I've seen the first one").follow_up  # no earlier list, no thread

@@ -795,7 +795,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         similar_to=tuple(dict.fromkeys(similar_to)), origins=tuple(dict.fromkeys(origins)), audience=audience,
         moods=tuple(moods), prefer_genres=tuple(g for g in dict.fromkeys(prefer) if g not in refused),
         avoid_genres=tuple(g for g in dict.fromkeys(avoid) if g not in wanted_any and g not in wanted_all),
-        follow_up=bool(FOLLOW_UP.search(folded)), seen_previous=bool(SEEN_THOSE.search(folded)),
+        # "I've seen the first one", "#3 looks good": about the last list, so the same thread
+        follow_up=bool(FOLLOW_UP.search(folded) or (earlier and ORDINAL_REF.search(folded))),
+        seen_previous=bool(SEEN_THOSE.search(folded)),
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
         asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
         lesser_known=bool(LESSER_KNOWN.search(folded)),
