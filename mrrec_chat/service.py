@@ -21,6 +21,7 @@ from mrrec_chat.data.movielens import natural_title
 from mrrec_chat.data.schema import Dataset
 from mrrec_chat.memory.api import MemoryAPI
 from mrrec_chat.memory.builders import global_memory
+from mrrec_chat.memory.facts import ChatFact
 from mrrec_chat.memory.schema import MemoryEntry
 from mrrec_chat.memory.writeback import MAX_PREFERENCES_PER_MESSAGE
 from mrrec_chat.text import clean_message
@@ -270,8 +271,7 @@ class Assistant:
     def _retract(self, user_id: str, text: str) -> dict[str, str]:
         """"forget what I said about westerns": the user's own current chat statements about those
         genres are deleted (the history keeps them); {genre: the deleted statement's text}."""
-        from mrrec_chat.memory.facts import ChatFact
-        from mrrec_chat.recommend.request import canonical_genre, retracted_genres
+        from mrrec_chat.recommend.request import canonical_genre, retracted_genres  # lazy, as Recommender
 
         genres = set(retracted_genres(text, self.dataset.categories))
         if not genres:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import replace
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from mrrec_chat.recommend.ranker import (
     descriptive_text,
     load_weights,
 )
-from mrrec_chat.recommend.reasons import explain
+from mrrec_chat.recommend.reasons import explain, genre_phrase
 from mrrec_chat.recommend.request import (
     READ_RES,
     Request,
@@ -139,7 +140,14 @@ class Recommender:
         return list(dict.fromkeys(item_id for _, _, item_id in self.named_spans(text)))
 
     def named_spans(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, item id) of each title `find_titles` accepts."""
+        """(start, end, item id) of each title `find_titles` accepts (one catalog scan per text: a
+        turn asks for the titles, their spans and the sequels of the same message)."""
+        cached = self.__dict__.get("_named_spans")
+        if cached is None:  # built on first use (tests build a bare Recommender)
+            cached = self._named_spans = lru_cache(maxsize=256)(self._scan_named_spans)
+        return list(cached(text))
+
+    def _scan_named_spans(self, text: str) -> tuple[tuple[int, int, str], ...]:
         if self.titles is None:
             return []
         found = []
@@ -151,7 +159,7 @@ class Recommender:
                     and re.match(r"\s+(?:films?|movies?|flicks?|stuff)\b", text[end:end + 10], re.IGNORECASE):
                 continue  # "a good War film", "more Western movies": a genre, not *War, The*
             found.append((start, end, item_id))
-        return found
+        return tuple(found)
 
     def stand_ins(self, text: str) -> list[tuple[str, str]]:
         """("Toy Story 2", id of Toy Story): a sequel the catalog lacks, matched to the title it has."""
@@ -314,8 +322,6 @@ class Recommender:
 
     def about(self, item_id: str) -> str:
         """What the catalog knows of one title, for a question about it ("Is Fargo any good?")."""
-        from mrrec_chat.recommend.reasons import genre_phrase
-
         from mrrec_chat.data.movielens import natural_title
 
         item = self.dataset.items[item_id]
