@@ -230,9 +230,8 @@ class Assistant:
             t0 = time.perf_counter()
             try:
                 forgotten = self._retract(user_id, text)
-                result = self.memory.remember(user_id, [p for p in preferences if not (
-                    p.subject_type == "category" and p.subject in forgotten)], source="chat",
-                    turn_id=uuid.uuid4().hex[:8])
+                result = self.memory.remember(user_id, [p for p in preferences if p.subject not in (forgotten or {})],
+                                              source="chat", turn_id=uuid.uuid4().hex[:8])
                 marked = 0
                 noted: list[str] = []
                 if turn.policy is not None and turn.policy.request.seen_previous and shown:
@@ -263,29 +262,38 @@ class Assistant:
             if forgotten:
                 yield ev.Notice("Forgotten, as you asked: " + "; ".join(f"“{t}”" for t in forgotten.values())
                                 + ".", "info")
+            elif forgotten is None:
+                yield ev.Notice("I could not tell which of your memories to forget. Delete entries under “Your "
+                                "memory”, or all of them with “Forget me…”.", "info")
             if result.truncated:
                 yield ev.Notice(f"Your message listed more preferences than I keep from one message; "
                                 f"I remembered the first {MAX_PREFERENCES_PER_MESSAGE}.", "info")
             yield ev.MemoryWritten(result.added, result.reinforced, result.superseded, time.perf_counter() - t0)
 
-    def _retract(self, user_id: str, text: str) -> dict[str, str]:
-        """"forget what I said about westerns": the user's own current chat statements about those
-        genres are deleted (the history keeps them); {genre: the deleted statement's text}."""
-        from mrrec_chat.recommend.request import canonical_genre, retracted_genres  # lazy, as Recommender
+    def _retract(self, user_id: str, text: str) -> dict[str, str] | None:
+        """"forget what I said about westerns" / "… about Tom Hanks": the user's own current chat
+        statements about those genres, people or themes are deleted (the history keeps them);
+        {subject: the deleted statement's text}. None: something was taken back, but nothing in
+        memory matched it ("forget everything I said")."""
+        from mrrec_chat.recommend.request import canonical_genre, fold, retracted_genres, retracting_sentences
 
-        genres = set(retracted_genres(text, self.dataset.categories))
-        if not genres:
+        sentences = [fold(t) for t in retracting_sentences(text)]
+        if not sentences:
             return {}
+        genres = set(retracted_genres(text, self.dataset.categories))
         out: dict[str, str] = {}
         for entry in self.store.list_user(user_id, "chat"):
             fact = ChatFact.of(entry)
-            if fact is None or not fact.users_own or not fact.is_category or fact.kind not in ("like", "dislike"):
+            if fact is None or not fact.users_own or fact.kind not in ("like", "dislike"):
                 continue
-            genre = canonical_genre(fact.subject, self.dataset.categories) or fact.subject
-            if genre in genres:
+            if fact.is_category:
+                hit = (canonical_genre(fact.subject, self.dataset.categories) or fact.subject) in genres
+            else:  # a person or a theme, named in the sentence that takes it back
+                hit = fact.subject_type in ("person", "theme") and any(fold(fact.subject) in t for t in sentences)
+            if hit:
                 self.memory.delete(user_id, entry.memory_id)
-                out[genre] = entry.text.rstrip(".")
-        return out
+                out[fact.subject] = entry.text.rstrip(".")
+        return out or None
 
     def feedback(self, user_id: str, item_id: str, kind: str) -> MemoryEntry:
         """👍 / 👎 / seen on an item (`MemoryAPI.feedback`)."""

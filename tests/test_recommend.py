@@ -1100,3 +1100,18 @@ def test_a_place_in_the_last_list_keeps_the_chat_s_thread():
     r = parse("I've seen the first one", earlier=[parse("something sad")])
     assert r.follow_up and r.moods == ("sad",) and r.new_items
     assert not parse("I've seen the first one").follow_up  # no earlier list, no thread
+
+
+def test_taking_back_a_person_or_nothing_in_particular(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    list(assistant.chat(user, "I love Tom Hanks and I hate westerns"))
+
+    def notices(text):
+        return [e.text for e in assistant.chat(user, text) if isinstance(e, ev.Notice)]
+
+    said = notices("forget what I said about Tom Hanks")
+    assert said == ["Forgotten, as you asked: “Loves Tom Hanks”."], said
+    said = notices("forget everything I said")
+    assert said and said[-1].startswith("I could not tell which of your memories to forget"), said
+    assert [e.extra["subject"] for e in assistant.store.list_user(user, "chat")] == ["Western"]

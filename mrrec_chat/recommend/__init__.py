@@ -276,7 +276,7 @@ class Recommender:
             out.append(f"{words.capitalize()} films are not for children, so these are children's films"
                        + (" (this catalog does not record which of them are scary)."
                           if "scary" in policy.request.moods else "."))
-        if policy.request.people and self.signals.desc_matrix is None:
+        if policy.request.people and self.signals.desc_matrix is None and not policy.request.retracts:
             names = " or ".join(f"“{p}”" for p in policy.request.people[:3])
             out.append(f"This catalog ({self.describe_catalog()}) does not record actors or directors, so I could "
                        f"not go by {names}; these follow the rest of your request.")
@@ -298,8 +298,10 @@ class Recommender:
             # "我想看喜剧": nothing could be read, and the words notice below would list nothing
             out.append("I understand requests in English, German, French and Spanish, so these are popular "
                        "picks; try e.g. “a funny movie for tonight”.")
-        unmatched = [] if policy.held_back_by_memory else self.unmatched_words(policy.request)
-        themes = [] if unmatched else self.unmatched_themes(policy.request)
+        # "forget what I said about Tom Hanks" is about memory (service.py says what was forgotten)
+        quiet = bool(policy.held_back_by_memory) or policy.request.retracts
+        unmatched = [] if quiet else self.unmatched_words(policy.request)
+        themes = [] if unmatched or policy.request.retracts else self.unmatched_themes(policy.request)
         if unmatched:
             out.append(f"This catalog ({self.describe_catalog()}) records only titles, genres and years, and "
                        f"nothing in it matches “{' '.join(unmatched)}”; these are popular picks instead."

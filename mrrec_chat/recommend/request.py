@@ -251,11 +251,15 @@ RETRACT = re.compile(
 def retracted_genres(text: str, categories: Sequence[str]) -> list[str]:
     """Genres a sentence takes back what memory holds about ("forget what I said about westerns")."""
     out: list[str] = []
-    for sentence in re.split(r"[.!?;\n]", text):
-        if RETRACT.search(fold(sentence)):
-            scan = scan_genres(sentence, categories)
-            out += scan.wanted_any + scan.wanted_all + scan.refused
+    for sentence in retracting_sentences(text):
+        scan = scan_genres(sentence, categories)
+        out += scan.wanted_any + scan.wanted_all + scan.refused
     return list(dict.fromkeys(out))
+
+
+def retracting_sentences(text: str) -> list[str]:
+    """The sentences of `text` that take something back ("forget what I said about Tom Hanks")."""
+    return [sentence for sentence in re.split(r"[.!?;\n]", text) if RETRACT.search(fold(sentence))]
 
 
 RECENT = re.compile(r"\bwhat'?s new\b|\bnewest\b|\blatest (?:films?|movies?|releases?|ones)\b|\bnew releases?\b"
@@ -381,6 +385,7 @@ class Request:
     references: tuple[tuple[str, str], ...] = ()  # (item id, stance): the last list's items named by place
     people: tuple[str, ...] = ()  # actors or directors the message names ("without Schwarzenegger")
     lesser_known: bool = False  # "underrated", "hidden gems", "something I haven't heard of"
+    retracts: bool = False  # "forget what I said about westerns": about memory, not a new ask
     stand_ins: tuple[tuple[str, str], ...] = ()  # ("Toy Story 2", item id of Toy Story): a sequel not in the catalog
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
 
@@ -800,7 +805,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         seen_previous=bool(SEEN_THOSE.search(folded)),
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
         asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
-        lesser_known=bool(LESSER_KNOWN.search(folded)),
+        lesser_known=bool(LESSER_KNOWN.search(folded)), retracts=bool(RETRACT.search(folded)),
         people=tuple(dict.fromkeys(str(p.subject) for p in preferences if getattr(p, "subject_type", "") == "person")),
         themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
