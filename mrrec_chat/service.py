@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from mrrec_chat.agent import events as ev
 from mrrec_chat.agent.loop import AgentOptions, MRRecAgent, TurnContext
 from mrrec_chat.config import Settings
-from mrrec_chat.data.movielens import natural_title
+from mrrec_chat.data.movielens import spoken_title
 from mrrec_chat.data.schema import Dataset
 from mrrec_chat.memory.api import MemoryAPI
 from mrrec_chat.memory.builders import global_memory
@@ -247,9 +247,8 @@ class Assistant:
                         if kind and item_id in self.dataset.items:
                             self.memory.feedback(user_id, item_id, kind)
                             item = self.dataset.items[item_id]
-                            name = natural_title(item.title) + (f" ({item.year})" if item.year else "")
                             noted.append({"seen": "you have seen ", "up": "you liked ",
-                                          "down": "you did not like "}[kind] + name)
+                                          "down": "you did not like "}[kind] + spoken_title(item.title, item.year))
             except Exception:  # noqa: BLE001 - the answer stands even if learning from it failed
                 log.exception("write-back failed for %s", user_id)
                 yield ev.Notice("I could not update your memory from this message; nothing was changed.", "warning")

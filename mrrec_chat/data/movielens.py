@@ -81,6 +81,11 @@ def natural_title(title: str) -> str:
     return f"{article}{joiner}{match.group('body')}"
 
 
+def spoken_title(title: str, year: int | None) -> str:
+    """'Shining, The', 1980 -> 'The Shining (1980)': a title as a sentence says it."""
+    return natural_title(title) + (f" ({year})" if year else "")
+
+
 def _word_tokens(text: str) -> list[str]:
     # Apostrophes vanish ("Schindler's" -> "schindlers") and "&" reads as "and", so that the
     # same tokens come out of a catalog title and a person's spelling of it.

@@ -1320,17 +1320,14 @@ class _Run(_Spans):
             return f"Wants something {subj}."
         if kind == "context":
             return lx.CONTEXT_TEXT.get(subj, f"Context: {subj}.")
-        if r.get("together") and r["stype"] == "category" and kind == "dislike":
-            obj = " + ".join(r["together"])
-            strong = conf >= 0.9
-            verb = "strongly dislikes" if strong else "dislikes"
-            if r.get("momentary"):
-                return f"Was not in the mood for {obj}{self.noun} that day."
-            sentence = f"{verb} {obj}{self.noun} (together, not each alone)."
+        together = " + ".join(r.get("together") or ())  # "Romance + Comedy": said of both at once
+        if r.get("momentary"):
+            return f"Was not in the mood for {together or subj}{self.noun if r['stype'] == 'category' else ''} that day."
+        if together and r["stype"] == "category" and kind == "dislike":
+            verb = "strongly dislikes" if conf >= 0.9 else "dislikes"
+            sentence = f"{verb} {together}{self.noun} (together, not each alone)."
             return sentence[0].upper() + sentence[1:] if r["holder"] != "other" else \
                 f"{'Their ' + r['who'] if r['who'] else 'Someone else'} {sentence}"
-        if r.get("momentary"):
-            return f"Was not in the mood for {subj}{self.noun if r['stype'] == 'category' else ''} that day."
         strong, mild = conf >= 0.9, conf <= 0.6 and r["holder"] == "user"
         if r["stype"] == "item":
             verb = {"seen": "has seen", "like": "loved" if strong else "somewhat liked" if mild else "liked",

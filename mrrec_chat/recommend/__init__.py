@@ -42,7 +42,7 @@ from mrrec_chat.recommend.ranker import (
     descriptive_text,
     load_weights,
 )
-from mrrec_chat.recommend.reasons import explain, genre_phrase
+from mrrec_chat.recommend.reasons import article, explain, genre_phrase, rated_clause
 from mrrec_chat.recommend.request import (
     READ_RES,
     Request,
@@ -324,17 +324,13 @@ class Recommender:
 
     def about(self, item_id: str) -> str:
         """What the catalog knows of one title, for a question about it ("Is Fargo any good?")."""
-        from mrrec_chat.data.movielens import natural_title
+        from mrrec_chat.data.movielens import spoken_title
 
         item = self.dataset.items[item_id]
         row = self.signals.row.get(item_id)
-        name = natural_title(item.title) + (f" ({item.year})" if item.year else "")
-        noun = genre_phrase(list(item.categories))
-        said = f"{name} is {'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+        said = f"{spoken_title(item.title, item.year)} is {article(genre_phrase(list(item.categories))).lower()}"
         if row is not None and self.signals.counts[row] >= 5:
-            high = self.dataset.rating_scale[1]
-            count = int(self.signals.counts[row])
-            said += f", rated {self.signals.bayes[row]:.1f}/{high:g} on average by {count} people"
+            said += ", " + rated_clause(self.signals, row, self.dataset.rating_scale[1])
         return said + ". These are close to it:"
 
     def unmatched_words(self, request: Request) -> list[str]:

@@ -19,7 +19,13 @@ AFFINITY_STRONG = 0.25
 CONTENT_STRONG = 0.75  # mean cosine of descriptive texts: same genres and era, or shared tags
 
 
-def _article(phrase: str) -> str:
+def rated_clause(signals: CatalogSignals, row: int, high: float) -> str:
+    """"rated 4.1/5 on average by 508 people"."""
+    return f"rated {signals.bayes[row]:.1f}/{high:g} on average by {int(signals.counts[row])} people"
+
+
+def article(phrase: str) -> str:
+    """"A crime film", "An animated film"."""
     return ("An " if phrase[:1].lower() in "aeiou" and not phrase.startswith("one") else "A ") + phrase
 
 
@@ -92,15 +98,15 @@ def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> st
     else:
         phrase = noun
     if ask:
-        return f"{_article(phrase)}, picked because you asked for {ask}"
+        return f"{article(phrase)}, picked because you asked for {ask}"
     themes = dict(r.themes)
     if genres and all(g in themes for g in genres):
         # "a film about time travel": the catalog records genres, and sci-fi is the nearest one
         words = " and ".join(dict.fromkeys(f"“{themes[g]}”" for g in genres))
-        return f"{_article(phrase)}, the nearest genre this catalog records to {words}"
+        return f"{article(phrase)}, the nearest genre this catalog records to {words}"
     others = [genre_word(g) for g in item.categories if g not in genres][:2]
     extra = f" (with {' and '.join(others)})" if others and genres else ""
-    return f"{_article(phrase)}{extra}, as you asked"
+    return f"{article(phrase)}{extra}, as you asked"
 
 
 def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: CatalogSignals) -> tuple[str, list[str]]:
@@ -138,7 +144,7 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
     if len(clauses) < 2 and row is not None and signals.counts[row] >= 20:
         low, high = dataset.rating_scale
         if signals.bayes[row] >= low + 0.72 * (high - low):
-            clauses.append(f"rated {signals.bayes[row]:.1f}/{high:g} on average by {int(signals.counts[row])} people")
+            clauses.append(rated_clause(signals, row, high))
     if len(clauses) < 2:
         liked_genres = [g for g in item.categories if policy.affinity.get(g, 0) >= AFFINITY_STRONG]
         if liked_genres:
@@ -151,7 +157,7 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
     if not clauses:
         mood = policy.request.moods[0] if policy.request.moods else ""
         noun = genre_phrase(list(item.categories)) if item.categories else "title"
-        a_noun = _article(noun).lower()  # "a sci-fi drama film"
+        a_noun = article(noun).lower()  # "a sci-fi drama film"
         if mood in MOOD_ASK and any(g in policy.request.prefer_genres for g in item.categories):
             clauses.append(f"{a_noun}, for {MOOD_ASK[mood]}")
         elif row is not None and signals.counts[row] > 0:

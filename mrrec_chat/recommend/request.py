@@ -817,9 +817,7 @@ def explains_word(word: str, categories: Sequence[str]) -> bool:
     """True when a request word was read as something: a genre word, a mood or an audience, a
     decade, "classic", "black-and-white", a country or language."""
     w = fold(word)
-    if any(regex.search(w) for regex, _ in _GENRE_RES) or any(regex.search(w) for regex, *_ in _MOOD_RES):
-        return True
-    if any(regex.search(w) for regex, _ in _AUDIENCE_RES) or _DECADE_RE.search(w) or CLASSIC.search(w):
+    if any(regex.search(w) for regex in READ_RES) or _DECADE_RE.search(w) or CLASSIC.search(w):
         return True
     return w in ORIGINS or w in _COUNTRY or w in _ORIGIN_STEMS or bool(canonical_genre(w, categories)) \
         or bool(NAMED_GENRE.match(w))
