@@ -56,6 +56,12 @@ def parse(text, **kw):
     ("What's a good war drama?", set(), {"War", "Drama"}, set(), (None, None)),
     ("Any good space adventures from the 70s or 80s?", set(), {"Sci-Fi", "Adventure"}, set(), (1970, 1989)),
     ("I want to laugh tonight, anything but romantic stuff", {"Comedy"}, set(), {"Romance"}, (None, None)),
+    # adjectives joined by "and" describe one film; genre nouns or "a ... and a ..." offer a choice
+    ("something funny and romantic from the 90s", set(), {"Comedy", "Romance"}, set(), (1990, 1999)),
+    ("lustig und romantisch", set(), {"Comedy", "Romance"}, set(), (None, None)),
+    ("I like horror and comedy", {"Horror", "Comedy"}, set(), set(), (None, None)),
+    ("a comedy and a thriller", {"Comedy", "Thriller"}, set(), set(), (None, None)),
+    ("comedies and romantic films", {"Comedy", "Romance"}, set(), set(), (None, None)),
 ])
 def test_request_constraints(text, any_, all_, refused, years):
     r = parse(text)
@@ -152,6 +158,27 @@ def test_the_policy_takes_the_named_titles_genres_for_something_like():
     named_genre = plan_turn(parse("a comedy like Toy Story", find_titles=find), [], categories=ML100K,
                             item_categories=lambda i: genres.get(i, ()))
     assert named_genre.like_genres == ()  # a genre named outright is the request's genre
+
+
+def test_a_family_film_without_a_genre_lists_childrens_films_first():
+    """"What's a good family film?": popularity alone put The Full Monty third; children's and
+    animated films come first, the family's comedies where too few are left."""
+    items = ITEMS + [Item("k", "Babe", ("Children's", "Comedy"), 1995)]
+    interactions = [Interaction(f"u{k}", "e", 5.0) for k in range(9)]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    policy = plan_turn(parse("what's a good family film?"), [], categories=ML100K)
+    inputs = policy.inputs(np.zeros(8, np.float32))
+    assert inputs.audience_genres == ("Children's", "Animation")
+    assert [r.item.item_id for r in ranker.rank(inputs, n=2)] == ["k", "e"]  # Babe, then Airplane!
+    named = plan_turn(parse("a comedy for a family movie night"), [], categories=ML100K)
+    assert named.inputs(np.zeros(8, np.float32)).audience_genres == ()  # a genre named: the all-of ask
+
+
+def test_a_cop_film_reads_as_crime_the_nearest_genre():
+    r = parse("a cop movie from the 80s")
+    assert r.genres_any == ("Crime",) and (r.year_min, r.year_max) == (1980, 1989)
+    assert r.themes and "cop" in dict(r.themes).values()
 
 
 def test_one_item_per_title_and_year():

@@ -72,6 +72,11 @@ class TurnPolicy:
             remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
             like_genres=self.like_genres,
             lesser_known=r.lesser_known,
+            # "what's a good family film?" (no genre named): children's and animated films first,
+            # then the family's comedies and adventures (The Full Monty was third)
+            audience_genres=tuple(g for g in (canonical_genre(x, r.prefer_genres) for x in ("Children", "Animation"))
+                                  if g and g not in self.refused)
+            if r.audience == "family" and not r.wanted and not self.like_genres else (),
             mood_genres=(tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres))
             if (r.moods or r.audience) and not r.wanted and not self.like_genres else ((), ()))
 

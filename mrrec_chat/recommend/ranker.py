@@ -193,6 +193,7 @@ class RankInputs:
     # family"): (genres it asks for, genres it avoids) — a soft filter, relaxed first.
     mood_genres: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     lesser_known: bool = False  # "an underrated 70s film", "hidden gems": not the most rated films
+    audience_genres: tuple[str, ...] = ()  # "a family film": these first (a soft filter, relaxed first)
 
 
 class CatalogSignals:
@@ -431,6 +432,11 @@ class Ranker:
             focused = focus >= FOCUS_MIN_SHARE
             if focused.any():
                 filters.insert(0, ("genre focus", focused))
+        audience = [s.cat_index[g] for g in inputs.audience_genres if g in s.cat_index]
+        if audience:
+            ok = s.genres[:, audience].max(axis=1) > 0
+            if ok.any():
+                filters.insert(0, ("films for children", ok))
         if inputs.lesser_known and s.counts.max() > 0:
             # "hidden gems": outside the catalog's most rated tenth, yet rated by enough people for
             # their average to mean something; the first filter relaxed

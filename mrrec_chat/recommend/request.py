@@ -38,7 +38,7 @@ COMPOSITES: list[tuple[str, tuple[str, ...]]] = [
 ]
 REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"outer space|aliens?|robots?|dystopias?|futuristic|astronauts?", ("Sci-Fi",)),
-    (r"heists?|gangsters?|mafia|mobsters?|criminal|detectives?|cops", ("Crime",)),
+    (r"heists?|gangsters?|mafia|mobsters?|criminal|detectives?|cops?|police(?:m[ae]n)?", ("Crime",)),
     (r"horror|horreur|epouvante|terror|de miedo|gruselig\w*|slashers?|zombies?|haunted|vampires?|monsters?",
      ("Horror",)),
     (r"documental(?:es)?|dokumentar\w*|dokus?|learn something|educational", ("Documentary",)),
@@ -69,7 +69,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 # sci-fi): a card says the genre is the nearest one, not that it was asked for.
 THEME_WORDS = re.compile(
     r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|heists?|gangsters?|mafia|mobsters?"
-    r"|detectives?|cops|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
+    r"|detectives?|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
     r"|explosions?|car chases?|quests?|treasure hunts?|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
     r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
@@ -129,7 +129,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("Comedy",), ("War", "Drama", "Film-Noir")),
     (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark",
      ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical", "Comedy")),
-    (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral", "smart",
+    (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral|makes? (?:me|you|us) think"
+     r"|food for thought", "smart",
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
     (r"scary|scarier|spooky|frightening|terrifying|creepy|eerie|halloween", "scary", ("Horror", "Thriller"), ()),
     (r"sad(?:der)?|triste|traurig\w*", "sad", ("Drama",),
@@ -509,6 +510,24 @@ def respell_genres(folded: str) -> str:
     return re.sub(r"[a-z]+", fix, folded)
 
 
+# Genre words that describe a film rather than name a kind of film: "funny and romantic" joined by
+# "and" is one film that is both; "horror and comedy", "comedies and thrillers" stay any-of.
+GENRE_ADJECTIVE = re.compile(
+    r"funny|hilarious|romantic|romantique|romantisch\w*|scary|spooky|creepy|animated|animiert\w*|mysterious"
+    r"|magical|tense|thrilling|suspenseful|lustig\w*|witzig\w*|drole|gruselig\w*|spannend\w*")
+
+
+def _one_film(folded: str, left: tuple[int, int, list[str]], right: tuple[int, int, list[str]]) -> bool:
+    """Whether two genre words are joined as one film's description: "funny and romantic", "a
+    romantic and funny film", "lustig und romantisch" (an adjective on one side, no plural, no
+    article before the second: "a comedy and a thriller" asks for either)."""
+    if not re.fullmatch(r"\s+(?:and|&|und|et|y)\s+", folded[left[1]:right[0]]):
+        return False
+    words = (folded[left[0]:left[1]], folded[right[0]:right[1]])
+    plural = any(re.search(r"(?:ies|[^su]s)$", w) for w in words)
+    return not plural and any(GENRE_ADJECTIVE.fullmatch(w) for w in words)
+
+
 def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
     """Genre words in `text`: wanted (any-of / all-of for composites) or refused (negated).
 
@@ -532,7 +551,8 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
     mentions.sort()
     groups: list[list[tuple[int, int, list[str]]]] = []
     for mention in mentions:
-        if groups and re.fullmatch(r"[\s-]*", folded[groups[-1][-1][1]:mention[0]]):
+        if groups and (re.fullmatch(r"[\s-]*", folded[groups[-1][-1][1]:mention[0]])
+                       or _one_film(folded, groups[-1][-1], mention)):
             groups[-1].append(mention)
         else:
             groups.append([mention])
