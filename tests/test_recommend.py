@@ -1142,3 +1142,50 @@ def test_taking_back_a_person_or_nothing_in_particular(assistant_factory):
     said = notices("forget everything I said")
     assert said and said[-1].startswith("I could not tell which of your memories to forget"), said
     assert [e.extra["subject"] for e in assistant.store.list_user(user, "chat")] == ["Western"]
+
+
+@pytest.mark.parametrize("text, explore, lesser", [
+    ("something different from what I usually watch", True, False),
+    ("get me out of my comfort zone", True, False),
+    ("a film I wouldn't normally watch", True, False),
+    ("Surprise me!", False, True),
+    ("something different", False, False),  # "not these films" in a chat, not "not my usual"
+    ("a comedy please", False, False),
+])
+def test_explore_and_surprise_are_read(text, explore, lesser):
+    r = parse(text)
+    assert r.explore is explore and r.lesser_known is lesser
+
+
+def test_something_different_from_the_usual_moves_away_from_the_genres_memory_is_made_of():
+    """Memory of crime films: "something different from what I usually watch" puts a film of other
+    genres first, with a reason that names the usual; too little memory has no usual."""
+    genres = {i.item_id: i.categories for i in ITEMS}
+    memory = [_behavior(i, 5.0, n) for n, i in enumerate("cdgaf")]  # Heat, Casino, Fargo, Nightwatch, Big
+    ask = parse("something different from what I usually watch")
+    policy = plan_turn(ask, memory, categories=ML100K, item_categories=lambda i: genres.get(i, ()))
+    assert policy.usual_genres == ("Crime", "Comedy") and policy.exploring
+    inputs = policy.inputs(np.zeros(8, np.float32))
+    assert inputs.mood_genres == ((), policy.usual_genres) and not inputs.affinity and not inputs.memory_seeds
+    items = ITEMS + [Item("m", "Crimson Tide", ("Action", "Crime"), 1995), Item("n", "Tombstone", ("Western",), 1993)]
+    interactions = [Interaction(f"u{k}", "m", 5.0) for k in range(9)] + [Interaction(f"u{k}", "n", 4.0) for k in range(3)]
+    dataset, catalog = _catalog(items, interactions)
+    signals_ranker = _ranker(dataset, catalog, popularity=1.0)
+    ranked = signals_ranker.rank(inputs, n=1)
+    assert ranked[0].item.item_id == "n"  # the popular crime film stays behind
+    from mrrec_chat.recommend.reasons import usual_clause
+    assert usual_clause(ranked[0].item, policy, ranked[0].relaxed) == \
+        "A western film, away from the crime and comedy you mostly watch"
+    few = plan_turn(ask, memory[:2], categories=ML100K, item_categories=lambda i: genres.get(i, ()))
+    assert few.usual_genres == () and not few.exploring
+    assert few.inputs(np.zeros(8, np.float32)).lesser_known  # a newcomer gets a surprise instead
+
+
+@pytest.mark.parametrize("text, lesser", [
+    ("something I probably haven't seen", True),
+    ("a film I've never heard of", True),
+    ("I haven't seen Fargo, is it good?", False),  # a viewing, not a wish for lesser-known films
+    ("I have never seen a western", False),
+])
+def test_hidden_gems_are_asked_for_not_every_unseen_film(text, lesser):
+    assert parse(text).lesser_known is lesser

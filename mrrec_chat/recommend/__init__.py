@@ -288,6 +288,9 @@ class Recommender:
         if policy.request.length and self.signals.desc_matrix is None:
             out.append(f"This catalog ({self.describe_catalog()}) does not record running times, so I could not "
                        "pick by length.")
+        if policy.request.explore and not policy.exploring and not policy.request.wanted and not policy.like_genres:
+            out.append("I don't know what you usually watch yet (rate a few films, or tell me what you like), "
+                       "so these are well-rated films fewer people have seen.")
         if policy.held_back_by_memory:
             words = " or ".join(genre_word(g) for g in policy.held_back_by_memory)
             out.append(f"You told me you don't like {words}, so I left those films out; name {words} in your "
@@ -341,7 +344,7 @@ class Recommender:
         if self.signals.desc_matrix is not None or request.follow_up or request.seen_previous or request.relative_era \
                 or request.wanted or request.genres_refused or request.moods \
                 or request.audience or request.titles_named or request.unknown_titles or request.origins \
-                or request.people \
+                or request.people or request.explore or request.lesser_known \
                 or request.year_min is not None or request.year_max is not None:
             return []
         words = [w for w in content_words(request.text) if w not in OPEN_REQUEST_WORDS]

@@ -56,6 +56,13 @@ class TurnPolicy:
     # What the memory records: consumption (the app: rated items were watched) or mentions (ReDial).
     # The Recommender ranks with the fusion weights fitted for that kind of memory.
     rated_is_consumed: bool = True
+    # "something different from what I usually watch": the genres most of the person's films have
+    usual_genres: tuple[str, ...] = ()
+
+    @property
+    def exploring(self) -> bool:
+        r = self.request
+        return bool(r.explore and self.usual_genres and not r.wanted and not self.like_genres)
 
     def inputs(self, request_vector: np.ndarray, profile_vector: np.ndarray | None = None,
                extra_prefer: Iterable[str] = (), extra_seeds: dict[str, float] | None = None) -> RankInputs:
@@ -64,6 +71,13 @@ class TurnPolicy:
         for item_id, weight in (extra_seeds or {}).items():
             seeds.setdefault(item_id, weight)
         prefer = tuple(dict.fromkeys((*r.prefer_genres, *extra_prefer)))
+        if self.exploring:
+            # away from the usual: their genres are a soft filter, and the person's own taste
+            # (liked films, genre affinity) no longer pulls the list back towards them
+            return RankInputs(
+                request_vector=request_vector, profile_vector=None, exclude=set(self.exclude), refused=self.refused,
+                refused_together=self.refused_together, year_min=r.year_min, year_max=r.year_max, seeds=seeds,
+                lesser_known=r.lesser_known, mood_genres=((), self.usual_genres))
         return RankInputs(
             request_vector=request_vector, profile_vector=profile_vector, exclude=set(self.exclude),
             refused=self.refused, refused_together=self.refused_together, genres_any=r.genres_any, genres_all=r.genres_all, year_min=r.year_min,
@@ -71,7 +85,8 @@ class TurnPolicy:
             avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity),
             remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
             like_genres=self.like_genres,
-            lesser_known=r.lesser_known,
+            # "something different" from someone whose usual this memory does not show: a surprise
+            lesser_known=r.lesser_known or r.explore,
             # "what's a good family film?" (no genre named): children's and animated films first,
             # then the family's comedies and adventures (The Full Monty was third)
             audience_genres=tuple(g for g in (canonical_genre(x, r.prefer_genres) for x in ("Children", "Animation"))
@@ -115,6 +130,7 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
     rejected: set[str] = set()
     ratings: dict[str, list[float]] = {}
     all_ratings: list[float] = []
+    watched: list[str] = []  # behavior items not disliked: what the person usually watches
     for entry in memory:
         if entry.status != "current":
             continue
@@ -153,6 +169,8 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
             continue
         if behavior.disliked or rated_is_consumed:
             policy.exclude.add(behavior.item_id)
+        if not behavior.disliked:
+            watched.append(behavior.item_id)
         if behavior.disliked:
             rejected.add(behavior.item_id)
         if behavior.feedback == "seen":
@@ -193,6 +211,10 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
             break
         policy.memory_seeds[item_id] = 1.0
         policy.memory_seed_ids[item_id] = memory_id
+    if request.explore and item_categories is not None:
+        policy.usual_genres = usual_genres(
+            [i for i in (*(item for _, item, _ in liked), *watched) if i not in rejected], item_categories,
+            refused=policy.refused)
     if all_ratings:
         mean = float(np.mean(all_ratings))
         for genre, values in ratings.items():
@@ -201,4 +223,21 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
             shrunk = value * len(values) / (len(values) + 3)
             policy.affinity[genre] = float(np.clip(policy.affinity.get(genre, 0.0) + shrunk / 2, -1, 1))
     return policy
+
+
+USUAL_MIN_ITEMS = 5  # fewer films than this say nothing of a usual
+
+
+def usual_genres(item_ids: Iterable[str], item_categories, refused: Iterable[str] = (), top: int = 3) -> tuple[str, ...]:
+    """The genres most of a person's films have (at most `top`, each on at least a quarter of them):
+    what "something different from what I usually watch" moves away from. () for too few films."""
+    ids = list(dict.fromkeys(item_ids))
+    if len(ids) < USUAL_MIN_ITEMS:
+        return ()
+    counts: dict[str, int] = {}
+    for item_id in ids:
+        for genre in item_categories(item_id):
+            counts[genre] = counts.get(genre, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    return tuple(g for g, c in ranked[:top] if c >= len(ids) / 4 and g not in set(refused))
 

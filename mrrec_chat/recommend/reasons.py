@@ -77,8 +77,22 @@ def mood_genre(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> tupl
     return (genre, ask) if ask else (None, "")
 
 
+def usual_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> str:
+    """"A western film, away from the drama, comedy and thriller you mostly watch" ("" where the
+    item is not away from them)."""
+    usual = policy.usual_genres
+    if not policy.exploring or "mood" in relaxed or not item.categories or set(item.categories) & set(usual):
+        return ""
+    words = [genre_word(g) for g in usual]
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return f"{article(genre_phrase(list(item.categories[:1])))}, away from the {listed} you mostly watch"
+
+
 def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> str:
     r = policy.request
+    usual = usual_clause(item, policy, relaxed)
+    if usual:
+        return usual
     genres = [g for g in r.wanted if g in item.categories] if "genres" not in relaxed else []
     era = r.era if (r.year_min or r.year_max) and "era" not in relaxed and r.accepts_year(item.year) else ""
     mood, ask = mood_genre(item, policy, relaxed) if not genres else (None, "")

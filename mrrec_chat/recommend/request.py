@@ -235,8 +235,22 @@ TITLE_QUESTION = re.compile(
     r"|\bque (?:opinas|piensas) de\b")
 LESSER_KNOWN = re.compile(r"\bunderrated\b|\bhidden gems?\b|\blesser[- ]known\b|\bobscure\b|\boverlooked\b"
                           r"|\bunder the radar\b|\bnot (?:so |too |very )?(?:well[- ]known|famous|mainstream|popular)\b"
-                          r"|\b(?:probably |might )?(?:haven'?t|have not|never) (?:seen|heard of)\b|\bunterschatzt\w*"
+                          # "something I probably haven't seen", not "I haven't seen Fargo, is it good?"
+                          r"|\b(?:something|anything|films?|movies?|ones?)(?: that| which)? (?:i|we)(?:'ve| have)?"
+                          r" (?:probably |likely |might |may )?(?:haven'?t|have not|never|not) (?:seen|heard of)\b"
+                          r"|\bunterschatzt\w*"
                           r"|\bmeconnus?\b|\bsous[- ]estimes?\b|\binfravalorad[ao]s?\b|\bjoyas? ocultas?\b")
+# "surprise me": not the five most popular films everyone gets, so the lesser-known ones first
+SURPRISE = re.compile(r"\bsurprise me\b|\buberrasch(?:e|t)? mich\b|\bsurprends[- ]moi\b|\bsorprendeme\b")
+# "something different from what I usually watch", "out of my comfort zone": away from the genres
+# the person's memory is mostly made of
+EXPLORE = re.compile(
+    r"\b(?:different|else|other) (?:from|than|to) (?:what |the stuff |the films )?i (?:usually|normally|always|typically"
+    r"|tend to|mostly)\b|\bout(?:side)? (?:of )?my (?:comfort zone|usual\w*|bubble)\b|\bchange of pace\b"
+    r"|\bnot (?:my|the) usual\b|\bfor a change\b|\bbranch out\b|\bbroaden my\b|\bmix (?:it|things) up\b"
+    r"|\bi (?:wouldn'?t|would not|don'?t|do not|never) (?:usually |normally )?(?:watch|pick|choose)\b"
+    r"|\bnew genres?\b|\b(?:mal )?was (?:ganz )?anderes\b|\bchanger un peu\b|\bsortir de (?:mes|mon) \w+"
+    r"|\bpara variar\b|\balgo (?:diferente|distinto) (?:a|de) lo (?:que|habitual)\b")
 # "forget what I said about westerns", "I changed my mind about horror", "actually westerns are fine":
 # the person takes back what memory holds about those genres
 RETRACT = re.compile(
@@ -386,6 +400,7 @@ class Request:
     references: tuple[tuple[str, str], ...] = ()  # (item id, stance): the last list's items named by place
     people: tuple[str, ...] = ()  # actors or directors the message names ("without Schwarzenegger")
     lesser_known: bool = False  # "underrated", "hidden gems", "something I haven't heard of"
+    explore: bool = False  # "something different from what I usually watch": away from the usual genres
     retracts: bool = False  # "forget what I said about westerns": about memory, not a new ask
     stand_ins: tuple[tuple[str, str], ...] = ()  # ("Toy Story 2", item id of Toy Story): a sequel not in the catalog
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
@@ -825,7 +840,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         seen_previous=bool(SEEN_THOSE.search(folded)),
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
         asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
-        lesser_known=bool(LESSER_KNOWN.search(folded)), retracts=bool(RETRACT.search(folded)),
+        lesser_known=bool(LESSER_KNOWN.search(folded) or SURPRISE.search(folded)),
+        explore=bool(EXPLORE.search(folded)), retracts=bool(RETRACT.search(folded)),
         people=tuple(dict.fromkeys(str(p.subject) for p in preferences if getattr(p, "subject_type", "") == "person")),
         themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
