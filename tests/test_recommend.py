@@ -1189,3 +1189,53 @@ def test_something_different_from_the_usual_moves_away_from_the_genres_memory_is
 ])
 def test_hidden_gems_are_asked_for_not_every_unseen_film(text, lesser):
     assert parse(text).lesser_known is lesser
+
+
+def test_refusing_a_title_in_a_follow_up_keeps_the_thread_and_its_series_out():
+    """"something from the 80s" after "I love sci-fi", then "no Star Wars stuff please": still 80s
+    sci-fi, and neither Star Wars nor its sequels."""
+    find = lambda text: ["sw"] if "star wars" in text.lower() else []  # noqa: E731
+    first = parse("I love sci-fi but hate horror")
+    second = parse("something from the 80s", earlier=[first])
+    from mrrec_chat.nlu.extract import Preference
+
+    refusal = Preference("dislike", "Star Wars (1977)", "item", "Doesn't want Star Wars.", 0.9, item_id="sw")
+    third = understand("no Star Wars stuff please", [refusal], categories=ML100K, earlier=[first, second], find_titles=find)
+    assert third.titles_refused == ("sw",) and third.genres_any == ("Sci-Fi",)
+    assert (third.year_min, third.year_max) == (1980, 1989) and "Horror" in third.genres_refused
+    policy = plan_turn(third, [], categories=ML100K, series=lambda i: ["esb", "rotj"] if i == "sw" else [])
+    assert {"sw", "esb", "rotj"} <= policy.exclude
+
+
+def test_one_series_fills_at_most_two_of_the_first_picks():
+    items = [Item(f"t{k}", f"Star Trek {k}", ("Sci-Fi",), 1980 + k) for k in range(2, 6)] + \
+        [Item("x", "Brazil", ("Sci-Fi",), 1985), Item("y", "Blade Runner", ("Sci-Fi",), 1982)]
+    interactions = [Interaction(f"u{k}", f"t{t}", 5.0) for t in range(2, 6) for k in range(10)] + \
+        [Interaction("u0", i, 4.0) for i in ("x", "y")]
+    dataset, catalog = _catalog(items, interactions)
+    ranked = [r.item.item_id for r in _ranker(dataset, catalog, popularity=1.0).rank(
+        RankInputs(np.zeros(8, np.float32)), n=6)]
+    assert sum(i.startswith("t") for i in ranked[:4]) == 2 and {"x", "y"} <= set(ranked[:4])
+    assert len(ranked) == 6  # the held films still fill a list the others cannot
+
+
+def test_like_a_title_but_gentler_keeps_the_titles_other_genres():
+    """"more like Fargo but less violent": a film sharing Fargo's genres less crime and thriller."""
+    items = ITEMS + [Item("h", "Shawshank", ("Drama",), 1994), Item("k", "Se7en", ("Crime", "Drama", "Thriller"), 1995)]
+    interactions = [Interaction(f"u{k}", "k", 5.0) for k in range(9)] + [Interaction("u0", "h", 4.0)]
+    dataset, catalog = _catalog(items, interactions)
+    policy = plan_turn(parse("more like Fargo but less violent"), [], categories=ML100K)
+    policy.like_genres = (("Crime", "Drama", "Thriller"),)
+    inputs = policy.inputs(np.zeros(8, np.float32))
+    assert set(inputs.mood_genres[1]) >= {"Crime", "Thriller"}
+    assert _ranker(dataset, catalog, popularity=1.0).rank(inputs, n=1)[0].item.item_id == "h"
+
+
+@pytest.mark.parametrize("text", ["too silly, something smarter", "something less dumb"])
+def test_smarter_is_the_smart_mood(text):
+    assert "smart" in parse(text).moods
+
+
+def test_why_a_title_was_recommended_is_a_question_about_it():
+    find = lambda text: ["g"] if "fargo" in text.lower() else []  # noqa: E731
+    assert parse("why did you recommend Fargo?", find_titles=find).asks_about == ("g",)

@@ -159,6 +159,21 @@ def _title_marks(title: str) -> frozenset[str]:
     return frozenset(c for part in parts for c in natural_title(part) if c in _BREAKS)
 
 
+# Films of one series whose titles do not share its name (ml-100k's "Empire Strikes Back, The"):
+# (the series' name as normalise_title writes it, the other titles' normalised opening words)
+SERIES_ALSO = (("star wars", ("empire strikes back", "return of the jedi")),
+               ("raiders of the lost ark", ("indiana jones",)))
+
+
+def series_name(title: str) -> str:
+    """The name of a title's series: its words before a colon, dash or number ("Die Hard 2",
+    "Star Trek: First Contact" -> "die hard", "star trek")."""
+    text, _ = split_title_year(title)
+    head = re.split(r"\s*[:\-–]\s+|:\s*", natural_title(text), maxsplit=1)[0]
+    head = re.sub(r"\s+(?:\d+|ii|iii|iv|v|vi|vii|viii|ix|x|part \w+)$", "", head, flags=re.IGNORECASE)
+    return normalise_title(head)
+
+
 class TitleIndex:
     """Finds catalog item ids by title (`lookup`) and in free text (`find_mentions`).
 
@@ -171,6 +186,8 @@ class TitleIndex:
     def __init__(self, dataset: Dataset) -> None:
         popularity = dataset.popularity
         self._years = {item_id: item.year for item_id, item in dataset.items.items()}
+        self._items = dataset.items
+        self._series: dict[str, list[str]] | None = None  # series name -> item ids, built on first use
         self._primary: dict[str, list[str]] = defaultdict(list)
         self._alias: dict[str, list[str]] = defaultdict(list)
         # Keys without spaces, for lookup only: "Chain Saw"/"Chainsaw", "Old Boy"/"Oldboy".
@@ -224,6 +241,27 @@ class TitleIndex:
             if len(token) >= 5 and token.isalpha():
                 for key in _deletes(token) | {token}:
                     self._slips[key].add(token)
+
+    def series(self, item_id: str) -> list[str]:
+        """The other films of `item_id`'s series: titles with the same name before a colon, a dash
+        or a number ("Die Hard" -> "Die Hard 2", "Die Hard: With a Vengeance"; never "Big" ->
+        "Big Night"), and SERIES_ALSO. [] for a series name under 4 letters."""
+        item = self._items.get(item_id)
+        if item is None:
+            return []
+        if self._series is None:
+            self._series = defaultdict(list)
+            for other_id, other in self._items.items():
+                self._series[series_name(other.title)].append(other_id)
+        name = series_name(item.title)
+        if len(name) < 4:
+            return []
+        names = {name} | {k for k, others in SERIES_ALSO if name == k or any(name.startswith(o) for o in others)}
+        starts = tuple(o for k, others in SERIES_ALSO if k in names for o in others)
+        out = [i for n in names for i in self._series.get(n, [])]
+        if starts:
+            out += [i for n, ids in self._series.items() if n.startswith(starts) for i in ids]
+        return [i for i in dict.fromkeys(out) if i != item_id]
 
     def _respelt(self, token: str) -> tuple[str, ...]:
         """The title words `token` is one slip away from (see `_one_slip`), at most three."""

@@ -222,7 +222,8 @@ class Recommender:
         items = self.dataset.items
         return plan_turn(request, memory, consumed=consumed, categories=self.dataset.categories,
                          item_categories=lambda i: items[i].categories if i in items else (),
-                         rated_is_consumed=rated_is_consumed, shown=shown, now=now)
+                         rated_is_consumed=rated_is_consumed, shown=shown, now=now,
+                         series=self.titles.series if self.titles is not None else None)
 
     # --- ranking ------------------------------------------------------------------------
     def read_profile(self, profile: str | None, request: Request) -> ProfileReading | None:

@@ -93,13 +93,15 @@ class TurnPolicy:
                                   if g and g not in self.refused)
             if r.audience == "family" and not r.wanted and not self.like_genres else (),
             mood_genres=(tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres))
-            if (r.moods or r.audience) and not r.wanted and not self.like_genres else ((), ()))
+            if (r.moods or r.audience) and not r.wanted and not self.like_genres
+            # "more like Fargo but less violent": the title's genres, less the ones the mood avoids
+            else ((), tuple(r.avoid_genres)) if r.moods and not r.wanted else ((), ()))
 
 
 def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),
               categories: Iterable[str] = (), item_categories=None,
               rated_is_consumed: bool = True, shown: Iterable[Iterable[str]] = (),
-              now: float | None = None) -> TurnPolicy:
+              now: float | None = None, series=None) -> TurnPolicy:
     """The policy for one turn from the understood request and the user's current memory.
 
     `consumed`: item ids never to show again (the app passes the user's dataset history; the
@@ -113,6 +115,9 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
     now = time.time() if now is None else now
     policy = TurnPolicy(request=request, exclude=set(consumed), rated_is_consumed=rated_is_consumed)
     policy.exclude.update(request.titles_refused)
+    if series is not None:  # "no Star Wars stuff please": its sequels neither (`series(item_id) -> ids`)
+        for item_id in request.titles_refused:
+            policy.exclude.update(series(item_id))
     if request.new_items and not request.rewatch:
         # "something else", "something darker", "not kids stuff": the same request again, so not the
         # films this chat already listed (`shown`: one list per earlier turn)

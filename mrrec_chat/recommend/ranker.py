@@ -75,6 +75,8 @@ TREND_WINDOW_S = 3 * 365.25 * 86400  # "recent" ratings: the dataset's last thre
 RECENCY_SPAN_YEARS = 30
 FOCUS_MIN_SHARE = 0.25  # the asked genres' share of an item's genres below which it is tagged, not about them
 DUPLICATE_SIMILARITY = 0.97  # item texts this close are the same film listed twice (or a near copy)
+SERIES_CAP = 2  # at most this many films of one series ("Star Trek III", "IV", ...) among the first
+SERIES_CAP_DEPTH = 10  # ... this many picks; the others follow
 
 
 def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, float]:
@@ -259,6 +261,10 @@ class CatalogSignals:
         keys = [dedupe_key(item) for item in self.items]
         first: dict[str, int] = {}
         self.duplicate_of = np.array([first.setdefault(k, n) for n, k in enumerate(keys)])
+        from mrrec_chat.data.movielens import series_name
+
+        series: dict[str, int] = {}
+        self.series_of = np.array([series.setdefault(series_name(item.title), n) for n, item in enumerate(self.items)])
 
     def item_item(self, seed_rows: list[int]) -> np.ndarray:
         """seeds x items shrunk cosine of co-liking (0 where nobody liked both)."""
@@ -374,10 +380,12 @@ class Ranker:
             # request's — at least two of them shared (its one genre if it has one). The first
             # filter relaxed; without it, co-liking alone put Star Wars first for Toy Story.
             ok = np.zeros(len(s.items), dtype=bool)
+            # "like The Lion King but for adults": children's films refused, one of the others will do;
+            # "like Fargo but less violent": likewise without the genres the mood avoids
+            blocked = set(inputs.refused) | set(inputs.mood_genres[1])
             for genres in inputs.like_genres:
-                cols = [s.cat_index[g] for g in genres if g in s.cat_index and g not in inputs.refused]
-                # "like The Lion King but for adults": children's films refused, one of the others will do
-                need = 1 if any(g in inputs.refused for g in genres) else min(2, len(cols))
+                cols = [s.cat_index[g] for g in genres if g in s.cat_index and g not in blocked]
+                need = 1 if any(g in blocked for g in genres) else min(2, len(cols))
                 if cols:
                     ok |= s.genres[:, cols].sum(axis=1) >= need
             if ok.any():
@@ -495,6 +503,8 @@ class Ranker:
         base = scores[candidates] - 1000.0 * tier[candidates]  # tiers first, then score
         chosen: list[int] = []
         seen_keys: set[int] = set()
+        per_series: dict[int, int] = {}
+        held: list[int] = []  # a series' third film and later, after the first SERIES_CAP_DEPTH picks
         while alive.any() and len(chosen) < n:
             adjusted = np.where(alive, base - diversity * max_sim, -np.inf)
             k = int(np.argmax(adjusted))
@@ -503,9 +513,22 @@ class Ranker:
             key = int(s.duplicate_of[row])
             if key in seen_keys or max_sim[k] >= DUPLICATE_SIMILARITY:
                 continue  # the same film listed twice in the catalog
+            series = int(s.series_of[row])
+            if len(chosen) < SERIES_CAP_DEPTH and per_series.get(series, 0) >= SERIES_CAP:
+                held.append(k)  # three Star Trek films in a list of five is one suggestion, thrice
+                continue
             seen_keys.add(key)
+            per_series[series] = per_series.get(series, 0) + 1
             chosen.append(row)
             max_sim = np.maximum(max_sim, cand_vecs @ matrix[row])
+            if len(chosen) == SERIES_CAP_DEPTH and held:
+                alive[held] = True  # back in the running below the first picks
+                held = []
+        for k in held:  # too few others: the held films rather than a short list
+            key = int(s.duplicate_of[candidates[k]])
+            if len(chosen) < n and key not in seen_keys:
+                seen_keys.add(key)
+                chosen.append(candidates[k])
         results = []
         for row in chosen:
             feats = {f: float(X[row, k]) for k, f in enumerate(FEATURES)}

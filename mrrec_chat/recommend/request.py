@@ -129,8 +129,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("Comedy",), ("War", "Drama", "Film-Noir")),
     (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark",
      ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical", "Comedy")),
-    (r"mind[- ]?bending|thought[- ]?provoking|smart|clever|intelligent|cerebral|makes? (?:me|you|us) think"
-     r"|food for thought", "smart",
+    (r"mind[- ]?bending|thought[- ]?provoking|smart(?:er)?|clever(?:er)?|(?:more )?intelligent|cerebral"
+     r"|makes? (?:me|you|us) think|food for thought|(?:too|less) (?:silly|dumb|stupid|goofy)", "smart",
      ("Mystery", "Sci-Fi", "Thriller", "Drama"), ("Children",)),
     (r"scary|scarier|spooky|frightening|terrifying|creepy|eerie|halloween", "scary", ("Horror", "Thriller"), ()),
     (r"sad(?:der)?|triste|traurig\w*", "sad", ("Drama",),
@@ -229,7 +229,7 @@ BLACK_AND_WHITE = re.compile(r"\bblack[- ]?(?:and|&|n)[- ]?white\b|\bb ?& ?w\b|\
 TITLE_QUESTION = re.compile(
     r"^\W*(?:is|was|are|were|would|ist|est-ce que|es)\b[^.!?]{1,80}\b(?:any good|good"
     r"|worth (?:it|watching|a watch|seeing)|overrated|underrated|scary|for kids|suitable|gut|bien|bueno|buena)\b"
-    r"|\bwhat (?:do|did) you think (?:of|about)\b"
+    r"|\bwhat (?:do|did) you think (?:of|about)\b|\bwhy (?:did|do|would|have) you (?:recommend|suggest|pick|choose|list)"
     r"|\btell me (?:more )?about\b|\bhave you (?:seen|heard of)\b|\bwhat(?:'s| is) \S.{0,60} about\b"
     r"|\bhow (?:good|scary|long|old) is\b|\bwas (?:halt|haltst) du von\b|\bque penses?-tu de\b"
     r"|\bque (?:opinas|piensas) de\b")
@@ -893,7 +893,8 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
     again = (current.follow_up or current.seen_previous or current.relative_era) and not asks_genre
     narrows = not asks_genre and not new_audience and bool(
-        again or current.year_min or current.year_max or current.moods or current.audience or current.genres_refused)
+        again or current.year_min or current.year_max or current.moods or current.audience or current.genres_refused
+        or current.titles_refused)
     if narrows:
         # A follow-up that only narrows ("something from the 90s", "not kids stuff") keeps the earlier genres.
         changes["genres_any"] = tuple(g for g in anchor.genres_any if g not in refused)
@@ -915,7 +916,8 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
         changes.update(year_min=anchor.year_max + 1, year_max=None, era=f"after {anchor.year_max}")
     elif again and current.relative_era == "older" and not (current.year_min or current.year_max):
         changes.update(year_min=None, year_max=1979, era="classics")
-    elif again and not current.relative_era and not (current.year_min or current.year_max):
+    elif (again or narrows) and not current.relative_era and not (current.year_min or current.year_max):
+        # "no Star Wars stuff please" after "something from the 80s": still the 80s
         changes.update(year_min=anchor.year_min, year_max=anchor.year_max, era=anchor.era)
     if not current.audience and anchor.audience:
         changes["audience"] = anchor.audience
