@@ -1239,3 +1239,18 @@ def test_smarter_is_the_smart_mood(text):
 def test_why_a_title_was_recommended_is_a_question_about_it():
     find = lambda text: ["g"] if "fargo" in text.lower() else []  # noqa: E731
     assert parse("why did you recommend Fargo?", find_titles=find).asks_about == ("g",)
+
+
+def test_spanish_and_french_follow_ups_keep_the_thread():
+    first = parse("quiero ver algo romántico")
+    assert first.genres_any == ("Romance",)
+    gentler = parse("pero no muy triste", earlier=[first])
+    assert gentler.genres_any == ("Romance",) and gentler.moods == ("not-sad",)
+    other = parse("autre chose", earlier=[parse("je cherche un bon film d'action")])
+    assert other.follow_up and other.genres_any == ("Action",)
+    assert parse("something similar", earlier=[first]).follow_up
+
+
+@pytest.mark.parametrize("text", ["pas trop triste", "nicht zu traurig", "no muy triste"])
+def test_a_negated_sad_is_not_also_sad(text):
+    assert parse(text).moods == ("not-sad",)

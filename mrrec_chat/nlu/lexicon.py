@@ -57,7 +57,7 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
     (r"(?:studio )?ghibli|dreamworks|disney animation", ("Animation",)),
     (r"thrillers?|suspense(?:ful)?|suspenso|spy (?:movies|films|thrillers)|nail[- ]?biters?|nail[- ]?biting",
      ("Thriller",)),
-    (r"romance|romances|romantic|romanticas?|romantiques?|love stor(?:y|ies)|chick flicks?"
+    (r"romance|romances|romantic|romantic[ao]s?|romantiques?|love stor(?:y|ies)|chick flicks?"
      r"|films? d'amour|liebesfilme?n?|romanzen", ("Romance",)),
     (r"comed(?:y|ies)|comedic|funny|hilarious|sitcoms?|slapstick|spoofs?|parod(?:y|ies)"
      r"|comedias?|comedies?|komodien?|a (?:good )?laugh|some laughs|something to laugh at"

@@ -124,7 +124,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|too (?:violent|gory|bloody|brutal)", "gentle",
      (), ("War", "Horror", "Crime", "Thriller")),
     (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak"
-     r"|serious)|too (?:sad|depressing|heavy|bleak|serious)"
+     r"|serious)|too (?:sad|depressing|heavy|bleak|serious)|(?:no|pas|nicht) (?:muy |tan |demasiado |trop |si |zu |so )?"
+     r"(?:triste|traurig)"
      r"|cheerful", "not-sad",
      ("Comedy",), ("War", "Drama", "Film-Noir")),
     (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark",
@@ -249,7 +250,7 @@ EXPLORE = re.compile(
     r"|tend to|mostly)\b|\bout(?:side)? (?:of )?my (?:comfort zone|usual\w*|bubble)\b|\bchange of pace\b"
     r"|\bnot (?:my|the) usual\b|\bfor a change\b|\bbranch out\b|\bbroaden my\b|\bmix (?:it|things) up\b"
     r"|\bi (?:wouldn'?t|would not|don'?t|do not|never) (?:usually |normally )?(?:watch|pick|choose)\b"
-    r"|\bnew genres?\b|\b(?:mal )?was (?:ganz )?anderes\b|\bchanger un peu\b|\bsortir de (?:mes|mon) \w+"
+    r"|\bnew genres?\b|\bmal (?:etwas|was) (?:ganz )?anderes\b|\bzur abwechslung\b|\bchanger un peu\b|\bsortir de (?:mes|mon) \w+"
     r"|\bpara variar\b|\balgo (?:diferente|distinto) (?:a|de) lo (?:que|habitual)\b")
 # "forget what I said about westerns", "I changed my mind about horror", "actually westerns are fine":
 # the person takes back what memory holds about those genres
@@ -295,7 +296,10 @@ FOLLOW_UP = re.compile(
     r"|\b(?:others|another one|different ones)\b|\bones\b|\bmore like\b|\bnot (?:that|this) one\b"
     r"|\bnone of (?:those|these|them)\b|\bnot (?:those|these)\b"
     r"|\bnoch (?:mehr|andere|einen?)\b|\bandere filme\b|\bd'autres\b|\bautres? (?:films?|idees?)\b"
-    r"|\botr[ao]s? (?:peliculas?|opciones|ideas)\b|\balgo mas\b|\bmas opciones\b")
+    r"|\botr[ao]s? (?:peliculas?|opciones|ideas)\b|\balgo mas\b|\bmas opciones\b"
+    r"|\bsomething similar\b|\bsimilar ones\b|\bmore like (?:it|that)\b|\b(?:etwas|was) anderes\b|\bautre chose\b"
+    r"|\bquelque chose d'autre\b|\botra cosa\b|\balgo (?:parecido|similar)\b|\betwas ahnliches\b"
+    r"|\bquelque chose de (?:similaire|semblable)\b")
 SEEN_THOSE = re.compile(
     r"\b(?:seen|watched|saw|know) (?:all |both |every one |each )?(?:of )?(?:those|them|these|that one|them all)\b"
     r"|\b(?:schon|alle) gesehen\b|\bdeja vus?\b|\bdeja tous vus\b|\bya (?:las|los) (?:he )?vist[oa]s\b|\bya (?:las|los) vi\b")
@@ -742,11 +746,14 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         wanted_any = [g for g in wanted_any if g not in soft]
     moods, prefer, avoid = [], list(soft), []
     found: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = []
+    # "pas trop triste", "no muy triste": inside a negated mood's own match, a mood word is not that mood
+    negated = [mt.span() for regex, mood, *_ in _MOOD_RES if mood in ("gentle", "not-sad") for mt in regex.finditer(folded)]
     for regex, mood, pref_genres, avoid_genres in _MOOD_RES:
         # "nothing too sad", "I hate scary films": a negated mood word is not that mood (the
         # not-sad and gentle moods carry their own negation inside the match)
         at = [mt.start() for mt in regex.finditer(folded)
-              if mood in ("gentle", "not-sad") or not NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])]
+              if mood in ("gentle", "not-sad") or not (NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])
+                                                       or any(a <= mt.start() < b for a, b in negated))]
         if at:
             found.append((at[0], mood, pref_genres, avoid_genres))
     for _, mood, pref_genres, avoid_genres in sorted(found, key=lambda f: f[0]):  # the first said leads
