@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 import uuid
@@ -224,13 +225,35 @@ class Assistant:
         # What this very message says ("...but I hate horror") applies to this turn already; it is
         # extracted up front (regex, ~1 ms) and stored only after the answer has been shown.
         preferences = self.extract_statements(text)
+        forgotten: dict[str, str] | None = {}
+        if write_back:
+            # "forget that I said I don't like romance" holds for this very answer: taken back first
+            try:
+                forgotten = self._retract(user_id, text)
+            except Exception:  # noqa: BLE001 - the answer stands even if forgetting failed
+                log.exception("retraction failed for %s", user_id)
+                yield ev.Notice("I could not update your memory from this message; nothing was changed.", "warning")
+                write_back = False
         turn = self.turn_context(user_id, text, earlier, preferences, shown)
         yield from self.agent.run(turn, options or self.options())
         if write_back:
             t0 = time.perf_counter()
             try:
-                forgotten = self._retract(user_id, text)
-                result = self.memory.remember(user_id, [p for p in preferences if p.subject not in (forgotten or {})],
+                from mrrec_chat.recommend.request import canonical_genre, retracted_genres
+
+                softened = set(turn.policy.request.softened) if turn.policy is not None else set()
+                taken_back = set(retracted_genres(text, self.dataset.categories))
+
+                def kept_statement(p) -> bool:
+                    genre = (canonical_genre(p.subject, self.dataset.categories) or p.subject) \
+                        if p.subject_type == "category" else None
+                    # "forget what I said about romance" is no new statement about romance, and "a
+                    # spooky movie for my kids" no liking of horror (the turn gave children's films)
+                    return p.subject not in (forgotten or {}) and genre not in taken_back \
+                        and not (p.kind == "like" and genre in softened)
+
+                kept = [p for p in preferences if kept_statement(p)]
+                result = self.memory.remember(user_id, kept,
                                               source="chat", turn_id=uuid.uuid4().hex[:8])
                 marked = 0
                 noted: list[str] = []
@@ -280,18 +303,34 @@ class Assistant:
         if not sentences:
             return {}
         genres = set(retracted_genres(text, self.dataset.categories))
+        titles = {i for t in retracting_sentences(text) for i in self.titles.find_mentions(t)} if self.titles else set()
+        entries = [(e, f) for e in self.store.list_user(user_id, "chat")
+                   if (f := ChatFact.of(e)) is not None and f.users_own and f.kind in ("like", "dislike", "seen")]
         out: dict[str, str] = {}
-        for entry in self.store.list_user(user_id, "chat"):
-            fact = ChatFact.of(entry)
-            if fact is None or not fact.users_own or fact.kind not in ("like", "dislike"):
-                continue
-            if fact.is_category:
-                hit = (canonical_genre(fact.subject, self.dataset.categories) or fact.subject) in genres
+        for entry, fact in entries:
+            if fact.is_category:  # a combination ("rom-coms") is taken back by either of its genres
+                hit = any((canonical_genre(g, self.dataset.categories) or g) in genres
+                          for g in (fact.subject, *fact.together))
+            elif fact.item_id:  # "actually Titanic was fine, forget that"
+                hit = fact.item_id in titles
             else:  # a person or a theme, named in the sentence that takes it back
                 hit = fact.subject_type in ("person", "theme") and any(fold(fact.subject) in t for t in sentences)
             if hit:
                 self.memory.delete(user_id, entry.memory_id)
                 out[fact.subject] = entry.text.rstrip(".")
+        if not out and not genres and not titles and entries \
+                and all(re.fullmatch(r"\W*(?:(?:no|oh|sorry|wait|actually|please|just)\W+)*(?:forget|ignore|scratch)"
+                                     r" (?:that|this)\W*(?:please)?\W*", t) for t in sentences):
+            # "forget that" alone: what the previous message stored (its statements share a turn id;
+            # "forget it" is "never mind" and changes nothing)
+            latest, _ = max(entries, key=lambda ef: ef[0].created_at)
+            turn = latest.extra.get("turn_id")
+            for entry, fact in entries:
+                if turn and entry.extra.get("turn_id") == turn:
+                    self.memory.delete(user_id, entry.memory_id)
+                    out[fact.subject] = entry.text.rstrip(".")
+        if not out and (genres or titles or any(f.subject_type in ("person", "theme") for _, f in entries)):
+            return {}  # "I didn't hate Titanic" with nothing stored about it: nothing to say
         return out or None
 
     def feedback(self, user_id: str, item_id: str, kind: str) -> MemoryEntry:

@@ -1254,3 +1254,48 @@ def test_spanish_and_french_follow_ups_keep_the_thread():
 @pytest.mark.parametrize("text", ["pas trop triste", "nicht zu traurig", "no muy triste"])
 def test_a_negated_sad_is_not_also_sad(text):
     assert parse(text).moods == ("not-sad",)
+
+
+def test_taking_back_a_title_or_the_last_message_in_chat(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+
+    def say(text):
+        events = list(assistant.chat(user, text))
+        return [e.text for e in events if isinstance(e, ev.Notice)], _items(events)
+
+    say("I hate Titanic")
+    said, items = say("actually Titanic was fine, forget that")
+    assert said == ["Forgotten, as you asked: “Hated Titanic (1997)”."], said
+    assert not assistant.store.list_user(user, "chat")
+    say("I hate Titanic and westerns")
+    said, _ = say("forget that")  # what the previous message stored
+    assert said and said[0].startswith("Forgotten, as you asked") and not assistant.store.list_user(user, "chat")
+    said, _ = say("I didn't hate Alien")  # nothing stored about it: nothing to say
+    assert not any("could not tell" in n for n in said)
+
+
+def test_forgetting_a_dislike_holds_for_the_same_answer(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    list(assistant.chat(user, "I don't like romance"))
+    items = _items(list(assistant.chat(user, "forget that I said I don't like romance. A comedy please")))
+    assert any("Romance" in r.item.categories for r in items)
+
+
+def test_a_spooky_film_for_children_is_no_liking_of_horror(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    list(assistant.chat(user, "a spooky movie for my kids"))
+    subjects = {e.extra.get("subject") for e in assistant.store.list_user(user, "chat")}
+    assert "Horror" not in subjects
+
+
+def test_a_refused_combination_is_one_memory_taken_back_by_either_genre(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    list(assistant.chat(user, "my wife loves romantic comedies but I can't stand them"))
+    mine = [e.text for e in assistant.store.list_user(user, "chat") if e.extra.get("holder") == "user"]
+    assert mine == ["Strongly dislikes Romance + Comedy (together, not each alone)."], mine
+    list(assistant.chat(user, "forget what I said about romance"))
+    assert not [e for e in assistant.store.list_user(user, "chat") if e.extra.get("holder") == "user"]

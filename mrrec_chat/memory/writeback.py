@@ -82,6 +82,10 @@ def slot_of(pref: Preference) -> str:
         key = f"constraint:runtime-{subject.split()[1]}"
     elif pref.kind == "constraint" and _ERA.match(subject):
         key = "constraint:era"
+    elif pref.subject_type == "category" and getattr(pref, "together", ()):
+        # "I can't stand rom-coms": one statement about the combination (it was stored twice, once
+        # per genre), in its own slot ("I love romance" does not replace it)
+        key = "category:" + "+".join(g.lower() for g in pref.together)
     else:
         key = f"{pref.subject_type}:{subject}"
     return hashlib.sha1(key.encode()).hexdigest()[:10]

@@ -261,6 +261,10 @@ RETRACT = re.compile(
     r"|\bchanged my mind (?:about|on)\b|\bno longer (?:hate|dislike|mind)\b|\bdon'?t (?:hate|mind) \w+ (?:any ?more|now)\b"
     r"|\b(?:are|is) (?:fine|ok|okay|alright|all right) (?:now|actually|after all|again|by me)\b"
     r"|\bactually,? \w+(?: \w+)? (?:are|is) (?:fine|ok|okay|alright|all right)\b"
+    # "actually Titanic was fine, forget that", "I didn't hate Titanic that much": a title taken back too
+    r"|\bactually,? [\w' &:-]{1,40}? (?:was|were) (?:fine|ok|okay|alright|all right|not (?:that |so )?bad|good)\b"
+    # ("forget it" is "never mind", about the request, not memory)
+    r"|\b(?:forget|scratch) (?:that|this)\b|\bi (?:didn'?t|did not) (?:really )?(?:hate|dislike) \w+"
     r"|\bvergiss\b|\boublie\b|\bolvida\b")
 
 
@@ -814,6 +818,10 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     text = full_text  # the titles themselves are read from what was written
     named = [str(i) for i in (find_titles(text) if find_titles else [])]
     seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles]
+    if RETRACT.search(folded):  # "actually Titanic was fine, forget that" is about memory, no "like Titanic"
+        retracted = {i for t in retracting_sentences(text) for i in (find_titles(t) if find_titles else [])}
+        seeds = [i for i in seeds if str(i) not in {str(x) for x in retracted}]
+        liked_titles = [i for i in liked_titles if i in seeds]
     unknown = _unknown_titles(text, named, find_titles)
     origins = []
     for mt in ORIGIN_RE.finditer(folded):
@@ -853,7 +861,12 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
                      and str(getattr(p, "subject", "")).startswith(("at most ", "at least ", "not too long"))), ""))
-    return carry_over(request, earlier)
+    request = carry_over(request, earlier)
+    if request.retracts and request.genres_refused:
+        # "forget that I said I don't like romance": not refused by this chat's earlier message either
+        taken_back = set(retracted_genres(full_text, categories))
+        request = replace(request, genres_refused=tuple(g for g in request.genres_refused if g not in taken_back))
+    return request
 
 
 def explains_word(word: str, categories: Sequence[str]) -> bool:
@@ -898,7 +911,8 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     changes["genres_any"] = tuple(g for g in current.genres_any if g not in refused)
     changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
     anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
-    again = (current.follow_up or current.seen_previous or current.relative_era) and not asks_genre
+    # "forget what I said about romance" asks nothing new: the thread goes on, now without that dislike
+    again = (current.follow_up or current.seen_previous or current.relative_era or current.retracts) and not asks_genre
     narrows = not asks_genre and not new_audience and bool(
         again or current.year_min or current.year_max or current.moods or current.audience or current.genres_refused
         or current.titles_refused)
