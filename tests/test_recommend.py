@@ -1299,3 +1299,35 @@ def test_a_refused_combination_is_one_memory_taken_back_by_either_genre(assistan
     assert mine == ["Strongly dislikes Romance + Comedy (together, not each alone)."], mine
     list(assistant.chat(user, "forget what I said about romance"))
     assert not [e for e in assistant.store.list_user(user, "chat") if e.extra.get("holder") == "user"]
+
+
+@pytest.mark.parametrize("text, acclaimed", [
+    ("the best sci-fi of all time", True), ("a highly rated comedy from the 80s", True),
+    ("un chef-d'oeuvre", True), ("my best friend loves comedies", False), ("a comedy", False),
+])
+def test_the_best_is_read(text, acclaimed):
+    assert parse(text).acclaimed is acclaimed
+
+
+def test_the_best_puts_the_best_rated_first():
+    items = ITEMS + [Item("h", "Rear Window", ("Thriller",), 1954)]
+    interactions = [Interaction(f"u{k}", "e", 3.0) for k in range(40)] + \
+        [Interaction(f"u{k}", "h", 5.0) for k in range(25)] + \
+        [Interaction(f"u{k}", i, 2.0) for k in range(25) for i in ("a", "c", "d", "f", "g")]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    assert ranker.rank(RankInputs(np.zeros(8, np.float32)), n=1)[0].item.item_id == "e"  # most rated
+    assert ranker.rank(RankInputs(np.zeros(8, np.float32), acclaimed=True), n=1)[0].item.item_id == "h"
+
+
+def test_not_as_scary_asks_for_less_not_for_horror():
+    from mrrec_chat.nlu.extract import extract_preferences
+
+    said = [(p.kind, p.subject) for p in extract_preferences("something like Alien but not as scary")]
+    assert ("constraint", "not too scary") in said and ("like", "Horror") not in said
+    assert "Horror" not in parse("something like Alien but not as scary").wanted
+
+
+def test_a_twist_ending_reads_as_a_thriller_the_nearest_genre():
+    r = parse("a film with a twist ending")
+    assert r.genres_any == ("Thriller",) and dict(r.themes).get("Thriller") == "twist ending"

@@ -822,6 +822,11 @@ SELF_CONTAINED: list[tuple[str, str, str]] = [
     (r"keep it clean|nothing (?:too )?(?:dirty|raunchy|smutty)|no (?:smut|nudity)", "constraint", "no explicit content"),
     (r"(?:nothing|no|not anything|not something) (?:that'?ll|that will|that would|that could|to) give (?:\w+ )?(?:kids |children"
      r" |me |us |them )?nightmares", "constraint", "not too scary"),
+    # "like Alien but not as scary", "something less creepy": a comparison that asks for less
+    (r"(?:not|nothing) (?:as|so|that|quite as|quite so) (?:scary|frightening|creepy|spooky|intense|terrifying)"
+     r"|less (?:scary|frightening|creepy|spooky|intense|terrifying)", "constraint", "not too scary"),
+    (r"(?:not|nothing) (?:as|so|that|quite as|quite so) (?:violent|gory|bloody|brutal)|less (?:violent|gory|bloody|brutal)",
+     "constraint", "not too violent"),
     (r"(?:as long as|so long as|provided|if) (?:nobody|no one|noone|the dog|the dog doesn'?t) (?:dies|gets killed|die)"
      r"|(?:nobody|no one) (?:dies|gets killed)|the dog (?:doesn'?t|does not|better not) die|no dead (?:dogs|pets|animals)",
      "constraint", "not depressing"),

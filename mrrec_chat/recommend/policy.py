@@ -86,7 +86,7 @@ class TurnPolicy:
             remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
             like_genres=self.like_genres,
             # "something different" from someone whose usual this memory does not show: a surprise
-            lesser_known=r.lesser_known or r.explore,
+            lesser_known=r.lesser_known or r.explore, acclaimed=r.acclaimed,
             # "what's a good family film?" (no genre named): children's and animated films first,
             # then the family's comedies and adventures (The Full Monty was third)
             audience_genres=tuple(g for g in (canonical_genre(x, r.prefer_genres) for x in ("Children", "Animation"))

@@ -169,6 +169,7 @@ class Ranked:
 
 LESSER_KNOWN_QUANTILE = 0.9  # "hidden gems": at most as many ratings as 90% of the rated items
 LESSER_KNOWN_MIN_RATINGS = 20
+ACCLAIMED_QUANTILE = 0.9  # "the best ...": rated at least as well as 90% of the films with enough ratings
 
 
 @dataclass
@@ -196,6 +197,7 @@ class RankInputs:
     mood_genres: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     lesser_known: bool = False  # "an underrated 70s film", "hidden gems": not the most rated films
     audience_genres: tuple[str, ...] = ()  # "a family film": these first (a soft filter, relaxed first)
+    acclaimed: bool = False  # "the best sci-fi of all time": the catalog's best-rated films first
 
 
 class CatalogSignals:
@@ -440,6 +442,13 @@ class Ranker:
             focused = focus >= FOCUS_MIN_SHARE
             if focused.any():
                 filters.insert(0, ("genre focus", focused))
+        if inputs.acclaimed and s.counts.max() > 0:
+            # "the best ...": among the films rated by enough people, the best-rated tenth (relaxed
+            # where the rest of the request leaves too few)
+            rated = s.counts >= LESSER_KNOWN_MIN_RATINGS
+            if rated.any():
+                ok = rated & (s.bayes >= np.quantile(s.bayes[rated], ACCLAIMED_QUANTILE))
+                filters.insert(0, ("best rated", ok))
         audience = [s.cat_index[g] for g in inputs.audience_genres if g in s.cat_index]
         if audience:
             ok = s.genres[:, audience].max(axis=1) > 0

@@ -49,7 +49,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"quests?|treasure hunts?", ("Adventure",)),
     (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?", ("War",)),
     (r"wild west", ("Western",)),
-    (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies", ("Thriller",)),
+    (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies|(?:plot )?twists?(?: endings?)?", ("Thriller",)),
     (r"romantisch\w*|peliculas? de amor|date[- ]?nights?|(?:a |first )date (?:movie|film)|valentine'?s?(?: day)?"
      r"|saint[- ]valentin|san valentin", ("Romance",)),
     (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
@@ -73,7 +73,7 @@ THEME_WORDS = re.compile(
     r"|explosions?|car chases?|quests?|treasure hunts?|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
     r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
-    r"|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
+    r"|(?:plot )?twists?(?: endings?)?|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
     r"|intelligence artificielle|kunstliche intelligenz|music|musicians?|singers?|singing|songs?|concerts?"
     r"|rock bands?|dancing|dancers?|musique|musica|musik)")
 
@@ -242,6 +242,11 @@ LESSER_KNOWN = re.compile(r"\bunderrated\b|\bhidden gems?\b|\blesser[- ]known\b|
                           r" (?:probably |likely |might |may )?(?:haven'?t|have not|never|not) (?:seen|heard of)\b"
                           r"|\bunterschatzt\w*"
                           r"|\bmeconnus?\b|\bsous[- ]estimes?\b|\binfravalorad[ao]s?\b|\bjoyas? ocultas?\b")
+# "the best sci-fi of all time", "a masterpiece", "top rated": the catalog's best-rated first
+ACCLAIMED = re.compile(
+    r"\b(?:best|greatest|finest)\b(?! (?:friends?|buddy|mate|way|time to|part))|\b(?:top|highest|highly|well)[- ]rated\b"
+    r"|\b(?:critically )?acclaimed\b|\bmasterpieces?\b|\bmust[- ]sees?\b|\bof all time\b|\ball[- ]time\b"
+    r"|\bmeilleur\w*|\bbeste[nrs]?\b|\bmejor(?:es)?\b|\bobras? maestras?\b|\bchefs?[- ]d'oeuvre\b|\bmeisterwerk\w*")
 # "surprise me": not the five most popular films everyone gets, so the lesser-known ones first
 SURPRISE = re.compile(r"\bsurprise me\b|\buberrasch(?:e|t)? mich\b|\bsurprends[- ]moi\b|\bsorprendeme\b")
 # "something different from what I usually watch", "out of my comfort zone": away from the genres
@@ -410,6 +415,7 @@ class Request:
     people: tuple[str, ...] = ()  # actors or directors the message names ("without Schwarzenegger")
     lesser_known: bool = False  # "underrated", "hidden gems", "something I haven't heard of"
     explore: bool = False  # "something different from what I usually watch": away from the usual genres
+    acclaimed: bool = False  # "the best sci-fi of all time", "highly rated": the best-rated first
     retracts: bool = False  # "forget what I said about westerns": about memory, not a new ask
     stand_ins: tuple[tuple[str, str], ...] = ()  # ("Toy Story 2", item id of Toy Story): a sequel not in the catalog
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
@@ -857,7 +863,10 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
         asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
         lesser_known=bool(LESSER_KNOWN.search(folded) or SURPRISE.search(folded)),
-        explore=bool(EXPLORE.search(folded)), retracts=bool(RETRACT.search(folded)),
+        explore=bool(EXPLORE.search(folded)),
+        acclaimed=bool(ACCLAIMED.search(folded)) or any(getattr(p, "kind", "") == "constraint"
+                                                       and str(p.subject) == "highly rated" for p in preferences),
+        retracts=bool(RETRACT.search(folded)),
         people=tuple(dict.fromkeys(str(p.subject) for p in preferences if getattr(p, "subject_type", "") == "person")),
         themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
