@@ -423,7 +423,8 @@ def test_a_request_the_catalog_cannot_see_gets_a_notice_and_an_open_one_does_not
 
     assert any("nothing in it matches “road”" in n for n in notices("a road movie"))
     for text in ("What should I watch tonight?", "Surprise me!", "Was soll ich heute Abend schauen?",
-                 "a comedy road movie"):
+                 "a comedy road movie", "what haven't I seen that I'd love?", "something different from what I "
+                 "usually watch"):
         assert not any("nothing in it matches" in n for n in notices(text)), text
 
 
@@ -1326,6 +1327,11 @@ def test_not_as_scary_asks_for_less_not_for_horror():
     said = [(p.kind, p.subject) for p in extract_preferences("something like Alien but not as scary")]
     assert ("constraint", "not too scary") in said and ("like", "Horror") not in said
     assert "Horror" not in parse("something like Alien but not as scary").wanted
+
+
+def test_a_film_about_love_is_a_romance():
+    assert parse("a movie about love").genres_any == ("Romance",)
+    assert "Romance" not in parse("I love comedies").wanted
 
 
 def test_a_twist_ending_reads_as_a_thriller_the_nearest_genre():

@@ -50,7 +50,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?", ("War",)),
     (r"wild west", ("Western",)),
     (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies|(?:plot )?twists?(?: endings?)?", ("Thriller",)),
-    (r"romantisch\w*|peliculas? de amor|date[- ]?nights?|(?:a |first )date (?:movie|film)|valentine'?s?(?: day)?"
+    (r"romantisch\w*|peliculas? de amor|(?<=about )love\b|(?<=about )falling in love|date[- ]?nights?|(?:a |first )date (?:movie|film)|valentine'?s?(?: day)?"
      r"|saint[- ]valentin|san valentin", ("Romance",)),
     (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
