@@ -1337,3 +1337,14 @@ def test_a_film_about_love_is_a_romance():
 def test_a_twist_ending_reads_as_a_thriller_the_nearest_genre():
     r = parse("a film with a twist ending")
     assert r.genres_any == ("Thriller",) and dict(r.themes).get("Thriller") == "twist ending"
+
+
+def test_a_question_about_a_card_by_its_place_is_answered_about_that_card():
+    from mrrec_chat.recommend.request import list_references, with_references
+
+    last = ["c", "d", "g"]
+    asked = parse("tell me more about the third one", earlier=[parse("a comedy")])
+    asked = with_references(asked, list_references(asked.text, last))
+    assert asked.asks_about == ("g",)
+    plain = parse("more like the third one", earlier=[parse("a comedy")])
+    assert with_references(plain, list_references(plain.text, last)).asks_about == ()

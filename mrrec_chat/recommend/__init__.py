@@ -44,6 +44,7 @@ from mrrec_chat.recommend.ranker import (
 )
 from mrrec_chat.recommend.reasons import article, explain, genre_phrase, rated_clause
 from mrrec_chat.recommend.request import (
+    ORDINAL_REF,
     READ_RES,
     Request,
     explains_word,
@@ -367,7 +368,7 @@ class Recommender:
         folded = fold(text)
         # "about time travel" was read as science fiction, "with my girlfriend" as a mood: every
         # phrase any reader matched in the text as written is blanked ("space exploration" whole)
-        spans = [mt.span() for regex in READ_RES for mt in regex.finditer(folded)]
+        spans = [mt.span() for regex in (*READ_RES, ORDINAL_REF) for mt in regex.finditer(folded)]
         for start, end in spans:
             folded = folded[:start] + " " * (end - start) + folded[end:]
         words: list[str] = []

@@ -369,7 +369,10 @@ def with_references(request: Request, references: Sequence[tuple[str, str]]) -> 
         similar_to=request.similar_to if request.wanted else tuple(dict.fromkeys(request.similar_to + tuple(wanted))),
         titles_refused=tuple(dict.fromkeys(request.titles_refused + tuple(refused))),
         titles_named=tuple(dict.fromkeys(request.titles_named + tuple(i for i, _ in references))),
-        references=tuple(references), new_items=True)
+        references=tuple(references), new_items=True,
+        # "tell me more about the third one", "is the second one any good?": a question about that card
+        asks_about=tuple(dict.fromkeys(request.asks_about + tuple(wanted)))
+        if TITLE_QUESTION.search(fold(request.text)) else request.asks_about)
 
 
 _NOT_TITLES = frozenset({"i", "i'm", "im", "it", "that", "this", "the", "a", "an", "my", "me", "we", "you", "something",
