@@ -106,6 +106,10 @@ def test_titles_named_are_seeds_and_unknown_titles_are_reported():
     assert parse("something like Inception", find_titles=find).unknown_titles == ("Inception",)
     assert parse("something like The Matrix but less violent", find_titles=find).unknown_titles == ("The Matrix",)
     assert parse("I like Comedy", find_titles=find).unknown_titles == ()
+    # names in quotes, wherever they stand; an apostrophe is no quote
+    quoted = parse("movies like 'The Matrix' and 'Inception'", find_titles=find)
+    assert quoted.unknown_titles == ("The Matrix", "Inception")
+    assert parse("I'm looking for a comedy, it's late", find_titles=find).unknown_titles == ()
 
 
 # --- ranker ------------------------------------------------------------------------------------

@@ -267,9 +267,11 @@ class Recommender:
         out = []
         for item_id in policy.request.asks_about[:2]:
             out.append(self.about(item_id))
-        for name in policy.request.unknown_titles:
-            out.append(f"“{name}” is not in this catalog ({self.describe_catalog()}); "
-                       "I used the rest of your request.")
+        unknown = [f"“{name}”" for name in policy.request.unknown_titles]
+        if unknown:  # "“The Matrix” and “Inception” are not in this catalog"
+            names = unknown[0] if len(unknown) == 1 else ", ".join(unknown[:-1]) + " and " + unknown[-1]
+            out.append(f"{names} {'is' if len(unknown) == 1 else 'are'} not in this catalog "
+                       f"({self.describe_catalog()}); I used the rest of your request.")
         if policy.request.origins and self.signals.desc_matrix is None:
             out.append(f"This catalog ({self.describe_catalog()}) does not record languages or countries, so I "
                        f"could not pick {' or '.join(policy.request.origins)} films; these follow the rest "

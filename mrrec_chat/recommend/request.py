@@ -964,13 +964,19 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     return replace(current, **changes)
 
 
+QUOTED_NAME = re.compile(r"(?:(?<=\s)|^)['\"“‘«]\s?([A-Z0-9][^'\"”’»\n]{1,60}?)\s?['\"”’»](?=[\s.,!?;:]|$)")
+
+
 def _unknown_titles(text: str, found: list[str], find_titles) -> list[str]:
     """Capitalised names after "like"/"similar to" that the catalog does not know."""
     if find_titles is None:
         return []
     unknown = []
-    for mt in SIMILAR_TO.finditer(text):
-        name = mt.group(1).strip(" .,!?:")
+    names = [mt.group(1) for mt in SIMILAR_TO.finditer(text)]
+    # a name in quotes anywhere: "movies like 'The Matrix' and 'Inception'"
+    names += [mt.group(1) for mt in QUOTED_NAME.finditer(text)]
+    for name in names:
+        name = name.strip(" .,!?:")
         words = name.split()
         content = words[1:] if words and fold(words[0]) in ("the", "a", "an") else words
         if not content or fold(content[0]) in _NOT_TITLES or len(name) < 3:
