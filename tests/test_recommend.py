@@ -1352,3 +1352,26 @@ def test_a_question_about_a_card_by_its_place_is_answered_about_that_card():
     assert asked.asks_about == ("g",)
     plain = parse("more like the third one", earlier=[parse("a comedy")])
     assert with_references(plain, list_references(plain.text, last)).asks_about == ()
+
+
+@pytest.mark.parametrize("text, years", [
+    ("anything from before 1990?", (None, 1989)),
+    ("an old western, nothing after 1970", (None, 1970)),
+    ("nothing before 1990", (1990, None)),
+    ("films up to 1985", (None, 1985)),
+])
+def test_before_and_after_a_year_mean_what_they_say(text, years):
+    from mrrec_chat.nlu.extract import extract_preferences
+
+    r = understand(text, extract_preferences(text), categories=ML100K)
+    assert (r.year_min, r.year_max) == years
+
+
+@pytest.mark.parametrize("text, any_, all_", [
+    ("un drame de guerre", set(), {"War", "Drama"}),
+    ("una película de guerra", {"War"}, set()),
+    ("something with pirates", {"Adventure"}, set()),
+])
+def test_war_in_french_and_spanish_and_pirates(text, any_, all_):
+    r = parse(text)
+    assert set(r.genres_any) == any_ and set(r.genres_all) == all_

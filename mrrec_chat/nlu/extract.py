@@ -318,7 +318,7 @@ _RE = {k: re.compile(v) for k, v in {
     "change": lx.CHANGE, "current": lx.CURRENT, "other": lx.OTHER_HOLDER, "user": lx.USER_HOLDER, "you": lx.YOU_HOLDER,
     "company": lx.COMPANY_PREFIX, "pron": lx.PRONOUN, "ellipsis": lx.ELLIPSIS,
     "question": lx.QUESTION_START, "decade": lx.DECADE, "after": lx.YEAR_AFTER,
-    "before": lx.YEAR_BEFORE,
+    "before": lx.YEAR_BEFORE, "until": lx.YEAR_UNTIL,
     "sentence": r"(?:[!?;\n\u2026]|(?<!\d)\.|\.(?!\d))+",
     # ", so I'm ..." starts a new clause: "We honeymooned in Casablanca, so I'm a sucker for ..."
     "clause": rf"{lx.CONTRAST}|,\s*(?=(?:maybe|perhaps|instead|preferably|ideally|or maybe)\b)"
@@ -611,6 +611,7 @@ class _Spans:
                 out.append((mt.start(), mt.end(), f"from the {decade}s"))
         for key, label in (("after", "released after"), ("before", "released before")):
             out += [(mt.start(), mt.end(), f"{label} {mt.group('y')}") for mt in _RE[key].finditer(self.f)]
+        out += [(mt.start(), mt.end(), f"released before {int(mt.group('y')) + 1}") for mt in _RE["until"].finditer(self.f)]
         return out
 
     def _capitalised(self, cues: list[tuple[int, int, str, Any]], occupied: bytearray) -> list:

@@ -899,6 +899,10 @@ YEAR_AFTER = (r"(?:released\s+|made\s+)?(?:(?:nothing|no|not) (?:from |released 
               r"|not older than|nothing older than|despues de|apres|nach)[\s-]+(?P<y>(?:19|20)\d\d)")
 YEAR_BEFORE = (r"(?:released\s+|made\s+)?(?:before|pre|older than|earlier than|prior to|antes de"
                r"|avant|vor)[\s-]+(?P<y>(?:19|20)\d\d)")
+# "nothing after 1970", "up to 1985": that year itself included (stored as "released before 1971")
+YEAR_UNTIL = (r"(?:(?:nothing|no|not) (?:from |released |made )?(?:after|later than|newer than)|no newer than"
+              r"|not newer than|nothing newer than|up to|until|(?:in or|and) before|or earlier|nada despues de"
+              r"|rien apres|nichts nach)[\s-]+(?P<y>(?:19|20)\d\d)")
 
 # Canonical memory sentences for constraint/context subjects.
 CONSTRAINT_TEXT = {

@@ -32,7 +32,7 @@ COMPOSITES: list[tuple[str, tuple[str, ...]]] = [
     (r"family (?:movies?|films?|flicks?)(?: night)?", ()),
     (r"liebeskomodien?", ("Romance", "Comedy")),
     (r"animated comed(?:y|ies)", ("Animation", "Comedy")),
-    (r"war dramas?", ("War", "Drama")),
+    (r"war dramas?|drames? de guerre|dramas? de guerra|(?:anti)?kriegsdramen?|kriegsdramas?", ("War", "Drama")),
     (r"sci[- ]?fi (?:action|thriller)s?", ("Sci-Fi", "Action")),
     (r"crime thrillers?|thrillers? policiers?", ("Crime", "Thriller")),
 ]
@@ -46,8 +46,8 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"childrens|kinderfilme?n?|films? pour enfants|peliculas? infantiles", ("Children",)),
     (r"animados?|animes|animiert\w*|zeichentrick\w*", ("Animation",)),
     (r"superheroe?s?|martial arts|kung[- ]fu|explosions?|car chases?", ("Action",)),
-    (r"quests?|treasure hunts?", ("Adventure",)),
-    (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?", ("War",)),
+    (r"quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*", ("Adventure",)),
+    (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?|(?:films?|peliculas?) de guerr[ea]", ("War",)),
     (r"wild west", ("Western",)),
     (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies|(?:plot )?twists?(?: endings?)?", ("Thriller",)),
     (r"romantisch\w*|peliculas? de amor|(?<=about )love\b|(?<=about )falling in love|date[- ]?nights?|(?:a |first )date (?:movie|film)|valentine'?s?(?: day)?"
@@ -70,7 +70,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 THEME_WORDS = re.compile(
     r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|heists?|gangsters?|mafia|mobsters?"
     r"|detectives?|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
-    r"|explosions?|car chases?|quests?|treasure hunts?|wwii|world war|vietnam war|soldiers?|wild west"
+    r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
     r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
     r"|(?:plot )?twists?(?: endings?)?|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
@@ -631,8 +631,8 @@ def _era(preferences: Sequence, latest_year: int | None) -> tuple[int | None, in
             low, label = int(mt.group(1)), f"after {mt.group(1)}"
             continue
         mt = re.fullmatch(r"released before (\d{4})", subject)
-        if mt:
-            high, label = int(mt.group(1)), f"before {mt.group(1)}"
+        if mt:  # "before 1990" is 1989 at the latest
+            high, label = int(mt.group(1)) - 1, f"before {mt.group(1)}"
             continue
         if subject == "classic" and low is None and high is None:
             high, label = 1979, "classics"
