@@ -1375,3 +1375,19 @@ def test_before_and_after_a_year_mean_what_they_say(text, years):
 def test_war_in_french_and_spanish_and_pirates(text, any_, all_):
     r = parse(text)
     assert set(r.genres_any) == any_ and set(r.genres_all) == all_
+
+
+def test_nothing_too_violent_beside_an_asked_genre_leaves_out_the_violent_genres():
+    """"We both like thrillers but nothing too violent": thrillers that are not crime films first;
+    other moods beside an asked genre only re-rank ("a mystery for a rainy afternoon")."""
+    items = ITEMS + [Item("h", "Rear Window", ("Mystery", "Thriller"), 1954),
+                     Item("k", "Se7en", ("Crime", "Thriller"), 1995)]
+    interactions = [Interaction(f"u{k}", "k", 5.0) for k in range(9)] + [Interaction("u0", "h", 4.0)]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    gentle = plan_turn(parse("we like thrillers but nothing too violent"), [], categories=ML100K)
+    assert "Crime" in gentle.inputs(np.zeros(8, np.float32)).mood_genres[1]
+    assert ranker.rank(gentle.inputs(np.zeros(8, np.float32)), n=1)[0].item.item_id == "h"
+    relaxed = plan_turn(parse("a thriller for a rainy afternoon"), [], categories=ML100K)
+    assert relaxed.inputs(np.zeros(8, np.float32)).mood_genres == ((), ())
+    assert ranker.rank(relaxed.inputs(np.zeros(8, np.float32)), n=1)[0].item.item_id == "k"

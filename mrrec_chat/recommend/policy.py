@@ -94,8 +94,14 @@ class TurnPolicy:
             if r.audience == "family" and not r.wanted and not self.like_genres else (),
             mood_genres=(tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres))
             if (r.moods or r.audience) and not r.wanted and not self.like_genres
-            # "more like Fargo but less violent": the title's genres, less the ones the mood avoids
-            else ((), tuple(r.avoid_genres)) if r.moods and not r.wanted else ((), ()))
+            # "more like Fargo but less violent": the title's genres, less the ones the mood avoids;
+            # "we like thrillers but nothing too violent": thrillers that are not also crime films
+            # (the genres a mood prefers stay a re-ranking beside an asked genre: as a filter, "a drama
+            # that ends happily" became Titanic and Leaving Las Vegas, romances that end in tears)
+            # and only a refusal ("nothing too violent", "not too sad") filters beside one: as a filter,
+            # "relaxed" took Rear Window (a thriller) from "a mystery for a rainy afternoon"
+            else ((), tuple(g for g in r.avoid_genres if g not in r.wanted))
+            if set(r.moods) & {"gentle", "not-sad"} else ((), ()))
 
 
 def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),

@@ -114,7 +114,8 @@ NEGATION = re.compile(
 # Moods and audiences: what they do to genres (soft: they re-rank, never filter alone).
 MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     # (pattern, mood, prefer, avoid)
-    (r"feel[- ]?good|uplifting|heart[- ]?warming|cheer (?:me|us) up|wholesome|happy|light[- ]?hearted"
+    (r"feel[- ]?good|uplifting|heart[- ]?warming|cheer (?:me|us) up|wholesome|happy|happier|cheerier|light[- ]?hearted"
+     r"|more (?:upbeat|cheerful|fun)"
      r"|happy ending|ends? (?:well|happily)|end(?:s|ing)? on a high"
      r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
