@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from mrrec_chat.agent.events import Recommendation
+from mrrec_chat.data.movielens import spoken_title
 from mrrec_chat.data.schema import Dataset
 from mrrec_chat.memory.schema import MemoryEntry
 from mrrec_chat.recommend.policy import TurnPolicy, plan_turn
@@ -289,7 +290,7 @@ class Recommender:
             item = self.dataset.items.get(item_id)
             if item is not None:
                 out.append(f"“{written}” is not in this catalog ({self.describe_catalog()}); I went by "
-                           f"{item.display_title} instead.")
+                           f"{spoken_title(item.title, item.year)} instead.")
         if policy.request.length and self.signals.desc_matrix is None:
             out.append(f"This catalog ({self.describe_catalog()}) does not record running times, so I could not "
                        "pick by length.")
@@ -332,8 +333,6 @@ class Recommender:
 
     def about(self, item_id: str) -> str:
         """What the catalog knows of one title, for a question about it ("Is Fargo any good?")."""
-        from mrrec_chat.data.movielens import spoken_title
-
         item = self.dataset.items[item_id]
         row = self.signals.row.get(item_id)
         said = f"{spoken_title(item.title, item.year)} is {article(genre_phrase(list(item.categories))).lower()}"
@@ -402,7 +401,7 @@ class Recommender:
                 continue
             title = fold(item.title)
             if all(p.search(title) for p in patterns):
-                hits.append((-self.signals.counts[n], item.display_title))
+                hits.append((-self.signals.counts[n], spoken_title(item.title, item.year)))
         if not hits:
             return ""
         shown = [t for _, t in sorted(hits)[:limit]]

@@ -9,6 +9,7 @@ dislike, a lukewarm rating, a refusal or "seen it"; never a genre of another cat
 
 from __future__ import annotations
 
+from mrrec_chat.data.movielens import spoken_title
 from mrrec_chat.data.schema import Dataset, Item
 from mrrec_chat.recommend.policy import TurnPolicy
 from mrrec_chat.recommend.ranker import CatalogSignals, Ranked
@@ -141,7 +142,7 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
     if len(clauses) < 2 and ranked.seed and f.get("cf_request", 0) >= CF_STRONG:
         seed = dataset.items.get(ranked.seed)
         if seed is not None:
-            clauses.append(f"people who loved {seed.display_title} rate it highly")
+            clauses.append(f"people who loved {spoken_title(seed.title, seed.year)} rate it highly")
             said_seed = ranked.seed
     # The same film twice ("people who loved Toy Story...; you liked Toy Story...") says nothing new.
     if len(clauses) < 2 and ranked.memory_seed and ranked.memory_seed != said_seed \
@@ -149,8 +150,9 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
                                                     or f.get("sem_memory", 0) >= CONTENT_STRONG):
         liked = dataset.items.get(ranked.memory_seed)
         if liked is not None:
-            clauses.append(f"you liked {liked.display_title}, and fans of it like this too"
-                           if f.get("cf_memory", 0) >= CF_STRONG / 2 else f"like {liked.display_title}, which you liked")
+            said = spoken_title(liked.title, liked.year)  # "The Usual Suspects (1995)", as a sentence says it
+            clauses.append(f"you liked {said}, and fans of it like this too"
+                           if f.get("cf_memory", 0) >= CF_STRONG / 2 else f"like {said}, which you liked")
             mid = policy.memory_seed_ids.get(ranked.memory_seed)
             if mid:
                 memory_ids.append(mid)
