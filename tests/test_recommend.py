@@ -1391,3 +1391,26 @@ def test_nothing_too_violent_beside_an_asked_genre_leaves_out_the_violent_genres
     relaxed = plan_turn(parse("a thriller for a rainy afternoon"), [], categories=ML100K)
     assert relaxed.inputs(np.zeros(8, np.float32)).mood_genres == ((), ())
     assert ranker.rank(relaxed.inputs(np.zeros(8, np.float32)), n=1)[0].item.item_id == "k"
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("hi", "greeting"), ("Hello there!", "greeting"), ("thanks!", "thanks"), ("ok thanks", "thanks"),
+    ("merci beaucoup", "thanks"), ("what can you do?", "about"), ("who are you?", "about"),
+    ("hi, a comedy please", ""), ("thanks, now a thriller", ""),
+])
+def test_small_talk_is_read(text, kind):
+    assert parse(text).small_talk == kind
+
+
+def test_thanks_after_a_list_keeps_the_request_and_its_films():
+    first = parse("a comedy from the 80s")
+    thanks = parse("thanks!", earlier=[first])
+    assert thanks.genres_any == ("Comedy",) and (thanks.year_min, thanks.year_max) == (1980, 1989)
+    assert not thanks.new_items
+
+
+def test_a_greeting_gets_a_hello_not_a_notice_that_nothing_matched(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    notices = [e.text for e in assistant.chat(assistant.new_user_id(), "who are you?") if isinstance(e, ev.Notice)]
+    assert notices and notices[0].startswith("I recommend films from this catalog")
+    assert not any("nothing in it matches" in n for n in notices)

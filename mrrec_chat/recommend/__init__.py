@@ -266,6 +266,16 @@ class Recommender:
     def notices(self, policy: TurnPolicy, ranked_relaxed: tuple[str, ...] = ()) -> list[str]:
         """Plain notices about the request: titles outside the catalog, relaxed filters."""
         out = []
+        talk = policy.request.small_talk
+        if talk == "greeting":
+            out.append("Hello! Tell me what you feel like watching: a genre, a mood, a decade or a film you liked "
+                       "(e.g. “a funny 90s comedy” or “something like Heat”). Meanwhile, some popular picks:")
+        elif talk == "thanks":
+            out.append("You're welcome! Tell me whenever you'd like something else.")
+        elif talk == "about":
+            out.append(f"I recommend films from this catalog ({self.describe_catalog()}) and remember what you tell "
+                       "me. Ask for a genre, a mood, a decade or “something like” a film; 👍, 👎 and “Your memory” "
+                       "teach me your taste. Some popular picks to start:")
         for item_id in policy.request.asks_about[:2]:
             out.append(self.about(item_id))
         unknown = [f"“{name}”" for name in policy.request.unknown_titles]
@@ -348,7 +358,7 @@ class Recommender:
         if self.signals.desc_matrix is not None or request.follow_up or request.seen_previous or request.relative_era \
                 or request.wanted or request.genres_refused or request.moods \
                 or request.audience or request.titles_named or request.unknown_titles or request.origins \
-                or request.people or request.explore or request.lesser_known \
+                or request.people or request.explore or request.lesser_known or request.small_talk \
                 or request.year_min is not None or request.year_max is not None:
             return []
         words = [w for w in content_words(request.text) if w not in OPEN_REQUEST_WORDS]

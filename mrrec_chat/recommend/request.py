@@ -248,6 +248,16 @@ ACCLAIMED = re.compile(
     r"\b(?:best|greatest|finest)\b(?! (?:friends?|buddy|mate|way|time to|part))|\b(?:top|highest|highly|well)[- ]rated\b"
     r"|\b(?:critically )?acclaimed\b|\bmasterpieces?\b|\bmust[- ]sees?\b|\bof all time\b|\ball[- ]time\b"
     r"|\bmeilleur\w*|\bbeste[nrs]?\b|\bmejor(?:es)?\b|\bobras? maestras?\b|\bchefs?[- ]d'oeuvre\b|\bmeisterwerk\w*")
+# A message that is small talk, not a request: said back to in a notice (the list still follows)
+SMALL_TALK = [
+    (re.compile(r"^\W*(?:hi|hello|hey|hiya|howdy|yo|hallo|servus|bonjour|salut|hola|buenas|good (?:morning|afternoon"
+                r"|evening))(?: there| again| everyone)?\W*$"), "greeting"),
+    (re.compile(r"^\W*(?:(?:ok(?:ay)?|great|cool|perfect|awesome|nice|lovely)\W+)?(?:thanks?(?: a lot| so much| you)?"
+                r"(?: (?:so|very) much)?|thx|ty|cheers|danke(?: schon)?|merci(?: beaucoup)?|gracias|muchas gracias)\W*$"),
+     "thanks"),
+    (re.compile(r"^\W*(?:what (?:can|do) you do|who are you|what are you|how does (?:this|it) work|what is this"
+                r"|help|how do i use (?:this|you)|what should i (?:ask|type|say))\W*$"), "about"),
+]
 # "surprise me": not the five most popular films everyone gets, so the lesser-known ones first
 SURPRISE = re.compile(r"\bsurprise me\b|\buberrasch(?:e|t)? mich\b|\bsurprends[- ]moi\b|\bsorprendeme\b")
 # "something different from what I usually watch", "out of my comfort zone": away from the genres
@@ -420,6 +430,7 @@ class Request:
     lesser_known: bool = False  # "underrated", "hidden gems", "something I haven't heard of"
     explore: bool = False  # "something different from what I usually watch": away from the usual genres
     acclaimed: bool = False  # "the best sci-fi of all time", "highly rated": the best-rated first
+    small_talk: str = ""  # "greeting" ("hi"), "thanks", "about" ("what can you do?"): no request
     retracts: bool = False  # "forget what I said about westerns": about memory, not a new ask
     stand_ins: tuple[tuple[str, str], ...] = ()  # ("Toy Story 2", item id of Toy Story): a sequel not in the catalog
     length: str = ""  # a running-time wish ("not too long", "at most 90 minutes") the extractor read
@@ -868,6 +879,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
         lesser_known=bool(LESSER_KNOWN.search(folded) or SURPRISE.search(folded)),
         explore=bool(EXPLORE.search(folded)),
+        small_talk=next((kind for regex, kind in SMALL_TALK if regex.match(folded)), ""),
         acclaimed=bool(ACCLAIMED.search(folded)) or any(getattr(p, "kind", "") == "constraint"
                                                        and str(p.subject) == "highly rated" for p in preferences),
         retracts=bool(RETRACT.search(folded)),
@@ -926,7 +938,10 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
     anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
     # "forget what I said about romance" asks nothing new: the thread goes on, now without that dislike
-    again = (current.follow_up or current.seen_previous or current.relative_era or current.retracts) and not asks_genre
+    # "thanks!" after a list: the same request, so the same films (not a fresh popular list)
+    thanks = current.small_talk == "thanks"
+    again = (current.follow_up or current.seen_previous or current.relative_era or current.retracts or thanks) \
+        and not asks_genre
     narrows = not asks_genre and not new_audience and bool(
         again or current.year_min or current.year_max or current.moods or current.audience or current.genres_refused
         or current.titles_refused)
@@ -961,7 +976,7 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     # and may be listed again; "something else", "darker", "not kids stuff" ask for other films
     own_era = bool(current.year_min or current.year_max) and not current.relative_era
     # "not that one, more like Groundhog Day": a new ask, but still not the films just listed
-    changes["new_items"] = bool(again or current.follow_up or (changes["continues"] and not own_era))
+    changes["new_items"] = bool(again or current.follow_up or (changes["continues"] and not own_era)) and not thanks
     return replace(current, **changes)
 
 
