@@ -498,7 +498,9 @@ def canonical_genre(name: str, categories: Iterable[str]) -> str | None:
 
 def genre_word(category: str) -> str:
     """How a genre reads in a sentence: "Sci-Fi" -> "sci-fi", "Children's" -> "children's"."""
-    return {"Film-Noir": "film noir", "Sci-Fi": "sci-fi", "IMAX": "IMAX"}.get(category, category.lower())
+    # MovieLens Latest says "Children": "a children's drama film", not "a children drama film"
+    return {"Film-Noir": "film noir", "Sci-Fi": "sci-fi", "IMAX": "IMAX", "Children": "children's"}.get(
+        category, category.lower())
 
 
 _GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in _genre_words()]
