@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mrrec_chat.data.movielens import series_name
 from mrrec_chat.data.schema import Dataset, Item
 
 log = logging.getLogger(__name__)
@@ -263,8 +264,6 @@ class CatalogSignals:
         keys = [dedupe_key(item) for item in self.items]
         first: dict[str, int] = {}
         self.duplicate_of = np.array([first.setdefault(k, n) for n, k in enumerate(keys)])
-        from mrrec_chat.data.movielens import series_name
-
         series: dict[str, int] = {}
         self.series_of = np.array([series.setdefault(series_name(item.title), n) for n, item in enumerate(self.items)])
 
