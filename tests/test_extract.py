@@ -739,3 +739,8 @@ def test_a_refusal_dated_to_this_evening_is_momentary(message, subject, momentar
     [pref] = [p for p in extract_preferences(message) if p.kind == "dislike"]
     assert pref.subject == subject and pref.momentary is momentary
     assert ("not in the mood" in pref.text.lower()) is momentary
+
+
+@pytest.mark.parametrize("message", ["why did you recommend Fargo?", "would you suggest Fargo?"])
+def test_asking_about_the_assistants_own_pick_is_no_stance(message: str) -> None:
+    assert extract_preferences(message) == []

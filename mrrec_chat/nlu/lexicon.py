@@ -359,7 +359,10 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|that is|life is|life's|every day is|today is|today was|this week is|this week was|this year is)"
      r" (?:just |basically |literally |kind of |kinda |a bit )?like"
      r"|keeps? (?:on )?(?:recommending|suggesting|pushing|telling me (?:to watch|about))"
-     r"|won'?t stop (?:recommending|suggesting|pushing)", 0, 0.0, "mute"),
+     r"|won'?t stop (?:recommending|suggesting|pushing)"
+     # the assistant's own pick asked about ("why did you recommend Fargo?", "would you suggest Heat?")
+     r"|(?:why |how come )?(?:did|do|would|have|had) you (?:just )?(?:recommend|suggest|pick|choose|list)(?:ed)?",
+     0, 0.0, "mute"),
     # "something similar": like the film just named ("Ya vi Parásitos, ¿algo parecido?")
     (r"(?:something|anything|more|others?|films?|movies?) (?:similar|along those lines|in that vein|in the same vein)"
      r"|more of (?:that|this|those|the same)(?: (?:kind|sort|type) of (?:thing|stuff))?"
