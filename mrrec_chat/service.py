@@ -329,7 +329,7 @@ class Assistant:
                 if turn and entry.extra.get("turn_id") == turn:
                     self.memory.delete(user_id, entry.memory_id)
                     out[fact.subject] = entry.text.rstrip(".")
-        if not out and (genres or titles or any(f.subject_type in ("person", "theme") for _, f in entries)):
+        if not out and (genres or titles):
             return {}  # "I didn't hate Titanic" with nothing stored about it: nothing to say
         return out or None
 
