@@ -291,6 +291,7 @@ def test_named_titles_are_excluded_unless_a_rewatch_is_asked():
     ("The 1980s are a great place to start. The 1980s are a great place to", "repeats itself"),
     ("The ideal item profile is: - Romance - Horror - War - Love", "refused genre"),
     ('The user\'s response was: "They want a thriller; check their taste.', "repeats the prompt"),  # seen live
+    ("I'm ready to assist you. Please go ahead and ask your question.", "talks to the user"),  # seen live, for "hi"
 ])
 def test_unusable_profiles_are_rejected(profile, problem):
     request = parse("I hate horror. Any feel-good classics from the 80s?")

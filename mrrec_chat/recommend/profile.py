@@ -27,6 +27,10 @@ PROMPT_PHRASES = ("description of the ideal item", "ids of memories you used", "
                   "user's response", "user is asked", "write a response", "write the final answer")
 _STOP = frozenset(["a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "for", "with", "from", "by", "about", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "i", "me", "my", "we", "you", "your", "they", "them", "he", "she", "his", "her", "movie", "movies", "film", "films", "something", "some", "any", "one", "ones", "like", "similar", "ideal", "item", "profile", "genre", "genres", "era", "mood", "title", "titles", "user", "users", "want", "wants", "would", "should", "please", "good", "great", "nice", "really", "very", "more", "most", "also", "just"])
 _DECADE = re.compile(r"\b'?(19|20)?(\d)0'?s\b")
+# A small model talking to the user instead of describing a film ("hi" -> "I'm ready to assist you.
+# Please go ahead and ask your question.")
+ASSISTANT_TALK = re.compile(r"\b(?:i'?m|i am) (?:ready|here to|glad|happy to|sorry|an ai)\b|\bassist you\b|\bhelp you\b"
+                            r"|\byour question\b|\bgo ahead and\b|\bhow can i help\b|\blet me know\b")
 REPEAT_NGRAM = 5  # a run of this many words said twice: a small model looping, not describing
 
 
@@ -61,6 +65,8 @@ def read_profile(profile: str, request: Request, understood: Request) -> Profile
     problems: list[str] = []
     if any(phrase in folded for phrase in PROMPT_PHRASES):
         problems.append("profile repeats the prompt")
+    if ASSISTANT_TALK.search(folded) and not (understood.wanted or understood.titles):
+        problems.append("profile talks to the user instead of describing a film")
     words = content_words(text)
     request_words = set(content_words(request.text))
     new_words = [w for w in words if w not in request_words]
