@@ -1415,3 +1415,16 @@ def test_a_greeting_gets_a_hello_not_a_notice_that_nothing_matched(assistant_fac
     notices = [e.text for e in assistant.chat(assistant.new_user_id(), "who are you?") if isinstance(e, ev.Notice)]
     assert notices and notices[0].startswith("I recommend films from this catalog")
     assert not any("nothing in it matches" in n for n in notices)
+
+
+@pytest.mark.parametrize("text, any_, all_", [
+    ("a scary comedy", set(), {"Horror", "Comedy"}),
+    ("a creepy sci-fi film", set(), {"Horror", "Sci-Fi"}),
+    ("something scary", {"Horror"}, set()),
+    ("a spooky mystery but not horror", {"Mystery"}, set()),
+])
+def test_a_scary_genre_is_a_horror_film_of_that_genre(text, any_, all_):
+    from mrrec_chat.nlu.extract import extract_preferences
+
+    r = understand(text, extract_preferences(text), categories=ML100K)
+    assert set(r.genres_any) == any_ and set(r.genres_all) == all_

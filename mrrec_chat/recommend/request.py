@@ -258,6 +258,7 @@ SMALL_TALK = [
     (re.compile(r"^\W*(?:what (?:can|do) you do|who are you|what are you|how does (?:this|it) work|what is this"
                 r"|help|how do i use (?:this|you)|what should i (?:ask|type|say))\W*$"), "about"),
 ]
+SCARY_GENRE = re.compile(r"\b(?:scary|spooky|creepy|frightening|terrifying)\s+((?:sci[- ]fi|[a-z'-]+)(?:\s+[a-z'-]+)?)")
 # "surprise me": not the five most popular films everyone gets, so the lesser-known ones first
 SURPRISE = re.compile(r"\bsurprise me\b|\buberrasch(?:e|t)? mich\b|\bsurprends[- ]moi\b|\bsorprendeme\b")
 # "something different from what I usually watch", "out of my comfort zone": away from the genres
@@ -747,6 +748,14 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         elif kind == "context" and subject_type == "context":
             audience = {"watching with kids": "kids", "watching with family": "family"}.get(pref.subject, audience)
     folded = fold(text)
+    horror = canonical_genre("Horror", categories)
+    if horror in wanted_any and not wanted_all:
+        # "a scary comedy", "a creepy western": a horror film that is also the named genre, not either
+        for mt in SCARY_GENRE.finditer(folded):
+            other = next((g for g in scan_genres(mt.group(1), categories).wanted_any if g != horror), None)
+            if other in wanted_any:
+                wanted_all, wanted_any = [horror, other], [g for g in wanted_any if g not in (horror, other)]
+                break
     teens = _TEENS_RE.search(folded)
     if teens and not NEGATION.search(folded[max(0, teens.start() - 40):teens.start()]):
         audience = "teens"  # "my teenage son": the extractor reads "son" as watching with kids
