@@ -1428,3 +1428,20 @@ def test_a_scary_genre_is_a_horror_film_of_that_genre(text, any_, all_):
 
     r = understand(text, extract_preferences(text), categories=ML100K)
     assert set(r.genres_any) == any_ and set(r.genres_all) == all_
+
+
+def test_the_series_cap_knows_series_whose_titles_do_not_share_a_name():
+    items = [Item("sw", "Star Wars", ("Sci-Fi",), 1977), Item("esb", "Empire Strikes Back, The", ("Sci-Fi",), 1980),
+             Item("rotj", "Return of the Jedi", ("Sci-Fi",), 1983), Item("x", "Brazil", ("Sci-Fi",), 1985)]
+    interactions = [Interaction(f"u{k}", i, 5.0) for i in ("sw", "esb", "rotj") for k in range(10)] + \
+        [Interaction("u0", "x", 4.0)]
+    dataset, catalog = _catalog(items, interactions)
+    ranked = [r.item.item_id for r in _ranker(dataset, catalog, popularity=1.0).rank(
+        RankInputs(np.zeros(8, np.float32)), n=3)]
+    assert "x" in ranked  # two Star Wars films, then Brazil, not the third
+
+
+def test_a_year_after_the_catalog_ends_gets_a_notice_that_says_so(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")  # the tiny catalog ends in 2003
+    notices = [e.text for e in assistant.chat(assistant.new_user_id(), "a movie from 2015") if isinstance(e, ev.Notice)]
+    assert any("has no films from 2015" in n for n in notices), notices

@@ -174,6 +174,15 @@ def series_name(title: str) -> str:
     return normalise_title(head)
 
 
+def series_key(title: str) -> str:
+    """The series a title belongs to, SERIES_ALSO included ("Return of the Jedi" -> "star wars")."""
+    name = series_name(title)
+    for key, others in SERIES_ALSO:
+        if name == key or name.startswith(others):
+            return key
+    return name
+
+
 class TitleIndex:
     """Finds catalog item ids by title (`lookup`) and in free text (`find_mentions`).
 
@@ -252,16 +261,9 @@ class TitleIndex:
         if self._series is None:
             self._series = defaultdict(list)
             for other_id, other in self._items.items():
-                self._series[series_name(other.title)].append(other_id)
-        name = series_name(item.title)
-        if len(name) < 4:
-            return []
-        names = {name} | {k for k, others in SERIES_ALSO if name == k or any(name.startswith(o) for o in others)}
-        starts = tuple(o for k, others in SERIES_ALSO if k in names for o in others)
-        out = [i for n in names for i in self._series.get(n, [])]
-        if starts:
-            out += [i for n, ids in self._series.items() if n.startswith(starts) for i in ids]
-        return [i for i in dict.fromkeys(out) if i != item_id]
+                self._series[series_key(other.title)].append(other_id)
+        key = series_key(item.title)
+        return [i for i in self._series.get(key, []) if i != item_id] if len(key) >= 4 else []
 
     def _respelt(self, token: str) -> tuple[str, ...]:
         """The title words `token` is one slip away from (see `_one_slip`), at most three."""

@@ -329,8 +329,12 @@ class Recommender:
             out.append(f"This catalog ({self.describe_catalog()}) records only titles, genres and years, so "
                        f"“{' '.join(themes)}” could not be matched; these follow the rest of your request."
                        + self._title_mentions(themes, policy))
-        if "genres" in ranked_relaxed or "era" in ranked_relaxed:
-            r = policy.request
+        r = policy.request
+        if self.latest_year and r.year_min is not None and r.year_min > self.latest_year:
+            # "a movie from 2005" in ml-100k: not "few films match", none can
+            out.append(f"This catalog ({self.describe_catalog()}) has no films from {r.era or r.year_min}; these "
+                       f"are from its latest years.")
+        elif "genres" in ranked_relaxed or "era" in ranked_relaxed:
             listed = [i for i in policy.shown_before if i in self.dataset.items
                       and r.accepts(self.dataset.items[i].categories, self.dataset.items[i].year)]
             if listed:

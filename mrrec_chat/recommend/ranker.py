@@ -57,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrrec_chat.data.movielens import series_name
+from mrrec_chat.data.movielens import series_key
 from mrrec_chat.data.schema import Dataset, Item
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ class CatalogSignals:
         first: dict[str, int] = {}
         self.duplicate_of = np.array([first.setdefault(k, n) for n, k in enumerate(keys)])
         series: dict[str, int] = {}
-        self.series_of = np.array([series.setdefault(series_name(item.title), n) for n, item in enumerate(self.items)])
+        self.series_of = np.array([series.setdefault(series_key(item.title), n) for n, item in enumerate(self.items)])
 
     def item_item(self, seed_rows: list[int]) -> np.ndarray:
         """seeds x items shrunk cosine of co-liking (0 where nobody liked both)."""
