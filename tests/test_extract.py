@@ -744,3 +744,8 @@ def test_a_refusal_dated_to_this_evening_is_momentary(message, subject, momentar
 @pytest.mark.parametrize("message", ["why did you recommend Fargo?", "would you suggest Fargo?"])
 def test_asking_about_the_assistants_own_pick_is_no_stance(message: str) -> None:
     assert extract_preferences(message) == []
+
+
+def test_a_length_said_as_an_adjective_is_a_length_wish() -> None:
+    said = {(p.kind, p.subject) for p in extract_preferences("a 90 minute comedy")}
+    assert ("constraint", "at most 90 minutes") in said and ("like", "Comedy") in said

@@ -332,6 +332,8 @@ _RE = {k: re.compile(v) for k, v in {
                    r"(?P<m>[6-9]\d|1\d\d|2[0-4]\d)(?![\d,:/%]|\.\d)(?!\s*(?:%|percent|years?|yrs?|yo|dollars?|bucks|euros?"
                    r"|pounds?|quid|kids?|people|mph|km|miles|degrees|[ap]\.?m\b|o'clock|k\b|stars?|million|mil\b|bn\b"
                    r"|minutes?|mins?|hours?|hrs?|h\b))",
+    # "a 90 minute comedy", "a 100-minute film": a length said as an adjective is a length wish
+    "runattr": r"(?<!\w)an?\s+(?P<m>[6-9]\d|1\d\d|2[0-4]\d)[- ]min(?:ute)?s?\b",
     "connector": r"^[\s,&/]*(?:(?:and|or|y|et|und|ou|oder|o|plus|nor)\b)?[\s,&/]*$",
     # a run of subjects before a post-cue may hold film modifiers: "quirky indie comedies are great"
     "about_gap": r"^\s+about\s+(?:(?:the|a|an)\s+)?$",
@@ -604,7 +606,7 @@ class _Spans:
                 if minutes:
                     out.append((mt.start(), mt.end(), f"{label} {minutes} minutes"))
         out += [(mt.start(), mt.end(), f"at most {int(mt.group('m'))} minutes")
-                for mt in _RE["runmax_bare"].finditer(self.f)]
+                for key in ("runmax_bare", "runattr") for mt in _RE[key].finditer(self.f)]
         for mt in _RE["decade"].finditer(self.f):
             decade = _decade(mt, self.f)
             if decade:
