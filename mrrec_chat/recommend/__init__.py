@@ -43,7 +43,7 @@ from mrrec_chat.recommend.ranker import (
     descriptive_text,
     load_weights,
 )
-from mrrec_chat.recommend.reasons import article, explain, genre_phrase, rated_clause
+from mrrec_chat.recommend.reasons import article, explain, genre_phrase, rated_clause, spoken_list
 from mrrec_chat.recommend.request import (
     ORDINAL_REF,
     READ_RES,
@@ -280,8 +280,7 @@ class Recommender:
             out.append(self.about(item_id))
         unknown = [f"“{name}”" for name in policy.request.unknown_titles]
         if unknown:  # "“The Matrix” and “Inception” are not in this catalog"
-            names = unknown[0] if len(unknown) == 1 else ", ".join(unknown[:-1]) + " and " + unknown[-1]
-            out.append(f"{names} {'is' if len(unknown) == 1 else 'are'} not in this catalog "
+            out.append(f"{spoken_list(unknown)} {'is' if len(unknown) == 1 else 'are'} not in this catalog "
                        f"({self.describe_catalog()}); I used the rest of your request.")
         if policy.request.origins and self.signals.desc_matrix is None:
             out.append(f"This catalog ({self.describe_catalog()}) does not record languages or countries, so I "

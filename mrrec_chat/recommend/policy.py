@@ -92,16 +92,21 @@ class TurnPolicy:
             audience_genres=tuple(g for g in (canonical_genre(x, r.prefer_genres) for x in ("Children", "Animation"))
                                   if g and g not in self.refused)
             if r.audience == "family" and not r.wanted and not self.like_genres else (),
-            mood_genres=(tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres))
-            if (r.moods or r.audience) and not r.wanted and not self.like_genres
+            mood_genres=self.mood_genres())
+
+    def mood_genres(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(genres the turn's mood or audience asks for, genres it avoids): the ranker's soft "mood" filter."""
+        r = self.request
+        if (r.moods or r.audience) and not r.wanted and not self.like_genres:
+            return tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres)
+        if set(r.moods) & {"gentle", "not-sad"}:
             # "more like Fargo but less violent": the title's genres, less the ones the mood avoids;
-            # "we like thrillers but nothing too violent": thrillers that are not also crime films
-            # (the genres a mood prefers stay a re-ranking beside an asked genre: as a filter, "a drama
-            # that ends happily" became Titanic and Leaving Las Vegas, romances that end in tears)
-            # and only a refusal ("nothing too violent", "not too sad") filters beside one: as a filter,
+            # "we like thrillers but nothing too violent": thrillers that are not also crime films.
+            # Only a refusal filters beside an asked genre or title: as filters, the genres a mood
+            # prefers turned "a drama that ends happily" into Titanic and Leaving Las Vegas, and
             # "relaxed" took Rear Window (a thriller) from "a mystery for a rainy afternoon"
-            else ((), tuple(g for g in r.avoid_genres if g not in r.wanted))
-            if set(r.moods) & {"gentle", "not-sad"} else ((), ()))
+            return (), tuple(g for g in r.avoid_genres if g not in r.wanted)
+        return (), ()
 
 
 def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iterable[str] = (),

@@ -78,14 +78,18 @@ def mood_genre(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> tupl
     return (genre, ask) if ask else (None, "")
 
 
+def spoken_list(words: list[str]) -> str:
+    """"drama", "drama and comedy", "drama, comedy and action"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def usual_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> str:
     """"A western film, away from the drama, comedy and thriller you mostly watch" ("" where the
     item is not away from them)."""
     usual = policy.usual_genres
     if not policy.exploring or "mood" in relaxed or not item.categories or set(item.categories) & set(usual):
         return ""
-    words = [genre_word(g) for g in usual]
-    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    listed = spoken_list([genre_word(g) for g in usual])
     return f"{article(genre_phrase(list(item.categories[:1])))}, away from the {listed} you mostly watch"
 
 
