@@ -1445,3 +1445,14 @@ def test_a_year_after_the_catalog_ends_gets_a_notice_that_says_so(assistant_fact
     assistant = assistant_factory(llm_backend="none")  # the tiny catalog ends in 2003
     notices = [e.text for e in assistant.chat(assistant.new_user_id(), "a movie from 2015") if isinstance(e, ev.Notice)]
     assert any("has no films from 2015" in n for n in notices), notices
+
+
+def test_a_place_in_the_list_is_not_a_theme_the_catalog_cannot_match(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    first = list(assistant.chat(user, "a comedy"))
+    shown = [[r.item.item_id for r in _items(first)]]
+    events = list(assistant.chat(user, "tell me more about the third one", ["a comedy"], shown=shown))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert not any("“third”" in n for n in notices), notices
+    assert any(n.endswith("These are close to it:") for n in notices), notices
