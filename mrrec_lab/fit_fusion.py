@@ -273,12 +273,15 @@ def cross_validate(per_case, cases, fit, k: int, repeats: int = 1) -> dict[str, 
 
 
 def cached_features(work: Path, key_parts: list, compute):
-    """compute(), kept in `work` under a digest of FEATURES and `key_parts` (ablations, CV and
-    refits reuse it; fit_consumed too)."""
+    """compute(), kept in `work` under a digest of FEATURES, the product's source (a cache of
+    other code is not reused: before, a refit after a change of request understanding silently
+    fitted the old features) and `key_parts` (ablations, CV and refits reuse it; fit_consumed too)."""
     import hashlib
     import pickle
 
-    key = hashlib.sha1(json.dumps([FEATURES, *key_parts]).encode()).hexdigest()[:12]
+    from mrrec_lab.eval.systems import code_digest
+
+    key = hashlib.sha1(json.dumps([FEATURES, code_digest(), *key_parts]).encode()).hexdigest()[:12]
     path = work / f"features-{key}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())

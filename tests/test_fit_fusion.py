@@ -119,3 +119,21 @@ def test_lightgbm_trees_in_the_rankers_form_score_as_lightgbm_does():
     trees = trees_from_lightgbm(model)
     assert len(trees) == 20
     assert np.allclose(tree_scores(trees, X), model.predict(X), atol=1e-5)
+
+
+def test_the_feature_cache_is_not_reused_after_the_product_code_changes(tmp_path, monkeypatch):
+    """Before, the cache was keyed by the feature names and cases only: a refit after a change of
+    request understanding silently fitted the old features."""
+    from mrrec_lab.eval import systems
+    from mrrec_lab.fit_fusion import cached_features
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert cached_features(tmp_path, ["cases"], compute) == 1
+    assert cached_features(tmp_path, ["cases"], compute) == 1  # same code, same cases: reused
+    monkeypatch.setattr(systems, "_CODE_DIGEST", ["another-code"])
+    assert cached_features(tmp_path, ["cases"], compute) == 2  # other code: computed again

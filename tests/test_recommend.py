@@ -1456,3 +1456,66 @@ def test_a_place_in_the_list_is_not_a_theme_the_catalog_cannot_match(assistant_f
     notices = [e.text for e in events if isinstance(e, ev.Notice)]
     assert not any("“third”" in n for n in notices), notices
     assert any(n.endswith("These are close to it:") for n in notices), notices
+
+
+# --- session 18: fresh wordings read as a person means them --------------------------------------
+
+def test_horror_but_not_too_scary_asks_for_horror_comedies():
+    from mrrec_chat.nlu import extract_preferences
+
+    text = "a horror movie but not too scary"
+    r = understand(text, extract_preferences(text), categories=ML100K)
+    assert set(r.genres_all) == {"Horror", "Comedy"} and not r.genres_any
+    plain = understand("a horror movie", extract_preferences("a horror movie"), categories=ML100K)
+    assert plain.genres_any == ("Horror",) and not plain.genres_all
+
+
+def test_a_teenager_gets_no_crime_or_horror_unless_asked():
+    r = parse("something for my teenage son, he's 15")
+    assert r.audience == "teens" and {"Crime", "Horror"} <= set(r.avoid_genres)
+    asked = parse("a crime film for my teenage son")
+    assert "Crime" in asked.wanted and "Crime" not in asked.avoid_genres
+
+
+@pytest.mark.parametrize("text, mood", [("I want to cry", "moving"), ("I need a good cry", "moving"),
+                                        ("something short and light, I'm tired", "relaxed"),
+                                        ("movies about friendship", "friendship"), ("a buddy movie", "friendship")])
+def test_moods_said_plainly(text, mood):
+    assert mood in parse(text).moods
+
+
+def test_an_animal_film_is_read_as_a_childrens_film_and_said_to_be_the_nearest_genre():
+    r = parse("a film about a boy and his dog")
+    assert r.genres_any == ("Children's",)
+    assert parse("I hate cats, a thriller please").genres_any == ("Thriller",)
+
+
+def test_who_is_watching_is_not_a_theme_the_catalog_cannot_match(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "something to watch with my 13 year old daughter"))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert not any("daughter" in n for n in notices), notices
+
+
+@pytest.mark.parametrize("text, year_min, era", [("a comedy from after 1990", 1991, "after 1990"),
+                                                 ("eine Komödie nach 1990", 1991, "after 1990"),
+                                                 ("films since 1990", 1990, "since 1990")])
+def test_after_a_year_leaves_the_year_out_and_since_keeps_it(text, year_min, era):
+    from mrrec_chat.nlu import extract_preferences
+
+    r = understand(text, extract_preferences(text), categories=ML100K)
+    assert (r.year_min, r.era) == (year_min, era)
+
+
+@pytest.mark.parametrize("text, all_", [("a crime film that's also a comedy", {"Crime", "Comedy"}),
+                                        ("a thriller set in space", {"Thriller", "Sci-Fi"}),
+                                        ("a comedy in space", {"Comedy", "Sci-Fi"})])
+def test_one_film_of_two_genres_said_as_also_or_as_a_setting(text, all_):
+    r = parse(text)
+    assert set(r.genres_all) == all_ and not r.genres_any
+
+
+def test_a_spy_film_is_a_thriller_said_to_be_the_nearest_genre():
+    r = parse("a spy movie from the 60s")
+    assert r.genres_any == ("Thriller",) and dict(r.themes).get("Thriller") == "spy"
+    assert (r.year_min, r.year_max) == (1960, 1969)

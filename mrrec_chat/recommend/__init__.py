@@ -85,7 +85,9 @@ THEME_FILLER = frozenset("""
     lots lot plenty bit little some much many kind sort type great good nice real strong big small
     heart twist twists ending happy sad lead leads actor actors actress cast story plot favourite favorite
     best similar same kind
-""".split())
+    son sons daughter daughters nephew niece nephews nieces grandson granddaughter kid child teen teenager
+    brother sister brothers sisters cousin cousins mum mom dad parents wife husband girlfriend boyfriend partner
+""".split())  # the last two lines: who is watching ("with my 13 year old daughter"), not a theme
 PROFILE_TITLE_WEIGHT = 0.5  # a title the model names seeds less than one the user names
 CONSUMED_WEIGHTS_FILE = WEIGHTS_FILE.with_name("fusion_consumed.json")
 

@@ -38,7 +38,7 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
             "sad": "something sad", "grandparents": "a film for your grandparents", "grown-up": "a film for adults",
             "couple": "a film for the two of you", "exciting": "something exciting",
             "blockbuster": "a blockbuster", "slow-burn": "a slow burn",
-            "historical": "something historical"}
+            "historical": "something historical", "friendship": "a film about friendship"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 
@@ -113,7 +113,7 @@ def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> st
     elif era == "recent":
         phrase = f"recent {noun}"
     elif era:
-        phrase = f"{noun} from {era}" if not era.startswith(("after", "before")) else f"{noun} released {era}"
+        phrase = f"{noun} from {era}" if not era.startswith(("after", "before", "since")) else f"{noun} released {era}"
     else:
         phrase = noun
     if ask:

@@ -37,7 +37,9 @@ COMPOSITES: list[tuple[str, tuple[str, ...]]] = [
     (r"crime thrillers?|thrillers? policiers?", ("Crime", "Thriller")),
 ]
 REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
-    (r"outer space|aliens?|robots?|dystopias?|futuristic|astronauts?", ("Sci-Fi",)),
+    (r"outer space|aliens?|robots?|dystopias?|futuristic|astronauts?"
+     r"|(?<=set in )space|(?<=in )space\b(?! (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?))",
+     ("Sci-Fi",)),
     (r"heists?|gangsters?|mafia|mobsters?|criminal|detectives?|cops?|police(?:m[ae]n)?", ("Crime",)),
     (r"horror|horreur|epouvante|terror|de miedo|gruselig\w*|slashers?|zombies?|haunted|vampires?|monsters?",
      ("Horror",)),
@@ -49,11 +51,14 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*", ("Adventure",)),
     (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?|(?:films?|peliculas?) de guerr[ea]", ("War",)),
     (r"wild west", ("Western",)),
-    (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies|(?:plot )?twists?(?: endings?)?", ("Thriller",)),
+    (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies|spy|espionage|secret agents?|james bond|(?:plot )?twists?(?: endings?)?", ("Thriller",)),
     (r"romantisch\w*|peliculas? de amor|(?<=about )love\b|(?<=about )falling in love|date[- ]?nights?|(?:a |first )date (?:movie|film)|valentine'?s?(?: day)?"
      r"|saint[- ]valentin|san valentin", ("Romance",)),
     (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
+    # "a film about a boy and his dog": the catalog's animal films are children's films
+    (r"(?:(?<=about )|(?<=about a )|(?<=about an )|(?<=about the )|(?<=and his )|(?<=and her )|(?<=and a ))"
+     r"(?:dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?)\b", ("Children",)),
     # themes a catalog of genres can still read as science fiction ("a film about time travel")
     (r"space (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?)|spaceships?"
      r"|time[- ]?travel\w*|time machines?|artificial intelligence|(?<!')ai|cyborgs?|androids?|virtual reality"
@@ -68,12 +73,13 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 # Of those, the words that name a *theme* the catalog records only as a genre ("time travel" ->
 # sci-fi): a card says the genre is the nearest one, not that it was asked for.
 THEME_WORDS = re.compile(
-    r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|heists?|gangsters?|mafia|mobsters?"
+    r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|space|spy|spies|espionage"
+     r"|secret agents?|james bond|heists?|gangsters?|mafia|mobsters?"
     r"|detectives?|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
     r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
     r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
-    r"|(?:plot )?twists?(?: endings?)?|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
+    r"|(?:plot )?twists?(?: endings?)?|dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
     r"|intelligence artificielle|kunstliche intelligenz|music|musicians?|singers?|singing|songs?|concerts?"
     r"|rock bands?|dancing|dancers?|musique|musica|musik)")
 
@@ -158,13 +164,16 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|avec (?:ma|mon) (?:copine|copain|femme|mari|partenaire)|con mi (?:novia|novio|esposa|esposo|pareja)"
      r"|for (?:the )?(?:both|two) of us|for us (?:both|two)|date night",
      "couple", ("Romance", "Comedy"), ("Children",)),
-    (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|emotional|moving|touching|poignant"
+    (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|(?:want|wanna|need|like) to cry|emotional|moving|touching|poignant"
      # a drama: a romance without drama is mostly a comedy (Pretty Woman was a comedy fan's "tearjerker")
      r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",),
      ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
+    # a theme the catalog has no tag for, said back as asked: warm films, no horror or thrillers
+    (r"friendships?|(?:about|on) (?:best )?friends|buddy (?:movies?|films?|comed\w*)|amitie|amistad|freundschaft",
+     "friendship", ("Comedy", "Adventure", "Drama"), ("Horror", "Thriller", "Film-Noir", "War", "Crime")),
     (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
      r"|light(?:er)?(?= (?:and|&|movie|film|one|comed\w*|fare|watch|entertainment|for|please|tonight)\b|\W*$)"
-     r"|long day|unwind|wind down|switch off|turn my brain off|rainy (?:day|afternoon|evening|sunday)"
+     r"|long day|unwind|wind down|switch off|turn my brain off|(?:i'?m|i am|so|too|pretty|really) (?:tired|exhausted|beat)\b|rainy (?:day|afternoon|evening|sunday)"
      r"|lazy (?:sunday|afternoon|day|evening)|sunday afternoon", "relaxed",
      # a heavy drama is no easy evening (Titanic came first for "something short and light")
      ("Comedy", "Romance"),
@@ -186,6 +195,9 @@ AUDIENCE = [
 AUDIENCE_GENRES = {"kids": ("Children", "Animation"), "family": ("Children", "Animation", "Comedy", "Adventure"),
                    "teens": ("Comedy", "Adventure", "Action", "Sci-Fi", "Fantasy")}
 AUDIENCE_REFUSED = {"kids": ("Horror", "Film-Noir", "War", "Crime", "Thriller"), "family": ("Horror",), "teens": ("Children",)}
+# Genres an audience avoids unless asked (soft: relaxed when nothing else is left): a parent asking
+# for "something for my 15 year old" got The Godfather.
+AUDIENCE_AVOID = {"teens": ("Crime", "Horror", "Film-Noir")}
 # "something like Toy Story", "movies similar to Heat": the named title is the request's genre.
 LIKE_TITLE = re.compile(
     r"\b(?:something|anything|movies?|films?|ones?|more|stuff|others?|a movie|a film)\s+(?:just\s+)?"
@@ -569,7 +581,11 @@ def _one_film(folded: str, left: tuple[int, int, list[str]], right: tuple[int, i
     """Whether two genre words are joined as one film's description: "funny and romantic", "a
     romantic and funny film", "lustig und romantisch" (an adjective on one side, no plural, no
     article before the second: "a comedy and a thriller" asks for either)."""
-    if not re.fullmatch(r"\s+(?:and|&|und|et|y)\s+", folded[left[1]:right[0]]):
+    gap = folded[left[1]:right[0]]
+    if re.fullmatch(r"\s+(?:(?:films?|movies?)\s+)?(?:that'?s|that is|which is|but|and|but is)\s+also\s+(?:an?\s+)?"
+                    r"|\s+(?:(?:films?|movies?)\s+)?(?:set\s+)?in\s+(?:the\s+)?", gap):
+        return True  # "a crime film that's also a comedy", "a thriller set in space"
+    if not re.fullmatch(r"\s+(?:and|&|und|et|y)\s+", gap):
         return False
     words = (folded[left[0]:left[1]], folded[right[0]:right[1]])
     plural = any(re.search(r"(?:ies|[^su]s)$", w) for w in words)
@@ -629,8 +645,13 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
     return scan
 
 
-def _era(preferences: Sequence, latest_year: int | None) -> tuple[int | None, int | None, str]:
-    """Year range from the extractor's constraint statements (the last of each kind wins)."""
+_AFTER_YEAR = r"\b(?:after|later than|newer than|nach|apres|despues de)\s+{year}\b"
+
+
+def _era(preferences: Sequence, latest_year: int | None, text: str = "") -> tuple[int | None, int | None, str]:
+    """Year range from the extractor's constraint statements (the last of each kind wins). Its
+    "released after 1990" stands for "since 1990" too; where the text says "after 1990", 1990
+    itself is out (Dances with Wolves was listed for "something from after 1990")."""
     low = high = None
     label = ""
     for pref in preferences:
@@ -643,7 +664,9 @@ def _era(preferences: Sequence, latest_year: int | None) -> tuple[int | None, in
             continue
         mt = re.fullmatch(r"released after (\d{4})", subject)
         if mt:
-            low, label = int(mt.group(1)), f"after {mt.group(1)}"
+            low, label = int(mt.group(1)), f"since {mt.group(1)}"
+            if re.search(_AFTER_YEAR.format(year=low), fold(text)):
+                low, label = low + 1, f"after {low}"
             continue
         mt = re.fullmatch(r"released before (\d{4})", subject)
         if mt:  # "before 1990" is 1989 at the latest
@@ -756,6 +779,12 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
             if other in wanted_any:
                 wanted_all, wanted_any = [horror, other], [g for g in wanted_any if g not in (horror, other)]
                 break
+    if horror in wanted_any and not wanted_all and any(
+            getattr(p, "kind", "") == "constraint" and getattr(p, "subject", "") == "not too scary" for p in preferences):
+        # "a horror movie but not too scary": a horror comedy (Young Frankenstein, not The Shining)
+        comedy = canonical_genre("Comedy", categories)
+        if comedy and comedy not in refused:
+            wanted_all, wanted_any = [horror, comedy], [g for g in wanted_any if g not in (horror, comedy)]
     teens = _TEENS_RE.search(folded)
     if teens and not NEGATION.search(folded[max(0, teens.start() - 40):teens.start()]):
         audience = "teens"  # "my teenage son": the extractor reads "son" as watching with kids
@@ -819,6 +848,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         prefer += [g for g in (canonical_genre(x, categories) for x in AUDIENCE_GENRES[audience]) if g]
         refused += [g for g in (canonical_genre(x, categories) for x in AUDIENCE_REFUSED[audience])
                     if g and g not in wanted_any and g not in wanted_all]
+        avoid += [g for g in (canonical_genre(x, categories) for x in AUDIENCE_AVOID.get(audience, ()))
+                  if g and g not in wanted_any and g not in wanted_all and g not in prefer]
         if audience == "kids" and not wanted_any and not wanted_all:
             wanted_any = [g for g in (canonical_genre(x, categories) for x in AUDIENCE_GENRES["kids"]) if g]
         kids_genre = canonical_genre("Children", categories)
@@ -828,7 +859,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
             # the all-of filter where too few items have both.
             wanted_all = (wanted_all or wanted_any) + [kids_genre]
             wanted_any = []
-    year_min, year_max, era = _era(preferences, latest_year)
+    year_min, year_max, era = _era(preferences, latest_year, text)
     low, high, label = _explicit_years(text)
     if low is None:
         low, high, label = _explicit_decade(text)
