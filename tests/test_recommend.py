@@ -1519,3 +1519,20 @@ def test_a_spy_film_is_a_thriller_said_to_be_the_nearest_genre():
     r = parse("a spy movie from the 60s")
     assert r.genres_any == ("Thriller",) and dict(r.themes).get("Thriller") == "spy"
     assert (r.year_min, r.year_max) == (1960, 1969)
+
+
+def test_something_weird_is_offbeat_and_lesser_known():
+    r = parse("give me something weird")
+    assert "offbeat" in r.moods and r.lesser_known and "Sci-Fi" in r.prefer_genres
+
+
+def test_the_funniest_film_is_the_best_rated_comedy():
+    r = parse("what's the funniest movie you have?")
+    assert r.acclaimed and r.genres_any == ("Comedy",)
+
+
+def test_a_name_the_catalog_cannot_match_gets_one_notice_not_two(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "I'm into anything with Bruce Willis"))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert sum("Bruce Willis" in n or "bruce willis" in n for n in notices) == 1, notices

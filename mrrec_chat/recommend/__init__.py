@@ -377,6 +377,8 @@ class Recommender:
         items = self.dataset.items
         named = {w for i in request.titles_named if i in items for w in content_words(items[i].title)}
         named |= {w for name in request.unknown_titles for w in content_words(name)}
+        # "anything with Bruce Willis": the people notice already says a name cannot be matched
+        named |= {w for name in request.people for w in content_words(name)}
         text = request.text
         if self.titles is not None:  # "Much Ado About Nothing is my favourite": no theme inside a title
             for start, end, _ in sorted(self.titles.find_spans(text), reverse=True):

@@ -38,7 +38,8 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
             "sad": "something sad", "grandparents": "a film for your grandparents", "grown-up": "a film for adults",
             "couple": "a film for the two of you", "exciting": "something exciting",
             "blockbuster": "a blockbuster", "slow-burn": "a slow burn",
-            "historical": "something historical", "friendship": "a film about friendship"}
+            "historical": "something historical", "friendship": "a film about friendship",
+            "offbeat": "something offbeat"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 

@@ -168,6 +168,9 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      # a drama: a romance without drama is mostly a comedy (Pretty Woman was a comedy fan's "tearjerker")
      r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",),
      ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
+    # "something weird": the catalog's odder corners (lesser-known films first, see `understand`)
+    (r"weird|quirky|offbeat|off[- ]beat|bizarre|surreal|strange|cult (?:films?|movies?|classics?)|trippy|raro|rara|bizarre?s?"
+     r"|schrag\w*|seltsam\w*|etrange", "offbeat", ("Sci-Fi", "Fantasy", "Animation"), ("War",)),
     # a theme the catalog has no tag for, said back as asked: warm films, no horror or thrillers
     (r"friendships?|(?:about|on) (?:best )?friends|buddy (?:movies?|films?|comed\w*)|amitie|amistad|freundschaft",
      "friendship", ("Comedy", "Adventure", "Drama"), ("Horror", "Thriller", "Film-Noir", "War", "Crime")),
@@ -258,6 +261,7 @@ LESSER_KNOWN = re.compile(r"\bunderrated\b|\bhidden gems?\b|\blesser[- ]known\b|
 # "the best sci-fi of all time", "a masterpiece", "top rated": the catalog's best-rated first
 ACCLAIMED = re.compile(
     r"\b(?:best|greatest|finest)\b(?! (?:friends?|buddy|mate|way|time to|part))|\b(?:top|highest|highly|well)[- ]rated\b"
+    r"|\b(?:funniest|scariest|most (?:romantic|beautiful|moving|exciting|thrilling))\b"
     r"|\b(?:critically )?acclaimed\b|\bmasterpieces?\b|\bmust[- ]sees?\b|\bof all time\b|\ball[- ]time\b"
     r"|\bmeilleur\w*|\bbeste[nrs]?\b|\bmejor(?:es)?\b|\bobras? maestras?\b|\bchefs?[- ]d'oeuvre\b|\bmeisterwerk\w*")
 # A message that is small talk, not a request: said back to in a notice (the list still follows)
@@ -919,7 +923,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         seen_previous=bool(SEEN_THOSE.search(folded)),
         relative_era=relative, softened=tuple(dict.fromkeys(softened)),
         asks_about=tuple(dict.fromkeys(named)) if TITLE_QUESTION.search(folded) else (),
-        lesser_known=bool(LESSER_KNOWN.search(folded) or SURPRISE.search(folded)),
+        lesser_known=bool(LESSER_KNOWN.search(folded) or SURPRISE.search(folded) or "offbeat" in moods),
         explore=bool(EXPLORE.search(folded)),
         small_talk=next((kind for regex, kind in SMALL_TALK if regex.match(folded)), ""),
         acclaimed=bool(ACCLAIMED.search(folded)) or any(getattr(p, "kind", "") == "constraint"
