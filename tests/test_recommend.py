@@ -1536,3 +1536,12 @@ def test_a_name_the_catalog_cannot_match_gets_one_notice_not_two(assistant_facto
     events = list(assistant.chat(assistant.new_user_id(), "I'm into anything with Bruce Willis"))
     notices = [e.text for e in events if isinstance(e, ev.Notice)]
     assert sum("Bruce Willis" in n or "bruce willis" in n for n in notices) == 1, notices
+
+
+def test_a_relaxed_pair_of_genres_gets_the_few_films_notice(assistant_factory):
+    """A third list of 50s romantic comedies put Psycho fifth as "a romance film" with no notice:
+    the relaxation of an all-of pair was not among the steps the notice looked for."""
+    assistant = assistant_factory(llm_backend="none")
+    turn = assistant.turn_context(assistant.new_user_id(), "a romantic comedy from the 50s")
+    notices = assistant.recommender.notices(turn.policy, ("all-of genres",))
+    assert any("match all of “the 1950s, romantic comedy”" in n for n in notices), notices

@@ -177,7 +177,9 @@ class MRRecAgent:
             profile = None if answer.fallback else answer.ideal_item_profile
             ranked = self.recommender.rank(turn.policy, request_vector, opts.n_items, profile, reading)
             items = self.recommender.explain(ranked, turn.policy)
-            for notice in self.recommender.notices(turn.policy, ranked[0].relaxed if ranked else ()):
+            # any card that meets only part of the request, not just the first, gets the list its notice
+            relaxed = tuple(dict.fromkeys(step for r in ranked for step in r.relaxed))
+            for notice in self.recommender.notices(turn.policy, relaxed):
                 yield ev.Notice(notice, "info")
         else:
             items = self.ground(answer, turn, list(retrieved.values()), global_memories, opts.n_items)

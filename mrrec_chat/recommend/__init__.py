@@ -335,7 +335,8 @@ class Recommender:
             # "a movie from 2005" in ml-100k: not "few films match", none can
             out.append(f"This catalog ({self.describe_catalog()}) has no films from {r.era or r.year_min}; these "
                        f"are from its latest years.")
-        elif "genres" in ranked_relaxed or "era" in ranked_relaxed:
+        elif {"all-of genres", "genres", "era"} & set(ranked_relaxed):
+            # "all-of genres" too: a third romantic comedy from the 50s gave Psycho as "a romance film"
             listed = [i for i in policy.shown_before if i in self.dataset.items
                       and r.accepts(self.dataset.items[i].categories, self.dataset.items[i].year)]
             if listed:

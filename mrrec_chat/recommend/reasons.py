@@ -13,7 +13,7 @@ from mrrec_chat.data.movielens import spoken_title
 from mrrec_chat.data.schema import Dataset, Item
 from mrrec_chat.recommend.policy import TurnPolicy
 from mrrec_chat.recommend.ranker import CatalogSignals, Ranked
-from mrrec_chat.recommend.request import genre_word
+from mrrec_chat.recommend.request import genre_phrase, genre_word
 
 CF_STRONG = 0.04  # shrunk co-liking cosine above which "people who loved X" is a fair claim
 AFFINITY_STRONG = 0.25
@@ -41,26 +41,6 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
             "historical": "something historical", "friendship": "a film about friendship",
             "offbeat": "something offbeat"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
-
-
-# Two genres read as one noun phrase with the head last: "crime thriller", "romantic comedy",
-# "children's comedy" (not "thriller crime", "romance comedy", "comedy children's").
-HEAD_ORDER = ("Children's", "Children", "Animation", "Romance", "Crime", "Sci-Fi", "Action", "Adventure", "Fantasy",
-              "War", "Horror", "Film-Noir", "Mystery", "Documentary", "Musical", "Western", "Drama", "Thriller",
-              "Comedy")
-MODIFIER = {"Romance": "romantic", "Animation": "animated"}
-
-
-def genre_phrase(genres: list[str]) -> str:
-    """"crime thriller film", "romantic comedy film", "animated film" for up to two genres."""
-    if not genres:
-        return "film"
-    ordered = sorted(genres[:2], key=lambda g: HEAD_ORDER.index(g) if g in HEAD_ORDER else len(HEAD_ORDER))
-    words = [MODIFIER.get(g, genre_word(g)) for g in ordered[:-1]]
-    last = ordered[-1]
-    words.append("animated" if last == "Animation" else genre_word(last))
-    noun = " ".join(words)
-    return noun if "film" in noun else noun + " film"
 
 
 def mood_genre(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> tuple[str | None, str]:

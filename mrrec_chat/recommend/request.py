@@ -483,9 +483,10 @@ class Request:
         parts = []
         if self.era:
             parts.append(self.era)
-        wanted = self.wanted
-        if wanted:
-            parts.append(" ".join(genre_word(g) for g in wanted))
+        if self.genres_all:  # "romantic comedy", as a card says it
+            parts.append(genre_phrase(list(self.genres_all)).removesuffix(" film"))
+        if self.genres_any:
+            parts.append(" or ".join(genre_word(g) for g in self.genres_any))
         refused = [genre_word(g) for g in self.genres_refused]
         refused += [" ".join(genre_word(g) for g in c) for c in self.refused_together]
         if refused:
@@ -518,6 +519,26 @@ def genre_word(category: str) -> str:
     # MovieLens Latest says "Children": "a children's drama film", not "a children drama film"
     return {"Film-Noir": "film noir", "Sci-Fi": "sci-fi", "IMAX": "IMAX", "Children": "children's"}.get(
         category, category.lower())
+
+
+# Two genres read as one noun phrase with the head last: "crime thriller", "romantic comedy",
+# "children's comedy" (not "thriller crime", "romance comedy", "comedy children's").
+HEAD_ORDER = ("Children's", "Children", "Animation", "Romance", "Crime", "Sci-Fi", "Action", "Adventure", "Fantasy",
+              "War", "Horror", "Film-Noir", "Mystery", "Documentary", "Musical", "Western", "Drama", "Thriller",
+              "Comedy")
+MODIFIER = {"Romance": "romantic", "Animation": "animated"}
+
+
+def genre_phrase(genres: list[str]) -> str:
+    """"crime thriller film", "romantic comedy film", "animated film" for up to two genres."""
+    if not genres:
+        return "film"
+    ordered = sorted(genres[:2], key=lambda g: HEAD_ORDER.index(g) if g in HEAD_ORDER else len(HEAD_ORDER))
+    words = [MODIFIER.get(g, genre_word(g)) for g in ordered[:-1]]
+    last = ordered[-1]
+    words.append("animated" if last == "Animation" else genre_word(last))
+    noun = " ".join(words)
+    return noun if "film" in noun else noun + " film"
 
 
 _GENRE_RES = [(re.compile(rf"\b(?:{pattern})\b"), genres) for pattern, genres in _genre_words()]
