@@ -1545,3 +1545,19 @@ def test_a_relaxed_pair_of_genres_gets_the_few_films_notice(assistant_factory):
     turn = assistant.turn_context(assistant.new_user_id(), "a romantic comedy from the 50s")
     notices = assistant.recommender.notices(turn.policy, ("all-of genres",))
     assert any("match all of “the 1950s, romantic comedy”" in n for n in notices), notices
+
+
+def test_a_seed_the_model_named_is_not_cited_as_if_the_person_had_named_it():
+    from mrrec_chat.recommend.policy import TurnPolicy
+    from mrrec_chat.recommend.ranker import Ranked
+    from mrrec_chat.recommend.reasons import explain
+
+    dataset, catalog = _catalog(ITEMS)
+    signals = CatalogSignals(dataset, catalog)
+    feats = {f: 0.0 for f in FEATURES} | {"cf_request": 0.5}
+    own = TurnPolicy(request=parse("something like Heat"), seeds={"c": 1.0})
+    said = explain(Ranked(ITEMS[3], 1.0, feats, seed="c"), own, dataset, signals)[0]
+    assert "who loved Heat" in said and "fits your request" not in said, said
+    model = TurnPolicy(request=parse("a crime film"))  # the seed came from the model's profile
+    said = explain(Ranked(ITEMS[3], 1.0, feats, seed="c"), model, dataset, signals)[0]
+    assert "a film that fits your request" in said, said

@@ -127,7 +127,10 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
     if len(clauses) < 2 and ranked.seed and f.get("cf_request", 0) >= CF_STRONG:
         seed = dataset.items.get(ranked.seed)
         if seed is not None:
-            clauses.append(f"people who loved {spoken_title(seed.title, seed.year)} rate it highly")
+            # a title the model's profile named, not the person: say why it is there (before, "people
+            # who loved The Big Sleep rate it highly" followed "a drama released before 1960")
+            named_by = "" if ranked.seed in policy.seeds else ", a film that fits your request,"
+            clauses.append(f"people who loved {spoken_title(seed.title, seed.year)}{named_by} rate it highly")
             said_seed = ranked.seed
     # The same film twice ("people who loved Toy Story...; you liked Toy Story...") says nothing new.
     if len(clauses) < 2 and ranked.memory_seed and ranked.memory_seed != said_seed \
