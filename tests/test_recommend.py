@@ -1561,3 +1561,20 @@ def test_a_seed_the_model_named_is_not_cited_as_if_the_person_had_named_it():
     model = TurnPolicy(request=parse("a crime film"))  # the seed came from the model's profile
     said = explain(Ranked(ITEMS[3], 1.0, feats, seed="c"), model, dataset, signals)[0]
     assert "a film that fits your request" in said, said
+
+
+def test_a_noir_in_colour_is_from_1960_on():
+    r = parse("a film noir, but in color")
+    assert r.genres_any == ("Film-Noir",) and (r.year_min, r.era) == (1960, "since 1960")
+    assert parse("a black and white film noir").year_max == 1959
+
+
+@pytest.mark.parametrize("text", ["un film avec des chiens", "a movie with dogs", "una película de perros"])
+def test_animals_in_other_words_and_languages(text):
+    assert parse(text).genres_any == ("Children's",)
+
+
+def test_a_french_article_is_not_a_theme(assistant_factory):
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "un film avec des chiens"))
+    assert not any("“des”" in e.text for e in events if isinstance(e, ev.Notice))

@@ -57,8 +57,10 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
     # "a film about a boy and his dog": the catalog's animal films are children's films
-    (r"(?:(?<=about )|(?<=about a )|(?<=about an )|(?<=about the )|(?<=and his )|(?<=and her )|(?<=and a ))"
-     r"(?:dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?)\b", ("Children",)),
+    (r"(?:(?<=about )|(?<=about a )|(?<=about an )|(?<=about the )|(?<=and his )|(?<=and her )|(?<=and a )|(?<=with )"
+     r"|(?<=mit )|(?<=avec des )|(?<=con )|(?<=sur les )|(?<=uber )|(?<=sobre )|(?<=de )|(?<=d')|(?<=with a ))"
+     r"(?:dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|tiere?n?|hunde?n?|katzen|pferde?n?"
+     r"|animaux|chiens?|chevaux|animales|perros?|gatos?|caballos?)\b", ("Children",)),
     # themes a catalog of genres can still read as science fiction ("a film about time travel")
     (r"space (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?)|spaceships?"
      r"|time[- ]?travel\w*|time machines?|artificial intelligence|(?<!')ai|cyborgs?|androids?|virtual reality"
@@ -79,7 +81,8 @@ THEME_WORDS = re.compile(
     r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
     r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
-    r"|(?:plot )?twists?(?: endings?)?|dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
+    r"|(?:plot )?twists?(?: endings?)?|dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|tiere?n?|hunde?n?|katzen|pferde?n?"
+    r"|animaux|chiens?|chevaux|animales|perros?|gatos?|caballos?|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
     r"|intelligence artificielle|kunstliche intelligenz|music|musicians?|singers?|singing|songs?|concerts?"
     r"|rock bands?|dancing|dancers?|musique|musica|musik)")
 
@@ -242,6 +245,9 @@ CLASSIC_NOT = re.compile(r"\b(?:modern|recent|new|future|instant|cult|christmas|
 # "a black-and-white film": the catalogs record no colour, but nearly every film before 1960 is one
 BLACK_AND_WHITE = re.compile(r"\bblack[- ]?(?:and|&|n)[- ]?white\b|\bb ?& ?w\b|\bschwarz[- ]?weiss?\b"
                              r"|\bnoir et blanc\b|\bblanco y negro\b|\bsilent (?:films?|movies?|era)\b")
+# "a film noir, but in color": from 1960 on (the catalog records no colour; most films since are)
+IN_COLOUR = re.compile(r"\bin colou?r\b|\bnot (?:in )?black[- ]?(?:and|&)[- ]?white\b|\bcolou?r (?:films?|movies?)\b"
+                       r"|\ben couleurs?\b|\ben colou?r\b|\bin farbe\b")
 # "Is Fargo any good?", "what do you think of Heat?": a question about a named title, answered
 # with what the catalog knows of it (the list then follows from it)
 TITLE_QUESTION = re.compile(
@@ -888,7 +894,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     low, high, label = _explicit_years(text)
     if low is None:
         low, high, label = _explicit_decade(text)
-    if low is None and year_min is None and (year_max is None or era == "classics") \
+    if low is None and year_min is None and year_max is None and IN_COLOUR.search(folded):
+        year_min, era = 1960, "since 1960"
+    elif low is None and year_min is None and (year_max is None or era == "classics") \
             and BLACK_AND_WHITE.search(folded):
         year_max, era = 1959, "before 1960"
     elif year_min is None and year_max is None and low is None and CLASSIC.search(folded) \
