@@ -21,6 +21,12 @@ and the trees on held-out folds of training seekers, repeated with seekers dealt
 `remembered` (|w| <= 0.3) or optimising N@10 alone did not help the linear fit, and pulling it
 toward the reference (an L1 price on departures) helped per seeker but not per case.
 
+The cases are collected under the start weights' request filters, not the file being
+overwritten's (a fitted `genre_focus` > 0 switches the ranker's focus filters on), and
+`genre_focus`'s linear weight is held at 0 for the same reason. `--nonnegative affinity` keeps a
+liked genre from ever pushing films down in the linear weights the app uses on catalogs other than
+ml-100k (session 18's refit without it put -2.0 there; results/fusion-cv/README.md).
+
 `sem_profile` (the model's profile text) cannot be fitted without running the LLM on the training
 cases, so it is written as 0: the model's profile then acts only through its checked structure
 (genres as soft preferences when the request names none, named titles as weak seeds).
@@ -56,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work", default="runs/fit-fusion", help="scratch directory (store, caches)")
     p.add_argument("--passes", type=int, default=3, help="coordinate-ascent passes (default 3)")
     p.add_argument("--drop", default="", help="comma-separated features held at 0 (an ablation)")
+    p.add_argument("--nonnegative", default="",
+                   help="comma-separated features whose linear weights must stay >= 0 (e.g. affinity: on "
+                        "ReDial's mentions the fit put -2.0 on it, and the app ranks other catalogs by these "
+                        "weights, where a genre the person likes would then push films down)")
     p.add_argument("--cv", type=int, default=0,
                    help="also estimate how the fit generalises: K folds by seeker over the training seekers "
                         "(fit on K-1, score the held fold), printed and recorded; the written weights are "
@@ -302,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     from mrrec_lab.eval.systems import EvalContext
 
     args = build_parser().parse_args(argv)
+    dropped = {f.strip() for f in args.drop.split(",") if f.strip()}
+    nonnegative_names = {f.strip() for f in args.nonnegative.split(",") if f.strip()}
+    for flag, names in (("--drop", dropped), ("--nonnegative", nonnegative_names)):
+        unknown = names - set(FEATURES)
+        if unknown:  # before the minutes of loading and collecting, not after
+            raise SystemExit(f"{flag}: unknown features {sorted(unknown)}; known: {', '.join(FEATURES)}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     work = Path(args.work)
     settings = Settings.from_env()
@@ -317,11 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     # on the file it overwrites.
     w_old = np.array([DEFAULT_WEIGHTS[f] for f in FEATURES], dtype=np.float32)
     assistant.recommender.ranker.w = w_old
+    # The request filters the features are collected under must not depend on the file this
+    # command overwrites either: a fitted `genre_focus` > 0 switches on the ranker's focus filters,
+    # so a refit collected its cases under the previous fit's filters.
+    assistant.recommender.ranker.weights = dict(DEFAULT_WEIGHTS)
     per_case = collect_cached(cases, ctx, work)
-    dropped = {f.strip() for f in args.drop.split(",") if f.strip()}
-    unknown = dropped - set(FEATURES)
-    if unknown:
-        raise SystemExit(f"--drop: unknown features {sorted(unknown)}; known: {', '.join(FEATURES)}")
+    # genre_focus is a filter switch as well as a weight (> 0 turns the ranker's focus filters on);
+    # the cases are collected without those filters, so its linear weight stays 0 here
+    dropped.add("genre_focus")
     for f in dropped:
         w_old[FEATURES.index(f)] = 0.0
     fitted = [k for k, f in enumerate(FEATURES)
@@ -331,9 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     def weights_of(subset: list[int]) -> np.ndarray | None:
         return None if args.per_case else seeker_weights([cases[i] for i in subset])
 
+    nonnegative = {FEATURES.index(f) for f in nonnegative_names}
+
     def fit_linear(subset: list[int]) -> np.ndarray:
         return coordinate_ascent([per_case[i] for i in subset], w_old, fitted, passes=args.passes,
-                                 case_weights=weights_of(subset))
+                                 case_weights=weights_of(subset), nonnegative=nonnegative)
 
     def fit_trees(subset: list[int]):
         trees = fit_gbm([per_case[i] for i in subset], weights_of(subset), fitted)
@@ -374,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                           "fitted": {"ndcg10": round(after[1], 4), "ndcg100": round(after[2], 4)},
                           "per_seeker": {"start_ndcg10": round(before_s[1], 4), "fitted_ndcg10": round(after_s[1], 4)}},
         "dropped": sorted(dropped),
+        "nonnegative": sorted(FEATURES[k] for k in nonnegative),
         "cross_validation": cv,
         "objective": ("linear: mean NDCG@10 + 0.5 mean NDCG@100 over the training "
                       + ("cases" if args.per_case else "seekers (each seeker's cases weigh 1/their number)")

@@ -137,3 +137,11 @@ def test_the_feature_cache_is_not_reused_after_the_product_code_changes(tmp_path
     assert cached_features(tmp_path, ["cases"], compute) == 1  # same code, same cases: reused
     monkeypatch.setattr(systems, "_CODE_DIGEST", ["another-code"])
     assert cached_features(tmp_path, ["cases"], compute) == 2  # other code: computed again
+
+
+@pytest.mark.parametrize("flag", ["--drop", "--nonnegative"])
+def test_an_unknown_feature_name_is_refused_before_any_data_is_read(flag):
+    from mrrec_lab.fit_fusion import main
+
+    with pytest.raises(SystemExit, match="unknown features"):
+        main(["--redial", "/nonexistent.jsonl", "--movielens", "/nonexistent", flag, "afinity"])
