@@ -36,6 +36,9 @@ COMPOSITES: list[tuple[str, tuple[str, ...]]] = [
     (r"sci[- ]?fi (?:action|thriller)s?", ("Sci-Fi", "Action")),
     (r"crime thrillers?|thrillers? policiers?", ("Crime", "Thriller")),
 ]
+# Animals in the four languages: read as children's films, the catalog's nearest genre
+ANIMALS = (r"dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|tiere?n?|hunde?n?|katzen|pferde?n?"
+           r"|animaux|chiens?|chevaux|animales|perros?|gatos?|caballos?")
 REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"outer space|aliens?|robots?|dystopias?|futuristic|astronauts?"
      r"|(?<=set in )space|(?<=in )space\b(?! (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?))",
@@ -59,8 +62,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     # "a film about a boy and his dog": the catalog's animal films are children's films
     (r"(?:(?<=about )|(?<=about a )|(?<=about an )|(?<=about the )|(?<=and his )|(?<=and her )|(?<=and a )|(?<=with )"
      r"|(?<=mit )|(?<=avec des )|(?<=con )|(?<=sur les )|(?<=uber )|(?<=sobre )|(?<=de )|(?<=d')|(?<=with a ))"
-     r"(?:dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|tiere?n?|hunde?n?|katzen|pferde?n?"
-     r"|animaux|chiens?|chevaux|animales|perros?|gatos?|caballos?)\b", ("Children",)),
+     rf"(?:{ANIMALS})\b", ("Children",)),
     # themes a catalog of genres can still read as science fiction ("a film about time travel")
     (r"space (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?)|spaceships?"
      r"|time[- ]?travel\w*|time machines?|artificial intelligence|(?<!')ai|cyborgs?|androids?|virtual reality"
@@ -81,8 +83,7 @@ THEME_WORDS = re.compile(
     r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
     r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
-    r"|(?:plot )?twists?(?: endings?)?|dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|tiere?n?|hunde?n?|katzen|pferde?n?"
-    r"|animaux|chiens?|chevaux|animales|perros?|gatos?|caballos?|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
+    r"|(?:plot )?twists?(?: endings?)?|" + ANIMALS + r"|martians?|zeitreise\w*|voyages? dans le temps|viajes? (?:en|por) el tiempo|inteligencia artificial"
     r"|intelligence artificielle|kunstliche intelligenz|music|musicians?|singers?|singing|songs?|concerts?"
     r"|rock bands?|dancing|dancers?|musique|musica|musik)")
 
@@ -172,7 +173,7 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|zum weinen|qui fait pleurer|para llorar", "moving", ("Drama",),
      ("Horror", "Action", "Sci-Fi", "Thriller", "Crime")),
     # "something weird": the catalog's odder corners (lesser-known films first, see `understand`)
-    (r"weird|quirky|offbeat|off[- ]beat|bizarre|surreal|strange|cult (?:films?|movies?|classics?)|trippy|raro|rara|bizarre?s?"
+    (r"weird|quirky|offbeat|off[- ]beat|surreal|strange|cult (?:films?|movies?|classics?)|trippy|raro|rara|bizarres?"
      r"|schrag\w*|seltsam\w*|etrange", "offbeat", ("Sci-Fi", "Fantasy", "Animation"), ("War",)),
     # a theme the catalog has no tag for, said back as asked: warm films, no horror or thrillers
     (r"friendships?|(?:about|on) (?:best )?friends|buddy (?:movies?|films?|comed\w*)|amitie|amistad|freundschaft",
