@@ -530,7 +530,7 @@ def test_family_as_a_theme_is_not_an_audience(text, audience):
 
 def test_a_genre_a_word_only_suggests_is_soft_where_another_genre_is_named():
     noir = parse("A classic film noir with a great detective.")
-    assert noir.genres_any == ("Film-Noir",) and "Crime" in noir.prefer_genres
+    assert noir.genres_any == ("Film-Noir",) and "Mystery" in noir.prefer_genres
     assert parse("a gangster movie").genres_any == ("Crime",)  # nothing else named: it is the ask
 
 
@@ -587,6 +587,22 @@ def test_a_title_the_message_says_was_loved_anchors_the_genres_like_something_li
     assert r.similar_to == ("3",) and "3" in r.titles
     named_genre = parse("I loved Fargo. Any comedies?", preferences=[loved], find_titles=find)
     assert named_genre.similar_to == ()  # a genre named outright is the request's genre
+
+
+def test_a_title_seen_and_loved_is_a_seed_and_a_title_seen_and_hated_is_not():
+    """"I just watched Titanic and loved it, what next?" stored "seen" and "like": the seen record
+    kept it off the seeds, and the list was popular picks."""
+    from types import SimpleNamespace
+
+    def said(kind):
+        return SimpleNamespace(kind=kind, subject="Titanic", subject_type="item", item_id="313", holder="user")
+
+    find = lambda text: ["313"] if "titanic" in text.lower() else []  # noqa: E731
+    r = parse("I just watched Titanic and loved it, what next?", preferences=[said("seen"), said("like")],
+              find_titles=find)
+    assert r.similar_to == ("313",) and "313" in r.titles_refused  # a seed, still left off the list
+    hated = parse("Saw Titanic yesterday, hated it", preferences=[said("seen"), said("dislike")], find_titles=find)
+    assert "313" not in hated.titles and "313" in hated.titles_refused
 
 
 @pytest.mark.parametrize("text, years, era", [
@@ -1470,6 +1486,30 @@ def test_horror_but_not_too_scary_asks_for_horror_comedies():
     assert plain.genres_any == ("Horror",) and not plain.genres_all
 
 
+@pytest.mark.parametrize("text", ["un film d'horreur pas trop effrayant", "una película de terror que no dé mucho miedo",
+                                  "ein Horrorfilm, aber nicht zu gruselig"])
+def test_not_too_scary_in_french_spanish_and_german_asks_for_horror_comedies(text):
+    from mrrec_chat.nlu import extract_preferences
+
+    r = understand(text, extract_preferences(text), categories=ML100K)
+    assert set(r.genres_all) == {"Horror", "Comedy"} and not r.genres_any
+
+
+def test_spoken_french_pas_refuses_without_ne():
+    assert parse("une comédie, mais pas une romance").genres_refused == ("Romance",)
+    assert "Comedy" not in parse("j'aime pas mal les comédies").genres_refused  # "pas mal" is "quite"
+
+
+@pytest.mark.parametrize("text, mood", [("a good movie for a first date", "couple"),
+                                        ("ich mag keine Actionfilme, etwas Ruhiges bitte", "relaxed"),
+                                        ("something quiet and calm", "relaxed")])
+def test_a_first_date_and_a_quiet_evening_are_moods(text, mood):
+    r = parse(text)
+    assert mood in r.moods
+    if mood == "couple":
+        assert "Romance" in r.genres_any
+
+
 def test_a_teenager_gets_no_crime_or_horror_unless_asked():
     r = parse("something for my teenage son, he's 15")
     assert r.audience == "teens" and {"Crime", "Horror"} <= set(r.avoid_genres)
@@ -1509,10 +1549,24 @@ def test_after_a_year_leaves_the_year_out_and_since_keeps_it(text, year_min, era
 
 @pytest.mark.parametrize("text, all_", [("a crime film that's also a comedy", {"Crime", "Comedy"}),
                                         ("a thriller set in space", {"Thriller", "Sci-Fi"}),
-                                        ("a comedy in space", {"Comedy", "Sci-Fi"})])
+                                        ("a comedy in space", {"Comedy", "Sci-Fi"}),
+                                        ("a drama about war from the 40s", {"Drama", "War"}),
+                                        ("a comedy about aliens", {"Comedy", "Sci-Fi"})])
 def test_one_film_of_two_genres_said_as_also_or_as_a_setting(text, all_):
     r = parse(text)
     assert set(r.genres_all) == all_ and not r.genres_any
+
+
+def test_a_documentarys_topic_is_not_a_second_genre():
+    r = parse("a documentary about music")
+    assert r.genres_any == ("Documentary",) and not r.genres_all
+
+
+@pytest.mark.parametrize("text", ["a detective story from the 70s", "a private eye film", "I love detective stories"])
+def test_a_detective_story_is_a_mystery_leaning_to_crime_and_noir(text):
+    """"a detective story from the 70s" read as crime listed Bonnie and Clyde and no Chinatown."""
+    r = parse(text)
+    assert r.genres_any == ("Mystery",) and {"Crime", "Film-Noir"} <= set(r.prefer_genres)
 
 
 def test_a_spy_film_is_a_thriller_said_to_be_the_nearest_genre():

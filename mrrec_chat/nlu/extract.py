@@ -401,7 +401,7 @@ _RE = {k: re.compile(v) for k, v in {
                  r"|(?:something|some|a|an|more|algo|quelque chose|etwas|un|une|unos|unas|una|ein|eine|einen)\b)",
     # "no me gustan nada las ...", "I don't want no horror": after a negated cue, a negator is the same
     # negation again (negative concord, "at all"), not a second one that cancels it
-    "concord": r"\s*(?:(?:para\s+)?nada|nothing|no|rien|nichts)\b",
+    "concord": r"\s*(?:(?:para\s+)?nada|nothing|no|rien|nichts|pas)\b",
     # "..., and please no Tarantino": a refusal of its own after a comma, whatever the stance before it
     "refusal": r"\s*(?:(?:and|so|also|just|please|pls|plz|definitely|absolutely|y|et|und|bitte|por favor)\s+)*"
                r"(?:no|no more|nothing|nada de|pas de|sin|kein\w*)\s",
@@ -943,7 +943,7 @@ class _Run(_Spans):
                 if since and since[-1].end == prev_end and not tail.strip():  # "no Adam Sandler comedies"
                     ev.negated = ev.negated or since[-1].negated
                 if ev.negated and last is not None and last.negated and last.polarity > 0 and prev_end == last.end \
-                        and _RE["concord"].match(tail):  # "No me gustan nada las películas de guerra"
+                        and _RE["concord"].match(tail):  # "No me gustan nada las películas", "je veux pas de romance"
                     ev.negated = False
                 # "Not into dramas though, and please no Tarantino" (the comma may end the clause before)
                 comma = f.rfind(",", max(0, ev.start - 60), ev.start)

@@ -40,7 +40,7 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
      r"|creepy (?:movies|films|stuff)|horrors?|horreur|epouvante|terror", ("Horror",)),
     (r"documentar(?:y|ies)|docs|docos?|docuseries|documentales?|documentaires?"
      r"|dokumentarfilme?n?|dokumentationen|dokus?", ("Documentary",)),
-    (r"whodunn?its?|murder myster(?:y|ies)|detective (?:movies|stories|films|shows)"
+    (r"whodunn?its?|murder myster(?:y|ies)|detective (?:movies?|stor(?:y|ies)|films?|shows?)"
      r"|myster(?:y|ies)|misterios?|mysteres?", ("Mystery",)),
     (r"kids'? (?:movies?|films?|flicks|stuff|shows)|children'?s (?:movies|films)"
      r"|family (?:movies?|films?|flicks)|peliculas? infantiles|infantiles|films? pour enfants"
@@ -653,10 +653,12 @@ HEDGE = r"\b(?:really|that|too|so|particularly|exactly|big|huge|much|entirely|to
 SUBJECT_NEGATOR = (r"(?:\b(?:no|not|nothing|without|except|never|minus|anything but|everything but"
                    r"|unless(?: it'?s| it is| they'?re| they are| there'?s)?|aside from|save for"
                    r"|all but|other than|apart from|less|fewer|sin|excepto|menos|pas d'|pas de|sans"
-                   r"|sauf|kein\w*|ohne|ausser|nicht|nichts|nada|rien(?: de)?|(?:que )?no sea|qui ne soit pas)\s+"
+                   r"|sauf|kein\w*|ohne|ausser|nicht|nichts|nada|rien(?: de)?|(?:que )?no sea|qui ne soit pas"
+                   # "pas trop effrayant": no "ne" before it ("j'aime pas" is the verb's own negation)
+                   r"|pas(?= (?:trop|tres|si|les|des|le|la|un|une) ))\s+"
                    r"(?:(?:a|an|the|any|more|another|de|des|les|los|las|el|muy|demasiado|trop|tres|zu|sehr|so"
                    r"|la|le|too|very|so|that|overly|super|really|good|of|with|by|starring|featuring|for|from|mit|con"
-                   r"|avec|ceux|celles|those|ones|the ones|denen|die|von|del|lo|much|big|huge)\s+){0,3}$)")
+                   r"|avec|ceux|celles|those|ones|the ones|denen|die|von|del|lo|much|big|huge|mucho|mucha|de)\s+){0,3}$)")
 PAST = (r"\b(?:used to|use to|back in the day|in the past|once upon a time|solia|solias|antes"
         r"|autrefois|fruher)\b")
 # After a past marker, "now"/"these days" starts the current view again.
@@ -855,7 +857,8 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
      r"|sangrient[oa]s?|sanglante?s?|blutig(?:e[nrs]?)?|gory|sangre|sang|blut"
      r"|gunfights?",
      "not too violent", None),
-    (r"scary|frightening|creepy|spooky|intense|de miedo|effrayants?|gruselig\w*|jump[- ]?scares?",
+    (r"scary|frightening|creepy|spooky|intense|de miedo|miedo|aterrador(?:a|es|as)?|effrayante?s?|gruselig\w*"
+     r"|jump[- ]?scares?",
      "not too scary", "Genre:Horror"),
     (r"sad|depressing|bleak|heavy|dark|tragic|grim|downers?|a downer|tear[- ]?jerkers?|tristes?"
      r"|deprimente|deprimierend", "not depressing", None),

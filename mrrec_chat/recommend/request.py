@@ -43,7 +43,9 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"outer space|aliens?|robots?|dystopias?|futuristic|astronauts?"
      r"|(?<=set in )space|(?<=in )space\b(?! (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?))",
      ("Sci-Fi",)),
-    (r"heists?|gangsters?|mafia|mobsters?|criminal|detectives?|cops?|police(?:m[ae]n)?", ("Crime",)),
+    (r"heists?|gangsters?|mafia|mobsters?|criminal|cops?|police(?:m[ae]n)?", ("Crime",)),
+    # a detective film is a whodunit first: Chinatown and The Big Sleep are mysteries, not crime films
+    (r"detectives?(?: (?:movies?|films?|stor(?:y|ies)|shows?))?|private eyes?|sleuths?", ("Mystery",)),
     (r"horror|horreur|epouvante|terror|de miedo|gruselig\w*|slashers?|zombies?|haunted|vampires?|monsters?",
      ("Horror",)),
     (r"documental(?:es)?|dokumentar\w*|dokus?|learn something|educational", ("Documentary",)),
@@ -52,10 +54,10 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"animados?|animes|animiert\w*|zeichentrick\w*", ("Animation",)),
     (r"superheroe?s?|martial arts|kung[- ]fu|explosions?|car chases?", ("Action",)),
     (r"quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*", ("Adventure",)),
-    (r"wars? movie|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?|(?:films?|peliculas?) de guerr[ea]", ("War",)),
+    (r"wars? movie|(?<=about )war\b|(?<=about the )war\b|wwii|world war|vietnam war|kriegsfilme?n?|soldiers?|(?:films?|peliculas?) de guerr[ea]", ("War",)),
     (r"wild west", ("Western",)),
     (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies|spy|espionage|secret agents?|james bond|(?:plot )?twists?(?: endings?)?", ("Thriller",)),
-    (r"romantisch\w*|peliculas? de amor|(?<=about )love\b|(?<=about )falling in love|date[- ]?nights?|(?:a |first )date (?:movie|film)|valentine'?s?(?: day)?"
+    (r"romantisch\w*|peliculas? de amor|(?<=about )love\b|(?<=about )falling in love|date[- ]?nights?|(?:a |first )date (?:movie|film)|first dates?|valentine'?s?(?: day)?"
      r"|saint[- ]valentin|san valentin", ("Romance",)),
     (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
@@ -79,7 +81,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 THEME_WORDS = re.compile(
     r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|space|spy|spies|espionage"
      r"|secret agents?|james bond|heists?|gangsters?|mafia|mobsters?"
-    r"|detectives?|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
+    r"|detectives?(?: (?:movies?|films?|stor(?:y|ies)|shows?))?|private eyes?|sleuths?|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
     r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
     r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
@@ -118,7 +120,7 @@ NAMED_GENRE = re.compile(
 NEGATION = re.compile(
     r"(?:\b(?:no|not|nothing|without|except|never|none of|anything but|avoid|skip|hate|hates|can'?t stand|cannot stand"
     r"|isn'?t|aren'?t|wasn'?t|is not|are not|rather than|instead of"
-    r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas de|sans|jamais"
+    r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas(?! mal)|sans|jamais"
     r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b|\bpas d'|\bnada d')[^.!?;,]{0,28}$")
 
 # Moods and audiences: what they do to genres (soft: they re-rank, never filter alone).
@@ -166,7 +168,7 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"(?:with|for|and) my (?:girlfriend|boyfriend|wife|husband|partner|date|fiancee?|spouse|other half)"
      r"|(?:with|for) (?:a|my) date|(?:mit )?meine[rm]? (?:freundin|frau|partnerin)|mit meinem (?:freund|mann|partner)"
      r"|avec (?:ma|mon) (?:copine|copain|femme|mari|partenaire)|con mi (?:novia|novio|esposa|esposo|pareja)"
-     r"|for (?:the )?(?:both|two) of us|for us (?:both|two)|date night",
+     r"|for (?:the )?(?:both|two) of us|for us (?:both|two)|date night|(?:for|on) (?:a|our) first date",
      "couple", ("Romance", "Comedy"), ("Children",)),
     (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|(?:want|wanna|need|like) to cry|emotional|moving|touching|poignant"
      # a drama: a romance without drama is mostly a comedy (Pretty Woman was a comedy fan's "tearjerker")
@@ -175,10 +177,13 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     # "something weird": the catalog's odder corners (lesser-known films first, see `understand`)
     (r"weird|quirky|offbeat|off[- ]beat|surreal|strange|cult (?:films?|movies?|classics?)|trippy|raro|rara|bizarres?"
      r"|schrag\w*|seltsam\w*|etrange", "offbeat", ("Sci-Fi", "Fantasy", "Animation"), ("War",)),
+    # the catalog's mysteries include Amadeus and 2001: a detective story leans to crime and noir
+    (r"detectives?|private eyes?|sleuths?|whodunn?its?|polars?|krimis?", "detective",
+     ("Crime", "Film-Noir", "Thriller"), ("Children", "Animation", "Musical", "Sci-Fi")),
     # a theme the catalog has no tag for, said back as asked: warm films, no horror or thrillers
     (r"friendships?|(?:about|on) (?:best )?friends|buddy (?:movies?|films?|comed\w*)|amitie|amistad|freundschaft",
      "friendship", ("Comedy", "Adventure", "Drama"), ("Horror", "Thriller", "Film-Noir", "War", "Crime")),
-    (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|(?:something|anything|nothing) light(?:er)?"
+    (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|ruhig\w*|calme|tranquil\w*|quiet|calm|(?:something|anything|nothing) light(?:er)?"
      r"|light(?:er)?(?= (?:and|&|movie|film|one|comed\w*|fare|watch|entertainment|for|please|tonight)\b|\W*$)"
      r"|long day|unwind|wind down|switch off|turn my brain off|(?:i'?m|i am|so|too|pretty|really) (?:tired|exhausted|beat)\b|rainy (?:day|afternoon|evening|sunday)"
      r"|lazy (?:sunday|afternoon|day|evening)|sunday afternoon", "relaxed",
@@ -617,6 +622,10 @@ def _one_film(folded: str, left: tuple[int, int, list[str]], right: tuple[int, i
     if re.fullmatch(r"\s+(?:(?:films?|movies?)\s+)?(?:that'?s|that is|which is|but|and|but is)\s+also\s+(?:an?\s+)?"
                     r"|\s+(?:(?:films?|movies?)\s+)?(?:set\s+)?in\s+(?:the\s+)?", gap):
         return True  # "a crime film that's also a comedy", "a thriller set in space"
+    if re.fullmatch(r"\s+(?:(?:films?|movies?|stor(?:y|ies))\s+)?(?:about|sobre|sur|uber)\s+(?:the\s+|a\s+|an\s+|la\s+|le\s+|el\s+|den\s+)?", gap):
+        # "a drama about war", "a comedy about aliens": one film of both kinds; a documentary's
+        # topic is not a genre ("a documentary about music" is a documentary)
+        return not re.match(r"doc|dok", folded[left[0]:left[1]])
     if not re.fullmatch(r"\s+(?:and|&|und|et|y)\s+", gap):
         return False
     words = (folded[left[0]:left[1]], folded[right[0]:right[1]])
@@ -658,6 +667,9 @@ def scan_genres(text: str, categories: Sequence[str]) -> _Scan:
             continue
         start = group[0][0]
         if NEGATION.search(folded[max(0, start - 40):start]):
+            if re.search(r"\b(?:nicht|not|pas|no)\s+(?:zu|too|trop|muy|tan|demasiado|so|allzu)\s+$", folded[:start]) \
+                    and GENRE_ADJECTIVE.fullmatch(folded[start:group[-1][1]]):
+                continue  # "nicht zu gruselig" is "not too scary" (a constraint), not "no horror"
             if len(names) > 1:  # "no rom-coms", "no sci-fi horror": not films that are all of them
                 scan.refused_together.append(tuple(names))
             else:
@@ -915,7 +927,10 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         year_min, era = latest_year - 5, "recent"  # "not that old please"; carry_over moves an earlier era
     text = full_text  # the titles themselves are read from what was written
     named = [str(i) for i in (find_titles(text) if find_titles else [])]
-    seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles]
+    # "I just watched Titanic and loved it": seen and loved is a seed (and still left off the list)
+    seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles or i in liked_titles
+             and not any(p.kind == "dislike" and str(p.item_id) == i for p in preferences
+                         if getattr(p, "item_id", None) and getattr(p, "holder", "user") == "user")]
     if RETRACT.search(folded):  # "actually Titanic was fine, forget that" is about memory, no "like Titanic"
         retracted = {i for t in retracting_sentences(text) for i in (find_titles(t) if find_titles else [])}
         seeds = [i for i in seeds if str(i) not in {str(x) for x in retracted}]
