@@ -377,6 +377,28 @@ def test_a_title_after_an_indefinite_article_is_a_description_not_a_named_item(t
     assert recommender.find_titles("something like Heat") == ["2"]
 
 
+def test_a_genre_asked_for_is_not_said_to_be_liked_and_a_request_is_not_a_statement():
+    """"recommend a comedy" stored a tentative like; the next list said "you told me you like comedy"
+    on each card, and on the comedy request itself beside "a comedy film, as you asked"."""
+    from mrrec_chat.recommend.policy import TurnPolicy
+    from mrrec_chat.recommend.ranker import Ranked
+    from mrrec_chat.recommend.reasons import explain
+
+    dataset, catalog = _catalog(ITEMS)
+    signals = CatalogSignals(dataset, catalog)
+    feats = {f: 0.0 for f in FEATURES}
+
+    def reason(text, stated):
+        policy = TurnPolicy(request=parse(text), affinity={"Comedy": 1.0}, affinity_ids={"Comedy": "m1"},
+                            affinity_stated={"Comedy"} if stated else set())
+        return explain(Ranked(ITEMS[4], 1.0, feats), policy, dataset, signals)[0]
+
+    assert "you told me you like comedy" in reason("a film from the 80s", stated=True)
+    assert "you asked for comedy before" in reason("a film from the 80s", stated=False)
+    asked = reason("a comedy from the 80s", stated=True)
+    assert "as you asked" in asked and "like comedy" not in asked, asked
+
+
 def test_a_genre_named_before_film_is_not_the_film_of_that_name():
     from mrrec_chat.data.movielens import TitleIndex
     from mrrec_chat.recommend import Recommender

@@ -33,6 +33,9 @@ from mrrec_chat.recommend.request import Request, canonical_genre
 MAX_MEMORY_SEEDS = 20
 # "No horror tonight" refuses horror for this long after it was said; later it only lowers horror a little.
 MOMENTARY_SECONDS = 6 * 3600
+# a like said this firmly was stated ("I love comedies": 0.9); below, it was read from a request
+# ("recommend a comedy": 0.7, "a comedy please": 0.8), and a card must not say "you told me you like"
+STATED = 0.9
 
 
 @dataclass
@@ -46,6 +49,8 @@ class TurnPolicy:
     memory_seed_ids: dict[str, str] = field(default_factory=dict)  # item id -> memory id
     affinity: dict[str, float] = field(default_factory=dict)  # genre -> [-1, 1]
     affinity_ids: dict[str, str] = field(default_factory=dict)  # genre -> memory id of a chat like
+    # genres the person said they like ("I love comedies"), not only asked for ("recommend a comedy")
+    affinity_stated: set[str] = field(default_factory=set)
     refused_by_memory: dict[str, str] = field(default_factory=dict)  # genre -> memory id
     # genres this request asked for or its mood suggested that a stated dislike in memory keeps out
     # ("a date-night movie" after "no romance please"): the app says so, and how to override it
@@ -170,6 +175,8 @@ def plan_turn(request: Request, memory: Iterable[MemoryEntry], *, consumed: Iter
                 elif fact.kind == "like":
                     policy.affinity[genre] = max(policy.affinity.get(genre, 0.0), 0.5)
                     policy.affinity_ids.setdefault(genre, fact.memory_id)
+                    if entry.confidence >= STATED:
+                        policy.affinity_stated.add(genre)
             elif fact.item_id:
                 if fact.kind in ("dislike", "seen"):
                     policy.exclude.add(fact.item_id)

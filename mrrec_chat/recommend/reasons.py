@@ -150,11 +150,16 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
         if signals.bayes[row] >= low + 0.72 * (high - low):
             clauses.append(rated_clause(signals, row, high))
     if len(clauses) < 2:
-        liked_genres = [g for g in item.categories if policy.affinity.get(g, 0) >= AFFINITY_STRONG]
+        # a genre this request asks for is already said ("a comedy film, as you asked")
+        asked = set(policy.request.genres_any) | set(policy.request.genres_all)
+        liked_genres = [g for g in item.categories if policy.affinity.get(g, 0) >= AFFINITY_STRONG
+                        and not (facet and g in asked)]
         if liked_genres:
             g = liked_genres[0]
             if g in policy.affinity_ids:
-                clauses.append(f"you told me you like {genre_word(g)}")
+                # "recommend a comedy" was a request, not "I like comedies"
+                said = "you told me you like" if g in policy.affinity_stated else "you asked for"
+                clauses.append(f"{said} {genre_word(g)}" + ("" if g in policy.affinity_stated else " before"))
                 memory_ids.append(policy.affinity_ids[g])
             else:
                 clauses.append(f"you rate {genre_word(g)} films above your average")
