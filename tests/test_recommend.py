@@ -658,6 +658,10 @@ def test_a_theme_the_catalog_cannot_see_gets_a_notice_with_titles_that_name_it(a
     assert any("Titles with “toys” in them: Toy Story" in n for n in notices), notices
     notices, _ = turn("a thriller with Heat's director")
     assert any("“director” could not be matched" in n for n in notices), notices  # Heat is a title
+    notices, _ = turn("a comedy set in New York")  # the place said whole, not "set york"
+    assert any("“New York” could not be matched" in n for n in notices), notices
+    notices, _ = turn("a movie set in New York")
+    assert any("nothing in it matches “New York”" in n for n in notices), notices
     for text in ("a 90s action movie with lots of explosions", "a classic film noir with a great detective",
                  "a comedy with a happy ending"):
         notices, _ = turn(text)
@@ -1589,6 +1593,11 @@ def test_a_detective_story_is_a_mystery_leaning_to_crime_and_noir(text):
     """"a detective story from the 70s" read as crime listed Bonnie and Clyde and no Chinatown."""
     r = parse(text)
     assert r.genres_any == ("Mystery",) and {"Crime", "Film-Noir"} <= set(r.prefer_genres)
+
+
+def test_a_disney_classic_is_a_childrens_film():
+    r = parse("a Disney classic")
+    assert r.genres_any == ("Children's",) and dict(r.themes).get("Children's") == "disney"
 
 
 def test_a_spy_film_is_a_thriller_said_to_be_the_nearest_genre():

@@ -79,6 +79,9 @@ OPEN_REQUEST_WORDS = frozenset("""
 """.split())
 # "a thriller about politics", "a comedy with dinosaurs": the words after these name a theme. A
 # request that was otherwise understood still gets a notice for a theme the catalog cannot see.
+# "set in New York", "takes place in Paris": a place named in capitals, kept whole for the notice
+SETTING = re.compile(r"\b(?:set|takes? place|taking place|spielt|se passe)\s+(?:in|on|en|a|à)\s+"
+                     r"((?:the\s+)?[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)")
 THEME_CUE = re.compile(r"\b(?:about|with|featuring|involving|set (?:in|on|during)|starring|uber|sur|sobre|avec|con|mit)"
                        r"\s+((?:[\w'-]+\s*){1,4})")
 THEME_FILLER = frozenset("""
@@ -368,7 +371,9 @@ class Recommender:
                 or request.people or request.explore or request.lesser_known or request.small_talk \
                 or request.year_min is not None or request.year_max is not None:
             return []
-        words = [w for w in content_words(request.text) if w not in OPEN_REQUEST_WORDS]
+        places = [mt.group(1) for mt in SETTING.finditer(request.text)]  # "set in New York": one phrase
+        text = SETTING.sub(lambda mt: " " * len(mt.group(0)), request.text)
+        words = places + [w for w in content_words(text) if w not in OPEN_REQUEST_WORDS]
         return list(dict.fromkeys(words))
 
     def unmatched_themes(self, request: Request) -> list[str]:
@@ -385,13 +390,16 @@ class Recommender:
         if self.titles is not None:  # "Much Ado About Nothing is my favourite": no theme inside a title
             for start, end, _ in sorted(self.titles.find_spans(text), reverse=True):
                 text = text[:start] + " " * (end - start) + text[end:]
+        # "a movie set in New York": the place is one phrase, said back as written ("set" is no theme)
+        places = [mt.group(1) for mt in SETTING.finditer(text)]
+        text = SETTING.sub(lambda mt: " " * len(mt.group(0)), text)
         folded = fold(text)
         # "about time travel" was read as science fiction, "with my girlfriend" as a mood: every
         # phrase any reader matched in the text as written is blanked ("space exploration" whole)
         spans = [mt.span() for regex in (*READ_RES, ORDINAL_REF) for mt in regex.finditer(folded)]
         for start, end in spans:
             folded = folded[:start] + " " * (end - start) + folded[end:]
-        words: list[str] = []
+        words: list[str] = list(places)
         for mt in THEME_CUE.finditer(folded):
             tokens = [w.removesuffix("'s") for w in content_words(mt.group(1))]
             kept = [w not in OPEN_REQUEST_WORDS and w not in THEME_FILLER and w not in named

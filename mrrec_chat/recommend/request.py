@@ -51,6 +51,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"documental(?:es)?|dokumentar\w*|dokus?|learn something|educational", ("Documentary",)),
     (r"mysterious", ("Mystery",)),
     (r"childrens|kinderfilme?n?|films? pour enfants|peliculas? infantiles", ("Children",)),
+    (r"(?:walt )?disney", ("Children",)),  # "a Disney classic": Snow White, Mary Poppins (not all animated)
     (r"animados?|animes|animiert\w*|zeichentrick\w*", ("Animation",)),
     (r"superheroe?s?|martial arts|kung[- ]fu|explosions?|car chases?", ("Action",)),
     (r"quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*", ("Adventure",)),
@@ -80,7 +81,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 # sci-fi): a card says the genre is the nearest one, not that it was asked for.
 THEME_WORDS = re.compile(
     r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|space|spy|spies|espionage"
-     r"|secret agents?|james bond|heists?|gangsters?|mafia|mobsters?"
+     r"|secret agents?|james bond|heists?|gangsters?|mafia|mobsters?|(?:walt )?disney"
     r"|detectives?(?: (?:movies?|films?|stor(?:y|ies)|shows?))?|private eyes?|sleuths?|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
     r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
