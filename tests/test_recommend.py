@@ -153,6 +153,26 @@ def test_something_like_a_title_ranks_items_sharing_its_genres_first():
     assert ranked[0].item.item_id == "h" and "like the named title" in ranked[0].relaxed
 
 
+def test_a_themes_genre_is_relaxed_before_the_era_and_its_nearest_genres_fill_the_list():
+    """"a detective story from the 70s" (mystery only by the theme word): the catalog's one 70s
+    mystery, then 70s crime films, not the popular 80s mystery (Amadeus came third)."""
+    items = [Item("m70", "Chinatown", ("Mystery", "Thriller"), 1974), Item("m84", "Amadeus", ("Drama", "Mystery"), 1984),
+             Item("c72", "The Godfather", ("Crime", "Drama"), 1972), Item("c73", "The Sting", ("Comedy", "Crime"), 1973),
+             Item("s77", "Star Wars", ("Sci-Fi",), 1977)]
+    interactions = [Interaction(f"u{k}", i, 5.0) for k in range(9) for i in ("m84", "s77")]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    policy = plan_turn(parse("a detective story from the 70s"), [], categories=ML100K)
+    assert set(policy.inputs(np.zeros(8, np.float32)).nearest_genres) >= {"Crime", "Film-Noir"}
+    inputs = RankInputs(np.zeros(8, np.float32), genres_any=("Mystery",), year_min=1970, year_max=1979,
+                        nearest_genres=("Crime", "Film-Noir"))
+    ids = [r.item.item_id for r in ranker.rank(inputs, n=3)]
+    assert ids[0] == "m70" and set(ids[1:]) == {"c72", "c73"}, ids
+    plain = RankInputs(np.zeros(8, np.float32), genres_any=("Mystery",), year_min=1970, year_max=1979)
+    assert [r.item.item_id for r in ranker.rank(plain, n=2)] == ["m70", "m84"]  # a genre named outright stays
+    assert plan_turn(parse("a mystery from the 70s"), [], categories=ML100K).nearest_genres() == ()
+
+
 def test_the_policy_takes_the_named_titles_genres_for_something_like():
     genres = {"1": ("Animation", "Children's", "Comedy")}
     find = lambda text: ["1"] if "toy story" in text.lower() else []  # noqa: E731

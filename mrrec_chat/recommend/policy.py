@@ -97,7 +97,17 @@ class TurnPolicy:
             audience_genres=tuple(g for g in (canonical_genre(x, r.prefer_genres) for x in ("Children", "Animation"))
                                   if g and g not in self.refused)
             if r.audience == "family" and not r.wanted and not self.like_genres else (),
-            mood_genres=self.mood_genres())
+            mood_genres=self.mood_genres(), nearest_genres=self.nearest_genres())
+
+    def nearest_genres(self) -> tuple[str, ...]:
+        """Genres a mood prefers beside genres only theme words suggested ("a detective story": crime,
+        noir and thrillers beside mystery), where an era was asked too; () otherwise."""
+        r = self.request
+        themed = dict(r.themes)
+        if not r.genres_any or r.genres_all or r.genres_named or not all(g in themed for g in r.genres_any) \
+                or (r.year_min is None and r.year_max is None):
+            return ()
+        return tuple(g for g in r.prefer_genres if g not in r.genres_any and g not in self.refused)
 
     def mood_genres(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(genres the turn's mood or audience asks for, genres it avoids): the ranker's soft "mood" filter."""

@@ -199,6 +199,10 @@ class RankInputs:
     lesser_known: bool = False  # "an underrated 70s film", "hidden gems": not the most rated films
     audience_genres: tuple[str, ...] = ()  # "a family film": these first (a soft filter, relaxed first)
     acclaimed: bool = False  # "the best sci-fi of all time": the catalog's best-rated films first
+    # genres near a genre only a theme word suggested ("a detective story from the 70s": mystery, and
+    # crime, noir and thrillers near it): where the era leaves too few of the theme's genre, these
+    # fill the list before the era said outright is relaxed (Amadeus and 2001 came third and fourth)
+    nearest_genres: tuple[str, ...] = ()
 
 
 class CatalogSignals:
@@ -431,6 +435,12 @@ class Ranker:
             filters.append(("era", ok))
         if any_cols:
             filters.append(("genres", s.genres[:, any_cols].max(axis=1) > 0))
+            near = [s.cat_index[g] for g in inputs.nearest_genres if g in s.cat_index]
+            names = [name for name, _ in filters]
+            if near and "era" in names:
+                # the theme's genre is relaxed before the era, then its nearest genres
+                filters.insert(names.index("era"), filters.pop())
+                filters.append(("nearest genres", s.genres[:, any_cols + near].max(axis=1) > 0))
         if any_cols and self.weights.get("genre_focus", 0.0) > 0:
             # "a war movie": a film the asked genres are a real part of, not one of five or more tags
             # (Star Wars is Action|Adventure|Romance|Sci-Fi|War in ml-100k and came second for "a war

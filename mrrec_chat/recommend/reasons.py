@@ -79,7 +79,10 @@ def facet_clause(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> st
     usual = usual_clause(item, policy, relaxed)
     if usual:
         return usual
-    genres = [g for g in r.wanted if g in item.categories] if "genres" not in relaxed else []
+    # a theme's genre relaxed before the era ("a detective story from the 70s") still names the
+    # cards that have it (Chinatown is the mystery; The Godfather is only from the 1970s)
+    themed = dict(r.themes)
+    genres = [g for g in r.wanted if g in item.categories and ("genres" not in relaxed or g in themed)]
     era = r.era if (r.year_min or r.year_max) and "era" not in relaxed and r.accepts_year(item.year) else ""
     mood, ask = mood_genre(item, policy, relaxed) if not genres else (None, "")
     if not genres and not era and mood is None:
