@@ -26,7 +26,7 @@ from mrrec_chat.recommend.ranker import (
     load_weights,
     tree_scores,
 )
-from mrrec_chat.recommend.request import understand
+from mrrec_chat.recommend.request import carry_over, understand
 
 ML100K = ["Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
           "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
@@ -1613,6 +1613,28 @@ def test_a_detective_story_is_a_mystery_leaning_to_crime_and_noir(text):
     """"a detective story from the 70s" read as crime listed Bonnie and Clyde and no Chinatown."""
     r = parse(text)
     assert r.genres_any == ("Mystery",) and {"Crime", "Film-Noir"} <= set(r.prefer_genres)
+
+
+def test_something_lighter_after_a_thriller_leaves_out_crime_horror_and_drama():
+    """"a thriller | something lighter" listed Seven and Apt Pupil: "lighter" only re-ranked."""
+    r = carry_over(parse("something lighter"), [parse("a thriller")])
+    policy = plan_turn(r, [], categories=ML100K)
+    assert r.genres_any == ("Thriller",) and "lighter" in r.moods
+    assert {"Crime", "Horror", "Drama"} <= set(policy.mood_genres()[1]) and "Thriller" not in policy.mood_genres()[1]
+
+
+def test_titles_the_kids_have_seen_are_left_off_and_are_no_seeds():
+    """"my kids are 6 and 9 | they already saw Toy Story and The Lion King" listed Raiders and
+    Shawshank, "people who loved Toy Story rate it highly"."""
+    from types import SimpleNamespace
+
+    seen = SimpleNamespace(kind="seen", subject="Toy Story", subject_type="item", item_id="1", holder="other")
+    find = lambda text: ["1"] if "toy story" in text.lower() else []  # noqa: E731
+    r = parse("they already saw Toy Story", preferences=[seen], find_titles=find)
+    assert "1" in r.titles_refused and "1" not in r.titles
+    kids = parse("my kids are 6 and 9")
+    follow = carry_over(r, [kids])
+    assert follow.audience == "kids" and set(follow.genres_any) == set(kids.genres_any)
 
 
 def test_a_disney_classic_is_a_childrens_film():

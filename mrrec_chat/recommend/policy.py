@@ -114,7 +114,7 @@ class TurnPolicy:
         r = self.request
         if (r.moods or r.audience) and not r.wanted and not self.like_genres:
             return tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres)
-        if set(r.moods) & {"gentle", "not-sad"}:
+        if set(r.moods) & {"gentle", "not-sad", "lighter"}:
             # "more like Fargo but less violent": the title's genres, less the ones the mood avoids;
             # "we like thrillers but nothing too violent": thrillers that are not also crime films.
             # Only a refusal filters beside an asked genre or title: as filters, the genres a mood

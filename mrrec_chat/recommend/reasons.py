@@ -39,7 +39,8 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
             "couple": "a film for the two of you", "exciting": "something exciting",
             "blockbuster": "a blockbuster", "slow-burn": "a slow burn",
             "historical": "something historical", "friendship": "a film about friendship",
-            "offbeat": "something offbeat", "detective": "a detective story"}
+            "offbeat": "something offbeat", "detective": "a detective story",
+            "lighter": "something lighter"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 

@@ -184,8 +184,12 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     # a theme the catalog has no tag for, said back as asked: warm films, no horror or thrillers
     (r"friendships?|(?:about|on) (?:best )?friends|buddy (?:movies?|films?|comed\w*)|amitie|amistad|freundschaft",
      "friendship", ("Comedy", "Adventure", "Drama"), ("Horror", "Thriller", "Film-Noir", "War", "Crime")),
-    (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|ruhig\w*|calme|tranquil\w*|quiet|calm|(?:something|anything|nothing) light(?:er)?"
-     r"|light(?:er)?(?= (?:and|&|movie|film|one|comed\w*|fare|watch|entertainment|for|please|tonight)\b|\W*$)"
+    # "a thriller | something lighter": lighter than that, so no horror, crime or noir beside it (Seven
+    # and Apt Pupil were "lighter" thrillers); it filters beside an asked genre, like "not too sad"
+    (r"lighter|less (?:dark|heavy|bleak|grim|intense|serious|depressing)|plus legers?|mas ligeras?|leichter\w*",
+     "lighter", ("Comedy", "Adventure", "Romance", "Animation"), ("Horror", "Crime", "Film-Noir", "War", "Drama", "Thriller")),
+    (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|ruhig\w*|calme|tranquil\w*|quiet|calm|(?:something|anything|nothing) light\b"
+     r"|light(?= (?:and|&|movie|film|one|comed\w*|fare|watch|entertainment|for|please|tonight)\b|\W*$)"
      r"|long day|unwind|wind down|switch off|turn my brain off|(?:i'?m|i am|so|too|pretty|really) (?:tired|exhausted|beat)\b|rainy (?:day|afternoon|evening|sunday)"
      r"|lazy (?:sunday|afternoon|day|evening)|sunday afternoon", "relaxed",
      # a heavy drama is no easy evening (Titanic came first for "something short and light")
@@ -797,6 +801,10 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     audience = ""
     for pref in preferences:
         if getattr(pref, "holder", "user") != "user":
+            # "my kids are 6 and 9 | they already saw Toy Story": left off the list, and no seed
+            # (the next list was Raiders and Shawshank, "people who loved Toy Story rate it highly")
+            if pref.kind == "seen" and getattr(pref, "item_id", None):
+                refused_titles.append(str(pref.item_id))
             continue
         kind, subject_type = pref.kind, pref.subject_type
         if subject_type == "category":
@@ -858,12 +866,12 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     moods, prefer, avoid = [], list(soft), []
     found: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = []
     # "pas trop triste", "no muy triste": inside a negated mood's own match, a mood word is not that mood
-    negated = [mt.span() for regex, mood, *_ in _MOOD_RES if mood in ("gentle", "not-sad") for mt in regex.finditer(folded)]
+    negated = [mt.span() for regex, mood, *_ in _MOOD_RES if mood in ("gentle", "not-sad", "lighter") for mt in regex.finditer(folded)]
     for regex, mood, pref_genres, avoid_genres in _MOOD_RES:
         # "nothing too sad", "I hate scary films": a negated mood word is not that mood (the
         # not-sad and gentle moods carry their own negation inside the match)
         at = [mt.start() for mt in regex.finditer(folded)
-              if mood in ("gentle", "not-sad") or not (NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])
+              if mood in ("gentle", "not-sad", "lighter") or not (NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])
                                                        or any(a <= mt.start() < b for a, b in negated))]
         if at:
             found.append((at[0], mood, pref_genres, avoid_genres))
