@@ -1249,6 +1249,16 @@ def test_something_different_from_the_usual_moves_away_from_the_genres_memory_is
     assert few.inputs(np.zeros(8, np.float32)).lesser_known  # a newcomer gets a surprise instead
 
 
+def test_something_different_is_not_the_genre_the_person_rates_lowest():
+    """ml-100k user 42 rates horror lowest and got Scream second for "something different"."""
+    genres = {i.item_id: i.categories for i in ITEMS}
+    memory = [_behavior(i, 5.0, n) for n, i in enumerate("cdgef")] + [_behavior(i, 1.0, 9 + n) for n, i in enumerate("ab")]
+    policy = plan_turn(parse("something different from what I usually watch"), memory, categories=ML100K,
+                       item_categories=lambda i: genres.get(i, ()))
+    assert "Horror" in policy.disliked_genres() and "Horror" not in policy.usual_genres
+    assert "Horror" in policy.inputs(np.zeros(8, np.float32)).mood_genres[1]
+
+
 @pytest.mark.parametrize("text, lesser", [
     ("something I probably haven't seen", True),
     ("a film I've never heard of", True),

@@ -36,6 +36,7 @@ MOMENTARY_SECONDS = 6 * 3600
 # a like said this firmly was stated ("I love comedies": 0.9); below, it was read from a request
 # ("recommend a comedy": 0.7, "a comedy please": 0.8), and a card must not say "you told me you like"
 STATED = 0.9
+DISLIKED = -0.25  # a genre's rating affinity this low is the person's dislike (centred, shrunk, halved)
 
 
 @dataclass
@@ -82,7 +83,7 @@ class TurnPolicy:
             return RankInputs(
                 request_vector=request_vector, profile_vector=None, exclude=set(self.exclude), refused=self.refused,
                 refused_together=self.refused_together, year_min=r.year_min, year_max=r.year_max, seeds=seeds,
-                lesser_known=r.lesser_known, acclaimed=r.acclaimed, mood_genres=((), self.usual_genres))
+                lesser_known=r.lesser_known, acclaimed=r.acclaimed, mood_genres=((), self.usual_genres + self.disliked_genres()))
         return RankInputs(
             request_vector=request_vector, profile_vector=profile_vector, exclude=set(self.exclude),
             refused=self.refused, refused_together=self.refused_together, genres_any=r.genres_any, genres_all=r.genres_all, year_min=r.year_min,
@@ -108,6 +109,11 @@ class TurnPolicy:
                 or (r.year_min is None and r.year_max is None):
             return ()
         return tuple(g for g in r.prefer_genres if g not in r.genres_any and g not in self.refused)
+
+    def disliked_genres(self) -> tuple[str, ...]:
+        """Genres this person rates well below their average: "something different" is not the
+        genre they like least (user 42, who rates horror lowest, got Scream second)."""
+        return tuple(g for g, a in self.affinity.items() if a <= DISLIKED and g not in self.usual_genres)
 
     def mood_genres(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(genres the turn's mood or audience asks for, genres it avoids): the ranker's soft "mood" filter."""
