@@ -1558,7 +1558,10 @@ def test_spoken_french_pas_refuses_without_ne():
 
 @pytest.mark.parametrize("text, mood", [("a good movie for a first date", "couple"),
                                         ("ich mag keine Actionfilme, etwas Ruhiges bitte", "relaxed"),
-                                        ("something quiet and calm", "relaxed")])
+                                        ("something quiet and calm", "relaxed"),
+                                        ("une histoire vraie", "historical"),
+                                        ("basada en hechos reales", "historical"),
+                                        ("nach einer wahren Geschichte", "historical")])
 def test_a_first_date_and_a_quiet_evening_are_moods(text, mood):
     r = parse(text)
     assert mood in r.moods

@@ -158,7 +158,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      (), ("Children",)),
     (r"epic|grand|sweeping", "epic", ("Adventure", "War", "Fantasy", "Western"), ()),
     (r"historical|historic|period (?:drama|piece|film)s?|costume dramas?|based on (?:real|true) (?:events|story)"
-     r"|true stor(?:y|ies)|historisch\w*|historiques?|historic[ao]s?", "historical",
+     r"|true stor(?:y|ies)|historisch\w*|historiques?|historic[ao]s?|histoires? vraies?|faits reels|historias? reales?"
+     r"|hechos reales|wahren? (?:geschichten?|begebenheit(?:en)?)", "historical",
      ("War", "Western"), ("Sci-Fi", "Fantasy", "Children", "Animation")),
     (r"blockbusters?|popcorn (?:movie|film|flick)s?|crowd[- ]pleasers?", "blockbuster",
      ("Action", "Adventure", "Sci-Fi"), ()),
