@@ -162,8 +162,8 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
             g = liked_genres[0]
             if g in policy.affinity_ids:
                 # "recommend a comedy" was a request, not "I like comedies"
-                said = "you told me you like" if g in policy.affinity_stated else "you asked for"
-                clauses.append(f"{said} {genre_word(g)}" + ("" if g in policy.affinity_stated else " before"))
+                clauses.append(f"you told me you like {genre_word(g)}" if g in policy.affinity_stated
+                               else f"you asked for {article(genre_phrase([g])).lower()} before")
                 memory_ids.append(policy.affinity_ids[g])
             else:
                 clauses.append(f"you rate {genre_word(g)} films above your average")
