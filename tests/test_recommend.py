@@ -1650,6 +1650,23 @@ def test_titles_the_kids_have_seen_are_left_off_and_are_no_seeds():
     assert follow.audience == "kids" and set(follow.genres_any) == set(kids.genres_any)
 
 
+def test_less_scary_is_gentler_and_never_something_scary():
+    """"what's similar to Alien but less scary?" got cards "picked because you asked for something scary"."""
+    for text in ("what's similar to Alien but less scary?", "like The Shining but not as scary"):
+        r = parse(text)
+        assert "scary" not in r.moods and "gentle" in r.moods, (text, r.moods)
+
+
+def test_a_title_that_is_also_a_word_is_found_after_similar_to():
+    """The title index reads "Alien but less violent?" alone as words; read with its sentence, it is
+    the film (so "what's similar to Alien but less scary?" had no anchor and listed Shawshank)."""
+    def find(text):  # like the title index: a capitalised common word at the very start is no title
+        return ["9"] if re.search(r"(?<=\w )Heat\b|^Heat\?$", text) else []
+
+    r = parse("what's similar to Heat but less violent?", find_titles=find)
+    assert r.similar_to == ("9",)
+
+
 def test_a_disney_classic_is_a_childrens_film():
     r = parse("a Disney classic")
     assert r.genres_any == ("Children's",) and dict(r.themes).get("Children's") == "disney"

@@ -132,7 +132,9 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|happy ending|ends? (?:well|happily)|end(?:s|ing)? on a high"
      r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
-    (r"(?:less|not too|not so|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal)"
+    # "like Alien but less scary": gentler, never "something scary" (the cards said it was asked for)
+    (r"(?:less|not too|not so|not as|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal"
+     r"|scary|frightening|creepy|spooky|terrifying)"
      r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]|sans violence|ohne gewalt|sin violencia"
      # "I don't want anything too violent": nobody asks for "too violent", so it is always a refusal
      r"|too (?:violent|gory|bloody|brutal)", "gentle",
@@ -955,7 +957,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     similar_to: list[str] = []
     if find_titles and not wanted_any and not wanted_all:
         for mt in LIKE_TITLE.finditer(text):
-            similar_to += [str(i) for i in find_titles(text[mt.end():mt.end() + 80]) if str(i) in seeds]
+            # read with what comes before: a title that is also a word ("Alien") is only found mid-sentence
+            before = {str(i) for i in find_titles(text[:mt.end()])}
+            similar_to += [str(i) for i in find_titles(text[:mt.end() + 80]) if str(i) in seeds and str(i) not in before]
         # "I loved Fargo, what else would I like?": a title this message says the person loved is
         # the same anchor as "something like Fargo" (without it, co-liking alone put Star Wars first)
         similar_to += [i for i in liked_titles if i in seeds]
