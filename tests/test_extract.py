@@ -749,3 +749,18 @@ def test_asking_about_the_assistants_own_pick_is_no_stance(message: str) -> None
 def test_a_length_said_as_an_adjective_is_a_length_wish() -> None:
     said = {(p.kind, p.subject) for p in extract_preferences("a 90 minute comedy")}
     assert ("constraint", "at most 90 minutes") in said and ("like", "Comedy") in said
+
+
+@pytest.mark.parametrize("message, expected", [
+    # fresh batch 7 (written blind): a verdict with an adjective, a plural comfort film, the French
+    # ligature, and a length the sentence refuses
+    ("We watched Up last night, what a beautiful film",
+     {("seen", "Up (2009)"), ("like", "Up (2009)")}),
+    ("Big is one of my comfort films", {("like", "Big (1988)")}),
+    ("Le Parrain est un chef-d'œuvre", {("like", "The Godfather (1972)")}),
+    ("I hate it when films are over two hours", {("constraint", "at most 120 minutes")}),
+    ("something over two hours, I love epics", {("constraint", "at least 120 minutes")}),
+])
+def test_fresh_batch_7_wordings(message, expected):
+    said = {(p.kind, p.subject) for p in extract_preferences(message, title_lookup=fake_title_lookup, strict=True)}
+    assert said == expected, said

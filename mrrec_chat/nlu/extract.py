@@ -402,6 +402,8 @@ _RE = {k: re.compile(v) for k, v in {
     # "no me gustan nada las ...", "I don't want no horror": after a negated cue, a negator is the same
     # negation again (negative concord, "at all"), not a second one that cancels it
     "concord": r"\s*(?:(?:para\s+)?nada|nothing|no|rien|nichts|pas)\b",
+    "length_refusal": r"\b(?:hate|hates|can'?t stand|cannot stand|dislike|don'?t (?:like|want)|do not (?:like|want)"
+                      r"|not a fan of|tired of|sick of)\b[^.!?;]*$",
     # "..., and please no Tarantino": a refusal of its own after a comma, whatever the stance before it
     "refusal": r"\s*(?:(?:and|so|also|just|please|pls|plz|definitely|absolutely|y|et|und|bitte|por favor)\s+)*"
                r"(?:no|no more|nothing|nada de|pas de|sin|kein\w*)\s",
@@ -603,8 +605,10 @@ class _Spans:
         for key, label in (("runmax", "at most"), ("runmax2", "at most"), ("runmin", "at least")):
             for mt in _RE[key].finditer(self.f):
                 minutes = _minutes(mt)
+                # "I hate it when films are over two hours" refuses the length
+                refused = key == "runmin" and _RE["length_refusal"].search(self.f[max(0, mt.start() - 60):mt.start()])
                 if minutes:
-                    out.append((mt.start(), mt.end(), f"{label} {minutes} minutes"))
+                    out.append((mt.start(), mt.end(), f"{'at most' if refused else label} {minutes} minutes"))
         out += [(mt.start(), mt.end(), f"at most {int(mt.group('m'))} minutes")
                 for key in ("runmax_bare", "runattr") for mt in _RE[key].finditer(self.f)]
         for mt in _RE["decade"].finditer(self.f):

@@ -351,7 +351,8 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|sit through|stomach)"
      r"|gave up on|walked out of|(?:had|have) enough of|enough (?:of|with)|me aburre(?:n)?"
      r"|m'ennuie(?:nt)?|langweilen mich|langweilt mich|me aburr(?:e|en|io|ieron|i)", -1, 0.9, "pref"),
-    (r"what an? (?:film|movie|masterpiece|ride|gem|classic|night|experience|performance|ending|treat|journey"
+    (r"what an? (?:(?:beautiful|great|brilliant|wonderful|amazing|fantastic|lovely|gorgeous|incredible|stunning"
+     r"|fun|good|moving|perfect|great little|little) )?(?:film|movie|masterpiece|ride|gem|classic|night|experience|performance|ending|treat|journey"
      r"|rollercoaster|banger|cast|soundtrack)|mind[- ]?blown|blew my mind", 1, 0.9, "pref"),
     # words that name a film without a stance: a simile ("every day feels like Groundhog Day") or
     # someone else pushing it ("my coworker keeps recommending The Notebook"); a verdict may follow
@@ -509,7 +510,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|at (?:his|her|their|its) (?:[\w-]+ and )?(?:very )?(?:best|finest|greatest|funniest|sharpest"
      r"|most (?!boring|annoying|pretentious|self-indulgent|tedious)[\w-]+)"
      r"|can do no wrong|untouchable|unbeatable|second to none|in a league of (?:its|their|his|her) own"
-     r"|(?:ein |un |una |une )?(?:meisterwerk|obra maestra|chef-d'oeuvre)|grossartig|gro\u00dfartig|wunderbar"
+     r"|(?:ein |un |una |une )?(?:meisterwerk|obra maestra|chef[- ]d'(?:oeuvre|\u0153uvre)s?)|grossartig|gro\u00dfartig|wunderbar"
      r"|fantastisch|increibles?|maravillos[oa]s?|buenisim[oa]s?|incroyables?|hat mir (?:sehr |richtig |echt )?gefallen"
      r"|m'a (?:beaucoup |vraiment )?plu|(?:a |an )?thrill(?:ing)?(?: ride)?|a (?:wild |fun )?ride|exhilarating"
      r"|never (?:gets?|got) old|never disappoints?|never fails to (?:make me (?:laugh|smile|cry)|cheer me up)"
@@ -556,6 +557,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|(?:a )?(?:safe|good) bet|welcome|a treat|a winner|(?:my|a) guilty pleasure|please|pls"
      r"|keeps? me (?:hooked|guessing|on the edge of my seat)|holds? up|stays? with me|stayed with me"
      r"|beautiful|moving|touching|sweet|forever|gorgeous|stunning|worth (?:it|watching|a watch)|a must|so much fun"
+     r"|one of (?:my|our) (?:(?:all[- ]time|absolute|personal) )?(?:comfort|go-to|feel-good) (?:movies|films|watches)"
      r"|made me (?:cry|laugh|smile)(?:,? in a good way)?|(?:a |my )?comfort (?:watch|movie|film|food|viewing"
      r"|rewatch|classic|blanket)|(?:i )?(?:cried|sobbed)(?:,| and) laughed|(?:i )?laughed(?:,| and) cried"
      r"|teared up|(?:i )?know (?:every|all the) (?:line|word|scene)s?|(?:i )?know it by heart"
