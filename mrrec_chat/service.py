@@ -182,7 +182,7 @@ class Assistant:
         forgotten = self.history.is_forgotten(self.dataset.name, user_id)
         consumed = set() if forgotten else {i.item_id for i in self.dataset.history(user_id)}
         understood = self.recommender.understand(request, preferences, earlier or [], extract=self.extract_statements,
-                                                 last_list=list(shown[-1]) if shown else ())
+                                                 last_list=list(shown[-1]) if shown else (), shown=shown)
         memory = self.store.list_user(user_id, "behavior") + self.store.list_user(user_id, "chat")
         policy = self.recommender.plan(understood, memory, consumed=consumed, shown=shown)
         return TurnContext(user_id, request, list(earlier or []), set(policy.exclude), set(policy.refused),

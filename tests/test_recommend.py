@@ -1037,6 +1037,22 @@ def test_more_like_the_second_one_through_the_app(assistant_factory):
     assert [e.extra["item_id"] for e in seen] == [first[0].item.item_id]
 
 
+def test_an_earlier_turn_that_picked_a_card_stays_the_anchor(assistant_factory):
+    """"a sci-fi film | the first one looks great | more like that one": the earlier message is read
+    against the list it answered, so the third turn is still about that film (it was any sci-fi)."""
+    assistant = assistant_factory(llm_backend="none")
+    user = assistant.new_user_id()
+    first = _items(list(assistant.chat(user, "a comedy")))
+    picked = first[0].item.item_id
+    earlier = ["a comedy", "the first one looks great"]
+    second = _items(list(assistant.chat(user, earlier[1], earlier=earlier[:1], shown=[[r.item.item_id for r in first]])))
+    shown = [[r.item.item_id for r in first], [r.item.item_id for r in second]]
+    policy = assistant.turn_context(user, "more like that one", earlier, shown=shown).policy
+    assert picked in policy.request.similar_to and picked in policy.seeds
+    alone = assistant.turn_context(user, "more like that one", earlier, shown=()).policy  # without the lists
+    assert picked not in alone.request.similar_to
+
+
 def test_refusals_said_with_isn_t_and_too_violent_and_a_partner_as_audience():
     assert "Comedy" in parse("a feel good movie that isn't a comedy").genres_refused
     assert "gentle" in parse("I don't want anything too long or too violent").moods
@@ -1559,6 +1575,8 @@ def test_spoken_french_pas_refuses_without_ne():
 @pytest.mark.parametrize("text, mood", [("a good movie for a first date", "couple"),
                                         ("ich mag keine Actionfilme, etwas Ruhiges bitte", "relaxed"),
                                         ("something quiet and calm", "relaxed"),
+                                        ("something for movie night with friends", "friends"),
+                                        ("un film à regarder entre amis", "friends"),
                                         ("une histoire vraie", "historical"),
                                         ("basada en hechos reales", "historical"),
                                         ("nach einer wahren Geschichte", "historical")])

@@ -199,17 +199,25 @@ class Recommender:
 
     def understand(self, text: str, preferences: Sequence = (), earlier: Sequence[str] = (),
                    extract: Callable[[str], Sequence] | None = None,
-                   last_list: Sequence[str] = ()) -> Request:
+                   last_list: Sequence[str] = (), shown: Sequence[Sequence[str]] = ()) -> Request:
         """The request; `earlier` are this chat's earlier messages (oldest first), read with
         `extract` when given (their statements) so a follow-up keeps what they asked; `last_list`:
-        the item ids of the chat's last list, for "more like the second one"."""
+        the item ids of the chat's last list, for "more like the second one"; `shown`: the lists
+        of the earlier turns (one per earlier message), so an earlier "the first one looks great"
+        is read against the list it answered."""
         before: list[Request] = []
-        for t in [t for t in list(earlier)[-3:] if t and t.strip()]:
+        earlier = list(earlier)
+        for k in range(max(0, len(earlier) - 3), len(earlier)):
+            t = earlier[k]
+            if not (t and t.strip()):
+                continue
             # each earlier message with its own earlier ones: "a western" → "not that old please" →
             # "more" still means westerns
-            before.append(understand(t, extract(t) if extract else (), categories=self.dataset.categories,
-                                     find_titles=self.find_titles, latest_year=self.latest_year, earlier=before,
-                                     title_spans=self.title_spans))
+            said = understand(t, extract(t) if extract else (), categories=self.dataset.categories,
+                              find_titles=self.find_titles, latest_year=self.latest_year, earlier=before,
+                              title_spans=self.title_spans)
+            # "a sci-fi film | the first one looks great | more like that one": Brazil is the anchor
+            before.append(self._with_list(said, t, shown[k - 1] if 0 < k <= len(shown) else ()))
         request = understand(text, preferences, categories=self.dataset.categories, find_titles=self.find_titles,
                              earlier=before, latest_year=self.latest_year, title_spans=self.title_spans)
         if request.themes and request.titles_named:  # "like Alien but not horror": Alien is a title, no theme
@@ -218,6 +226,10 @@ class Recommender:
         stand_ins = tuple(self.stand_ins(text))
         if stand_ins:
             request = replace(request, stand_ins=stand_ins)
+        return self._with_list(request, text, last_list)
+
+    def _with_list(self, request: Request, text: str, last_list: Sequence[str]) -> Request:
+        """The request with the items of the list it answered that it names by place."""
         references = list_references(text, [i for i in last_list if i in self.dataset.items])
         if references and (not request.wanted or request.continues) \
                 and any(s in ("ask", "like") for _, s in references):
