@@ -1685,6 +1685,18 @@ def test_a_title_that_is_also_a_word_is_found_after_similar_to():
     assert r.similar_to == ("9",)
 
 
+def test_an_oscar_winner_is_the_best_rated_with_a_notice_that_awards_are_not_recorded(assistant_factory):
+    """"an Oscar winner" got popular picks and a notice that nothing matched "oscar winner"."""
+    assert parse("an Oscar winner").acclaimed and parse("an award-winning drama").acclaimed
+    assert not parse("I want to watch the Oscars tonight").acclaimed
+    assert "dark" in parse("a black comedy").moods
+    assistant = assistant_factory(llm_backend="none")
+    events = list(assistant.chat(assistant.new_user_id(), "an Oscar winner"))
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert any("does not record awards; these are its best-rated films." in n for n in notices), notices
+    assert not any("nothing in it matches" in n for n in notices), notices
+
+
 def test_a_disney_classic_is_a_childrens_film():
     r = parse("a Disney classic")
     assert r.genres_any == ("Children's",) and dict(r.themes).get("Children's") == "disney"

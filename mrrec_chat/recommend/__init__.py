@@ -45,6 +45,7 @@ from mrrec_chat.recommend.ranker import (
 )
 from mrrec_chat.recommend.reasons import article, explain, genre_phrase, rated_clause, spoken_list
 from mrrec_chat.recommend.request import (
+    AWARDS,
     ORDINAL_REF,
     READ_RES,
     Request,
@@ -318,6 +319,10 @@ class Recommender:
             if item is not None:
                 out.append(f"“{written}” is not in this catalog ({self.describe_catalog()}); I went by "
                            f"{spoken_title(item.title, item.year)} instead.")
+        if policy.request.acclaimed and AWARDS.search(fold(policy.request.text)):
+            rest = " that fit the rest of your request" if policy.request.has_constraints or policy.request.moods else ""
+            out.append(f"This catalog ({self.describe_catalog()}) does not record awards; these are its best-rated "
+                       f"films{rest}.")
         if policy.request.length and self.signals.desc_matrix is None:
             out.append(f"This catalog ({self.describe_catalog()}) does not record running times, so I could not "
                        "pick by length.")
@@ -380,7 +385,7 @@ class Recommender:
         if self.signals.desc_matrix is not None or request.follow_up or request.seen_previous or request.relative_era \
                 or request.wanted or request.genres_refused or request.moods \
                 or request.audience or request.titles_named or request.unknown_titles or request.origins \
-                or request.people or request.explore or request.lesser_known or request.small_talk \
+                or request.people or request.explore or request.lesser_known or request.acclaimed or request.small_talk \
                 or request.year_min is not None or request.year_max is not None:
             return []
         places = [mt.group(1) for mt in SETTING.finditer(request.text)]  # "set in New York": one phrase

@@ -144,7 +144,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"(?:triste|traurig)"
      r"|cheerful", "not-sad",
      ("Comedy",), ("War", "Drama", "Film-Noir")),
-    (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre", "dark",
+    (r"\bdark(?:er)?\b|gritt(?:y|ier)|bleak(?:er)?|grim(?:mer)?|disturbing|sombre|black comed(?:y|ies)|humou?r noir"
+     r"|comedias? negras?|schwarze[rn]? (?:humor|komodie\w*)", "dark",
      ("Crime", "Thriller", "Film-Noir", "Drama"), ("Children", "Musical", "Comedy")),
     (r"mind[- ]?bending|thought[- ]?provoking|smart(?:er)?|clever(?:er)?|(?:more )?intelligent|cerebral"
      r"|makes? (?:me|you|us) think|food for thought|(?:too|less) (?:silly|dumb|stupid|goofy)", "smart",
@@ -283,11 +284,16 @@ LESSER_KNOWN = re.compile(r"\bunderrated\b|\bhidden gems?\b|\blesser[- ]known\b|
                           r"|\bunterschatzt\w*"
                           r"|\bmeconnus?\b|\bsous[- ]estimes?\b|\binfravalorad[ao]s?\b|\bjoyas? ocultas?\b")
 # "the best sci-fi of all time", "a masterpiece", "top rated": the catalog's best-rated first
+# "an Oscar winner": the catalog records no awards, so its best-rated films stand in (with a notice)
+AWARDS = re.compile(r"\b(?:oscars?[- ]winn\w*|(?:won|win|winning) (?:an |the |any |some )?(?:oscars?|academy awards?)"
+                    r"|academy[- ]award[- ]winn\w*|award[- ]winn\w*|oscar[- ]pr(?:a|ae)miert\w*|oscarises?|oscarisee?s?"
+                    r"|ganadoras? (?:del|de un) oscar|oscar)\b")
 ACCLAIMED = re.compile(
     r"\b(?:best|greatest|finest)\b(?! (?:friends?|buddy|mate|way|time to|part))|\b(?:top|highest|highly|well)[- ]rated\b"
     r"|\b(?:funniest|scariest|most (?:romantic|beautiful|moving|exciting|thrilling))\b"
     r"|\b(?:critically )?acclaimed\b|\bmasterpieces?\b|\bmust[- ]sees?\b|\bof all time\b|\ball[- ]time\b"
-    r"|\bmeilleur\w*|\bbeste[nrs]?\b|\bmejor(?:es)?\b|\bobras? maestras?\b|\bchefs?[- ]d'oeuvre\b|\bmeisterwerk\w*")
+    r"|\bmeilleur\w*|\bbeste[nrs]?\b|\bmejor(?:es)?\b|\bobras? maestras?\b|\bchefs?[- ]d'oeuvre\b|\bmeisterwerk\w*"
+    r"|" + AWARDS.pattern)
 # A message that is small talk, not a request: said back to in a notice (the list still follows)
 SMALL_TALK = [
     (re.compile(r"^\W*(?:hi|hello|hey|hiya|howdy|yo|hallo|servus|bonjour|salut|hola|buenas|good (?:morning|afternoon"
