@@ -1577,6 +1577,9 @@ def test_spoken_french_pas_refuses_without_ne():
                                         ("something quiet and calm", "relaxed"),
                                         ("something for movie night with friends", "friends"),
                                         ("un film à regarder entre amis", "friends"),
+                                        ("Je cherche un bon thriller des années 90, pas trop violent", "gentle"),
+                                        ("un thriller, nicht zu brutal", "gentle"),
+                                        ("un thriller, no muy violento", "gentle"),
                                         ("une histoire vraie", "historical"),
                                         ("basada en hechos reales", "historical"),
                                         ("nach einer wahren Geschichte", "historical")])

@@ -855,7 +855,7 @@ POLAR_ATTRIBUTES: list[tuple[str, str | None, str | None]] = [
     (r"(?:reading )?subtit(?:les?|led)|subs|subtitulos|sous-titres|untertiteln?",
      "no subtitles", None),
     (r"foreign(?:[- ]language)?(?: (?:films?|movies?|stuff))?", "in English", None),
-    (r"violen(?:t|ce)|gor(?:e|y)|bloody|blood|brutal(?:ity)?|violencia|gewalt|shoot(?:ing|outs?)"
+    (r"violen(?:t|ce)|violent[oae]s?|gor(?:e|y)|bloody|blood|brutal(?:ity)?|violencia|gewalt|shoot(?:ing|outs?)"
      r"|sangrient[oa]s?|sanglante?s?|blutig(?:e[nrs]?)?|gory|sangre|sang|blut"
      r"|gunfights?",
      "not too violent", None),

@@ -91,7 +91,8 @@ THEME_FILLER = frozenset("""
     best similar same kind
     son sons daughter daughters nephew niece nephews nieces grandson granddaughter kid child teen teenager
     brother sister brothers sisters cousin cousins mum mom dad parents wife husband girlfriend boyfriend partner
-    des les une avec mit con sur
+    des les une avec mit con sur mis mes meine meinen meinem pequenos pequenas pequeno pequena petits petites
+    kleinen kleine kleiner hijos hijas enfants kinder familia famille familie amigos amis freunden
 """.split())  # the last two lines: who is watching ("with my 13 year old daughter"), not a theme
 PROFILE_TITLE_WEIGHT = 0.5  # a title the model names seeds less than one the user names
 CONSUMED_WEIGHTS_FILE = WEIGHTS_FILE.with_name("fusion_consumed.json")

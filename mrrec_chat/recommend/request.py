@@ -136,6 +136,9 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"(?:less|not too|not so|not as|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal"
      r"|scary|frightening|creepy|spooky|terrifying)"
      r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]|sans violence|ohne gewalt|sin violencia"
+     # "un thriller des années 90, pas trop violent", "nicht zu brutal", "no muy violento"
+     r"|pas (?:trop |tres |si )?(?:violent\w*|sanglant\w*|gore)|nicht (?:zu |so |sehr )?(?:brutal\w*|gewalttatig\w*|blutig\w*)"
+     r"|(?:no|nada) (?:muy |tan |demasiado )?(?:violent[ao]s?|sangrient[ao]s?)"
      # "I don't want anything too violent": nobody asks for "too violent", so it is always a refusal
      r"|too (?:violent|gory|bloody|brutal)", "gentle",
      (), ("War", "Horror", "Crime", "Thriller")),
