@@ -18,6 +18,7 @@ their refusals stay unless the current message asks for that genre again.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -969,10 +970,13 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         origins.append(_ORIGIN_STEMS[mt.group(1) or mt.group(2)])
     similar_to: list[str] = []
     if find_titles and not wanted_any and not wanted_all:
-        for mt in LIKE_TITLE.finditer(text):
-            # read with what comes before: a title that is also a word ("Alien") is only found mid-sentence
-            before = {str(i) for i in find_titles(text[:mt.end()])}
-            similar_to += [str(i) for i in find_titles(text[:mt.end() + 80]) if str(i) in seeds and str(i) not in before]
+        for mt in itertools.islice(LIKE_TITLE.finditer(text), 10):  # bounded: a pasted wall of "like" stays fast
+            # read with a little of what comes before: a title that is also a word ("Alien") is only
+            # found mid-sentence
+            start = max(0, mt.start() - 40)
+            before = {str(i) for i in find_titles(text[start:mt.end()])}
+            similar_to += [str(i) for i in find_titles(text[start:mt.end() + 80])
+                           if str(i) in seeds and str(i) not in before]
         # "I loved Fargo, what else would I like?": a title this message says the person loved is
         # the same anchor as "something like Fargo" (without it, co-liking alone put Star Wars first)
         similar_to += [i for i in liked_titles if i in seeds]
