@@ -155,9 +155,8 @@ def explain(ranked: Ranked, policy: TurnPolicy, dataset: Dataset, signals: Catal
             clauses.append(rated_clause(signals, row, high))
     if len(clauses) < 2:
         # a genre this request asks for is already said ("a comedy film, as you asked")
-        asked = set(policy.request.genres_any) | set(policy.request.genres_all)
         liked_genres = [g for g in item.categories if policy.affinity.get(g, 0) >= AFFINITY_STRONG
-                        and not (facet and g in asked)]
+                        and not (facet and g in policy.request.wanted)]
         if liked_genres:
             g = liked_genres[0]
             if g in policy.affinity_ids:
