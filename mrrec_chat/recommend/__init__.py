@@ -78,11 +78,19 @@ OPEN_REQUEST_WORDS = frozenset("""
     quoi regarder soir conseille conseiller recommander quelque chose que une
     que ver esta noche recomienda recomiendas recomendar algo una pelicula
 """.split())
-# "a thriller about politics", "a comedy with dinosaurs": the words after these name a theme. A
-# request that was otherwise understood still gets a notice for a theme the catalog cannot see.
 # "set in New York", "takes place in Paris": a place named in capitals, kept whole for the notice
 SETTING = re.compile(r"\b(?:set|takes? place|taking place|spielt|se passe)\s+(?:in|on|en|a|à)\s+"
                      r"((?:the\s+)?[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)")
+
+
+def settings_of(text: str) -> tuple[list[str], str]:
+    """(the places a request names as a setting, the text with those phrases blanked): "a movie set
+    in New York" is said back as "New York", not "set york"."""
+    return [mt.group(1) for mt in SETTING.finditer(text)], SETTING.sub(lambda mt: " " * len(mt.group(0)), text)
+
+
+# "a thriller about politics", "a comedy with dinosaurs": the words after these name a theme. A
+# request that was otherwise understood still gets a notice for a theme the catalog cannot see.
 THEME_CUE = re.compile(r"\b(?:about|with|featuring|involving|set (?:in|on|during)|starring|uber|sur|sobre|avec|con|mit)"
                        r"\s+((?:[\w'-]+\s*){1,4})")
 THEME_FILLER = frozenset("""
@@ -389,8 +397,7 @@ class Recommender:
                 or request.people or request.explore or request.lesser_known or request.acclaimed or request.small_talk \
                 or request.year_min is not None or request.year_max is not None:
             return []
-        places = [mt.group(1) for mt in SETTING.finditer(request.text)]  # "set in New York": one phrase
-        text = SETTING.sub(lambda mt: " " * len(mt.group(0)), request.text)
+        places, text = settings_of(request.text)
         words = places + [w for w in content_words(text) if w not in OPEN_REQUEST_WORDS]
         return list(dict.fromkeys(words))
 
@@ -408,9 +415,7 @@ class Recommender:
         if self.titles is not None:  # "Much Ado About Nothing is my favourite": no theme inside a title
             for start, end, _ in sorted(self.titles.find_spans(text), reverse=True):
                 text = text[:start] + " " * (end - start) + text[end:]
-        # "a movie set in New York": the place is one phrase, said back as written ("set" is no theme)
-        places = [mt.group(1) for mt in SETTING.finditer(text)]
-        text = SETTING.sub(lambda mt: " " * len(mt.group(0)), text)
+        places, text = settings_of(text)
         folded = fold(text)
         # "about time travel" was read as science fiction, "with my girlfriend" as a mood: every
         # phrase any reader matched in the text as written is blanked ("space exploration" whole)

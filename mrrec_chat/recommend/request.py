@@ -814,7 +814,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     together = list(scan.refused_together)
     wanted_any, wanted_all = list(scan.wanted_any), list(scan.wanted_all)
     named_genres = list(scan.named)
-    liked_titles, refused_titles = [], []
+    liked_titles, refused_titles, disliked_titles = [], [], []
     audience = ""
     for pref in preferences:
         if getattr(pref, "holder", "user") != "user":
@@ -838,6 +838,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
             liked_titles.append(str(pref.item_id))
         elif pref.item_id and kind in ("dislike", "seen"):
             refused_titles.append(str(pref.item_id))
+            if kind == "dislike":
+                disliked_titles.append(str(pref.item_id))
         elif kind == "context" and subject_type == "context":
             audience = {"watching with kids": "kids", "watching with family": "family"}.get(pref.subject, audience)
     folded = fold(text)
@@ -954,9 +956,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     text = full_text  # the titles themselves are read from what was written
     named = [str(i) for i in (find_titles(text) if find_titles else [])]
     # "I just watched Titanic and loved it": seen and loved is a seed (and still left off the list)
-    seeds = [i for i in dict.fromkeys(liked_titles + named) if i not in refused_titles or i in liked_titles
-             and not any(p.kind == "dislike" and str(p.item_id) == i for p in preferences
-                         if getattr(p, "item_id", None) and getattr(p, "holder", "user") == "user")]
+    seeds = [i for i in dict.fromkeys(liked_titles + named)
+             if i not in disliked_titles and (i not in refused_titles or i in liked_titles)]
     if RETRACT.search(folded):  # "actually Titanic was fine, forget that" is about memory, no "like Titanic"
         retracted = {i for t in retracting_sentences(text) for i in (find_titles(t) if find_titles else [])}
         seeds = [i for i in seeds if str(i) not in {str(x) for x in retracted}]
