@@ -28,7 +28,7 @@ import numpy as np
 from mrrec_chat.memory.facts import BehaviorFact, ChatFact
 from mrrec_chat.memory.schema import MemoryEntry
 from mrrec_chat.recommend.ranker import RankInputs
-from mrrec_chat.recommend.request import Request, canonical_genre
+from mrrec_chat.recommend.request import REFUSING_MOODS, Request, canonical_genre
 
 MAX_MEMORY_SEEDS = 20
 # "No horror tonight" refuses horror for this long after it was said; later it only lowers horror a little.
@@ -120,7 +120,7 @@ class TurnPolicy:
         r = self.request
         if (r.moods or r.audience) and not r.wanted and not self.like_genres:
             return tuple(g for g in r.prefer_genres if g not in self.refused), tuple(r.avoid_genres)
-        if set(r.moods) & {"gentle", "not-sad", "lighter"}:
+        if set(r.moods) & REFUSING_MOODS:
             # "more like Fargo but less violent": the title's genres, less the ones the mood avoids;
             # "we like thrillers but nothing too violent": thrillers that are not also crime films.
             # Only a refusal filters beside an asked genre or title: as filters, the genres a mood

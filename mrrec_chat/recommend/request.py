@@ -37,6 +37,9 @@ COMPOSITES: list[tuple[str, tuple[str, ...]]] = [
     (r"sci[- ]?fi (?:action|thriller)s?", ("Sci-Fi", "Action")),
     (r"crime thrillers?|thrillers? policiers?", ("Crime", "Thriller")),
 ]
+# A detective film is a whodunit first (Chinatown and The Big Sleep are mysteries, not crime films);
+# written once for the genre words and the theme words
+DETECTIVES = r"detectives?(?: (?:movies?|films?|stor(?:y|ies)|shows?))?|private eyes?|sleuths?"
 # Animals in the four languages: read as children's films, the catalog's nearest genre
 ANIMALS = (r"dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|tiere?n?|hunde?n?|katzen|pferde?n?"
            r"|animaux|chiens?|chevaux|animales|perros?|gatos?|caballos?")
@@ -45,8 +48,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
      r"|(?<=set in )space|(?<=in )space\b(?! (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?))",
      ("Sci-Fi",)),
     (r"heists?|gangsters?|mafia|mobsters?|criminal|cops?|police(?:m[ae]n)?", ("Crime",)),
-    # a detective film is a whodunit first: Chinatown and The Big Sleep are mysteries, not crime films
-    (r"detectives?(?: (?:movies?|films?|stor(?:y|ies)|shows?))?|private eyes?|sleuths?", ("Mystery",)),
+    (DETECTIVES, ("Mystery",)),
     (r"horror|horreur|epouvante|terror|de miedo|gruselig\w*|slashers?|zombies?|haunted|vampires?|monsters?",
      ("Horror",)),
     (r"documental(?:es)?|dokumentar\w*|dokus?|learn something|educational", ("Documentary",)),
@@ -83,7 +85,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 THEME_WORDS = re.compile(
     r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|space|spy|spies|espionage"
      r"|secret agents?|james bond|heists?|gangsters?|mafia|mobsters?|(?:walt )?disney"
-    r"|detectives?(?: (?:movies?|films?|stor(?:y|ies)|shows?))?|private eyes?|sleuths?|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
+    r"|" + DETECTIVES + r"|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
     r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
     r"|artificial intelligence|ai|cyborgs?|androids?|virtual reality|computers?|hackers?|cyberspace|other planets?"
@@ -125,6 +127,9 @@ NEGATION = re.compile(
     r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas(?! mal)|sans|jamais"
     r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b|\bpas d'|\bnada d')[^.!?;,]{0,28}$")
 
+# Moods that refuse something ("not too violent", "not too sad", "something lighter"): they carry
+# their own negation inside the match, and they filter beside an asked genre (policy.mood_genres)
+REFUSING_MOODS = frozenset({"gentle", "not-sad", "lighter"})
 # Moods and audiences: what they do to genres (soft: they re-rank, never filter alone).
 MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     # (pattern, mood, prefer, avoid)
@@ -885,12 +890,12 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     moods, prefer, avoid = [], list(soft), []
     found: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = []
     # "pas trop triste", "no muy triste": inside a negated mood's own match, a mood word is not that mood
-    negated = [mt.span() for regex, mood, *_ in _MOOD_RES if mood in ("gentle", "not-sad", "lighter") for mt in regex.finditer(folded)]
+    negated = [mt.span() for regex, mood, *_ in _MOOD_RES if mood in REFUSING_MOODS for mt in regex.finditer(folded)]
     for regex, mood, pref_genres, avoid_genres in _MOOD_RES:
         # "nothing too sad", "I hate scary films": a negated mood word is not that mood (the
         # not-sad and gentle moods carry their own negation inside the match)
         at = [mt.start() for mt in regex.finditer(folded)
-              if mood in ("gentle", "not-sad", "lighter") or not (NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])
+              if mood in REFUSING_MOODS or not (NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])
                                                        or any(a <= mt.start() < b for a, b in negated))]
         if at:
             found.append((at[0], mood, pref_genres, avoid_genres))
