@@ -173,6 +173,25 @@ def test_a_themes_genre_is_relaxed_before_the_era_and_its_nearest_genres_fill_th
     assert plan_turn(parse("a mystery from the 70s"), [], categories=ML100K).nearest_genres() == ()
 
 
+def test_an_adjective_genre_is_relaxed_before_the_kind_of_film_named():
+    """"a funny documentary": the catalog's one comic documentary, then documentaries, not
+    plain comedies (they came second to fifth); "eine spannende Dokumentation" gave thrillers."""
+    items = [Item("cd", "The Big One", ("Comedy", "Documentary"), 1997),
+             Item("d1", "Hoop Dreams", ("Documentary",), 1994), Item("d2", "Crumb", ("Documentary",), 1994),
+             Item("c1", "Liar Liar", ("Comedy",), 1997), Item("t1", "Fargo", ("Thriller",), 1996)]
+    interactions = [Interaction(f"u{k}", i, 5.0) for k in range(9) for i in ("c1", "t1")]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    for text in ("a funny documentary", "eine spannende Dokumentation"):
+        policy = plan_turn(parse(text), [], categories=ML100K)
+        inputs = policy.inputs(np.zeros(8, np.float32))
+        assert inputs.head_genres == ("Documentary",), (text, inputs.head_genres)
+        ids = [r.item.item_id for r in ranker.rank(inputs, n=3)]
+        assert set(ids) <= {"cd", "d1", "d2"}, (text, ids)
+    both_named = plan_turn(parse("a romantic comedy"), [], categories=ML100K)
+    assert both_named.inputs(np.zeros(8, np.float32)).head_genres == ()  # either half will do
+
+
 def test_the_policy_takes_the_named_titles_genres_for_something_like():
     genres = {"1": ("Animation", "Children's", "Comedy")}
     find = lambda text: ["1"] if "toy story" in text.lower() else []  # noqa: E731
@@ -1768,3 +1787,23 @@ def test_a_french_article_is_not_a_theme(assistant_factory):
     assistant = assistant_factory(llm_backend="none")
     events = list(assistant.chat(assistant.new_user_id(), "un film avec des chiens"))
     assert not any("“des”" in e.text for e in events if isinstance(e, ev.Notice))
+
+
+@pytest.mark.parametrize("text", ["something gentle for my mum", "a movie to watch with my parents",
+                                  "un film pour ma mère", "ein Film für meine Mutter"])
+def test_a_film_for_ones_parents_is_for_grown_ups(text):
+    """"something gentle for my mum" read as "with my family" listed Toy Story, Babe and E.T."""
+    r = parse(text)
+    policy = plan_turn(r, [], categories=ML100K)
+    assert r.audience == "" and "parents" in r.moods, r
+    assert {"Children's", "Animation"} <= set(policy.mood_genres()[1])
+    kids = parse("something for my mum and the kids")
+    assert kids.audience in ("kids", "family") and "parents" not in kids.moods
+
+
+@pytest.mark.parametrize("text", ["something gentle", "a war movie that isn't too graphic",
+                                  "una película de terror que no sea muy sangrienta"])
+def test_gentle_words_are_the_gentle_mood(text):
+    """"something gentle" got Fargo and Silence of the Lambs as popular picks; "not too graphic"
+    and "que no sea muy sangrienta" were not read at all."""
+    assert "gentle" in parse(text).moods

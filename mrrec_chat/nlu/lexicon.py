@@ -39,7 +39,7 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
      r"|gruselfilme?n?|scary (?:movies?|films?|flicks?|stuff|ones)|slashers?"
      r"|creepy (?:movies|films|stuff)|horrors?|horreur|epouvante|terror", ("Horror",)),
     (r"documentar(?:y|ies)|docs|docos?|docuseries|documentales?|documentaires?"
-     r"|dokumentarfilme?n?|dokumentationen|dokus?", ("Documentary",)),
+     r"|dokumentarfilme?n?|dokumentation(?:en)?|dokus?", ("Documentary",)),
     (r"whodunn?its?|murder myster(?:y|ies)|detective (?:movies?|stor(?:y|ies)|films?|shows?)"
      r"|myster(?:y|ies)|misterios?|mysteres?", ("Mystery",)),
     (r"kids'? (?:movies?|films?|flicks|stuff|shows)|children'?s (?:movies|films)"
@@ -711,7 +711,7 @@ vielleicht etwas bitte por favor s'il vous plait svp no not without
 by in with starring featuring involving set during that this thing things stuff
 directed made written produced shot where someone somebody who whose pour ce soir esta noche para hoy heute abend
 d' l' un une ein eine only everything whole lots plenty loads tons heaps except excluding sauf excepto ausser
-every time each always honestly tbh imo frankly
+every time each always honestly tbh imo frankly classic old older early vintage
 """.split())
 
 # Self-contained constraint/context phrases: (pattern, kind, canonical subject).

@@ -91,6 +91,8 @@ class TurnPolicy:
             avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity),
             remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
             like_genres=self.like_genres,
+            head_genres=tuple(g for g in r.genres_all if g in r.genres_named)
+            if 0 < len(set(r.genres_all) & set(r.genres_named)) < len(r.genres_all) else (),
             # "something different" from someone whose usual this memory does not show: a surprise
             lesser_known=r.lesser_known or r.explore, acclaimed=r.acclaimed,
             # "what's a good family film?" (no genre named): children's and animated films first,

@@ -203,6 +203,9 @@ class RankInputs:
     # crime, noir and thrillers near it): where the era leaves too few of the theme's genre, these
     # fill the list before the era said outright is relaxed (Amadeus and 2001 came third and fourth)
     nearest_genres: tuple[str, ...] = ()
+    # of an all-of pair, the kind of film a noun named ("a funny documentary": documentary): once the
+    # pair is relaxed, that kind before the other (The Big One, then plain comedies came)
+    head_genres: tuple[str, ...] = ()
 
 
 class CatalogSignals:
@@ -433,6 +436,9 @@ class Ranker:
             if inputs.year_max is not None:
                 ok &= s.years <= inputs.year_max
             filters.append(("era", ok))
+        head = [s.cat_index[g] for g in inputs.head_genres if g in s.cat_index]
+        if len(all_cols) > 1 and head:
+            filters.append(("the kind of film named", s.genres[:, head].max(axis=1) > 0))
         if any_cols:
             filters.append(("genres", s.genres[:, any_cols].max(axis=1) > 0))
             near = [s.cat_index[g] for g in inputs.nearest_genres if g in s.cat_index]

@@ -139,15 +139,15 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
     # "like Alien but less scary": gentler, never "something scary" (the cards said it was asked for)
-    (r"(?:less|not too|not so|not as|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal"
-     r"|scary|frightening|creepy|spooky|terrifying)"
+    (r"gentle|gentler|soothing|(?:less|not too|not so|not as|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal"
+     r"|scary|frightening|creepy|spooky|terrifying|graphic)"
      r"|non[- ]?violent|weniger brutal|moins violent|menos violent[ao]|sans violence|ohne gewalt|sin violencia"
      # "un thriller des années 90, pas trop violent", "nicht zu brutal", "no muy violento"
      r"|pas (?:trop |tres |si )?(?:violent\w*|sanglant\w*|gore)|nicht (?:zu |so |sehr )?(?:brutal\w*|gewalttatig\w*|blutig\w*)"
-     r"|(?:no|nada) (?:muy |tan |demasiado )?(?:violent[ao]s?|sangrient[ao]s?)"
+     r"|(?:no|nada) (?:sea |sean |es |son )?(?:muy |tan |demasiado )?(?:violent[ao]s?|sangrient[ao]s?)"
      # "I don't want anything too violent": nobody asks for "too violent", so it is always a refusal
-     r"|too (?:violent|gory|bloody|brutal)", "gentle",
-     (), ("War", "Horror", "Crime", "Thriller")),
+     r"|too (?:violent|gory|bloody|brutal|graphic)", "gentle",
+     (), ("War", "Horror", "Crime", "Thriller", "Action")),
     (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak"
      r"|serious)|too (?:sad|depressing|heavy|bleak|serious)|(?:no|pas|nicht) (?:muy |tan |demasiado |trop |si |zu |so )?"
      r"(?:triste|traurig)"
@@ -165,6 +165,12 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"grand(?:m|p)a\w*|grand[- ]?(?:mother|father|parent)s?|granny|grannies|nana|oma|opa|grosseltern"
      r"|grands[- ]parents|grand[- ]mere|grand[- ]pere|abuel[oa]s?", "grandparents",
      ("Comedy", "Romance", "Drama", "Musical"), ("Horror", "War", "Crime", "Thriller")),
+    # "something gentle for my mum": the company is grown up (as "with my family" it listed Toy Story and Babe)
+    (r"(?:with|for) (?:my|our) (?:mum|mom|mother|mam|mummy|mommy|dad|father|daddy|parents|folks|in-laws|mother-in-law"
+     r"|father-in-law|parents-in-law)|(?:avec|pour) (?:ma mere|mon pere|mes parents|maman|papa)"
+     r"|(?:mit|fur) (?:meiner mutter|meinem vater|meinen eltern|meine mutter|meinen vater)"
+     r"|(?:con|para) (?:mi madre|mi padre|mis padres|mi mama|mi papa)", "parents",
+     ("Comedy", "Adventure", "Drama", "Romance"), ("Children", "Animation", "Horror", "Thriller", "Crime")),
     (r"for adults|for grown[- ]?ups|grown[- ]?up (?:films?|movies?|stuff)|adult (?:films?|movies?|audiences?|viewers)"
      r"|not (?:for )?kids(?:'? stuff)?|nothing childish|fur erwachsene|pour adultes|para adultos", "grown-up",
      (), ("Children",)),
@@ -897,13 +903,15 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         at = [mt.start() for mt in regex.finditer(folded)
               if mood in REFUSING_MOODS or not (NEGATION.search(folded[max(0, mt.start() - 40):mt.start()])
                                                        or any(a <= mt.start() < b for a, b in negated))]
-        if at:
+        if at and not (mood == "parents" and audience == "kids"):  # "with my mum and the kids"
             found.append((at[0], mood, pref_genres, avoid_genres))
     for _, mood, pref_genres, avoid_genres in sorted(found, key=lambda f: f[0]):  # the first said leads
         moods.append(mood)
         prefer += [g for g in (canonical_genre(x, categories) for x in pref_genres) if g]
         avoid += [g for g in (canonical_genre(x, categories) for x in avoid_genres) if g]
     both = set(prefer) & set(avoid) - set(soft)
+    if "parents" in moods and audience == "family":
+        audience = ""  # grown-ups: no children's films first
     # "a sad movie that ends well": moods that pull a genre both ways leave it alone
     prefer, avoid = [g for g in prefer if g not in both], [g for g in avoid if g not in both]
     if "grown-up" in moods:
