@@ -1807,3 +1807,23 @@ def test_gentle_words_are_the_gentle_mood(text):
     """"something gentle" got Fargo and Silence of the Lambs as popular picks; "not too graphic"
     and "que no sea muy sangrienta" were not read at all."""
     assert "gentle" in parse(text).moods
+
+
+def test_more_of_a_genre_in_a_follow_up_blends_it_with_the_earlier_ask():
+    """"a comedy | something with more romance" put Titanic first; romantic comedies now.
+    "more comedies" (plural) after a thriller asks for comedies instead."""
+    blended = carry_over(parse("something with more romance"), [parse("a comedy for tonight")])
+    assert set(blended.genres_all) == {"Comedy", "Romance"} and blended.genres_any == ()
+    assert set(carry_over(parse("plus de romance"), [parse("a comedy")]).genres_all) == {"Comedy", "Romance"}
+    humour = carry_over(parse("with more humour"), [parse("a thriller")])
+    assert set(humour.genres_all) == {"Thriller", "Comedy"}
+    switched = carry_over(parse("more comedies"), [parse("a thriller")])
+    assert switched.genres_any == ("Comedy",) and switched.genres_all == ()
+
+
+def test_less_scary_after_horror_is_a_horror_comedy():
+    """"horror movies please | something less scary" listed An American Werewolf in London."""
+    r = carry_over(parse("maybe something less scary"), [parse("horror movies please")])
+    assert set(r.genres_all) == {"Horror", "Comedy"}, r
+    gory = carry_over(parse("less gory please"), [parse("horror movies please")])
+    assert gory.genres_any == ("Horror",) and gory.genres_all == ()

@@ -63,7 +63,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"tense|nail[- ]?biters?|edge of (?:my|your) seat|spannend\w*|spies|spy|espionage|secret agents?|james bond|(?:plot )?twists?(?: endings?)?", ("Thriller",)),
     (r"romantisch\w*|peliculas? de amor|(?<=about )love\b|(?<=about )falling in love|date[- ]?nights?|(?:a |first )date (?:movie|film)|first dates?|valentine'?s?(?: day)?"
      r"|saint[- ]valentin|san valentin", ("Romance",)),
-    (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?", ("Comedy",)),
+    (r"laughs?|funnier|funniest|lustig\w*|witzig\w*|drole|divertidas?|graciosas?|humou?r(?:ous)?|humoristique", ("Comedy",)),
     (r"magic(?:al)?|wizards?|dragons?", ("Fantasy",)),
     # "a film about a boy and his dog": the catalog's animal films are children's films
     (r"(?:(?<=about )|(?<=about a )|(?<=about an )|(?<=about the )|(?<=and his )|(?<=and her )|(?<=and a )|(?<=with )"
@@ -1048,6 +1048,12 @@ def is_genre_word(text: str, categories: Sequence[str]) -> bool:
     return len(words) == 1 and words[0] in {fold(c) for c in categories}
 
 
+LESS_SCARY = re.compile(r"\b(?:less|not (?:too|so|as|that)|nothing too|weniger|moins|menos) (?:scary|frightening|creepy|spooky"
+                        r"|terrifying|gruselig\w*|effrayant\w*|terrorific\w*|aterrador\w*)")
+# "with more romance", "more action please", "plus de romance", "mehr Action", "mas romance"
+MORE_OF = re.compile(r"\b(?:more|plus de|mehr|mas)\s+([a-z'-]+(?:\s+[a-z'-]+)?)")
+
+
 def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     """Fill what the current request leaves open from this chat's earlier requests.
 
@@ -1105,6 +1111,20 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     elif (again or narrows) and not current.relative_era and not (current.year_min or current.year_max):
         # "no Star Wars stuff please" after "something from the 80s": still the 80s
         changes.update(year_min=anchor.year_min, year_max=anchor.year_max, era=anchor.era)
+    folded = fold(current.text)
+    horror = next((g for g in changes["genres_any"] if _genre_key(g) == "horror"), None)
+    if narrows and horror and not changes["genres_all"] and LESS_SCARY.search(folded):
+        # "horror movies please | something less scary": a horror comedy, as "a horror film but not
+        # too scary" is (An American Werewolf in London and A Nightmare on Elm Street came)
+        changes.update(genres_all=(horror, "Comedy"), genres_any=tuple(g for g in changes["genres_any"] if g != horror))
+    anchor_genres = anchor.genres_all or anchor.genres_any
+    if asks_genre and len(anchor_genres) == 1 and len(current.genres_any) == 1 and not current.genres_all \
+            and not current.titles and current.genres_any[0] not in anchor_genres and not anchor.audience \
+            and any(set(scan_genres(mt.group(1), list(current.genres_any)).wanted_any) == set(current.genres_any)
+                    for mt in MORE_OF.finditer(folded) if not re.search(r"(?:ies|[^su]s)\b", mt.group(1))):
+        # "a comedy | something with more romance": a romantic comedy (Titanic came first); "more
+        # comedies" after a thriller asks for comedies instead
+        changes.update(genres_all=(*anchor_genres, *current.genres_any), genres_any=())
     if not current.audience and anchor.audience:
         changes["audience"] = anchor.audience
     changes["continues"] = bool(again or (not asks_genre and (changes["genres_any"] or changes["genres_all"])))
