@@ -702,7 +702,8 @@ def test_a_theme_the_catalog_cannot_see_gets_a_notice_with_titles_that_name_it(a
     notices, _ = turn("a movie set in New York")
     assert any("nothing in it matches “New York”" in n for n in notices), notices
     for text in ("a 90s action movie with lots of explosions", "a classic film noir with a great detective",
-                 "a comedy with a happy ending", "algo para ver con mis hijos pequeños"):
+                 "a comedy with a happy ending", "algo para ver con mis hijos pequeños",
+                 "what about a romance then?", "what about a comedy instead"):
         notices, _ = turn(text)
         assert not any("could not be matched" in n or "nothing in it matches" in n for n in notices), (text, notices)
 

@@ -96,7 +96,7 @@ THEME_CUE = re.compile(r"\b(?:about|with|featuring|involving|set (?:in|on|during
 THEME_FILLER = frozenset("""
     lots lot plenty bit little some much many kind sort type great good nice real strong big small
     heart twist twists ending happy sad lead leads actor actors actress cast story plot favourite favorite
-    best similar same kind
+    best similar same kind then instead too also again though anyway please pls now maybe perhaps
     son sons daughter daughters nephew niece nephews nieces grandson granddaughter kid child teen teenager
     brother sister brothers sisters cousin cousins mum mom dad parents wife husband girlfriend boyfriend partner
     des les une avec mit con sur mis mes meine meinen meinem pequenos pequenas pequeno pequena petits petites
