@@ -699,6 +699,8 @@ def test_a_theme_the_catalog_cannot_see_gets_a_notice_with_titles_that_name_it(a
     assert any("“director” could not be matched" in n for n in notices), notices  # Heat is a title
     notices, _ = turn("a comedy set in New York")  # the place said whole, not "set york"
     assert any("“New York” could not be matched" in n for n in notices), notices
+    notices, _ = turn("a short film")  # the running-times notice says it; not "nothing matches “short”" too
+    assert any("running times" in n for n in notices) and not any("“short”" in n for n in notices), notices
     notices, _ = turn("a movie set in New York")
     assert any("nothing in it matches “New York”" in n for n in notices), notices
     for text in ("a 90s action movie with lots of explosions", "a classic film noir with a great detective",
@@ -1828,3 +1830,16 @@ def test_less_scary_after_horror_is_a_horror_comedy():
     assert set(r.genres_all) == {"Horror", "Comedy"}, r
     gory = carry_over(parse("less gory please"), [parse("horror movies please")])
     assert gory.genres_any == ("Horror",) and gory.genres_all == ()
+
+
+@pytest.mark.parametrize("text", ["a silent film", "ein Stummfilm", "un film muet"])
+def test_a_silent_film_is_from_before_1930(text):
+    """"a silent film" was read as black and white (before 1960): Casablanca and Rear Window came."""
+    r = parse(text)
+    assert r.year_max == 1929 and r.year_min is None, r
+
+
+@pytest.mark.parametrize("text", ["something for a hangover", "I'm sick in bed, what should I watch"])
+def test_a_hangover_asks_for_something_easy_going(text):
+    """"something for a hangover" got popular picks (Schindler's List) and a notice."""
+    assert "relaxed" in parse(text).moods

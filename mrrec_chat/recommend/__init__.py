@@ -78,6 +78,7 @@ OPEN_REQUEST_WORDS = frozenset("""
     quoi regarder soir conseille conseiller recommander quelque chose que une
     que ver esta noche recomienda recomiendas recomendar algo una pelicula
 """.split())
+LENGTH_WORDS = frozenset("short shorter long longer quick brief lengthy kurz kurzer kurze court courte corto corta".split())
 # "set in New York", "takes place in Paris": a place named in capitals, kept whole for the notice
 SETTING = re.compile(r"\b(?:set|takes? place|taking place|spielt|se passe)\s+(?:in|on|en|a|à)\s+"
                      r"((?:the\s+)?[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)")
@@ -398,7 +399,8 @@ class Recommender:
                 or request.year_min is not None or request.year_max is not None:
             return []
         places, text = settings_of(request.text)
-        words = places + [w for w in content_words(text) if w not in OPEN_REQUEST_WORDS]
+        words = places + [w for w in content_words(text) if w not in OPEN_REQUEST_WORDS
+                          and not (request.length and w in LENGTH_WORDS)]  # said in the running-times notice
         return list(dict.fromkeys(words))
 
     def unmatched_themes(self, request: Request) -> list[str]:

@@ -214,7 +214,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"relax(?:ing)?|easy[- ]?going|chill|cozy|cosy|gemutlich|ruhig\w*|calme|tranquil\w*|quiet|calm|(?:something|anything|nothing) light\b"
      r"|light(?= (?:and|&|movie|film|one|comed\w*|fare|watch|entertainment|for|please|tonight)\b|\W*$)"
      r"|long day|unwind|wind down|switch off|turn my brain off|(?:i'?m|i am|so|too|pretty|really) (?:tired|exhausted|beat)\b|rainy (?:day|afternoon|evening|sunday)"
-     r"|lazy (?:sunday|afternoon|day|evening)|sunday afternoon", "relaxed",
+     r"|lazy (?:sunday|afternoon|day|evening)|sunday afternoon|hangover|hung ?over|sick day|(?:i'?m|i am|feeling) (?:sick|ill|unwell)\b"
+     r"|under the weather", "relaxed",
      # a heavy drama is no easy evening (Titanic came first for "something short and light")
      ("Comedy", "Romance"),
      ("Horror", "War", "Thriller", "Drama")),
@@ -278,7 +279,10 @@ CLASSIC = re.compile(r"\b(?:classics?|klassiker|classiques?|clasicos?|golden age
 CLASSIC_NOT = re.compile(r"\b(?:modern|recent|new|future|instant|cult|christmas|holiday) classics?\b|\bclassic (?:rock|car)")
 # "a black-and-white film": the catalogs record no colour, but nearly every film before 1960 is one
 BLACK_AND_WHITE = re.compile(r"\bblack[- ]?(?:and|&|n)[- ]?white\b|\bb ?& ?w\b|\bschwarz[- ]?weiss?\b"
-                             r"|\bnoir et blanc\b|\bblanco y negro\b|\bsilent (?:films?|movies?|era)\b")
+                             r"|\bnoir et blanc\b|\bblanco y negro\b")
+# "a silent film": sound came in 1927-29 (Casablanca and Rear Window were listed as "before 1960")
+SILENT = re.compile(r"\bsilent (?:films?|movies?|era|comed(?:y|ies)|classics?)\b|\bstummfilme?n?\b|\bfilms? muets?\b"
+                    r"|\bcine mudo\b|\bpeliculas? mudas?\b")
 # "a film noir, but in color": from 1960 on (the catalog records no colour; most films since are)
 IN_COLOUR = re.compile(r"\bin colou?r\b|\bnot (?:in )?black[- ]?(?:and|&)[- ]?white\b|\bcolou?r (?:films?|movies?)\b"
                        r"|\ben couleurs?\b|\ben colou?r\b|\bin farbe\b")
@@ -950,6 +954,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         low, high, label = _explicit_decade(text)
     if low is None and year_min is None and year_max is None and IN_COLOUR.search(folded):
         year_min, era = 1960, "since 1960"
+    elif low is None and year_min is None and (year_max is None or era == "classics") and SILENT.search(folded):
+        year_max, era = 1929, "before 1930"
     elif low is None and year_min is None and (year_max is None or era == "classics") \
             and BLACK_AND_WHITE.search(folded):
         year_max, era = 1959, "before 1960"
