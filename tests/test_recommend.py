@@ -1255,7 +1255,9 @@ def test_taking_back_a_person_or_nothing_in_particular(assistant_factory):
     ("get me out of my comfort zone", True, False),
     ("a film I wouldn't normally watch", True, False),
     ("Surprise me!", False, True),
-    ("something different", False, False),  # "not these films" in a chat, not "not my usual"
+    # alone, away from the usual (it got a "nothing matches" notice); after a list, away from that
+    # list's genres (test_something_different_explores_and_after_a_list_leaves_its_genres)
+    ("something different", True, False),
     ("a comedy please", False, False),
 ])
 def test_explore_and_surprise_are_read(text, explore, lesser):
@@ -1843,3 +1845,13 @@ def test_a_silent_film_is_from_before_1930(text):
 def test_a_hangover_asks_for_something_easy_going(text):
     """"something for a hangover" got popular picks (Schindler's List) and a notice."""
     assert "relaxed" in parse(text).moods
+
+
+def test_something_different_explores_and_after_a_list_leaves_its_genres():
+    """"something different" alone was not understood (a notice, the usual list); after "a thriller"
+    it listed thrillers again."""
+    assert parse("something different").explore and parse("something completely different").explore
+    assert not parse("something different from Titanic").explore
+    r = carry_over(parse("something different"), [parse("a thriller")])
+    policy = plan_turn(r, [], categories=ML100K)
+    assert "Thriller" in policy.mood_genres()[1] and r.genres_any == () and r.new_items

@@ -336,7 +336,8 @@ class Recommender:
         if policy.request.length and self.signals.desc_matrix is None:
             out.append(f"This catalog ({self.describe_catalog()}) does not record running times, so I could not "
                        "pick by length.")
-        if policy.request.explore and not policy.exploring and not policy.request.wanted and not policy.like_genres:
+        if policy.request.explore and not policy.exploring and not policy.request.wanted and not policy.like_genres \
+                and "different" not in policy.request.moods:
             out.append("I don't know what you usually watch yet (rate a few films, or tell me what you like), "
                        "so these are well-rated films fewer people have seen.")
         if policy.held_back_by_memory:

@@ -83,7 +83,7 @@ class TurnPolicy:
             return RankInputs(
                 request_vector=request_vector, profile_vector=None, exclude=set(self.exclude), refused=self.refused,
                 refused_together=self.refused_together, year_min=r.year_min, year_max=r.year_max, seeds=seeds,
-                lesser_known=r.lesser_known, acclaimed=r.acclaimed, mood_genres=((), self.usual_genres + self.disliked_genres()))
+                lesser_known=r.lesser_known, acclaimed=r.acclaimed, mood_genres=((), tuple(dict.fromkeys(self.usual_genres + self.disliked_genres() + r.avoid_genres))))
         return RankInputs(
             request_vector=request_vector, profile_vector=profile_vector, exclude=set(self.exclude),
             refused=self.refused, refused_together=self.refused_together, genres_any=r.genres_any, genres_all=r.genres_all, year_min=r.year_min,

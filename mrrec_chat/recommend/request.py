@@ -333,6 +333,7 @@ EXPLORE = re.compile(
     r"|tend to|mostly)\b|\bout(?:side)? (?:of )?my (?:comfort zone|usual\w*|bubble)\b|\bchange of pace\b"
     r"|\bnot (?:my|the) usual\b|\bfor a change\b|\bbranch out\b|\bbroaden my\b|\bmix (?:it|things) up\b"
     r"|\bi (?:wouldn'?t|would not|don'?t|do not|never) (?:usually |normally )?(?:watch|pick|choose)\b"
+    r"|\b(?:something|anything) (?:completely |totally |entirely |really |a bit |a little |quite )?different\b(?! (?:from|than|to)\b)"
     r"|\bnew genres?\b|\bmal (?:etwas|was) (?:ganz )?anderes\b|\bzur abwechslung\b|\bchanger un peu\b|\bsortir de (?:mes|mon) \w+"
     r"|\bpara variar\b|\balgo (?:diferente|distinto) (?:a|de) lo (?:que|habitual)\b")
 # "forget what I said about westerns", "I changed my mind about horror", "actually westerns are fine":
@@ -1131,6 +1132,9 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
         # "a comedy | something with more romance": a romantic comedy (Titanic came first); "more
         # comedies" after a thriller asks for comedies instead
         changes.update(genres_all=(*anchor_genres, *current.genres_any), genres_any=())
+    if current.explore and not asks_genre and anchor_genres and not current.moods:
+        # "a thriller | something different": away from what was just asked (thrillers came again)
+        changes.update(moods=("different",), avoid_genres=tuple(dict.fromkeys((*current.avoid_genres, *anchor_genres))))
     if not current.audience and anchor.audience:
         changes["audience"] = anchor.audience
     changes["continues"] = bool(again or (not asks_genre and (changes["genres_any"] or changes["genres_all"])))
@@ -1138,7 +1142,8 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     # and may be listed again; "something else", "darker", "not kids stuff" ask for other films
     own_era = bool(current.year_min or current.year_max) and not current.relative_era
     # "not that one, more like Groundhog Day": a new ask, but still not the films just listed
-    changes["new_items"] = bool(again or current.follow_up or (changes["continues"] and not own_era)) and not thanks
+    changes["new_items"] = bool(again or current.follow_up or (changes["continues"] and not own_era)
+                                or "different" in changes.get("moods", ())) and not thanks
     return replace(current, **changes)
 
 
