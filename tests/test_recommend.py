@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -1855,3 +1856,21 @@ def test_something_different_explores_and_after_a_list_leaves_its_genres():
     r = carry_over(parse("something different"), [parse("a thriller")])
     policy = plan_turn(r, [], categories=ML100K)
     assert "Thriller" in policy.mood_genres()[1] and r.genres_any == () and r.new_items
+
+
+def test_a_genre_the_person_rates_lowest_is_left_out_unless_asked():
+    """Dataset user 42 rates horror lowest and got Scream third for "a thriller"."""
+    items = [Item("h", "Scream", ("Horror", "Thriller"), 1996), Item("t1", "Cape Fear", ("Thriller",), 1991),
+             Item("t2", "The Rock", ("Action", "Thriller"), 1996), Item("t3", "Fargo", ("Crime", "Thriller"), 1996)]
+    interactions = [Interaction(f"u{k}", "h", 5.0) for k in range(9)]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    inputs = RankInputs(np.zeros(8, np.float32), genres_any=("Thriller",), disliked=("Horror",))
+    assert "h" not in [r.item.item_id for r in ranker.rank(inputs, n=3)]
+    assert [r.item.item_id for r in ranker.rank(replace(inputs, disliked=()), n=3)][0] == "h"
+    policy = plan_turn(parse("a thriller"), [], categories=ML100K)
+    policy.affinity = {"Horror": -0.45, "Thriller": 0.01}
+    assert policy.inputs(np.zeros(8, np.float32)).disliked == ("Horror",)
+    asked = plan_turn(parse("a horror film"), [], categories=ML100K)
+    asked.affinity = {"Horror": -0.45}
+    assert asked.inputs(np.zeros(8, np.float32)).disliked == ()  # asked for: never held back

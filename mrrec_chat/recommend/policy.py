@@ -91,6 +91,10 @@ class TurnPolicy:
             avoid=r.avoid_genres, seeds=seeds, memory_seeds=dict(self.memory_seeds), affinity=dict(self.affinity),
             remembered={i: v for i, v in self.remembered.items() if i not in self.exclude},
             like_genres=self.like_genres,
+            # only from ratings of watched films (the app's memory); ReDial's memory is mentions, and
+            # there the filter cost the training seekers R@100 0.377 -> 0.371
+            disliked=tuple(g for g in self.disliked_genres() if g not in r.wanted and g not in prefer)
+            if self.rated_is_consumed else (),
             head_genres=tuple(g for g in r.genres_all if g in r.genres_named)
             if 0 < len(set(r.genres_all) & set(r.genres_named)) < len(r.genres_all) else (),
             # "something different" from someone whose usual this memory does not show: a surprise

@@ -206,6 +206,9 @@ class RankInputs:
     # of an all-of pair, the kind of film a noun named ("a funny documentary": documentary): once the
     # pair is relaxed, that kind before the other (The Big One, then plain comedies came)
     head_genres: tuple[str, ...] = ()
+    # genres this person rates well below their average and did not ask for (user 42, who rates
+    # horror lowest, got Scream third for "a thriller"): a soft filter, relaxed first
+    disliked: tuple[str, ...] = ()
 
 
 class CatalogSignals:
@@ -469,6 +472,11 @@ class Ranker:
             ok = s.genres[:, audience].max(axis=1) > 0
             if ok.any():
                 filters.insert(0, ("films for children", ok))
+        disliked = [s.cat_index[g] for g in inputs.disliked if g in s.cat_index]
+        if disliked:
+            ok = s.genres[:, disliked].max(axis=1) == 0
+            if ok.any():
+                filters.insert(0, ("genres you rate lowest", ok))
         if inputs.lesser_known and s.counts.max() > 0:
             # "hidden gems": outside the catalog's most rated tenth, yet rated by enough people for
             # their average to mean something; the first filter relaxed
