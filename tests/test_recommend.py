@@ -1874,3 +1874,22 @@ def test_a_genre_the_person_rates_lowest_is_left_out_unless_asked():
     asked = plan_turn(parse("a horror film"), [], categories=ML100K)
     asked.affinity = {"Horror": -0.45}
     assert asked.inputs(np.zeros(8, np.float32)).disliked == ()  # asked for: never held back
+
+
+@pytest.mark.parametrize("earlier, text, both", [("a western", "something funnier", {"Western", "Comedy"}),
+                                                 ("a sci-fi film", "something scarier", {"Sci-Fi", "Horror"})])
+def test_a_comparative_follow_up_blends_with_the_earlier_genre(earlier, text, both):
+    """"a western | something funnier" listed plain comedies (fit set b9-06, first run 0.0);
+    "a sci-fi film | something scarier" put Back to the Future first."""
+    r = carry_over(parse(text), [parse(earlier)])
+    assert set(r.genres_all) == both and r.genres_any == (), r
+
+
+@pytest.mark.parametrize("text", ["no horror, no thrillers, just something fun", "what's a fun movie for tonight?"])
+def test_something_fun_is_entertaining_not_heavy_drama(text):
+    """"just something fun" listed Schindler's List and Shawshank (fit set b9-13), then, read as
+    feel-good, Titanic first."""
+    r = parse(text)
+    policy = plan_turn(r, [], categories=ML100K)
+    prefer, avoid = policy.mood_genres()
+    assert "fun" in r.moods and "Comedy" in prefer and "Drama" in avoid

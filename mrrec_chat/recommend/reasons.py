@@ -41,7 +41,8 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
             "historical": "something historical", "friendship": "a film about friendship",
             "offbeat": "something offbeat", "detective": "a detective story",
             "lighter": "something lighter", "friends": "a film to watch with friends",
-            "parents": "a film to share with your family", "different": "something different"}
+            "parents": "a film to share with your family", "different": "something different",
+            "fun": "something fun"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 

@@ -138,6 +138,9 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|happy ending|ends? (?:well|happily)|end(?:s|ing)? on a high"
      r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
+    # "just something fun": entertaining, so no heavy drama (as "feel-good" it put Titanic first)
+    (r"(?:something|anything|just|some) (?:light )?fun\b|\bfun (?:movies?|films?|flicks?|ones?|watch)\b", "fun",
+     ("Comedy", "Adventure", "Animation"), ("Horror", "War", "Film-Noir", "Drama", "Crime", "Thriller")),
     # "like Alien but less scary": gentler, never "something scary" (the cards said it was asked for)
     (r"gentle|gentler|soothing|(?:less|not too|not so|not as|nothing too|without much|no) (?:violent|violence|gory|gore|bloody|brutal"
      r"|scary|frightening|creepy|spooky|terrifying|graphic)"
@@ -1058,7 +1061,8 @@ def is_genre_word(text: str, categories: Sequence[str]) -> bool:
 LESS_SCARY = re.compile(r"\b(?:less|not (?:too|so|as|that)|nothing too|weniger|moins|menos) (?:scary|frightening|creepy|spooky"
                         r"|terrifying|gruselig\w*|effrayant\w*|terrorific\w*|aterrador\w*)")
 # "with more romance", "more action please", "plus de romance", "mehr Action", "mas romance"
-MORE_OF = re.compile(r"\b(?:more|plus de|mehr|mas)\s+([a-z'-]+(?:\s+[a-z'-]+)?)")
+MORE_OF = re.compile(r"\b(?:more|plus de|plus|mehr|mas)\s+([a-z'-]+(?:\s+[a-z'-]+)?)"
+                     r"|\b(funnier|scarier|spookier|creepier|lustiger\w*|witziger\w*|gruseliger\w*)\b")
 
 
 def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
@@ -1127,11 +1131,15 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
     anchor_genres = anchor.genres_all or anchor.genres_any
     if asks_genre and len(anchor_genres) == 1 and len(current.genres_any) == 1 and not current.genres_all \
             and not current.titles and current.genres_any[0] not in anchor_genres and not anchor.audience \
-            and any(set(scan_genres(mt.group(1), list(current.genres_any)).wanted_any) == set(current.genres_any)
-                    for mt in MORE_OF.finditer(folded) if not re.search(r"(?:ies|[^su]s)\b", mt.group(1))):
+            and any(set(scan_genres(mt.group(mt.lastindex), list(current.genres_any)).wanted_any) == set(current.genres_any)
+                    for mt in MORE_OF.finditer(folded) if not re.search(r"(?:ies|[^su]s)\b", mt.group(mt.lastindex))):
         # "a comedy | something with more romance": a romantic comedy (Titanic came first); "more
         # comedies" after a thriller asks for comedies instead
         changes.update(genres_all=(*anchor_genres, *current.genres_any), genres_any=())
+    elif not asks_genre and len(anchor_genres) == 1 and _genre_key(anchor_genres[0]) != "horror" \
+            and re.search(r"\b(?:scarier|spookier|creepier|more (?:scary|frightening|creepy|spooky)|gruseliger\w*)\b", folded):
+        # "a sci-fi film | something scarier": sci-fi horror (Back to the Future came first)
+        changes.update(genres_all=(anchor_genres[0], "Horror"), genres_any=())
     if current.explore and not asks_genre and anchor_genres and not current.moods:
         # "a thriller | something different": away from what was just asked (thrillers came again)
         changes.update(moods=("different",), avoid_genres=tuple(dict.fromkeys((*current.avoid_genres, *anchor_genres))))
