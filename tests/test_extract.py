@@ -187,6 +187,10 @@ def test_labelled_set_precision_and_recall() -> None:
     ("heist", {("like", "heist", "user")}),
     ("Big fan of time travel stories.", {("like", "time travel", "user")}),
     ("I want the opposite of Titanic.", {("dislike", "Titanic (1997)", "user")}),
+    # fresh batch 8's misses (memory_data/eval/extraction_fresh8.jsonl)
+    ("Knives Out was such a clever whodunit", {("like", "Knives Out (2019)", "user")}),
+    ("Spotlight is the kind of film I wish they still made", {("like", "Spotlight (2015)", "user")}),
+    ("Mad Max: Fury Road is pure adrenaline", {("like", "Mad Max: Fury Road (2015)", "user")}),
 ])
 def test_titles_people_and_themes(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup) == expected
