@@ -706,7 +706,7 @@ def test_a_theme_the_catalog_cannot_see_gets_a_notice_with_titles_that_name_it(a
     assert any("nothing in it matches “New York”" in n for n in notices), notices
     for text in ("a 90s action movie with lots of explosions", "a classic film noir with a great detective",
                  "a comedy with a happy ending", "algo para ver con mis hijos pequeños",
-                 "what about a romance then?", "what about a comedy instead"):
+                 "what about a romance then?", "what about a comedy instead", "a movie everyone has seen"):
         notices, _ = turn(text)
         assert not any("could not be matched" in n or "nothing in it matches" in n for n in notices), (text, notices)
 
@@ -1893,3 +1893,10 @@ def test_something_fun_is_entertaining_not_heavy_drama(text):
     policy = plan_turn(r, [], categories=ML100K)
     prefer, avoid = policy.mood_genres()
     assert "fun" in r.moods and "Comedy" in prefer and "Drama" in avoid
+
+
+@pytest.mark.parametrize("text", ["a movie set in the future", "something post-apocalyptic", "a dystopian thriller"])
+def test_the_future_is_read_as_science_fiction(text):
+    """"a movie set in the future" got popular picks and a notice that "set future" matched nothing."""
+    r = parse(text)
+    assert "Sci-Fi" in r.genres_any + r.genres_all, r

@@ -72,7 +72,7 @@ OPEN_REQUEST_WORDS = frozenset("""
     surprise surprises random whatever bored idea ideas hello hey thanks thank
     best greatest top ever made time rated highest acclaimed critically masterpiece masterpieces must
     popular favourite favorite good great hmm hm um uh maybe like know kind sort really just perhaps
-    don't dont idk sure stupid dumb
+    don't dont idk sure stupid dumb everyone everybody has everyone's everybody's already
     seen haven't havent i'd id i'll love enjoy would probably taste tastes based personally
     was soll ich heute abend schauen ansehen sehen empfehlen empfiehl etwas einen eine irgendwas
     quoi regarder soir conseille conseiller recommander quelque chose que une

@@ -44,7 +44,8 @@ DETECTIVES = r"detectives?(?: (?:movies?|films?|stor(?:y|ies)|shows?))?|private 
 ANIMALS = (r"dogs?|puppy|puppies|cats?|kittens?|horses?|ponies|pony|animals?|pets?|tiere?n?|hunde?n?|katzen|pferde?n?"
            r"|animaux|chiens?|chevaux|animales|perros?|gatos?|caballos?")
 REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
-    (r"outer space|aliens?|robots?|dystopias?|futuristic|astronauts?"
+    (r"outer space|aliens?|robots?|dystopia\w*|futuristic|astronauts?|(?<=set in the )(?:distant |far |near )?future"
+     r"|(?<=in the )(?:distant|far) future|post[- ]apocalyptic"
      r"|(?<=set in )space|(?<=in )space\b(?! (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?))",
      ("Sci-Fi",)),
     (r"heists?|gangsters?|mafia|mobsters?|criminal|cops?|police(?:m[ae]n)?", ("Crime",)),
@@ -83,7 +84,8 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 # Of those, the words that name a *theme* the catalog records only as a genre ("time travel" ->
 # sci-fi): a card says the genre is the nearest one, not that it was asked for.
 THEME_WORDS = re.compile(
-    r"(?:outer space|aliens?|robots?|dystopias?|futuristic|astronauts?|space|spy|spies|espionage"
+    r"(?:outer space|aliens?|robots?|dystopia\w*|futuristic|astronauts?|(?:distant |far |near )?future|post[- ]apocalyptic"
+    r"|space|spy|spies|espionage"
      r"|secret agents?|james bond|heists?|gangsters?|mafia|mobsters?|(?:walt )?disney"
     r"|" + DETECTIVES + r"|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
     r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
