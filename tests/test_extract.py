@@ -187,6 +187,10 @@ def test_labelled_set_precision_and_recall() -> None:
     ("heist", {("like", "heist", "user")}),
     ("Big fan of time travel stories.", {("like", "time travel", "user")}),
     ("I want the opposite of Titanic.", {("dislike", "Titanic (1997)", "user")}),
+    # a taste that changed: "fallen out of love with musicals" was stored as a like
+    ("actually I've gone off horror lately", {("dislike", "Horror", "user")}),
+    ("I've fallen out of love with musicals", {("dislike", "Musical", "user")}),
+    ("I've lost interest in westerns", {("dislike", "Western", "user")}),
     # fresh batch 8's misses (memory_data/eval/extraction_fresh8.jsonl)
     ("Knives Out was such a clever whodunit", {("like", "Knives Out (2019)", "user")}),
     ("Spotlight is the kind of film I wish they still made", {("like", "Spotlight (2015)", "user")}),

@@ -1900,3 +1900,22 @@ def test_the_future_is_read_as_science_fiction(text):
     """"a movie set in the future" got popular picks and a notice that "set future" matched nothing."""
     r = parse(text)
     assert "Sci-Fi" in r.genres_any + r.genres_all, r
+
+
+def test_a_refused_title_stays_refused_in_the_follow_ups():
+    """"no more Star Wars please | something like Star Trek" put Return of the Jedi first."""
+    from mrrec_chat.nlu.extract import Preference
+
+    find = lambda text: ["sw"] if "star wars" in text.lower() else ["st"] if "star trek" in text.lower() else []  # noqa: E731
+    refusal = Preference("dislike", "Star Wars (1977)", "item", "Doesn't want Star Wars.", 0.9, item_id="sw")
+    earlier = understand("no more Star Wars please", [refusal], categories=ML100K, find_titles=find)
+    assert earlier.titles_refused == ("sw",)
+    r = carry_over(parse("something like Star Trek", find_titles=find), [earlier])
+    assert "sw" in r.titles_refused and "st" in r.titles
+    liked = Preference("like", "Star Wars (1977)", "item", "Likes Star Wars.", 0.9, item_id="sw")
+    again = carry_over(understand("actually I love Star Wars", [liked], categories=ML100K, find_titles=find), [earlier])
+    assert "sw" not in again.titles_refused  # named again: no longer refused by the earlier message
+
+
+def test_something_we_can_both_enjoy_is_for_a_couple():
+    assert "couple" in parse("something we can both enjoy").moods

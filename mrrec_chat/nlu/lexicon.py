@@ -332,6 +332,8 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"nothing beats|nothing like a|nothing better than|(?:you )?can'?t beat", 1, 0.9, "pref"),
     (r"(?:can'?t|cannot|couldn'?t|could not) (?:stand|bear|stomach|handle)"
      r"|hard pass(?: on)?|sick (?:and tired )?of|fed up with|tired of|done with|spare me"
+     # "I've gone off horror lately", "fallen out of love with musicals" (read as a like before)
+     r"|(?:gone|went|going) off|(?:fallen|fell|falling) out of love with|lost (?:all |my )?interest in|grown out of|outgrown"
      r"|no soporto|no aguanto|ne supporte (?:pas|plus)|supporte pas|j'ai horreur (?:des|du|de la|de)"
      r"|j'en ai marre (?:des|du|de)|nicht ausstehen|kann \w+ nicht ausstehen", -1, 0.9, "pref"),
     (r"hate[sd]?|hating|despise[sd]?|loathe[sd]?|detest(?:s|ed)?|abhor|odio|odia[n]?|detesto"

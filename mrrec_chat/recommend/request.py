@@ -193,7 +193,8 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     (r"(?:with|for|and) my (?:girlfriend|boyfriend|wife|husband|partner|date|fiancee?|spouse|other half)"
      r"|(?:with|for) (?:a|my) date|(?:mit )?meine[rm]? (?:freundin|frau|partnerin)|mit meinem (?:freund|mann|partner)"
      r"|avec (?:ma|mon) (?:copine|copain|femme|mari|partenaire)|con mi (?:novia|novio|esposa|esposo|pareja)"
-     r"|for (?:the )?(?:both|two) of us|for us (?:both|two)|date night|(?:for|on) (?:a|our) first date",
+     r"|for (?:the )?(?:both|two) of us|for us (?:both|two)|date night|(?:for|on) (?:a|our) first date"
+     r"|(?:we|us) (?:can |could |will |would |might )?both (?:enjoy|like|love|watch)",
      "couple", ("Romance", "Comedy"), ("Children",)),
     (r"tear[- ]?jerkers?|weepies?|make (?:me|us) cry|(?:a )?good cry|(?:want|wanna|need|like) to cry|emotional|moving|touching|poignant"
      # a drama: a romance without drama is mostly a comedy (Pretty Woman was a comedy fan's "tearjerker")
@@ -1091,6 +1092,9 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
         (*current.refused_together, *(c for b in earlier for c in b.refused_together if not set(c) <= set(current.genres_named)))))
     changes["genres_any"] = tuple(g for g in current.genres_any if g not in refused)
     changes["genres_all"] = tuple(g for g in current.genres_all if g not in refused)
+    # "no more Star Wars please | something like Star Trek": still no Star Wars (Return of the Jedi came first)
+    changes["titles_refused"] = tuple(dict.fromkeys((*current.titles_refused, *(
+        t for b in earlier for t in b.titles_refused if t not in current.titles and t not in current.titles_named))))
     anchor = next((b for b in reversed(earlier) if b.asks_something), earlier[-1])
     # "forget what I said about romance" asks nothing new: the thread goes on, now without that dislike
     # "thanks!" after a list: the same request, so the same films (not a fresh popular list)
