@@ -1874,6 +1874,9 @@ def test_a_genre_the_person_rates_lowest_is_left_out_unless_asked():
     asked = plan_turn(parse("a horror film"), [], categories=ML100K)
     asked.affinity = {"Horror": -0.45}
     assert asked.inputs(np.zeros(8, np.float32)).disliked == ()  # asked for: never held back
+    described = plan_turn(parse("a four-season tent that can handle snow"), [], categories=ML100K)
+    described.affinity = {"Horror": -0.45}
+    assert described.inputs(np.zeros(8, np.float32)).disliked == ()  # no genre asked: the words decide
 
 
 @pytest.mark.parametrize("earlier, text, both", [("a western", "something funnier", {"Western", "Comedy"}),
@@ -1919,3 +1922,55 @@ def test_a_refused_title_stays_refused_in_the_follow_ups():
 
 def test_something_we_can_both_enjoy_is_for_a_couple():
     assert "couple" in parse("something we can both enjoy").moods
+
+
+@pytest.mark.parametrize("text, wanted, refused", [
+    ("Never heard of it\nI like crime movies like The Departed", ("Crime",), ()),
+    ("I don't like horror but I love crime movies", ("Crime",), ("Horror",)),
+    ("no\nI like comedies", ("Comedy",), ()),
+    ("not a comedy, but a drama", ("Drama",), ("Comedy",)),
+])
+def test_a_negation_holds_in_its_own_clause_only(text, wanted, refused):
+    """A ReDial seeker's "Never heard of it / I like crime movies like The Departed" refused crime
+    (Mulan and Silver Linings Playbook came); "I don't like horror but I love crime movies" refused both."""
+    r = parse(text)
+    assert r.genres_any == wanted and r.genres_refused == refused, r
+
+
+def test_themes_and_people_asked_for_are_grounded_through_tags():
+    """"can you recommend me some vampire movies?" listed A Quiet Place and The Sixth Sense (horror by
+    trend); "I like adam sandler movies" got Black Panther. Where the catalog has tags, the items
+    tagged with the theme or the person come first."""
+    items = [Item("v", "Blade", ("Action", "Horror"), 1998, tags=("vampires",)),
+             Item("q", "A Quiet Place", ("Horror",), 2018), Item("s", "Big Daddy", ("Comedy",), 1999, tags=("Adam Sandler",)),
+             Item("b", "Black Panther", ("Action",), 2017)]
+    interactions = [Interaction(f"u{k}", i, 5.0) for k in range(9) for i in ("q", "b")]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    for terms, first in ((("vampire",), "v"), (("Adam Sandler",), "s")):
+        inputs = RankInputs(np.zeros(8, np.float32), tag_terms=terms)
+        assert ranker.rank(inputs, n=2)[0].item.item_id == first, terms
+    from mrrec_chat.nlu.extract import Preference
+
+    liked = Preference("like", "vampires", "theme", "Likes vampires.", 0.8)
+    request = understand("some vampire movies please", [liked], categories=ML100K)
+    assert plan_turn(request, [], categories=ML100K).inputs(np.zeros(8, np.float32)).tag_terms == ("vampires",)
+
+
+def test_a_liked_named_titles_series_comes_first():
+    """"I love Planet of the Apes (1968), what do you recommend?": its sequels are what ReDial's
+    recommenders suggested; the list had The Matrix and The Fifth Element. "Rise of the Planet of
+    the Apes" is of that series too."""
+    items = [Item("p", "Planet of the Apes", ("Sci-Fi",), 1968), Item("r", "Rise of the Planet of the Apes", ("Sci-Fi",), 2011),
+             Item("b", "Beneath the Planet of the Apes", ("Sci-Fi",), 1970), Item("m", "The Matrix", ("Sci-Fi",), 1999)]
+    interactions = [Interaction(f"u{k}", "m", 5.0) for k in range(9)]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    inputs = RankInputs(np.zeros(8, np.float32), exclude={"p"}, seeds={"p": 1.0}, series_seeds=("p",))
+    assert {r.item.item_id for r in ranker.rank(inputs, n=2)} == {"r", "b"}
+    find = lambda text: ["p"] if "planet of the apes" in text.lower() else []  # noqa: E731
+    from mrrec_chat.nlu.extract import Preference
+
+    liked = Preference("like", "Planet of the Apes (1968)", "item", "Likes it.", 0.9, item_id="p")
+    request = understand("I love Planet of the Apes, what do you recommend?", [liked], categories=ML100K, find_titles=find)
+    assert plan_turn(request, [], categories=ML100K).inputs(np.zeros(8, np.float32)).series_seeds == ("p",)

@@ -162,7 +162,7 @@ def _title_marks(title: str) -> frozenset[str]:
 # Films of one series whose titles do not share its name (ml-100k's "Empire Strikes Back, The"):
 # (the series' name as normalise_title writes it, the other titles' normalised opening words)
 SERIES_ALSO = (("star wars", ("empire strikes back", "return of the jedi")),
-               ("raiders of the lost ark", ("indiana jones",)))
+               ("raiders of the lost ark", ("indiana jones",)), ("alien", ("aliens",)))
 
 
 def series_name(title: str) -> str:

@@ -76,6 +76,7 @@ TREND_WINDOW_S = 3 * 365.25 * 86400  # "recent" ratings: the dataset's last thre
 RECENCY_SPAN_YEARS = 30
 FOCUS_MIN_SHARE = 0.25  # the asked genres' share of an item's genres below which it is tagged, not about them
 DUPLICATE_SIMILARITY = 0.97  # item texts this close are the same film listed twice (or a near copy)
+SERIES_TAIL = re.compile(r"^(?:\w+ (?:of|for|from|to)|beneath|under|beyond|escape from|conquest of|battle for) (?:the )?(.+)$")
 SERIES_CAP = 2  # at most this many films of one series ("Star Trek III", "IV", ...) among the first
 SERIES_CAP_DEPTH = 10  # ... this many picks; the others follow
 
@@ -209,6 +210,28 @@ class RankInputs:
     # genres this person rates well below their average and did not ask for (user 42, who rates
     # horror lowest, got Scream third for "a thriller"): a soft filter, relaxed first
     disliked: tuple[str, ...] = ()
+    # themes and people the request names ("vampire movies", "adam sandler movies"), grounded through
+    # the catalog's tags where it has them: the items tagged so come first (a soft filter)
+    tag_terms: tuple[str, ...] = ()
+    # titles the person named with liking ("I love Planet of the Apes, what do you recommend?"): the
+    # other films of their series first (a soft filter; the series cap still spreads the list)
+    series_seeds: tuple[str, ...] = ()
+
+
+def tag_key(text: str) -> str:
+    """A tag or a theme as compared: lower case, words only, each word singular ("Vampires" ->
+    "vampire", "time-travel" -> "time travel", "superheroes" -> "superhero")."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    out = []
+    for w in words:
+        if len(w) > 4 and w.endswith("ies"):
+            w = w[:-3] + "y"
+        elif len(w) > 4 and w.endswith(("oes", "ses", "xes", "zes")):
+            w = w[:-2]
+        elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return " ".join(out)
 
 
 class CatalogSignals:
@@ -274,8 +297,29 @@ class CatalogSignals:
         keys = [dedupe_key(item) for item in self.items]
         first: dict[str, int] = {}
         self.duplicate_of = np.array([first.setdefault(k, n) for n, k in enumerate(keys)])
+        names = [series_key(item.title) for item in self.items]
+        known = set(names)
+        for n, name in enumerate(names):
+            # "Rise of the Planet of the Apes", "Revenge of the Pink Panther": of the series another
+            # title of the catalog is named by (two words at least: "Night of the Hunter" is no "Hunter")
+            mt = SERIES_TAIL.match(name)
+            if mt and len(mt.group(1).split()) >= 2 and mt.group(1) in known:
+                names[n] = mt.group(1)
         series: dict[str, int] = {}
-        self.series_of = np.array([series.setdefault(series_key(item.title), n) for n, item in enumerate(self.items)])
+        self.series_of = np.array([series.setdefault(name, n) for n, name in enumerate(names)])
+
+    def tagged(self, terms) -> np.ndarray:
+        """Items one of whose tags is one of `terms` (compared by `tag_key`)."""
+        if not hasattr(self, "_tag_rows"):
+            rows: dict[str, list[int]] = {}
+            for n, item in enumerate(self.items):
+                for tag in item.tags or ():
+                    rows.setdefault(tag_key(tag), []).append(n)
+            self._tag_rows = rows
+        ok = np.zeros(len(self.items), dtype=bool)
+        for term in terms:
+            ok[self._tag_rows.get(tag_key(term), [])] = True
+        return ok
 
     def item_item(self, seed_rows: list[int]) -> np.ndarray:
         """seeds x items shrunk cosine of co-liking (0 where nobody liked both)."""
@@ -472,6 +516,16 @@ class Ranker:
             ok = s.genres[:, audience].max(axis=1) > 0
             if ok.any():
                 filters.insert(0, ("films for children", ok))
+        seed_rows = [s.row[i] for i in inputs.series_seeds if i in s.row]
+        if seed_rows:
+            ok = np.isin(s.series_of, s.series_of[seed_rows])
+            ok[seed_rows] = False
+            if ok.any():
+                filters.insert(0, ("the named title's series", ok))
+        if inputs.tag_terms:
+            ok = s.tagged(inputs.tag_terms)
+            if ok.any():
+                filters.insert(0, ("tagged as asked", ok))
         disliked = [s.cat_index[g] for g in inputs.disliked if g in s.cat_index]
         if disliked:
             ok = s.genres[:, disliked].max(axis=1) == 0

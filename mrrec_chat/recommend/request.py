@@ -127,7 +127,10 @@ NEGATION = re.compile(
     r"(?:\b(?:no|not|nothing|without|except|never|none of|anything but|avoid|skip|hate|hates|can'?t stand|cannot stand"
     r"|isn'?t|aren'?t|wasn'?t|is not|are not|rather than|instead of"
     r"|don'?t (?:want|like)|do not (?:want|like)|dislike|sin|nada de|ni|nunca|pas(?! mal)|sans|jamais"
-    r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b|\bpas d'|\bnada d')[^.!?;,]{0,28}$")
+    r"|kein(?:e[nmrs]?)?|ohne|nicht|nie)\b|\bpas d'|\bnada d')"
+    # within its own clause: "Never heard of it\nI like crime movies" and "I don't like horror but I
+    # love crime movies" refused crime (a ReDial seeker got Mulan for "crime movies like The Departed")
+    r"(?:(?!\b(?:but|however|though|although|yet|aber|sondern|mais|pero|sino)\b)[^.!?;,\n]){0,28}$")
 
 # Moods that refuse something ("not too violent", "not too sad", "something lighter"): they carry
 # their own negation inside the match, and they filter beside an asked genre (policy.mood_genres)
@@ -500,6 +503,8 @@ class Request:
     asks_about: tuple[str, ...] = ()  # item ids a question is about ("Is Fargo any good?")
     references: tuple[tuple[str, str], ...] = ()  # (item id, stance): the last list's items named by place
     people: tuple[str, ...] = ()  # actors or directors the message names ("without Schwarzenegger")
+    # themes and people asked for ("vampire movies", "adam sandler movies"): the catalog's tags ground them
+    tag_likes: tuple[str, ...] = ()
     lesser_known: bool = False  # "underrated", "hidden gems", "something I haven't heard of"
     explore: bool = False  # "something different from what I usually watch": away from the usual genres
     acclaimed: bool = False  # "the best sci-fi of all time", "highly rated": the best-rated first
@@ -1033,6 +1038,8 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
                                                        and str(p.subject) == "highly rated" for p in preferences),
         retracts=bool(RETRACT.search(folded)),
         people=tuple(dict.fromkeys(str(p.subject) for p in preferences if getattr(p, "subject_type", "") == "person")),
+        tag_likes=tuple(dict.fromkeys(str(p.subject) for p in preferences if getattr(p, "subject_type", "") in ("person", "theme")
+                                      and getattr(p, "kind", "") == "like" and getattr(p, "holder", "user") == "user")),
         themes=tuple((g, w) for g, w in scan.themes.items() if g in wanted_any + wanted_all and g not in named_genres),
         length=next((str(p.subject) for p in preferences if getattr(p, "kind", "") == "constraint"
                      and str(getattr(p, "subject", "")).startswith(("at most ", "at least ", "not too long"))), ""))
