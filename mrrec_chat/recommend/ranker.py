@@ -307,18 +307,16 @@ class CatalogSignals:
                 names[n] = mt.group(1)
         series: dict[str, int] = {}
         self.series_of = np.array([series.setdefault(name, n) for n, name in enumerate(names)])
+        self.tag_rows: dict[str, list[int]] = {}  # tag_key(tag) -> rows
+        for n, item in enumerate(self.items):
+            for tag in item.tags or ():
+                self.tag_rows.setdefault(tag_key(tag), []).append(n)
 
     def tagged(self, terms) -> np.ndarray:
         """Items one of whose tags is one of `terms` (compared by `tag_key`)."""
-        if not hasattr(self, "_tag_rows"):
-            rows: dict[str, list[int]] = {}
-            for n, item in enumerate(self.items):
-                for tag in item.tags or ():
-                    rows.setdefault(tag_key(tag), []).append(n)
-            self._tag_rows = rows
         ok = np.zeros(len(self.items), dtype=bool)
         for term in terms:
-            ok[self._tag_rows.get(tag_key(term), [])] = True
+            ok[self.tag_rows.get(tag_key(term), [])] = True
         return ok
 
     def item_item(self, seed_rows: list[int]) -> np.ndarray:
