@@ -1069,10 +1069,11 @@ def is_genre_word(text: str, categories: Sequence[str]) -> bool:
 
 
 LESS_SCARY = re.compile(r"\b(?:less|not (?:too|so|as|that)|nothing too|weniger|moins|menos) (?:scary|frightening|creepy|spooky"
-                        r"|terrifying|gruselig\w*|effrayant\w*|terrorific\w*|aterrador\w*)")
-# "with more romance", "more action please", "plus de romance", "mehr Action", "mas romance"
-MORE_OF = re.compile(r"\b(?:more|plus de|plus|mehr|mas)\s+([a-z'-]+(?:\s+[a-z'-]+)?)"
-                     r"|\b(funnier|scarier|spookier|creepier|lustiger\w*|witziger\w*|gruseliger\w*)\b")
+                        r"|terrifying|gruselig\w*|effrayant\w*|aterrador\w*)")
+# "with more romance", "more action please", "plus de romance", "mehr Action", "mas romance", "funnier"
+MORE_OF = re.compile(r"\b(?:more|plus de|plus|mehr|mas)\s+([a-z'-]+(?:\s+[a-z'-]+)?)|\b(funnier|lustiger\w*|witziger\w*)\b")
+# "something scarier": scary is a mood, not a genre word, so it is read apart from MORE_OF
+SCARIER = re.compile(r"\b(?:scarier|spookier|creepier|more (?:scary|frightening|creepy|spooky)|gruseliger\w*)\b")
 
 
 def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
@@ -1150,7 +1151,7 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
         # comedies" after a thriller asks for comedies instead
         changes.update(genres_all=(*anchor_genres, *current.genres_any), genres_any=())
     elif not asks_genre and len(anchor_genres) == 1 and _genre_key(anchor_genres[0]) != "horror" \
-            and re.search(r"\b(?:scarier|spookier|creepier|more (?:scary|frightening|creepy|spooky)|gruseliger\w*)\b", folded):
+            and SCARIER.search(folded):
         # "a sci-fi film | something scarier": sci-fi horror (Back to the Future came first)
         changes.update(genres_all=(anchor_genres[0], "Horror"), genres_any=())
     if current.explore and not asks_genre and anchor_genres and not current.moods:
