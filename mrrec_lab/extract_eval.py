@@ -97,6 +97,8 @@ FAKE_CATALOG: list[tuple[str, str, int]] = [
     ("m98", "Soul", 2020), ("m99", "Nope", 2022), ("m100", "Whiplash", 2014), ("m101", "Knives Out", 2019),
     ("m102", "Mad Max: Fury Road", 2015), ("m103", "The Truman Show", 1998), ("m104", "Spotlight", 2015),
     ("m105", "Cast Away", 2000), ("m106", "Rocky", 1976), ("m107", "Moana", 2016), ("m108", "Wild", 2014),
+    # a title that starts with a dislike word, from a ReDial seeker's "i like comedies Dumb and Dumber"
+    ("m109", "Dumb and Dumber", 1994),
 ]
 
 

@@ -195,6 +195,9 @@ def test_labelled_set_precision_and_recall() -> None:
     ("Knives Out was such a clever whodunit", {("like", "Knives Out (2019)", "user")}),
     ("Spotlight is the kind of film I wish they still made", {("like", "Spotlight (2015)", "user")}),
     ("Mad Max: Fury Road is pure adrenaline", {("like", "Mad Max: Fury Road (2015)", "user")}),
+    # a ReDial seeker: the title after the genre is no verdict on it ("comedies [are] dumb")
+    ("i like comedies Dumb and Dumber (1994) and Moana (2016)",
+     {("like", "Comedy", "user"), ("like", "Dumb and Dumber (1994)", "user"), ("like", "Moana (2016)", "user")}),
 ])
 def test_titles_people_and_themes(message: str, expected: set) -> None:
     assert triples(message, title_lookup=fake_title_lookup) == expected

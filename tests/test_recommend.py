@@ -1974,3 +1974,25 @@ def test_a_liked_named_titles_series_comes_first():
     liked = Preference("like", "Planet of the Apes (1968)", "item", "Likes it.", 0.9, item_id="p")
     request = understand("I love Planet of the Apes, what do you recommend?", [liked], categories=ML100K, find_titles=find)
     assert plan_turn(request, [], categories=ML100K).inputs(np.zeros(8, np.float32)).series_seeds == ("p",)
+
+
+def test_a_mob_movie_is_a_crime_film_and_inspirational_is_a_mood():
+    """ReDial seekers: "I love My Cousin Vinny, can you recommend a mob movie?" got Shrek and
+    Sleepless in Seattle; "something inspirational, like Rudy" got Memento and Mystic River."""
+    r = parse("I love My Cousin Vinny, can you recommend a mob movie?")
+    assert r.genres_any == ("Crime",) and r.themes == (("Crime", "mob"),), r
+    assert parse("a mob boss film").genres_any == ("Crime",)
+    assert "Crime" not in parse("a flash mob in the musical").genres_any
+    r = parse("I want to see something inspirational")
+    assert r.moods == ("inspiring",) and not r.genres_any, r
+
+
+def test_a_person_misspelt_by_a_letter_is_still_found_in_the_tags():
+    """"We really enjoy Will Ferril" found no tag "will ferrell", so his comedies were not first."""
+    items = [Item("s", "Step Brothers", ("Comedy",), 2008, tags=("Will Ferrell",)),
+             Item("d", "Deadpool", ("Comedy",), 2016), Item("w", "Will Penny", ("Western",), 1967, tags=("will penny",))]
+    interactions = [Interaction(f"u{k}", "d", 5.0) for k in range(9)]
+    dataset, catalog = _catalog(items, interactions)
+    ranker = _ranker(dataset, catalog, popularity=1.0)
+    assert ranker.rank(RankInputs(np.zeros(8, np.float32), tag_terms=("Will Ferril",)), n=1)[0].item.item_id == "s"
+    assert not ranker.signals.tagged(("Will Smith",)).any()  # a different name is no slip

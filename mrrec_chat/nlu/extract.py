@@ -1138,6 +1138,9 @@ class _Run(_Spans):
         mt = self.m.post.match(self.f, pos, ce)
         if not mt:
             return None
+        if any(pos <= x.start < mt.end() and not self.text[x.start].islower()
+               for x in self.subjs if x.stype in ("item", "topic", "person")):
+            return None  # "comedies Dumb and Dumber (1994)": the words after are a film's own title
         word = mt.group("w")
         idx = next(i for i in range(len(lx.POST_WORDS)) if mt.group(f"p{i}"))
         _, pol, strength = lx.POST_WORDS[idx]

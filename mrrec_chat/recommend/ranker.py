@@ -49,6 +49,7 @@ compiled dependency to the app for ten lines of code.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -316,7 +317,14 @@ class CatalogSignals:
         """Items one of whose tags is one of `terms` (compared by `tag_key`)."""
         ok = np.zeros(len(self.items), dtype=bool)
         for term in terms:
-            ok[self.tag_rows.get(tag_key(term), [])] = True
+            key = tag_key(term)
+            rows = self.tag_rows.get(key)
+            if rows is None and len(key) >= 8 and " " in key:
+                # a name misspelt by one or two letters ("Will Ferril"): the closest tag that is a name too
+                first = key.split()[0] + " "
+                close = difflib.get_close_matches(key, [k for k in self.tag_rows if k.startswith(first)], n=1, cutoff=0.85)
+                rows = self.tag_rows[close[0]] if close else None
+            ok[rows or []] = True
         return ok
 
     def item_item(self, seed_rows: list[int]) -> np.ndarray:

@@ -42,7 +42,7 @@ MOOD_ASK = {"feel-good": "something feel-good", "moving": "something moving", "r
             "offbeat": "something offbeat", "detective": "a detective story",
             "lighter": "something lighter", "friends": "a film to watch with friends",
             "parents": "a film to share with your family", "different": "something different",
-            "fun": "something fun"}
+            "fun": "something fun", "inspiring": "something inspiring"}
 AUDIENCE_ASK = {"kids": "a film for children", "family": "a film for the family", "teens": "a film for teenagers"}
 
 

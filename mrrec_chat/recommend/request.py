@@ -48,7 +48,8 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
      r"|(?<=in the )(?:distant|far) future|post[- ]apocalyptic"
      r"|(?<=set in )space|(?<=in )space\b(?! (?:travel|exploration|ships?|stations?|adventures?|opera|missions?|battles?))",
      ("Sci-Fi",)),
-    (r"heists?|gangsters?|mafia|mobsters?|criminal|cops?|police(?:m[ae]n)?", ("Crime",)),
+    (r"heists?|gangsters?|mafia|mobsters?|(?:the )?mob(?= (?:movies?|films?|flicks?|stor(?:y|ies)|dramas?|bosse?s?)\b)"
+     r"|criminal|cops?|police(?:m[ae]n)?", ("Crime",)),
     (DETECTIVES, ("Mystery",)),
     (r"horror|horreur|epouvante|terror|de miedo|gruselig\w*|slashers?|zombies?|haunted|vampires?|monsters?",
      ("Horror",)),
@@ -86,7 +87,7 @@ REQUEST_GENRE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 THEME_WORDS = re.compile(
     r"(?:outer space|aliens?|robots?|dystopia\w*|futuristic|astronauts?|(?:distant |far |near )?future|post[- ]apocalyptic"
     r"|space|spy|spies|espionage"
-     r"|secret agents?|james bond|heists?|gangsters?|mafia|mobsters?|(?:walt )?disney"
+     r"|secret agents?|james bond|heists?|gangsters?|mafia|mobsters?|mob|(?:walt )?disney"
     r"|" + DETECTIVES + r"|cops?|police(?:m[ae]n)?|slashers?|zombies?|haunted|vampires?|monsters?|superheroe?s?|martial arts|kung[- ]fu"
     r"|explosions?|car chases?|quests?|treasure hunts?|pirates?|piraten|swashbuckl\w*|wwii|world war|vietnam war|soldiers?|wild west"
     r"|magic(?:al)?|wizards?|dragons?|space \w+|spaceships?|time[- ]?travel\w*|time machines?"
@@ -143,6 +144,10 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|happy ending|ends? (?:well|happily)|end(?:s|ing)? on a high"
      r"|gute laune|bonne humeur|alegre", "feel-good", ("Comedy", "Romance", "Musical", "Children", "Animation"),
      ("Horror", "War", "Film-Noir", "Thriller", "Crime")),
+    # "something inspirational, like Rudy": an uplifting drama (as no mood it got Memento and Mystic River)
+    (r"inspir(?:ational|ing|ed by a true)|motivational|motivating|underdogs?(?: stor(?:y|ies))?|triumph\w*"
+     r"|inspirierend\w*|inspirants?|inspirante?s?|inspiradoras?", "inspiring",
+     ("Drama",), ("Horror", "Film-Noir", "Thriller", "Crime")),
     # "just something fun": entertaining, so no heavy drama (as "feel-good" it put Titanic first)
     (r"(?:something|anything|just|some) (?:light )?fun\b|\bfun (?:movies?|films?|flicks?|ones?|watch)\b", "fun",
      ("Comedy", "Adventure", "Animation"), ("Horror", "War", "Film-Noir", "Drama", "Crime", "Thriller")),
