@@ -239,6 +239,17 @@ def test_title_lookup_prefers_exact_year_and_refuses_ambiguity() -> None:
     assert index.lookup("Nonexistent Film (2001)") is None
 
 
+def test_a_possessive_the_title_lacks_names_another_film() -> None:
+    """A ReDial seeker's "Something like Ocean's 8 (2018)" matched the documentary "Oceans (Océans)",
+    whose neighbours (Sicko, Super Size Me) filled a list asked to be fun."""
+    items = [Item("o", "Oceans (Océans)", year=2009), Item("e", "Ocean's Eleven", year=2001), Item("h", "Heat", year=1995)]
+    index = TitleIndex(Dataset("tiny", {i.item_id: i for i in items}, []))
+    assert index.find_mentions("Something like Ocean's 8 (2018) please") == []
+    assert index.find_mentions("I loved Ocean's Eleven") == ["e"]
+    assert index.find_mentions("a film about oceans: Oceans was lovely") == ["o"]
+    assert index.find_mentions("Heat's ending") == ["h"]  # the possessive of a title is still the title
+
+
 def test_find_mentions_in_free_text() -> None:
     index = TitleIndex(_catalog())
     assert index.find_mentions("I loved Heat and The Matrix") == ["6", "2571"]

@@ -1163,6 +1163,8 @@ def test_people_sequels_and_what_is_new_get_said_plainly(assistant_factory):
     assert any("does not record actors or directors" in n and "Schwarzenegger" in n for n in said), said
     said = notices("something like Heat 2")
     assert any(n.startswith("“Heat 2” is not in this catalog") and "Heat (1995)" in n for n in said), said
+    said = notices("something like Heat 2 (1999)")  # an unknown title with its year: said once, not twice
+    assert sum("Heat 2" in n for n in said) == 1 and any("Heat (1995) instead" in n for n in said), said
     assert parse("what's new?", latest_year=1998).year_min == 1993
     assert parse("what's new?", latest_year=1998).era == "recent"
 

@@ -345,6 +345,9 @@ class TitleIndex:
         position = 0
         while position < len(tokens):
             match = self._match_at(source, words, tokens, position, alternates)
+            if match and re.search(r"\w['\u2019]s\b", source[match[0]:match[1]]) \
+                    and not re.search(r"['\u2019]", self._items[match[2]].title):
+                match = None  # "Ocean's 8" names no film of the documentary "Oceans (Océans)"
             if match:
                 found.append(match[:3])
             position += match[3] if match else 1

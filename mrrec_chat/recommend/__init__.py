@@ -186,7 +186,8 @@ class Recommender:
         out = []
         for start, end, item_id in self.named_spans(text):
             mt = re.match(r"\s*(?:part\s+)?([2-9]|II|III|IV|V)\b", text[end:end + 12])
-            if mt and not re.search(rf"\b{mt.group(1)}\b", self.dataset.items[item_id].title):
+            title = self.dataset.items[item_id].title
+            if mt and not re.search(rf"\b{mt.group(1)}\b", title) and _same_name(text[start:end], title):
                 out.append((text[start:end + mt.end()].strip(), item_id))
         return out
 
@@ -307,7 +308,9 @@ class Recommender:
                        "teach me your taste. Some popular picks to start:")
         for item_id in policy.request.asks_about[:2]:
             out.append(self.about(item_id))
-        unknown = [f"“{name}”" for name in policy.request.unknown_titles]
+        # a sequel the catalog lacks is said once, with the film it went by (below)
+        standing = {written.casefold() for written, _ in policy.request.stand_ins}
+        unknown = [f"“{name}”" for name in policy.request.unknown_titles if name.casefold() not in standing]
         if unknown:  # "“The Matrix” and “Inception” are not in this catalog"
             out.append(f"{spoken_list(unknown)} {'is' if len(unknown) == 1 else 'are'} not in this catalog "
                        f"({self.describe_catalog()}); I used the rest of your request.")
@@ -465,3 +468,17 @@ class Recommender:
         span = f", films up to {max(years)}" if years else ""
         return f"{self.dataset.name}{span}"
 
+
+
+def _name_key(text: str) -> str:
+    """A title as compared by name: no year or alternative title in brackets, no leading or moved
+    article, case folded, apostrophes kept ("Ocean's" is not "Oceans")."""
+    text = re.sub(r"\s*\([^)]*\)", "", text).strip()
+    text = re.sub(r"^(.*),\s*(?:the|a|an)$", r"\1", text, flags=re.I)
+    text = re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.I)
+    return re.sub(r"[^\w']+", " ", text.replace("’", "'").casefold()).strip()
+
+
+def _same_name(written: str, title: str) -> bool:
+    """Whether `written` is the catalog title itself: only then is "<it> 2" a sequel the catalog lacks."""
+    return _name_key(written) == _name_key(title)
