@@ -775,3 +775,15 @@ def test_a_length_said_as_an_adjective_is_a_length_wish() -> None:
 def test_fresh_batch_7_wordings(message, expected):
     said = {(p.kind, p.subject) for p in extract_preferences(message, title_lookup=fake_title_lookup, strict=True)}
     assert said == expected, said
+
+
+def test_a_dated_title_the_catalog_lacks_is_still_the_film_it_refers_to() -> None:
+    """A ReDial seeker: "a best comedy of 2017? I watched Girls Trip (2017). But I didn't like it"
+    stored a dislike of comedy ("it" found no film, so it took the genre) and the list had no comedy."""
+    got = triples("Can you recommend a comedy?\nI watched Girls Trip (2017) . But I didn't like it.",
+                  title_lookup=fake_title_lookup)
+    assert ("dislike", "Girls Trip (2017)", "user") in got and ("dislike", "Comedy", "user") not in got, got
+    # the cue before it stays a cue: "Loved" is no word of the film's title
+    assert triples("Loved Neram (2013) so much", title_lookup=fake_title_lookup) == {("like", "Neram (2013)", "user")}
+    # a catalog title keeps its own match
+    assert triples("I loved Heat (1995)", title_lookup=fake_title_lookup) == {("like", "Heat (1995)", "user")}

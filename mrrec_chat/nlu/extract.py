@@ -407,7 +407,10 @@ _RE = {k: re.compile(v) for k, v in {
     # "..., and please no Tarantino": a refusal of its own after a comma, whatever the stance before it
     "refusal": r"\s*(?:(?:and|so|also|just|please|pls|plz|definitely|absolutely|y|et|und|bitte|por favor)\s+)*"
                r"(?:no|no more|nothing|nada de|pas de|sin|kein\w*)\s",
-    "quoted": r'"([^"\n]{1,100})"', "trailing_neg": r"\s+(?:pas|plus|point)\b",
+    "quoted": r'"([^"\n]{1,100})"',
+    # a capitalised run just before a year in brackets ("Girls Trip (2017)"), connector words allowed inside
+    "dated": r"((?:(?:[A-Z0-9][\w'&:.,!?-]*|and|the|of|a|an|in|on|to|for|with|at|from|vs\.?|&)[ \t]+){0,7}"
+             r"[A-Z0-9][\w'&:.!?-]*)(\s*\(((?:19|20)\d\d)\))", "trailing_neg": r"\s+(?:pas|plus|point)\b",
     "trailing_nicht": r"\bnicht(?:\s+so)?(?:\s+(?:gerne?|sehr|wirklich))?\W*$",
     "capspan": r"\s*(?:the (?:movie|film) )?((?:[A-Z0-9][\w'&:.-]*)(?:\s+(?:(?:of|the|in|a|an|on|to|at"
                r"|for|with|from)\s+)*[A-Z0-9][\w'&:.-]*)*(?:\s*\(\d{4}\))?)",
@@ -439,6 +442,7 @@ class _Spans:
             cands.append((6, s, film.end() if film else e, "item", data))
         for mt in _RE["quoted"].finditer(f):
             cands.append((5, mt.start(), mt.end(), "item", (None, self.text[mt.start(1):mt.end(1)])))
+
         for mt in self.m.fixed.finditer(f):
             _, kind, subject = lx.SELF_CONTAINED[int(mt.lastgroup[1:])]
             cands.append((4, mt.start(), mt.end(), "fixed", (kind, subject)))
@@ -454,6 +458,8 @@ class _Spans:
             cands.append((3, mt.start(), mt.end(), "attribute", (neg, pos, f.startswith("too", mt.start()))))
         for mt in self.m.cue.finditer(f):
             cands.append((3, mt.start(), mt.end(), "cue", lx.PRE_CUES[int(mt.lastgroup[1:])]))
+        if title_lookup is not None:
+            cands += self._dated(cands)
         # Higher priority first, then longer spans ("scary movies" beats "scary").
         cands.sort(key=lambda c: (-c[0], c[1] - c[2], c[1]))
         kept: list[tuple[int, int, str, Any]] = []
@@ -516,6 +522,23 @@ class _Spans:
                 if not _RE["company"].search(f, max(0, mt.start() - 8), mt.start()):
                     self.mentions.append((mt.end(), mt.start(), kind, mt.group(0)))
         self.mentions.sort()
+
+    def _dated(self, cands: list[tuple[int, int, int, str, Any]]) -> list[tuple[int, int, int, str, Any]]:
+        """"I watched Girls Trip (2017). But I didn't like it": a dated title the catalog lacks is still
+        a film, so "it" is that film and not the comedy asked for before. The capitalised words just
+        before the year, after any cue or other span ("Loved Neram (2013)": the film is "Neram")."""
+        out = []
+        for mt in _RE["dated"].finditer(self.text):
+            start, end = mt.start(), mt.end()
+            if any(s < end and start < e for _, s, e, kind, _ in cands if kind in ("item", "title_topic")):
+                continue  # the catalog's own title
+            start = max([start] + [e for _, s, e, *_ in cands if start <= s < mt.start(2)])
+            words = self.text[start:mt.start(2)].strip()
+            words = re.sub(r"^(?:(?:and|the|of|a|an|in|on|to|for|with|at|from|vs\.?|&|[,.:!?-])\s*)+", "", words)
+            if words[:1].isupper() or words[:1].isdigit():
+                first = mt.start(2) - len(words)
+                out.append((5, first, end, "item", (None, f"{words} ({mt.group(3)})")))
+        return out
 
     def _titles(self, lookup: TitleLookup | None) -> list[tuple[int, int, Any]]:
         if lookup is None:
