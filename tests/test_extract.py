@@ -195,6 +195,8 @@ def test_labelled_set_precision_and_recall() -> None:
     ("Knives Out was such a clever whodunit", {("like", "Knives Out (2019)", "user")}),
     ("Spotlight is the kind of film I wish they still made", {("like", "Spotlight (2015)", "user")}),
     ("Mad Max: Fury Road is pure adrenaline", {("like", "Mad Max: Fury Road (2015)", "user")}),
+    # a ReDial seeker: "in the mood to see" asks as "in the mood for" does (the person was lost)
+    ("I'm in the mood to see a movie with Kevin Costner. Any suggestions?", {("like", "Kevin Costner", "user")}),
     # a ReDial seeker: the title after the genre is no verdict on it ("comedies [are] dumb")
     ("i like comedies Dumb and Dumber (1994) and Moana (2016)",
      {("like", "Comedy", "user"), ("like", "Dumb and Dumber (1994)", "user"), ("like", "Moana (2016)", "user")}),

@@ -1998,3 +1998,13 @@ def test_a_person_misspelt_by_a_letter_is_still_found_in_the_tags():
     ranker = _ranker(dataset, catalog, popularity=1.0)
     assert ranker.rank(RankInputs(np.zeros(8, np.float32), tag_terms=("Will Ferril",)), n=1)[0].item.item_id == "s"
     assert not ranker.signals.tagged(("Will Smith",)).any()  # a different name is no slip
+
+
+@pytest.mark.parametrize("text, check", [
+    ("Hi I like kid movies.", lambda r: r.genres_any == ("Children's",)),
+    ("Whats a good kid movie?", lambda r: r.genres_any == ("Children's",)),
+    ("Can you recommend a good movie for girls night out?", lambda r: "friends" in r.moods),
+])
+def test_what_redial_seekers_asked_that_read_as_nothing(text, check):
+    """ReDial training seekers whose requests the step read as nothing at all (popular picks came)."""
+    assert check(parse(text)), parse(text)

@@ -42,7 +42,7 @@ GENRE_SYNONYMS: list[tuple[str, tuple[str, ...]]] = [
      r"|dokumentarfilme?n?|dokumentation(?:en)?|dokus?", ("Documentary",)),
     (r"whodunn?its?|murder myster(?:y|ies)|detective (?:movies?|stor(?:y|ies)|films?|shows?)"
      r"|myster(?:y|ies)|misterios?|mysteres?", ("Mystery",)),
-    (r"kids'? (?:movies?|films?|flicks|stuff|shows)|children'?s (?:movies|films)"
+    (r"kids?'? (?:movies?|films?|flicks|stuff|shows)|children'?s (?:movies|films)"
      r"|family (?:movies?|films?|flicks)|peliculas? infantiles|infantiles|films? pour enfants"
      r"|kinderfilme?n?|familienfilme?n?", ("Children",)),
     (r"animated|animation|animacion|cartoons?|anime|pixar|claymation|dibujos animados"
@@ -424,7 +424,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"not into", -1, 0.8, "pref"),
     (r"(?:don'?t|do not) mind|(?:kind of|kinda|sort of|sorta|a bit|a little|somewhat|sometimes)"
      r" (?:like|enjoy|into)|(?:ok|okay|fine) with|open to", 1, 0.6, "pref"),
-    (r"(?:i'd|id|i would|we'd|we would) (?:like|love|prefer|rather)|in the mood for|looking for"
+    (r"(?:i'd|id|i would|we'd|we would) (?:like|love|prefer|rather)|in the mood (?:for|to (?:see|watch))|looking for"
      r"|(?:i|we) want|wants? (?:to (?:watch|see) )?(?:something|some|a|an)\b|feel like(?: watching)?"
      r"|craving|up for|recommend(?: me)?|suggest|show me|give me|gimme|give us|(?:let'?s) (?:watch|do|go with|try)"
      r"|how about|what about|any good|got any|quiero|busco|me apetece|je cherche|je veux"

@@ -213,6 +213,7 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|schrag\w*|seltsam\w*|etrange", "offbeat", ("Sci-Fi", "Fantasy", "Animation"), ("War",)),
     # "movie night with friends": crowd-pleasers, not a theme the catalog lacks ("friends" matched nothing)
     (r"(?:with|for) (?:my |some |a few |a couple of |the |our )?(?:friends|mates|buddies|pals|the guys|the girls|roommates)"
+     r"|(?:girls|guys|boys|ladies|lads)'? night(?: out| in)?"
      r"|mit (?:meinen |ein paar )?freunden|entre (?:amis|potes)|avec (?:des|mes) (?:amis|potes)|con (?:mis |unos )?amigos",
      "friends", ("Comedy", "Action", "Adventure"), ("Documentary", "War", "Film-Noir", "Drama")),
     # the catalog's mysteries include Amadeus and 2001: a detective story leans to crime and noir
