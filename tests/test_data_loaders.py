@@ -250,6 +250,21 @@ def test_a_possessive_the_title_lacks_names_another_film() -> None:
     assert index.find_mentions("Heat's ending") == ["h"]  # the possessive of a title is still the title
 
 
+def test_dated_titles_and_subtitles_name_the_film_of_that_year() -> None:
+    """ReDial seekers: "Fellowship of the Ring (2001)" matched *Ring, The (2002)*, "Avengers: Infinity
+    War (2018)" matched *Avengers, The (2012)*, "i'm the seeker" matched *Seeker: The Dark Is Rising*."""
+    items = [Item("r", "Ring, The", year=2002), Item("f", "Lord of the Rings: The Fellowship of the Ring, The", year=2001),
+             Item("a", "Avengers, The", year=2012), Item("i", "Avengers: Infinity War - Part I", year=2018),
+             Item("s", "Seeker: The Dark Is Rising, The", year=2007), Item("b", "Black Panther", year=2017),
+             Item("h", "Halloween", year=1978)]
+    index = TitleIndex(Dataset("tiny", {i.item_id: i for i in items}, []))
+    assert index.find_mentions("movies like Fellowship of the Ring (2001) because I loved it") == ["f"]
+    assert index.find_mentions("Black Panther (2018) and Avengers: Infinity War (2018)") == ["b", "i"]
+    assert index.find_mentions("I loved The Avengers (2012) and The Ring") == ["a", "r"]
+    assert index.find_mentions("you are the recommender and i'm the seeker") == []
+    assert index.find_mentions("Halloween (2007) was a remake") == []  # a year further off: another film
+
+
 def test_find_mentions_in_free_text() -> None:
     index = TitleIndex(_catalog())
     assert index.find_mentions("I loved Heat and The Matrix") == ["6", "2571"]

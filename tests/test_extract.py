@@ -195,6 +195,8 @@ def test_labelled_set_precision_and_recall() -> None:
     ("Knives Out was such a clever whodunit", {("like", "Knives Out (2019)", "user")}),
     ("Spotlight is the kind of film I wish they still made", {("like", "Spotlight (2015)", "user")}),
     ("Mad Max: Fury Road is pure adrenaline", {("like", "Mad Max: Fury Road (2015)", "user")}),
+    # ReDial seekers: "one of my favorites is" (plural) was no cue
+    ("One of my favorites is Heat (1995)", {("like", "Heat (1995)", "user")}),
     # a ReDial seeker: "in the mood to see" asks as "in the mood for" does (the person was lost)
     ("I'm in the mood to see a movie with Kevin Costner. Any suggestions?", {("like", "Kevin Costner", "user")}),
     # a ReDial seeker: the title after the genre is no verdict on it ("comedies [are] dumb")

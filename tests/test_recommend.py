@@ -2008,3 +2008,24 @@ def test_a_person_misspelt_by_a_letter_is_still_found_in_the_tags():
 def test_what_redial_seekers_asked_that_read_as_nothing(text, check):
     """ReDial training seekers whose requests the step read as nothing at all (popular picks came)."""
     assert check(parse(text)), parse(text)
+
+
+def test_a_title_with_its_own_article_and_a_director_named_alone():
+    """ReDial seekers: "One of my favorites is A Quiet Place (2018)" lost the film (an article read as
+    "a quiet place", so the mood came out "relaxed"); "Hitchcock never disappoints" seeded the list with
+    the 2012 film *Hitchcock*."""
+    from mrrec_chat.data.movielens import TitleIndex
+    from mrrec_chat.recommend import Recommender
+
+    items = {i.item_id: i for i in [Item("q", "A Quiet Place", ("Horror",), 2018), Item("h", "Hitchcock", ("Drama",), 2012),
+                                     Item("v", "Avalanche", ("Action",), 1978)]}
+    rec = Recommender.__new__(Recommender)
+    rec.dataset = Dataset("tiny", items, [])
+    rec.titles = TitleIndex(rec.dataset)
+    assert rec.find_titles("One of my favorites is A Quiet Place (2018)") == ["q"]
+    assert rec.find_titles("Hitchcock never disappoints.") == []
+    assert rec.find_titles("I watched Hitchcock (2012)") == ["h"]
+    assert rec.find_titles("an avalanche shovel") == []  # a description, still
+    r = parse("I'm looking for a scary movie. One of my favorites is A Quiet Place (2018)",
+              find_titles=rec.find_titles, title_spans=rec.title_spans)
+    assert r.moods == ("scary",), r

@@ -144,6 +144,10 @@ def title_variants(title: str) -> tuple[str, list[str]]:
     aliases = [normalise_title(title)] + [normalise_title(alt) for alt in alternates]
     if ":" in text:
         aliases.append(normalise_title(re.sub(r"\s+or$", "", text.split(":")[0].strip())))
+        # "Fellowship of the Ring (2001)": the subtitle alone, where it is three words or more
+        subtitle = re.sub(r"^(?:the|a|an) ", "", normalise_title(natural_title(text.split(":", 1)[1].strip())))
+        if len(subtitle.split()) >= 3:
+            aliases.append(subtitle)
     return primary, [a for a in dict.fromkeys(aliases) if a and a != primary]
 
 
@@ -408,11 +412,29 @@ class TitleIndex:
                      for c in source[words[n].end():words[n + 1].start()] if c in _BREAKS}
             if marks:  # punctuation inside the match: only titles that have it there too
                 candidates = [i for i in candidates if marks <= self._marks[i]]
+            if candidates and len(key_tokens) == 1 and key not in self._primary and length == 2 \
+                    and not words[position + length - 1].group()[:1].isupper():
+                continue  # "i'm the seeker": a lower-case noun after its article, not *Seeker: The Dark Is Rising*
             if not candidates:
                 continue
             after = position + length
             year = int(tokens[after]) if after < len(tokens) and re.fullmatch(r"\d{4}", tokens[after]) else None
             dated = [i for i in candidates if year is not None and self._years[i] == year]
+            if year is not None and not dated:
+                # "Black Panther (2018)" is the 2017 film (sources disagree by a year); "Fellowship of
+                # the Ring (2001)" is no *Ring, The (2002)*: a year further off names another film
+                dated = [i for i in candidates if self._years[i] is not None and abs(self._years[i] - year) <= 1]
+                if not dated and re.match(r"\s*\(", source[words[after - 1].end():words[after].start()]):
+                    continue
+            elif year is None:
+                # "Avengers: Infinity War (2018)": the words before a colon name the film of that year,
+                # never *Avengers, The (2012)*
+                more = _DATED_REST.match(source, words[after - 1].end())
+                if more:
+                    later = int(more.group(1))
+                    candidates = [i for i in candidates if self._years[i] is None or abs(self._years[i] - later) <= 1]
+                    if not candidates:
+                        continue
             first = position + length - len(key_tokens)
             if not dated and not _names_title(source, words, first, after, article=first > position,
                                               title_at=title_at, possessive=possessive):
@@ -424,6 +446,9 @@ class TitleIndex:
         return None
 
 
+# The rest of a dated title after a colon or dash ("Avengers: Infinity War (2018)"): its year
+_DATED_REST = re.compile(r"\s*[:\u2013-]\s*(?:(?:[A-Z0-9][\w'&.,!?-]*|of|the|and|a|an|in|on|to|for|with|at|from)\s+){0,7}"
+                         r"[A-Z0-9][\w'&.!?-]*\s*\(((?:19|20)\d\d)\)")
 # Words that open a sentence or a request far more often than they name a film ("Nothing too
 # sad", "Up for anything", "It was fine"): a title that is one of them counts only where it is
 # capitalised inside a sentence, quoted or dated.

@@ -77,6 +77,13 @@ LASTING = re.compile(r"\b(?:never|always|ever|in general|generally|at all|nie|ja
 TitleLookup = Callable[[str], Sequence[tuple]]
 
 
+def names_person(text: str) -> bool:
+    """Whether `text` as a whole is a film person's name of the lexicon ("Hitchcock", "the Coens")."""
+    folded = _fold(text.strip())
+    mt = _PEOPLE.match(folded)
+    return mt is not None and mt.end() == len(folded)
+
+
 def extract_preferences(message: str, *, categories: Sequence[str] | None = DEFAULT_MOVIE_GENRES,
                         title_lookup: TitleLookup | None = None,
                         max_preferences: int = 50, strict: bool = False) -> list[Preference]:
@@ -452,7 +459,11 @@ class _Spans:
         for mt in self.m.theme.finditer(f):
             n = int(mt.lastgroup[1:])
             cands.append((3, mt.start(), mt.end(), "theme", (lx.THEMES[n][1], self.m.theme_genres[n])))
-        cands.extend((5, s, e, "person", name) for s, e, name in self._people())
+        people = self._people()
+        cands.extend((5, s, e, "person", name) for s, e, name in people)
+        # "Hitchcock never disappoints": the director, not the film *Hitchcock (2012)* (a year would say the film)
+        named = {(s, e) for s, e, _ in people}
+        cands = [c for c in cands if not (c[3] == "item" and (c[1], c[2]) in named)]
         for mt in self.m.attr.finditer(f):
             neg, pos = lx.POLAR_ATTRIBUTES[int(mt.lastgroup[1:])][1:]
             cands.append((3, mt.start(), mt.end(), "attribute", (neg, pos, f.startswith("too", mt.start()))))

@@ -437,7 +437,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
     (r"(?:big|huge|massive|biggest|great|die[- ]hard) fan of|obsessed with|crazy about|mad about"
      r"|passionate about|can'?t get enough of|hooked on|addicted to|(?:a )?sucker for"
      r"|(?:really|totally|absolutely|genuinely|so|super) (?:into|like[sd]?|enjoy(?:s|ed)?|dig)"
-     r"|my (?:all[- ]time )?favou?rite(?: \w+)?(?: (?:is|are|was))?|love[sd]?|loving|adore[sd]?"
+     r"|my (?:all[- ]time )?favou?rites?(?: \w+)?(?: (?:is|are|was))?|love[sd]?|loving|adore[sd]?"
      r"|mis? (?:\w+ )?favorit[oa]s?(?: (?:es|son|sigue siendo))?|(?:mon|ma|mes) (?:\w+ )?(?:prefere?e?s?|favori(?:te)?s?)"
      r"(?: (?:est|sont|c'est|reste|restent|demeure))?|(?:mein|meine) lieblings\w*(?: (?:ist|sind))?"
      r"|me encanta(?:n|ba|ban)?|me encanto|me encantaron|adoro|amo|me fascina(?:n)?|me apasiona(?:n)?"

@@ -31,6 +31,7 @@ from mrrec_chat.agent.events import Recommendation
 from mrrec_chat.data.movielens import spoken_title
 from mrrec_chat.data.schema import Dataset
 from mrrec_chat.memory.schema import MemoryEntry
+from mrrec_chat.nlu import names_person
 from mrrec_chat.recommend.policy import TurnPolicy, plan_turn
 from mrrec_chat.recommend.profile import ProfileReading, content_words, read_profile
 from mrrec_chat.recommend.ranker import (
@@ -172,8 +173,15 @@ class Recommender:
             return []
         found = []
         for start, end, item_id in self.titles.find_spans(text):
-            if re.search(r"\b(?:a|an|some|any)\s+$", text[max(0, start - 6):start], re.IGNORECASE) \
-                    or re.match(r"(?:a|an|some|any)\s", text[start:end], re.IGNORECASE):
+            title = self.dataset.items[item_id].title
+            # "One of my favorites is A Quiet Place (2018)": the article is the title's own
+            own = re.match(r"(a|an)\s", text[start:end], re.IGNORECASE)
+            own = own is not None and bool(re.match(rf"{own.group(1)}\s|.*,\s*{own.group(1)}(?:\s*\(|$)", title, re.IGNORECASE))
+            dated = bool(re.search(r"\(\d{4}\)\s*$", text[start:end]))
+            if not dated and names_person(text[start:end]):
+                continue  # "Hitchcock never disappoints": the director, not *Hitchcock (2012)*
+            if not (own or dated) and (re.search(r"\b(?:a|an|some|any)\s+$", text[max(0, start - 6):start], re.IGNORECASE)
+                                       or re.match(r"(?:a|an|some|any)\s", text[start:end], re.IGNORECASE)):
                 continue
             if is_genre_word(text[start:end], self.dataset.categories) \
                     and re.match(r"\s+(?:films?|movies?|flicks?|stuff)\b", text[end:end + 10], re.IGNORECASE):
