@@ -2029,3 +2029,21 @@ def test_a_title_with_its_own_article_and_a_director_named_alone():
     r = parse("I'm looking for a scary movie. One of my favorites is A Quiet Place (2018)",
               find_titles=rec.find_titles, title_spans=rec.title_spans)
     assert r.moods == ("scary",), r
+
+
+def test_a_dated_title_the_catalog_lacks_asks_for_nothing():
+    """"I like a drama, thriller, sometimes something scary. I have seen Happy Death Day (2017)" was read
+    as asking for something feel-good."""
+    r = parse("I like a drama, thriller, sometimes something scary.\nI have seen Happy Death Day (2017)\nand that was okay")
+    assert r.moods == ("scary",) and r.genres_any[:2] == ("Drama", "Thriller"), r
+    assert parse("I want a horror movie like Scream (1996)").genres_any == ("Horror",)
+
+
+def test_a_title_of_function_words_needs_its_capitals():
+    """"but I do love comedy" named the film *I Do (2006)*."""
+    from mrrec_chat.data.movielens import TitleIndex
+
+    items = [Item("d", "I Do: How to Get Married and Stay Single", (), 2006)]
+    index = TitleIndex(Dataset("t", {i.item_id: i for i in items}, []))
+    assert index.find_mentions("Any thing really\nbut I do love comedy") == []
+    assert index.find_mentions("I loved I Do (2006)") == ["d"]

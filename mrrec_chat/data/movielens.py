@@ -668,6 +668,8 @@ def _names_title(source: str, words: list[re.Match[str]], first: int, end: int, 
         if start:
             return _opening_title(source, words, end, token, title_at)
         return True
+    if all(k in _FUNCTION_WORDS for k in key):  # "but I do love comedy" names no *I Do (2006)*
+        return all(capitalised(i) for i in range(first, end))
     if all(k in _EVERYDAY_WORDS for k in key):
         return all(capitalised(i) or key[i - first] in _FUNCTION_WORDS for i in range(first, end)) \
             and capitalised(first)

@@ -842,6 +842,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     if title_spans is not None:
         for start, end in sorted(title_spans(text), reverse=True):
             text = text[:start] + " " * (end - start) + text[end:]
+    # a dated title the catalog lacks is a title too: "I have seen Happy Death Day (2017)" asks for
+    # nothing feel-good
+    text = DATED_NAME.sub(lambda mt: " " * len(mt.group()), text)
     scan = scan_genres(text, categories)
     refused = list(scan.refused)
     together = list(scan.refused_together)
@@ -1176,6 +1179,11 @@ def carry_over(current: Request, earlier: Sequence[Request]) -> Request:
 
 
 QUOTED_NAME = re.compile(r"(?:(?<=\s)|^)['\"“‘«]\s?([A-Z0-9][^'\"”’»\n]{1,60}?)\s?['\"”’»](?=[\s.,!?;:]|$)")
+
+
+# A capitalised run just before a year in brackets: a title as ReDial writes it, known or not
+DATED_NAME = re.compile(r"(?:[A-Z0-9][\w'&:.,!?-]*[ \t]+(?:(?:[A-Z0-9][\w'&:.,!?-]*|and|the|of|a|an|in|on|to|for|with|at"
+                        r"|from|&)[ \t]+){0,7})?[A-Z0-9][\w'&:.!?-]*[ \t]*\((?:19|20)\d\d\)")
 
 
 def _unknown_titles(text: str, found: list[str], find_titles) -> list[str]:
