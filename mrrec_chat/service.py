@@ -148,7 +148,11 @@ class Assistant:
 
     def _title_lookup(self, text: str) -> list[tuple[str, str, int, int]]:
         """Catalog titles named in `text`, where (nlu.extract_preferences's title_lookup)."""
-        return [(i, self.dataset.items[i].display_title, start, end) for start, end, i in self.titles.find_spans(text)]
+        # the recommender's reading (a genre word, a described thing or a director is no film: "a good
+        # Adventure movie" named *L'Avventura (Adventure, The)* and seeded a ReDial seeker's list with it)
+        recommender = getattr(self, "recommender", None)
+        spans = recommender.named_spans(text) if recommender is not None else self.titles.find_spans(text)
+        return [(i, self.dataset.items[i].display_title, start, end) for start, end, i in spans]
 
     # --- users ----------------------------------------------------------------------------
     def dataset_users(self, limit: int = 50) -> list[str]:

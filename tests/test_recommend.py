@@ -2047,3 +2047,15 @@ def test_a_title_of_function_words_needs_its_capitals():
     index = TitleIndex(Dataset("t", {i.item_id: i for i in items}, []))
     assert index.find_mentions("Any thing really\nbut I do love comedy") == []
     assert index.find_mentions("I loved I Do (2006)") == ["d"]
+
+
+def test_write_back_reads_titles_as_the_recommender_does(assistant_factory):
+    """"a good Adventure movie to watch with my boyfriend" stored a like of *L'Avventura (Adventure,
+    The)* through the write-back's own title reading (the request's reading left it out), and "I like
+    Bill & Ted's Bogus Journey" told the person that "Bill" is not in the catalog."""
+    assistant = assistant_factory(llm_backend="none")
+    said = assistant.extract_statements("I want a good Adventure movie, I liked Heat (1995)")
+    assert [p.subject for p in said if p.subject_type == "item"] == ["Heat (1995)"], said
+    r = parse("I like Bill & Ted's Bogus Journey (1991), and I like Zorro", find_titles=lambda t: ["b"] if "Bogus" in t else [],
+              title_spans=lambda t: [(t.index("Bill"), t.index(","))] if "Bogus" in t else [])
+    assert r.unknown_titles == ("Zorro",), r

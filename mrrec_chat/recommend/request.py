@@ -1002,7 +1002,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         retracted = {i for t in retracting_sentences(text) for i in (find_titles(t) if find_titles else [])}
         seeds = [i for i in seeds if str(i) not in {str(x) for x in retracted}]
         liked_titles = [i for i in liked_titles if i in seeds]
-    unknown = _unknown_titles(text, named, find_titles)
+    unknown = _unknown_titles(text, named, find_titles, title_spans(text) if title_spans is not None else ())
     origins = []
     for mt in ORIGIN_RE.finditer(folded):
         word = mt.group(1) or mt.group(2)
@@ -1186,14 +1186,16 @@ DATED_NAME = re.compile(r"(?:[A-Z0-9][\w'&:.,!?-]*[ \t]+(?:(?:[A-Z0-9][\w'&:.,!?
                         r"|from|&)[ \t]+){0,7})?[A-Z0-9][\w'&:.!?-]*[ \t]*\((?:19|20)\d\d\)")
 
 
-def _unknown_titles(text: str, found: list[str], find_titles) -> list[str]:
-    """Capitalised names after "like"/"similar to" that the catalog does not know."""
+def _unknown_titles(text: str, found: list[str], find_titles, spans=()) -> list[str]:
+    """Capitalised names after "like"/"similar to" that the catalog does not know (a name inside a
+    title found there is that title's start: "I like Bill & Ted's Bogus Journey" names no "Bill")."""
     if find_titles is None:
         return []
     unknown = []
-    names = [mt.group(1) for mt in SIMILAR_TO.finditer(text)]
+    inside = lambda mt: any(s <= mt.start(1) < e for s, e in spans)  # noqa: E731
+    names = [mt.group(1) for mt in SIMILAR_TO.finditer(text) if not inside(mt)]
     # a name in quotes anywhere: "movies like 'The Matrix' and 'Inception'"
-    names += [mt.group(1) for mt in QUOTED_NAME.finditer(text)]
+    names += [mt.group(1) for mt in QUOTED_NAME.finditer(text) if not inside(mt)]
     for name in names:
         name = name.strip(" .,!?:")
         words = name.split()
