@@ -421,11 +421,9 @@ class TitleIndex:
             year = int(tokens[after]) if after < len(tokens) and re.fullmatch(r"\d{4}", tokens[after]) else None
             dated = [i for i in candidates if year is not None and self._years[i] == year]
             if year is not None and not dated:
-                # "Black Panther (2018)" is the 2017 film (sources disagree by a year); "Fellowship of
-                # the Ring (2001)" is no *Ring, The (2002)*: a year further off names another film
+                # "Black Panther (2018)" is the 2017 film (sources disagree by a year). A year further off
+                # is left to the words: ReDial writes "Click (2010)" for the 2006 film
                 dated = [i for i in candidates if self._years[i] is not None and abs(self._years[i] - year) <= 1]
-                if not dated and re.match(r"\s*\(", source[words[after - 1].end():words[after].start()]):
-                    continue
             elif year is None:
                 # "Avengers: Infinity War (2018)": the words before a colon name the film of that year,
                 # never *Avengers, The (2012)*
