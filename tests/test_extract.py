@@ -195,6 +195,12 @@ def test_labelled_set_precision_and_recall() -> None:
     ("Knives Out was such a clever whodunit", {("like", "Knives Out (2019)", "user")}),
     ("Spotlight is the kind of film I wish they still made", {("like", "Spotlight (2015)", "user")}),
     ("Mad Max: Fury Road is pure adrenaline", {("like", "Mad Max: Fury Road (2015)", "user")}),
+    # fresh batch 9's misses (memory_data/eval/extraction_fresh9.jsonl): a director's possessive is no
+    # film ("Michael Bay's" stored *The Bay*), "wasn't into", "never miss", "an all-timer"
+    ("Michael Bay's films are too loud for me", {("dislike", "Michael Bay", "user")}),
+    ("Wasn't into Interstellar at all", {("dislike", "Interstellar (2014)", "user")}),
+    ("Honestly the Coen brothers never miss", {("like", "Coen brothers", "user")}),
+    ("Jurassic Park (1993) is an all-timer", {("like", "Jurassic Park (1993)", "user")}),
     # ReDial seekers: "one of my favorites is" (plural) was no cue
     ("One of my favorites is Heat (1995)", {("like", "Heat (1995)", "user")}),
     # a ReDial seeker: "in the mood to see" asks as "in the mood for" does (the person was lost)

@@ -462,8 +462,9 @@ class _Spans:
         people = self._people()
         cands.extend((5, s, e, "person", name) for s, e, name in people)
         # "Hitchcock never disappoints": the director, not the film *Hitchcock (2012)* (a year would say the film)
-        named = {(s, e) for s, e, _ in people}
-        cands = [c for c in cands if not (c[3] == "item" and (c[1], c[2]) in named)]
+        # ... nor is "Michael Bay's" the film *The Bay*: a film's words inside a person's name are the name
+        cands = [c for c in cands if not (c[3] == "item" and not re.search(r"\(\d{4}\)", self.text[c[1]:c[2]])
+                                          and any(s <= c[1] and c[2] <= e for s, e, _ in people))]
         for mt in self.m.attr.finditer(f):
             neg, pos = lx.POLAR_ATTRIBUTES[int(mt.lastgroup[1:])][1:]
             cands.append((3, mt.start(), mt.end(), "attribute", (neg, pos, f.startswith("too", mt.start()))))

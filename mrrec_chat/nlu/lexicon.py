@@ -421,7 +421,7 @@ PRE_CUES: list[tuple[str, int, float, str]] = [
      r"|regarde(?:nt)?|veo|(?:ich )?(?:schaue|gucke)"
      r"|(?:i|we) (?:mostly |usually |often |always )?watch(?! \w+ (?:with|for)\b)", 1, 0.6, "pref"),
     (r"not (?:really|that|too|so|super|very) into", -1, 0.7, "pref"),
-    (r"not into", -1, 0.8, "pref"),
+    (r"not into|(?:wasn'?t|was not|weren'?t|were not) (?:really |that |too |so |super |very )?into", -1, 0.8, "pref"),
     (r"(?:don'?t|do not) mind|(?:kind of|kinda|sort of|sorta|a bit|a little|somewhat|sometimes)"
      r" (?:like|enjoy|into)|(?:ok|okay|fine) with|open to", 1, 0.6, "pref"),
     (r"(?:i'd|id|i would|we'd|we would) (?:like|love|prefer|rather)|in the mood (?:for|to (?:see|watch))|looking for"
@@ -519,6 +519,7 @@ POST_WORDS: list[tuple[str, int, float]] = [
      r"|fantastisch|increibles?|maravillos[oa]s?|buenisim[oa]s?|incroyables?|hat mir (?:sehr |richtig |echt )?gefallen"
      r"|m'a (?:beaucoup |vraiment )?plu|(?:a |an )?thrill(?:ing)?(?: ride)?|a (?:wild |fun )?ride|exhilarating"
      r"|never (?:gets?|got) old|never disappoints?|never fails to (?:make me (?:laugh|smile|cry)|cheer me up)"
+     r"|never (?:miss(?:es)?|misses a beat)|(?:an? )?(?:absolute |total |all-time )?all[- ]timer"
      r"|(?:one of )?the (?:best|greatest|finest|coolest|funniest|smartest|cleverest|sweetest|loveliest|prettiest"
      r"|most (?:beautiful|underrated|moving|original|entertaining|memorable|fun|perfect|brilliant|stunning"
      r"|gorgeous|charming|touching|romantic|exciting|rewatchable))(?: [\w-]+)?(?: (?:films?|movies?))?"
