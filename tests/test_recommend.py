@@ -2059,3 +2059,14 @@ def test_write_back_reads_titles_as_the_recommender_does(assistant_factory):
     r = parse("I like Bill & Ted's Bogus Journey (1991), and I like Zorro", find_titles=lambda t: ["b"] if "Bogus" in t else [],
               title_spans=lambda t: [(t.index("Bill"), t.index(","))] if "Bogus" in t else [])
     assert r.unknown_titles == ("Zorro",), r
+
+
+def test_a_film_noir_is_not_said_to_be_gentle():
+    """"I wasn't into Pulp Fiction, something gentler?" listed Blade Runner as "A film noir, picked
+    because you asked for something gentler"."""
+    from mrrec_chat.recommend.reasons import mood_genre
+
+    policy = plan_turn(parse("something gentler please"), [], categories=ML100K)
+    assert "Film-Noir" in policy.request.avoid_genres
+    assert mood_genre(Item("b", "Blade Runner", ("Film-Noir", "Sci-Fi"), 1982), policy, ())[0] is None
+    assert mood_genre(Item("c", "Contact", ("Drama", "Sci-Fi"), 1997), policy, ())[0] == "Drama"

@@ -54,8 +54,11 @@ def mood_genre(item: Item, policy: TurnPolicy, relaxed: tuple[str, ...]) -> tupl
     genre = next((g for g in r.prefer_genres if g in item.categories and g not in policy.refused), None)
     if genre is None and not r.prefer_genres and r.avoid_genres and item.categories:
         # "nothing too violent": any film without the avoided genres, named by its calmest genre
-        calm = ("Drama", "Comedy", "Romance", "Musical", "Documentary", "Animation", "Children's", "Adventure")
-        genre = next((g for g in calm if g in item.categories), item.categories[0])
+        calm = ("Drama", "Comedy", "Romance", "Musical", "Documentary", "Animation", "Children's", "Children",
+                "Adventure", "Fantasy", "Sci-Fi", "Mystery", "Western")
+        # a film with none of them is not said to be gentle ("A film noir, picked because you asked
+        # for something gentler" was Blade Runner)
+        genre = next((g for g in calm if g in item.categories), None)
     if genre is None or any(g in item.categories for g in r.avoid_genres):
         return None, ""
     ask = MOOD_ASK.get(r.moods[0], "") if r.moods else AUDIENCE_ASK.get(r.audience, "")

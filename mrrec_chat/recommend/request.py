@@ -160,7 +160,7 @@ MOODS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
      r"|(?:no|nada) (?:sea |sean |es |son )?(?:muy |tan |demasiado )?(?:violent[ao]s?|sangrient[ao]s?)"
      # "I don't want anything too violent": nobody asks for "too violent", so it is always a refusal
      r"|too (?:violent|gory|bloody|brutal|graphic)", "gentle",
-     (), ("War", "Horror", "Crime", "Thriller", "Action")),
+     (), ("War", "Horror", "Crime", "Thriller", "Action", "Film-Noir")),
     (r"(?:not|nothing|isn'?t|is not|aren'?t|wasn'?t) (?:too |so |very |overly )?(?:sad|depressing|heavy|dark|bleak"
      r"|serious)|too (?:sad|depressing|heavy|bleak|serious)|(?:no|pas|nicht) (?:muy |tan |demasiado |trop |si |zu |so )?"
      r"(?:triste|traurig)"
