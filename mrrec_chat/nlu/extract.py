@@ -449,7 +449,6 @@ class _Spans:
             cands.append((6, s, film.end() if film else e, "item", data))
         for mt in _RE["quoted"].finditer(f):
             cands.append((5, mt.start(), mt.end(), "item", (None, self.text[mt.start(1):mt.end(1)])))
-
         for mt in self.m.fixed.finditer(f):
             _, kind, subject = lx.SELF_CONTAINED[int(mt.lastgroup[1:])]
             cands.append((4, mt.start(), mt.end(), "fixed", (kind, subject)))

@@ -477,7 +477,6 @@ class Recommender:
         return f"{self.dataset.name}{span}"
 
 
-
 def _name_key(text: str) -> str:
     """A title as compared by name: no year or alternative title in brackets, no leading or moved
     article, case folded, apostrophes kept ("Ocean's" is not "Oceans")."""

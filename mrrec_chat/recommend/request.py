@@ -839,8 +839,9 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
     `earlier`: this chat's earlier requests, oldest first, already understood.
     """
     full_text = text
-    if title_spans is not None:
-        for start, end in sorted(title_spans(text), reverse=True):
+    spans = list(title_spans(text)) if title_spans is not None else []
+    if spans:
+        for start, end in sorted(spans, reverse=True):
             text = text[:start] + " " * (end - start) + text[end:]
     # a dated title the catalog lacks is a title too: "I have seen Happy Death Day (2017)" asks for
     # nothing feel-good
@@ -1002,7 +1003,7 @@ def understand(text: str, preferences: Sequence = (), *, categories: Sequence[st
         retracted = {i for t in retracting_sentences(text) for i in (find_titles(t) if find_titles else [])}
         seeds = [i for i in seeds if str(i) not in {str(x) for x in retracted}]
         liked_titles = [i for i in liked_titles if i in seeds]
-    unknown = _unknown_titles(text, named, find_titles, title_spans(text) if title_spans is not None else ())
+    unknown = _unknown_titles(text, named, find_titles, spans)
     origins = []
     for mt in ORIGIN_RE.finditer(folded):
         word = mt.group(1) or mt.group(2)
